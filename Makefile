@@ -1,0 +1,98 @@
+# AXIOM build. Plain make: one static library (libaxiom.a) from src/, a thin CLI
+# (src/cli/) and one test program per tests/test_*.c. Sources are found by wildcard,
+# so a new backend is a new file, not a Makefile edit.
+#
+#   make run     install what is missing, build, start `axiom serve`
+#   make test    install, build, run the tests, then again under ASan+UBSan
+#   make check   build and run the tests (no install step, no sanitizers)
+#   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench   build and print the benchmark figures
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+ROOT    := $(CURDIR)
+
+PKGS      := pocketsphinx sphinxbase libcjson libcurl sqlite3 sndfile samplerate
+PKG_CF    := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Third-party headers are not ours to warn about.
+SYS_INC   := $(patsubst -I%,-isystem %,$(PKG_CF)) -isystem $(ROOT)/deps/llama/include
+FLITE     := -lflite_cmu_us_slt -lflite_cmu_us_kal16 -lflite_cmu_us_awb -lflite_cmu_us_rms \
+             -lflite_cmu_us_kal -lflite_usenglish -lflite_cmulex -lflite
+LIBS      := $(PKG_LIBS) -lcivetweb $(FLITE) -lpthread -ldl -lm
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc $(SYS_INC) \
+           -MMD -MP $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
+
+LIB_SRCS  := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_HELP := $(sort $(wildcard tests/support/*.c))
+BENCH_SRCS:= $(sort $(wildcard bench/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+HELP_OBJS := $(TEST_HELP:%.c=$(BUILD)/%.o)
+TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all build deps run test check asan bench format clean
+.SECONDARY:
+all: build
+
+build: $(BUILD)/axiom $(TESTS) $(BENCHES)
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libaxiom.a: $(LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/axiom: $(CLI_OBJS) $(BUILD)/libaxiom.a
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) $(CLI_OBJS) $(BUILD)/libaxiom.a $(LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(HELP_OBJS) $(BUILD)/libaxiom.a
+	@$(CC) $(LDFLAGS) $< $(HELP_OBJS) $(BUILD)/libaxiom.a $(LIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libaxiom.a
+	@$(CC) $(LDFLAGS) $< $(BUILD)/libaxiom.a $(LIBS) -o $@
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	$(BUILD)/axiom serve $(ARGS)
+
+check: build
+	@AXIOM_BIN=$(ROOT)/$(BUILD)/axiom tests/run.sh $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory asan
+
+# Sanitizer build in its own folder so it never mixes objects with the normal one.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  AXIOM_SANITIZED=1 check
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@AXIOM_BIN=$(ROOT)/$(BUILD)/axiom bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TEST_HELP) $(BENCH_SRCS) \
+	  $(shell find src include tests bench -name '*.h')
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

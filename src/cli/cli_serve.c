@@ -1,0 +1,48 @@
+/* axiom serve: runs the server until SIGINT or SIGTERM. */
+#include "cli/cli.h"
+#include "server/server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+int cmd_serve(const axiom_config *cfg, int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: axiom serve [--host ADDR] [--port N] [--data DIR] [--template-only|--skip-llm]\n"
+               "Serves the browser UI at / and the voice protocol at /ws until interrupted.\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "axiom serve: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    char err[512];
+    axiom_engine *engine = axiom_engine_new(cfg, err, sizeof err);
+    if (!engine) {
+        fprintf(stderr, "axiom serve: %s\n", err);
+        return 1;
+    }
+    axiom_server *srv = server_start(engine, cfg, err, sizeof err);
+    if (!srv) {
+        fprintf(stderr, "axiom serve: %s\n", err);
+        axiom_engine_free(engine);
+        return 1;
+    }
+    printf("AXIOM is listening: http://%s:%d/\n", config_str(cfg, "server.host"), server_port(srv));
+    fflush(stdout);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!stop_requested) pause();
+    server_stop(srv);
+    axiom_engine_free(engine);
+    return 0;
+}

@@ -1,0 +1,172 @@
+#include "core/component.h"
+
+#include "core/log.h"
+#include "core/util.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct axiom_component {
+    component_desc desc;
+    pthread_mutex_t lock;
+    component_info info;
+    int refused;
+    char refuse_reason[160];
+};
+
+/* One load at a time in the whole process, so an RSS delta is one component's. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+axiom_component *component_new(const component_desc *desc) {
+    axiom_component *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->desc = *desc;
+    c->info.name = desc->name;
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+void component_free(axiom_component *c) {
+    if (!c) return;
+    component_unload(c);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static int injected_failure(const char *name) {
+    const char *list = getenv("AXIOM_FAIL_LOAD");
+    if (!list || !*list) return 0;
+    size_t nl = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == nl && strncmp(p, name, nl) == 0) return 1;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+/* Called with c->lock held. */
+static int do_load(axiom_component *c, char *err, size_t errlen) {
+    if (c->info.loaded) return 0;
+    if (c->refused) {
+        snprintf(err, errlen, "%s: not loaded: %s", c->desc.name, c->refuse_reason);
+        return -1;
+    }
+    pthread_mutex_lock(&load_lock);
+    int64_t t0 = now_us();
+    int64_t before = proc_rss_bytes();
+    char why[256] = "";
+    int rc;
+    if (injected_failure(c->desc.name)) {
+        snprintf(why, sizeof why, "load failure injected by AXIOM_FAIL_LOAD");
+        rc = -1;
+    } else {
+        rc = c->desc.load(c->desc.ctx, why, sizeof why);
+    }
+    int64_t after = proc_rss_bytes();
+    pthread_mutex_unlock(&load_lock);
+    c->info.load_us = now_us() - t0;
+    if (rc != 0) {
+        c->info.fail_count++;
+        str_copy(c->info.last_error, sizeof c->info.last_error, why[0] ? why : "load failed");
+        snprintf(err, errlen, "%s: %s", c->desc.name, c->info.last_error);
+        LOG_W("component", "%s failed to load: %s", c->desc.name, c->info.last_error);
+        return -1;
+    }
+    c->info.loaded = 1;
+    c->info.load_count++;
+    c->info.last_error[0] = '\0';
+    c->info.resident_bytes = (before >= 0 && after >= 0) ? after - before : 0;
+    c->info.mapped_bytes = c->desc.mapped_bytes ? c->desc.mapped_bytes(c->desc.ctx) : 0;
+    LOG_I("component", "%s loaded in %.1f ms, resident +%.1f MiB", c->desc.name,
+          c->info.load_us / 1000.0, c->info.resident_bytes / 1048576.0);
+    return 0;
+}
+
+int component_acquire(axiom_component *c, char *err, size_t errlen) {
+    pthread_mutex_lock(&c->lock);
+    int rc = do_load(c, err, errlen);
+    if (rc == 0) {
+        c->info.in_use++;
+        c->info.last_used_ms = now_ms();
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void component_release(axiom_component *c) {
+    pthread_mutex_lock(&c->lock);
+    if (c->info.in_use > 0) c->info.in_use--;
+    c->info.last_used_ms = now_ms();
+    pthread_mutex_unlock(&c->lock);
+}
+
+int component_load(axiom_component *c, char *err, size_t errlen) {
+    pthread_mutex_lock(&c->lock);
+    int rc = do_load(c, err, errlen);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* Called with c->lock held. */
+static int64_t do_unload(axiom_component *c) {
+    if (!c->info.loaded || c->info.in_use > 0) return -1;
+    pthread_mutex_lock(&load_lock);
+    int64_t before = proc_rss_bytes();
+    c->desc.unload(c->desc.ctx);
+    malloc_trim(0); /* give freed pages back so the drop is real */
+    int64_t after = proc_rss_bytes();
+    pthread_mutex_unlock(&load_lock);
+    c->info.loaded = 0;
+    c->info.unload_count++;
+    int64_t drop = (before >= 0 && after >= 0) ? before - after : 0;
+    LOG_I("component", "%s unloaded, resident -%.1f MiB", c->desc.name, drop / 1048576.0);
+    return drop;
+}
+
+int64_t component_unload(axiom_component *c) {
+    pthread_mutex_lock(&c->lock);
+    int64_t r = do_unload(c);
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+int64_t component_unload_if_idle(axiom_component *c, int64_t now) {
+    pthread_mutex_lock(&c->lock);
+    int64_t r = -1;
+    if (c->desc.idle_unload_ms > 0 && c->info.loaded && c->info.in_use == 0 &&
+        now - c->info.last_used_ms >= c->desc.idle_unload_ms)
+        r = do_unload(c);
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+void component_set_refused(axiom_component *c, int refused, const char *reason) {
+    pthread_mutex_lock(&c->lock);
+    c->refused = refused;
+    str_copy(c->refuse_reason, sizeof c->refuse_reason, reason ? reason : "refused");
+    pthread_mutex_unlock(&c->lock);
+}
+
+int component_is_loaded(const axiom_component *c) {
+    axiom_component *m = (axiom_component *)c;
+    pthread_mutex_lock(&m->lock);
+    int r = m->info.loaded;
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+const char *component_name(const axiom_component *c) { return c->desc.name; }
+int component_load_order(const axiom_component *c) { return c->desc.load_order; }
+
+void component_get_info(const axiom_component *c, component_info *out) {
+    axiom_component *m = (axiom_component *)c;
+    pthread_mutex_lock(&m->lock);
+    *out = m->info;
+    pthread_mutex_unlock(&m->lock);
+}

@@ -1,0 +1,546 @@
+/* The configuration table and its parsers. Adding a setting is one row in `keys`;
+ * everything else (file, environment, flags, validation, --print-config) follows. */
+#include "core/config.h"
+
+#include "core/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef enum { T_STR, T_INT, T_DBL, T_BOOL, T_ENUM } key_type;
+
+typedef struct {
+    const char *key;
+    key_type type;
+    const char *def;
+    double min, max;     /* T_INT, T_DBL */
+    const char *choices; /* T_ENUM: "a|b|c" */
+    const char *env;     /* extra environment name besides AXIOM_<KEY>, or NULL */
+    int secret;          /* never printed */
+    const char *help;
+} key_def;
+
+#define STR(k, d, h) {k, T_STR, d, 0, 0, NULL, NULL, 0, h}
+#define INT(k, d, lo, hi, h) {k, T_INT, d, lo, hi, NULL, NULL, 0, h}
+#define DBL(k, d, lo, hi, h) {k, T_DBL, d, lo, hi, NULL, NULL, 0, h}
+#define BOOL(k, d, h) {k, T_BOOL, d, 0, 0, NULL, NULL, 0, h}
+#define ENUM(k, d, c, h) {k, T_ENUM, d, 0, 0, c, NULL, 0, h}
+
+static const key_def keys[] = {
+    /* general */
+    STR("data", "", "knowledge pack folder (AXIOM pack or the reference deployment's data/); default <root>/data"),
+    STR("cache_dir", "", "index and model cache; default $XDG_CACHE_HOME/axiom or ~/.cache/axiom"),
+    ENUM("mode", "full", "full|skip-llm|template-only", "full: templates, retrieval and LLM; skip-llm: no LLM; template-only: canned answers only"),
+    {"context_length", T_INT, "2048", 128, 1048576, NULL, "AXIOM_CONTEXT_LENGTH", 0, "LLM context window in tokens; the prompt is trimmed to fit"},
+    INT("history_turns", "5", 0, 100, "turns of conversation kept per session"),
+    DBL("template_threshold", "0.88", 0, 1, "intent confidence at or above which a template answers without retrieval or LLM"),
+    ENUM("log_level", "info", "debug|info|warn|error|off", "lowest level written to stderr"),
+    BOOL("history.persist", "false", "keep conversation turns in SQLite (WAL)"),
+    STR("history.db", "", "history database path; default <cache_dir>/history.db"),
+    INT("history.retention_turns", "10000", 1, 100000000, "turns kept in the history database; older ones are deleted"),
+    /* server */
+    STR("server.host", "127.0.0.1", "listen address; anything but loopback requires server.auth_token"),
+    INT("server.port", "8000", 1, 65535, "listen port"),
+    STR("server.web_dir", "", "browser UI folder; default <root>/web"),
+    STR("server.allowed_origins", "", "comma-separated extra Origins allowed on /ws (same-origin is always allowed)"),
+    {"server.auth_token", T_STR, "", 0, 0, NULL, NULL, 1, "bearer token required by the server when set (always when not on loopback)"},
+    INT("server.max_sessions", "200", 1, 100000, "concurrent voice sessions; more are refused with a busy close"),
+    INT("server.max_message_bytes", "65536", 1024, 16777216, "largest WebSocket message accepted"),
+    INT("server.max_utterance_s", "30", 1, 600, "longest utterance before it is cut and processed"),
+    INT("server.idle_timeout_s", "600", 5, 86400, "close a connection silent for this long"),
+    INT("server.workers", "0", 0, 256, "worker threads for decoding and synthesis; 0 = number of cores"),
+    BOOL("server.barge_in", "true", "speech while AXIOM speaks cancels the rest of the answer"),
+    INT("server.send_queue_kb", "2048", 16, 1048576, "outgoing bytes queued per client before a slow reader is dropped"),
+    /* voice activity detection */
+    ENUM("vad.backend", "silero", "silero|energy", "silero (via sherpa-onnx) or the plain energy detector; silero falls back to energy when its model is missing"),
+    STR("vad.model", "", "Silero VAD ONNX file; default <root>/deps/silero/dist/silero_vad_v5.onnx"),
+    DBL("vad.threshold", "0.5", 0.01, 0.99, "speech probability threshold"),
+    INT("vad.min_speech_ms", "200", 0, 5000, "shortest speech that counts as an utterance"),
+    INT("vad.silence_ms", "300", 50, 5000, "trailing silence that ends an utterance"),
+    INT("vad.preroll_ms", "300", 0, 2000, "audio kept from before speech start so the first syllable is not lost"),
+    /* speech-to-text */
+    ENUM("stt.backend", "pocketsphinx", "pocketsphinx|sherpa", "speech recogniser"),
+    ENUM("stt.lm", "domain", "domain|mixed|stock", "PocketSphinx language model: built from the pack, pack mixed with general English, or the stock 20k-word model"),
+    STR("stt.hmm", "/usr/share/pocketsphinx/model/en-us/en-us", "PocketSphinx acoustic model folder"),
+    INT("stt.pool_size", "0", 0, 256, "decoders shared by all sessions; 0 = number of cores + 1"),
+    STR("stt.sherpa_model_dir", "", "sherpa-onnx recogniser model folder (bring your own)"),
+    ENUM("stt.sherpa_model_type", "transducer", "transducer|nemo-transducer|whisper", "layout of stt.sherpa_model_dir"),
+    /* text-to-speech */
+    ENUM("tts.backend", "flite", "flite|sherpa|none", "speech synthesiser; none = text-only replies"),
+    ENUM("tts.voice", "slt", "slt|kal16|awb|rms|kal", "flite voice"),
+    STR("tts.sherpa_model_dir", "", "sherpa-onnx TTS model folder (bring your own)"),
+    ENUM("tts.sherpa_model_type", "vits", "vits|kokoro", "layout of tts.sherpa_model_dir"),
+    INT("tts.sample_rate", "16000", 8000, 48000, "sample rate of the audio sent to clients"),
+    /* language model */
+    ENUM("llm.backend", "none", "none|ollama|openai|gguf", "language model backend"),
+    STR("llm.model", "", "model name (Ollama, OpenAI-compatible servers)"),
+    {"llm.url", T_STR, "", 0, 0, NULL, "OLLAMA_HOST", 0, "server base URL; default http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8080/v1 (OpenAI)"},
+    {"llm.api_key", T_STR, "", 0, 0, NULL, NULL, 1, "API key for OpenAI-compatible servers (prefer llm.api_key_file)"},
+    STR("llm.api_key_file", "", "file holding the API key"),
+    STR("llm.gguf", "", "GGUF model file for the in-process llama.cpp backend"),
+    INT("llm.threads", "0", 0, 256, "llama.cpp threads; 0 = number of cores"),
+    DBL("llm.temperature", "0.3", 0, 2, "sampling temperature"),
+    INT("llm.max_tokens", "200", 1, 8192, "longest answer in tokens"),
+    INT("llm.first_token_timeout_ms", "3000", 100, 600000, "deadline for the first token"),
+    INT("llm.total_timeout_ms", "15000", 100, 3600000, "deadline for the whole answer"),
+    STR("llm.keep_alive", "5m", "Ollama keep_alive for the model"),
+    /* memory governor */
+    INT("mem.budget_mb", "0", 0, 16777216, "memory budget in MiB; 0 = the smaller of cgroup limit and physical RAM"),
+    INT("mem.warn_pct", "85", 10, 99, "budget use at which AXIOM cleans up"),
+    INT("mem.critical_pct", "95", 10, 100, "budget use at which AXIOM sheds load"),
+    INT("mem.hysteresis_pct", "5", 0, 50, "how far below a level use must fall before it is left"),
+    INT("mem.oom_score_adj", "-100", -1000, 1000, "this process's oom_score_adj when permitted"),
+    INT("mem.idle_unload_s", "600", 0, 86400, "unload a speech or brain component idle this long; 0 = never"),
+    INT("mem.llm_idle_unload_s", "300", 0, 86400, "unload the in-process LLM idle this long; 0 = never"),
+    INT("mem.poll_ms", "500", 50, 60000, "how often memory is read when PSI triggers are unavailable"),
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+typedef struct {
+    char *value;
+    config_source src;
+    char origin[96];
+} key_val;
+
+struct axiom_config {
+    key_val vals[NKEYS];
+};
+
+static const char *const source_names[] = {"default", "file", "env", "flag"};
+
+static int key_index(const char *key) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].key, key) == 0) return (int)i;
+    return -1;
+}
+
+/* Flags and environment may spell dots and underscores as dashes. */
+static int key_index_loose(const char *name) {
+    char k[96];
+    size_t n = str_copy(k, sizeof k, name);
+    if (n >= sizeof k) return -1;
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *a = keys[i].key;
+        size_t j = 0;
+        for (; a[j] && k[j]; j++) {
+            char x = a[j], y = k[j];
+            if (x == y) continue;
+            if (x == '_' && y == '-') continue;
+            break;
+        }
+        if (!a[j] && !k[j]) return (int)i;
+    }
+    return -1;
+}
+
+axiom_config *config_new(void) {
+    axiom_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) return NULL;
+    for (size_t i = 0; i < NKEYS; i++) {
+        cfg->vals[i].value = strdup(keys[i].def);
+        if (!cfg->vals[i].value) {
+            config_free(cfg);
+            return NULL;
+        }
+        str_copy(cfg->vals[i].origin, sizeof cfg->vals[i].origin, "default");
+    }
+    return cfg;
+}
+
+void config_free(axiom_config *cfg) {
+    if (!cfg) return;
+    for (size_t i = 0; i < NKEYS; i++) free(cfg->vals[i].value);
+    free(cfg);
+}
+
+static int parse_bool(const char *v, int *out) {
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) return *out = 1, 0;
+        if (strcasecmp(v, no[i]) == 0) return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int in_choices(const char *choices, const char *v) {
+    size_t vl = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == vl && strncmp(p, v, len) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static int validate(const key_def *k, const char *v, char *err, size_t errlen) {
+    char *end;
+    switch (k->type) {
+    case T_STR:
+        if (strlen(v) > 4096) {
+            snprintf(err, errlen, "%s: value is %zu bytes; at most 4096 allowed", k->key, strlen(v));
+            return -1;
+        }
+        return 0;
+    case T_INT: {
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (!*v || *end || errno || x < (long long)k->min || x > (long long)k->max) {
+            snprintf(err, errlen, "%s = '%s': expected a whole number from %.0f to %.0f", k->key, v,
+                     k->min, k->max);
+            return -1;
+        }
+        return 0;
+    }
+    case T_DBL: {
+        errno = 0;
+        double x = strtod(v, &end);
+        if (!*v || *end || errno || !isfinite(x) || x < k->min || x > k->max) {
+            snprintf(err, errlen, "%s = '%s': expected a number from %g to %g", k->key, v, k->min,
+                     k->max);
+            return -1;
+        }
+        return 0;
+    }
+    case T_BOOL: {
+        int b;
+        if (parse_bool(v, &b) != 0) {
+            snprintf(err, errlen, "%s = '%s': expected true or false", k->key, v);
+            return -1;
+        }
+        return 0;
+    }
+    case T_ENUM:
+        if (!in_choices(k->choices, v)) {
+            snprintf(err, errlen, "%s = '%s': expected one of %s", k->key, v, k->choices);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+int config_set(axiom_config *cfg, const char *key, const char *value, config_source src,
+               const char *origin, char *err, size_t errlen) {
+    int i = key_index(key);
+    if (i < 0) {
+        snprintf(err, errlen, "unknown setting '%s' (axiom --print-config lists them all)", key);
+        return -1;
+    }
+    if (validate(&keys[i], value, err, errlen) != 0) return -1;
+    key_val *kv = &cfg->vals[i];
+    if (src < kv->src) return 0;
+    char *copy = strdup(value);
+    if (!copy) {
+        snprintf(err, errlen, "%s: out of memory", key);
+        return -1;
+    }
+    free(kv->value);
+    kv->value = copy;
+    kv->src = src;
+    str_copy(kv->origin, sizeof kv->origin, origin ? origin : source_names[src]);
+    return 0;
+}
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen) {
+    char msg[512];
+    char *text = file_read_all(path, 1 << 20, NULL, msg, sizeof msg);
+    if (!text) {
+        snprintf(err, errlen, "config file %s", msg);
+        return -1;
+    }
+    char section[64] = "";
+    int lineno = 0, rc = 0;
+    for (char *line = text, *next; line && rc == 0; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';') continue;
+        char origin[96];
+        snprintf(origin, sizeof origin, "%.70s:%d", path, lineno);
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || close[1] != '\0' || close - s - 1 >= (long)sizeof section) {
+                snprintf(err, errlen, "%s: expected [section]", origin);
+                rc = -1;
+                break;
+            }
+            *close = '\0';
+            str_copy(section, sizeof section, trim(s + 1));
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s: expected key = value, got '%.60s'", origin, s);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *k = trim(s), *v = trim(eq + 1);
+        size_t vl = strlen(v);
+        if (vl >= 2 && ((v[0] == '"' && v[vl - 1] == '"') || (v[0] == '\'' && v[vl - 1] == '\''))) {
+            v[vl - 1] = '\0';
+            v++;
+        }
+        char full[160];
+        snprintf(full, sizeof full, "%s%s%s", section, *section ? "." : "", k);
+        char inner[400];
+        if (config_set(cfg, full, v, CFG_FILE, origin, inner, sizeof inner) != 0) {
+            snprintf(err, errlen, "%s: %s", origin, inner);
+            rc = -1;
+        }
+    }
+    free(text);
+    return rc;
+}
+
+static void env_name(const char *key, char *out, size_t outlen) {
+    size_t n = (size_t)snprintf(out, outlen, "AXIOM_");
+    for (const char *p = key; *p && n + 1 < outlen; p++)
+        out[n++] = (*p == '.') ? '_' : (char)toupper((unsigned char)*p);
+    out[n] = '\0';
+}
+
+int config_apply_env(axiom_config *cfg, char *err, size_t errlen) {
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *names[2] = {NULL, keys[i].env};
+        char auto_name[96];
+        env_name(keys[i].key, auto_name, sizeof auto_name);
+        names[0] = auto_name;
+        for (int j = 0; j < 2; j++) {
+            if (!names[j]) continue;
+            const char *v = getenv(names[j]);
+            if (!v) continue;
+            char origin[96], inner[400];
+            snprintf(origin, sizeof origin, "env %.80s", names[j]);
+            if (config_set(cfg, keys[i].key, v, CFG_ENV, origin, inner, sizeof inner) != 0) {
+                snprintf(err, errlen, "environment %s: %s", names[j], inner);
+                return -1;
+            }
+            break; /* AXIOM_<KEY> wins over the alias */
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *flag, *key, *fixed; /* fixed: value implied by the flag, no argument */
+} flag_alias;
+
+static const flag_alias aliases[] = {
+    {"data", "data", NULL},          {"host", "server.host", NULL},
+    {"port", "server.port", NULL},   {"mode", "mode", NULL},
+    {"llm", "llm.backend", NULL},    {"gguf", "llm.gguf", NULL},
+    {"context-length", "context_length", NULL},
+    {"log-level", "log_level", NULL}, {"cache-dir", "cache_dir", NULL},
+    {"template-only", "mode", "template-only"}, {"skip-llm", "mode", "skip-llm"},
+};
+
+/* Returns the number of argv entries consumed (0 = not a config flag), or -1. */
+static int one_flag(axiom_config *cfg, int argc, char **argv, int i, int apply, char *err,
+                    size_t errlen) {
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2) != 0 || !a[2]) return 0;
+    char name[128];
+    const char *eq = strchr(a + 2, '=');
+    size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (nl >= sizeof name) return 0;
+    memcpy(name, a + 2, nl);
+    name[nl] = '\0';
+
+    const char *key = NULL, *fixed = NULL;
+    if (strcmp(name, "config") == 0) {
+        if (!eq && i + 1 >= argc) {
+            snprintf(err, errlen, "--config needs a file path");
+            return -1;
+        }
+        return eq ? 1 : 2; /* read by config_load_all */
+    }
+    if (strcmp(name, "set") == 0) {
+        const char *kv = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        const char *e2 = kv ? strchr(kv, '=') : NULL;
+        if (!e2) {
+            snprintf(err, errlen, "--set needs KEY=VALUE");
+            return -1;
+        }
+        char k[128];
+        size_t kl = (size_t)(e2 - kv);
+        if (kl >= sizeof k) kl = sizeof k - 1;
+        memcpy(k, kv, kl);
+        k[kl] = '\0';
+        if (apply &&
+            config_set(cfg, k, e2 + 1, CFG_FLAG, "flag --set", err, errlen) != 0)
+            return -1;
+        return eq ? 1 : 2;
+    }
+    for (size_t j = 0; j < sizeof aliases / sizeof aliases[0]; j++) {
+        if (strcmp(name, aliases[j].flag) == 0) {
+            key = aliases[j].key;
+            fixed = aliases[j].fixed;
+            break;
+        }
+    }
+    if (!key) {
+        int ki = key_index_loose(name);
+        if (ki < 0) return 0; /* not ours: the subcommand's */
+        key = keys[ki].key;
+    }
+    const char *value = fixed;
+    int used = 1;
+    if (!fixed) {
+        if (eq) value = eq + 1;
+        else if (i + 1 < argc) value = argv[i + 1], used = 2;
+        else {
+            snprintf(err, errlen, "--%s needs a value", name);
+            return -1;
+        }
+    } else if (eq) {
+        snprintf(err, errlen, "--%s takes no value", name);
+        return -1;
+    }
+    char origin[160];
+    snprintf(origin, sizeof origin, "flag --%s", name);
+    if (apply && config_set(cfg, key, value, CFG_FLAG, origin, err, errlen) != 0) return -1;
+    return used;
+}
+
+static int scan_args(axiom_config *cfg, int *argc, char **argv, int apply, int strip, char *err,
+                     size_t errlen) {
+    int out = 1;
+    for (int i = 1; i < *argc;) {
+        if (strcmp(argv[i], "--") == 0) { /* everything after belongs to the subcommand */
+            while (i < *argc) argv[out++] = argv[i++];
+            break;
+        }
+        int used = one_flag(cfg, *argc, argv, i, apply, err, errlen);
+        if (used < 0) return -1;
+        if (used == 0) {
+            argv[out++] = argv[i++];
+        } else if (!strip) {
+            for (int j = 0; j < used; j++) argv[out++] = argv[i++];
+        } else {
+            i += used;
+        }
+    }
+    if (strip) {
+        *argc = out;
+        argv[out] = NULL;
+    }
+    return 0;
+}
+
+int config_apply_args(axiom_config *cfg, int *argc, char **argv, char *err, size_t errlen) {
+    return scan_args(cfg, argc, argv, 1, 1, err, errlen);
+}
+
+static const char *find_config_flag(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+    }
+    return NULL;
+}
+
+int config_load_all(axiom_config *cfg, int *argc, char **argv, char *err, size_t errlen) {
+    /* A dry pass validates the flags before anything else is read. */
+    axiom_config *probe = config_new();
+    if (!probe) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = scan_args(probe, argc, argv, 1, 0, err, errlen);
+    config_free(probe);
+    if (rc != 0) return -1;
+
+    const char *file = find_config_flag(*argc, argv);
+    int required = file != NULL;
+    if (!file) {
+        file = getenv("AXIOM_CONFIG");
+        required = file != NULL;
+    }
+    if (!file) file = "axiom.conf";
+    FILE *probe_f = fopen(file, "r");
+    if (probe_f) fclose(probe_f);
+    if (probe_f || required) {
+        if (config_load_file(cfg, file, err, errlen) != 0) return -1;
+    }
+    if (config_apply_env(cfg, err, errlen) != 0) return -1;
+    return config_apply_args(cfg, argc, argv, err, errlen);
+}
+
+static const key_val *lookup(const axiom_config *cfg, const char *key, key_type want) {
+    int i = key_index(key);
+    if (i < 0 || (want != (key_type)-1 && keys[i].type != want &&
+                  !(want == T_STR && keys[i].type == T_ENUM))) {
+        fprintf(stderr, "axiom: internal error: setting '%s' read with the wrong type\n", key);
+        abort();
+    }
+    return &cfg->vals[i];
+}
+
+const char *config_str(const axiom_config *cfg, const char *key) {
+    return lookup(cfg, key, T_STR)->value;
+}
+
+long long config_int(const axiom_config *cfg, const char *key) {
+    return strtoll(lookup(cfg, key, T_INT)->value, NULL, 10);
+}
+
+double config_double(const axiom_config *cfg, const char *key) {
+    return strtod(lookup(cfg, key, T_DBL)->value, NULL);
+}
+
+int config_bool(const axiom_config *cfg, const char *key) {
+    int b = 0;
+    parse_bool(lookup(cfg, key, T_BOOL)->value, &b);
+    return b;
+}
+
+config_source config_source_of(const axiom_config *cfg, const char *key) {
+    return lookup(cfg, key, (key_type)-1)->src;
+}
+
+const char *config_origin_of(const axiom_config *cfg, const char *key) {
+    return lookup(cfg, key, (key_type)-1)->origin;
+}
+
+void config_print(const axiom_config *cfg, FILE *out) {
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_val *kv = &cfg->vals[i];
+        const char *shown = kv->value;
+        if (keys[i].secret && *kv->value) shown = "(set)";
+        fprintf(out, "%-28s = %-40s # %s\n", keys[i].key, *shown ? shown : "\"\"", kv->origin);
+    }
+}
+
+void config_data_dir(const axiom_config *cfg, char *out, size_t outlen) {
+    const char *d = config_str(cfg, "data");
+    if (*d) str_copy(out, outlen, d);
+    else snprintf(out, outlen, "%s/data", axiom_root_dir());
+}
+
+void config_cache_dir(const axiom_config *cfg, char *out, size_t outlen) {
+    const char *d = config_str(cfg, "cache_dir");
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (*d) str_copy(out, outlen, d);
+    else if (xdg && *xdg) snprintf(out, outlen, "%s/axiom", xdg);
+    else if (home && *home) snprintf(out, outlen, "%s/.cache/axiom", home);
+    else snprintf(out, outlen, "%s/.cache", axiom_root_dir());
+}

@@ -1,0 +1,17 @@
+/* The engine's insides, shared by the library's modules and the front ends. Each
+ * subsystem owns its state; the engine only holds them together and creates them in
+ * load order (brain, vad, stt, tts, llm), governor first so it can watch the rest. */
+#ifndef AXIOM_ENGINE_H
+#define AXIOM_ENGINE_H
+
+#include "axiom.h"
+#include "core/config.h"
+
+#include <stdint.h>
+
+struct axiom_engine {
+    const axiom_config *cfg;
+    int64_t started_ms;
+};
+
+#endif

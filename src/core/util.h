@@ -1,0 +1,29 @@
+/* Small helpers every module uses: clocks, whole-file reads, bounded string copy,
+ * the process's own memory readings. */
+#ifndef AXIOM_UTIL_H
+#define AXIOM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic clock. */
+int64_t now_us(void);
+int64_t now_ms(void);
+
+/* Reads a whole file into a NUL-terminated buffer the caller frees. Refuses files over
+ * max_bytes. Returns NULL and writes a message naming the path into err. */
+char *file_read_all(const char *path, size_t max_bytes, size_t *len_out, char *err, size_t errlen);
+
+/* Copies at most dstlen-1 bytes and always terminates; returns strlen(src). */
+size_t str_copy(char *dst, size_t dstlen, const char *src);
+
+/* The process's resident memory from /proc/self/smaps_rollup (Rss and Pss), in bytes;
+ * falls back to /proc/self/statm. Returns -1 when neither can be read. */
+int64_t proc_rss_bytes(void);
+int64_t proc_pss_bytes(void);
+
+/* The folder holding deps/, data/ and web/: $AXIOM_ROOT, else the parent of the
+ * executable's folder when it holds deps/ or data/, else the current folder. */
+const char *axiom_root_dir(void);
+
+#endif

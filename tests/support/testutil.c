@@ -1,0 +1,76 @@
+#include "testutil.h"
+
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int tu_mkdtemp(char *out, size_t outlen) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, outlen, "%s/axiom-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return mkdtemp(out) ? 0 : -1;
+}
+
+void tu_rmtree(const char *path) {
+    if (!path || !*path || strstr(path, "axiom-test-") == NULL) return; /* only our own */
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0) fprintf(stderr, "  warning: could not remove %s\n", path);
+}
+
+int tu_write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+static void slurp(const char *path, char *buf, size_t cap) {
+    if (!buf || !cap) return;
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+int tu_run_axiom(const char *env_prefix, const char *args, char *out, size_t outcap, char *errout,
+                 size_t errcap) {
+    const char *bin = getenv("AXIOM_BIN");
+    char binbuf[4096];
+    if (!bin || !*bin) {
+        snprintf(binbuf, sizeof binbuf, "%s/build/axiom", axiom_root_dir());
+        bin = binbuf;
+    }
+    char dir[256];
+    if (tu_mkdtemp(dir, sizeof dir) != 0) return -1;
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "%s '%s' %s >'%s/out' 2>'%s/err' </dev/null",
+             env_prefix ? env_prefix : "", bin, args, dir, dir);
+    int st = system(cmd);
+    char p[512];
+    snprintf(p, sizeof p, "%s/out", dir);
+    slurp(p, out, outcap);
+    snprintf(p, sizeof p, "%s/err", dir);
+    slurp(p, errout, errcap);
+    tu_rmtree(dir);
+    if (st == -1 || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+}
+
+const char *tu_shared_path(const char *rel, char *buf, size_t buflen) {
+    snprintf(buf, buflen, "%s/../shared/%s", axiom_root_dir(), rel);
+    struct stat st;
+    return stat(buf, &st) == 0 ? buf : NULL;
+}
+
+const char *tu_root_path(const char *rel, char *buf, size_t buflen) {
+    snprintf(buf, buflen, "%s/%s", axiom_root_dir(), rel);
+    return buf;
+}

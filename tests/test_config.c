@@ -1,0 +1,136 @@
+/* Configuration: precedence flag > env > file > default, origins, and errors that
+ * name the key, the value and what is allowed. */
+#include "check.h"
+#include "core/config.h"
+#include "support/testutil.h"
+
+#include <stdlib.h>
+
+static char dir[256];
+
+static void test_defaults(void) {
+    axiom_config *c = config_new();
+    CHECK_STR(config_str(c, "server.host"), "127.0.0.1");
+    CHECK_EQ_INT(config_int(c, "server.port"), 8000);
+    CHECK_EQ_INT(config_int(c, "context_length"), 2048);
+    CHECK_EQ_INT(config_int(c, "history_turns"), 5);
+    CHECK(config_double(c, "template_threshold") == 0.88);
+    CHECK_STR(config_str(c, "mode"), "full");
+    CHECK_EQ_INT(config_source_of(c, "server.port"), CFG_DEFAULT);
+    config_free(c);
+}
+
+static void test_precedence(void) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/axiom.conf", dir);
+    CHECK(tu_write_file(path, "# comment\nhistory_turns = 3\n[server]\nport = 9001\nhost = 127.0.0.2\n"
+                              "[llm]\nmodel = \"tiny\"\n") == 0);
+    setenv("AXIOM_SERVER_PORT", "9002", 1);
+    setenv("AXIOM_CONTEXT_LENGTH", "4096", 1);
+    char a0[] = "axiom", a1[] = "--config", a3[] = "ask", a4[] = "--port", a5[] = "9003",
+         a6[] = "hello", a7[] = "--template-only", a8[] = "--json";
+    char *argv[] = {a0, a1, path, a3, a4, a5, a6, a7, a8, NULL};
+    int argc = 9;
+    axiom_config *c = config_new();
+    CHECK_MSG(config_load_all(c, &argc, argv, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(config_int(c, "server.port"), 9003);                 /* flag wins */
+    CHECK_EQ_INT(config_source_of(c, "server.port"), CFG_FLAG);
+    CHECK_EQ_INT(config_int(c, "context_length"), 4096);              /* env over default */
+    CHECK_STR(config_origin_of(c, "context_length"), "env AXIOM_CONTEXT_LENGTH");
+    CHECK_STR(config_str(c, "server.host"), "127.0.0.2");              /* file over default */
+    CHECK_EQ_INT(config_int(c, "history_turns"), 3);
+    CHECK_CONTAINS(config_origin_of(c, "history_turns"), "axiom.conf:2");
+    CHECK_STR(config_str(c, "llm.model"), "tiny");
+    CHECK_STR(config_str(c, "mode"), "template-only");
+    /* The subcommand keeps its own words, in order. */
+    CHECK_EQ_INT(argc, 4);
+    CHECK_STR(argv[1], "ask");
+    CHECK_STR(argv[2], "hello");
+    CHECK_STR(argv[3], "--json");
+    config_free(c);
+    unsetenv("AXIOM_SERVER_PORT");
+    unsetenv("AXIOM_CONTEXT_LENGTH");
+}
+
+static void test_env_beats_file(void) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/env.conf", dir);
+    CHECK(tu_write_file(path, "server.port = 9100\n") == 0);
+    setenv("AXIOM_SERVER_PORT", "9101", 1);
+    axiom_config *c = config_new();
+    CHECK(config_load_file(c, path, err, sizeof err) == 0);
+    CHECK(config_apply_env(c, err, sizeof err) == 0);
+    CHECK_EQ_INT(config_int(c, "server.port"), 9101);
+    unsetenv("AXIOM_SERVER_PORT");
+    /* A weaker source never replaces a stronger one. */
+    CHECK(config_set(c, "server.port", "9102", CFG_FILE, "late file", err, sizeof err) == 0);
+    CHECK_EQ_INT(config_int(c, "server.port"), 9101);
+    config_free(c);
+}
+
+static void test_errors_name_key_value_and_allowed(void) {
+    char path[512], err[512];
+    axiom_config *c = config_new();
+    CHECK(config_set(c, "server.port", "70000", CFG_FLAG, NULL, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "server.port");
+    CHECK_CONTAINS(err, "70000");
+    CHECK_CONTAINS(err, "1 to 65535");
+    CHECK(config_set(c, "mode", "turbo", CFG_FLAG, NULL, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "full|skip-llm|template-only");
+    CHECK(config_set(c, "template_threshold", "nan", CFG_FLAG, NULL, err, sizeof err) != 0);
+    CHECK(config_set(c, "server.barge_in", "maybe", CFG_FLAG, NULL, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "true or false");
+    CHECK(config_set(c, "no.such.key", "1", CFG_FLAG, NULL, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "unknown setting 'no.such.key'");
+
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    CHECK(tu_write_file(path, "[server]\nport = 8000\nprot = 8001\n") == 0);
+    CHECK(config_load_file(c, path, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "bad.conf:3");
+    CHECK_CONTAINS(err, "server.prot");
+    CHECK(tu_write_file(path, "just words\n") == 0);
+    CHECK(config_load_file(c, path, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "expected key = value");
+    CHECK(config_load_file(c, "/nonexistent/axiom.conf", err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "/nonexistent/axiom.conf");
+
+    setenv("AXIOM_HISTORY_TURNS", "-1", 1);
+    CHECK(config_apply_env(c, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "AXIOM_HISTORY_TURNS");
+    unsetenv("AXIOM_HISTORY_TURNS");
+
+    char a0[] = "axiom", a1[] = "--port";
+    char *argv[] = {a0, a1, NULL};
+    int argc = 2;
+    CHECK(config_apply_args(c, &argc, argv, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "--port needs a value");
+    config_free(c);
+}
+
+static void test_secrets_not_printed(void) {
+    char err[256];
+    axiom_config *c = config_new();
+    CHECK(config_set(c, "llm.api_key", "sk-very-secret", CFG_ENV, NULL, err, sizeof err) == 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    config_print(c, f);
+    fclose(f);
+    CHECK(strstr(buf, "sk-very-secret") == NULL);
+    CHECK_CONTAINS(buf, "llm.api_key");
+    CHECK_CONTAINS(buf, "(set)");
+    free(buf);
+    config_free(c);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    if (tu_mkdtemp(dir, sizeof dir) != 0) return 1;
+    RUN(test_defaults);
+    RUN(test_precedence);
+    RUN(test_env_beats_file);
+    RUN(test_errors_name_key_value_and_allowed);
+    RUN(test_secrets_not_printed);
+    tu_rmtree(dir);
+    return CHECK_DONE(argv[0]);
+}
