@@ -86,7 +86,7 @@ asan:
 
 bench: deps
 	@$(MAKE) --no-print-directory build
-	@AXIOM_BIN=$(ROOT)/$(BUILD)/axiom bench/run.sh $(BUILD)
+	@AXIOM_BIN=$(ROOT)/$(BUILD)/axiom bench/run.sh $(BUILD) $(BENCH)
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TEST_HELP) $(BENCH_SRCS) \

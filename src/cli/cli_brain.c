@@ -19,13 +19,3 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
     }
     return cli_not_built("chat");
 }
-
-int cmd_eval(const axiom_config *cfg, int argc, char **argv) {
-    (void)cfg;
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: axiom eval ... (not built yet in this version)\n");
-        return 0;
-    }
-    return cli_not_built("eval");
-}
-
