@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static int bench_dir(char *out, size_t outlen) {
-    char exe[PATH_MAX];
+    char exe[PATH_MAX - 16];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return -1;
     exe[n] = '\0';
@@ -55,7 +55,7 @@ int cmd_bench(const axiom_config *cfg, int argc, char **argv) {
                "their figures; with no NAME, all of them. `make bench` runs this.\n");
         return 0;
     }
-    char dir[PATH_MAX], self[PATH_MAX];
+    char dir[PATH_MAX + 16], self[PATH_MAX];
     ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
     if (bench_dir(dir, sizeof dir) != 0 || sn <= 0) {
         fprintf(stderr, "axiom bench: cannot find the benchmark folder\n");
