@@ -1,0 +1,121 @@
+/* Speech-to-text: one interface, backends behind it (stt_pocketsphinx.c, stt_sherpa.c).
+ *
+ * The engine is a governor component ("stt", load_order 30): loading it prepares the
+ * backend's shared model (for PocketSphinx: the language model and dictionary built
+ * from the knowledge pack, cached by content hash). Recognition happens in streams: a
+ * stream exists for one utterance only and holds one decoder from a bounded pool
+ * while it lives, so many sessions can share a few expensive decoders.
+ *
+ *   stt_stream_begin -> stt_stream_feed ... (stt_stream_partial) -> stt_stream_finish
+ *                                                               or stt_stream_cancel
+ *
+ * Audio everywhere in this interface is 16 kHz mono signed 16-bit PCM (wav.h converts).
+ * Thread safety: the engine may be used from many threads; one stream from one thread
+ * at a time. */
+#ifndef AXIOM_STT_H
+#define AXIOM_STT_H
+
+#include "core/component.h"
+#include "core/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STT_SAMPLE_RATE 16000
+
+/* The knowledge pack as the recogniser needs it: every sentence a user may say or
+ * hear (questions, example utterances, item names), and pronunciation hints for words
+ * a dictionary may lack ("lidar" -> "L AY D AA R", CMU phones, no stress digits).
+ * content_hash keys the cache: same hash, same language model. All pointers are
+ * borrowed from the provider. */
+typedef struct {
+    const char *const *sentences;
+    size_t n_sentences;
+    const char *const *hint_words;  /* n_hints words ... */
+    const char *const *hint_phones; /* ... and their phones, same index */
+    size_t n_hints;
+    const char *content_hash; /* hex digest of the pack's content; "" = unknown (no caching) */
+} stt_corpus;
+
+/* The brain hands the corpus over at load time. get fills *out and returns 0, or -1
+ * with err; the engine reads the corpus only until it calls release (may be NULL). */
+typedef struct {
+    int (*get)(void *ctx, stt_corpus *out, char *err, size_t errlen);
+    void (*release)(void *ctx, stt_corpus *corpus);
+    void *ctx;
+} stt_corpus_provider;
+
+/* A backend. "model" is the shared, loaded state (one per engine); "decoder" is one
+ * recogniser instance that decodes one utterance at a time (one per pool slot). Every
+ * call returning int returns 0, or -1 with a message in err naming what to fix.
+ * A new backend is one file defining one of these plus a line in stt.c's table. */
+typedef struct {
+    const char *name; /* the stt.backend value */
+    /* corpus may be NULL (no knowledge pack); backends that cannot use it ignore it. */
+    void *(*model_load)(const axiom_config *cfg, const stt_corpus *corpus, char *err,
+                        size_t errlen);
+    void (*model_free)(void *model);
+    /* Optional: bytes of model files mapped rather than read (may be NULL). */
+    int64_t (*model_mapped_bytes)(void *model);
+    void *(*decoder_new)(void *model, char *err, size_t errlen);
+    void (*decoder_free)(void *decoder);
+    int (*utt_begin)(void *decoder, char *err, size_t errlen);
+    int (*utt_feed)(void *decoder, const int16_t *pcm, size_t n, char *err, size_t errlen);
+    /* Best hypothesis so far into buf (always terminated; "" when none). */
+    int (*utt_partial)(void *decoder, char *buf, size_t buflen);
+    /* Ends the utterance and writes the final text into buf. The decoder is then ready
+     * for utt_begin again. */
+    int (*utt_end)(void *decoder, char *buf, size_t buflen, char *err, size_t errlen);
+    /* Drops the utterance in progress (no result); the decoder stays usable. */
+    void (*utt_abort)(void *decoder);
+} stt_backend;
+
+extern const stt_backend stt_backend_pocketsphinx;
+extern const stt_backend stt_backend_sherpa;
+
+/* The backend named name (stt.backend), or NULL when this build has none by that name. */
+const stt_backend *stt_backend_find(const char *name);
+
+typedef struct stt_engine stt_engine;
+typedef struct stt_stream stt_stream;
+
+/* Creates the engine; nothing loads yet (the component loads on the first stream or
+ * when the governor preloads it). corpus may be NULL: PocketSphinx then can only use
+ * stt.lm = stock. cfg and corpus must outlive the engine. */
+stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *corpus, char *err,
+                           size_t errlen);
+/* All streams must have finished or been cancelled. */
+void stt_engine_free(stt_engine *e);
+/* The governor's handle (owned by the engine). */
+axiom_component *stt_engine_component(stt_engine *e);
+/* Decoders in the pool: created so far, in use now, and the bound. */
+void stt_engine_pool_counts(stt_engine *e, int *created, int *in_use, int *pool_size);
+
+/* stt_stream_begin's status when every decoder stayed busy for wait_ms. */
+#define STT_BUSY (-2)
+
+/* Starts an utterance: loads the component if needed and takes a decoder from the
+ * pool, waiting at most wait_ms for one to come free. Returns the stream, or NULL with
+ * *status = STT_BUSY ("all N decoders busy") or -1 (load or decoder failure) and err. */
+stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err, size_t errlen);
+/* Feeds audio as it arrives (any chunk size, including 0). */
+int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen);
+/* The best hypothesis so far (cheap; call it every few hundred ms). */
+int stt_stream_partial(stt_stream *s, char *buf, size_t buflen);
+
+typedef struct {
+    char *text;           /* final text, lower case, words separated by one space (owned) */
+    int64_t audio_ms;     /* audio fed */
+    int64_t decode_us;    /* CPU-side time spent in feed + finish calls (wall clock) */
+    int64_t finish_us;    /* time the final result took after the last audio */
+    int n_partials;       /* partial hypotheses asked for */
+} stt_result;
+
+/* Ends the utterance, writes the result, returns the decoder to the pool and frees the
+ * stream (also on failure). Returns 0 or -1 with err. */
+int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen);
+/* Drops the utterance, returns the decoder, frees the stream. NULL is fine. */
+void stt_stream_cancel(stt_stream *s);
+void stt_result_clear(stt_result *r);
+
+#endif
