@@ -98,6 +98,10 @@ static const key_def keys[] = {
     INT("mem.idle_unload_s", "600", 0, 86400, "unload a speech or brain component idle this long; 0 = never"),
     INT("mem.llm_idle_unload_s", "300", 0, 86400, "unload the in-process LLM idle this long; 0 = never"),
     INT("mem.poll_ms", "500", 50, 60000, "how often memory is read when PSI triggers are unavailable"),
+    INT("mem.warn_idle_s", "30", 0, 86400, "at the warn level, unload components unused this long"),
+    INT("mem.psi_warn_pct", "20", 1, 100, "PSI memory 'some' avg10 (%) that raises the warn level"),
+    INT("mem.psi_critical_pct", "10", 1, 100, "PSI memory 'full' avg10 (%) that raises the critical level"),
+    BOOL("mem.preload", "false", "load every component at start (in order, skipping what does not fit) instead of on first use"),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

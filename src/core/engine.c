@@ -1,5 +1,6 @@
 #include "core/engine.h"
 
+#include "core/log.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -15,10 +16,25 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
     }
     e->cfg = cfg;
     e->started_ms = now_ms();
+    e->gov = governor_new(cfg, err, errlen);
+    if (!e->gov) {
+        free(e);
+        return NULL;
+    }
+    /* Subsystems are created here, in load order, each registering its components
+     * with e->gov. */
+
+    /* Last: the first reading sees every component, so the mode logged at start is
+     * the real one; then the watcher runs for the engine's lifetime. */
+    if (config_bool(cfg, "mem.preload")) governor_preload(e->gov);
+    governor_check(e->gov);
+    char werr[256];
+    if (governor_start(e->gov, werr, sizeof werr) != 0) LOG_W("mem", "%s; memory is not watched", werr);
     return e;
 }
 
 void axiom_engine_free(axiom_engine *e) {
     if (!e) return;
+    governor_free(e->gov);
     free(e);
 }

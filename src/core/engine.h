@@ -6,12 +6,16 @@
 
 #include "axiom.h"
 #include "core/config.h"
+#include "mem/governor.h"
 
 #include <stdint.h>
 
 struct axiom_engine {
     const axiom_config *cfg;
     int64_t started_ms;
+    /* Created first, freed first (it only references the components, which their
+     * subsystems free after it). Subsystems register with governor_add. */
+    governor *gov;
 };
 
 #endif
