@@ -83,6 +83,8 @@ static const key_def keys[] = {
     {"llm.api_key", T_STR, "", 0, 0, NULL, NULL, 1, "API key for OpenAI-compatible servers (prefer llm.api_key_file)"},
     STR("llm.api_key_file", "", "file holding the API key"),
     STR("llm.gguf", "", "GGUF model file for the in-process llama.cpp backend"),
+    STR("llm.lib_dir", "", "folder holding libllama for the gguf backend; default <root>/deps/llama/bins/linux-x64"),
+    BOOL("llm.mmap", "true", "map the GGUF file instead of reading it into memory (gguf backend)"),
     INT("llm.threads", "0", 0, 256, "llama.cpp threads; 0 = number of cores"),
     DBL("llm.temperature", "0.3", 0, 2, "sampling temperature"),
     INT("llm.max_tokens", "200", 1, 8192, "longest answer in tokens"),

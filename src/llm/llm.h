@@ -60,7 +60,7 @@ typedef struct {
 /* Per-call overrides; zero fields keep the configured values. May be NULL. */
 typedef struct {
     int max_tokens;
-    double temperature; /* < 0 keeps the configured value */
+    double temperature; /* 0 keeps the configured value (set llm.temperature = 0 for greedy) */
     int64_t first_token_timeout_ms, total_timeout_ms;
 } llm_options;
 
