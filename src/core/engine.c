@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *axiom_version(void) { return AXIOM_VERSION; }
 
@@ -23,6 +24,13 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
     }
     /* Subsystems are created here, in load order, each registering its components
      * with e->gov. */
+    if (strcmp(config_str(cfg, "llm.backend"), "none") != 0 && strcmp(config_str(cfg, "mode"), "full") == 0) {
+        char lerr[512];
+        e->llm = llm_new(cfg, lerr, sizeof lerr);
+        if (!e->llm) LOG_W("llm", "%s; answering without the language model", lerr);
+        else if (governor_add(e->gov, llm_component(e->llm), llm_expected_bytes(e->llm), lerr, sizeof lerr) != 0)
+            LOG_W("llm", "%s", lerr);
+    }
 
     /* Last: the first reading sees every component, so the mode logged at start is
      * the real one; then the watcher runs for the engine's lifetime. */
@@ -36,5 +44,6 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
 void axiom_engine_free(axiom_engine *e) {
     if (!e) return;
     governor_free(e->gov);
+    llm_free(e->llm);
     free(e);
 }

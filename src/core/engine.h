@@ -6,6 +6,7 @@
 
 #include "axiom.h"
 #include "core/config.h"
+#include "llm/llm.h"
 #include "mem/governor.h"
 
 #include <stdint.h>
@@ -16,6 +17,9 @@ struct axiom_engine {
     /* Created first, freed first (it only references the components, which their
      * subsystems free after it). Subsystems register with governor_add. */
     governor *gov;
+    /* The language model; NULL when llm.backend = none, the mode excludes it, or its
+     * configuration cannot work (logged; answers then come without it). */
+    llm *llm;
 };
 
 #endif

@@ -127,6 +127,9 @@ void llm_free(llm *m) {
 }
 
 axiom_component *llm_component(llm *m) { return m ? m->comp : NULL; }
+int64_t llm_expected_bytes(const llm *m) {
+    return m->ops->expected_bytes ? m->ops->expected_bytes(m->impl) : 0;
+}
 int llm_context_length(const llm *m) { return m->set.context_length; }
 const char *llm_backend_name(const llm *m) { return m->ops->name; }
 const char *llm_model_name(const llm *m) { return m->ops->model_name(m->impl); }

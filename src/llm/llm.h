@@ -89,6 +89,10 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
  * vocabularies; use it only to trim prompts, with a margin). */
 int llm_count_tokens(llm *m, const char *text);
 
+/* What loading is expected to cost in bytes, for the governor's budget check before
+ * the first load: the GGUF file plus a margin for the context; 0 for servers. */
+int64_t llm_expected_bytes(const llm *m);
+
 /* The context window the prompt must fit in (AXIOM_CONTEXT_LENGTH). */
 int llm_context_length(const llm *m);
 /* "ollama", "openai" or "gguf"; and the model name or GGUF path, for status pages. */

@@ -173,8 +173,13 @@ static int64_t mem_available_bytes(void) {
 /* A load that cannot fit is refused before it starts, so the answer degrades instead of
  * the process being killed: the model's file (mapped and read in full while
  * generating) plus a margin for the context and compute buffers. */
+static int64_t llama_expected(void *b) {
+    llama *m = b;
+    return m->file_bytes + m->file_bytes / 10 + (int64_t)m->s->context_length * 1024 + (16 << 20);
+}
+
 static int check_budget(llama *m, char *err, size_t errlen) {
-    int64_t need = m->file_bytes + m->file_bytes / 10 + (int64_t)m->s->context_length * 1024 + (16 << 20);
+    int64_t need = llama_expected(m);
     long long budget_mb = config_int(m->s->cfg, "mem.budget_mb");
     if (budget_mb > 0) {
         int64_t rss = proc_rss_bytes();
@@ -461,6 +466,7 @@ const llm_backend_ops llm_llama_ops = {
     .load = llama_load,
     .unload = llama_unload,
     .mapped_bytes = llama_mapped,
+    .expected_bytes = llama_expected,
     .chat = llama_chat,
     .count_tokens = llama_count,
     .model_name = llama_model_name,
