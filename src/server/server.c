@@ -1,51 +1,99 @@
-/* HTTP server. Routes: /health. */
+/* The server object: reads the server.* settings, refuses unsafe listen setups,
+ * starts civetweb and the worker pools, registers the routes, and tears it all down
+ * in an order that never frees what a thread may still use:
+ * sockets shut down -> civetweb stopped (every close handler has run) -> pools
+ * drained (jobs see closed sessions and release them) -> shared pipeline freed. */
 #include "server/server.h"
 
-#include "core/engine.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "server/server_internal.h"
 
-#include <civetweb.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct axiom_server {
-    struct mg_context *ctx;
-    axiom_engine *engine;
-    int port;
-};
-
-static int handle_health(struct mg_connection *conn, void *data) {
-    axiom_server *s = data;
-    char body[256];
-    int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld}",
-                     axiom_version(), (long long)((now_ms() - s->engine->started_ms) / 1000));
-    mg_printf(conn,
-              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-              "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
-              n, body);
-    return 200;
-}
+#include <unistd.h>
 
 static int log_civetweb(const struct mg_connection *conn, const char *message) {
     (void)conn;
-    LOG_W("server", "%s", message);
+    LOG_D("server", "civetweb: %s", message);
     return 1;
+}
+
+static int host_is_loopback(const char *host) {
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0) return 1;
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
+    return 0;
+}
+
+static int cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *err,
                            size_t errlen) {
+    const char *host = config_str(cfg, "server.host");
+    const char *token = config_str(cfg, "server.auth_token");
+    if (!host_is_loopback(host) && !*token) {
+        snprintf(err, errlen,
+                 "server.host = %s is reachable from other machines: set server.auth_token "
+                 "(clients then send Authorization: Bearer <token>), or listen on 127.0.0.1",
+                 host);
+        return NULL;
+    }
+    if (strlen(token) >= 256) {
+        snprintf(err, errlen, "server.auth_token: at most 255 characters");
+        return NULL;
+    }
     axiom_server *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->engine = engine;
-    char ports[96];
-    snprintf(ports, sizeof ports, "%s:%lld", config_str(cfg, "server.host"),
-             config_int(cfg, "server.port"));
-    const char *options[] = {"listening_ports", ports, "num_threads", "8", NULL};
+    s->cfg = cfg;
+    s->started_ms = now_ms();
+    str_copy(s->host, sizeof s->host, host);
+    str_copy(s->token, sizeof s->token, token);
+    str_copy(s->origins, sizeof s->origins, config_str(cfg, "server.allowed_origins"));
+    const char *web = config_str(cfg, "server.web_dir");
+    if (*web) str_copy(s->web_dir, sizeof s->web_dir, web);
+    else snprintf(s->web_dir, sizeof s->web_dir, "%s/web", axiom_root_dir());
+    s->max_sessions = (int)config_int(cfg, "server.max_sessions");
+    s->max_message_bytes = (size_t)config_int(cfg, "server.max_message_bytes");
+    s->send_queue_bytes = (size_t)config_int(cfg, "server.send_queue_kb") * 1024;
+    s->max_utterance_s = (int)config_int(cfg, "server.max_utterance_s");
+    s->barge_in = config_bool(cfg, "server.barge_in");
+    pthread_mutex_init(&s->mu, NULL);
+
+    int workers = (int)config_int(cfg, "server.workers");
+    if (workers <= 0) workers = cores();
+    size_t queue = (size_t)s->max_sessions * 2 + 16;
+    s->metrics = metrics_new();
+    s->audio_pool = worker_pool_new("axiom-audio", workers, queue, err, errlen);
+    s->turn_pool = s->audio_pool ? worker_pool_new("axiom-turn", workers, queue, err, errlen) : NULL;
+    if (!s->metrics || !s->turn_pool) goto fail;
+    s->pipe = pipeline_shared_new(s, err, errlen);
+    if (!s->pipe) goto fail;
+
+    /* civetweb serves each connection on its own thread for the connection's whole
+     * life (a WebSocket keeps it), so it needs one per allowed session plus some for
+     * plain HTTP and for refusing sessions past the limit with a clear close code. */
+    char ports[96], threads[16], ws_timeout[24];
+    if (strchr(host, ':')) snprintf(ports, sizeof ports, "[%s]:%lld", host, config_int(cfg, "server.port"));
+    else snprintf(ports, sizeof ports, "%s:%lld", host, config_int(cfg, "server.port"));
+    snprintf(threads, sizeof threads, "%d", s->max_sessions + 16);
+    snprintf(ws_timeout, sizeof ws_timeout, "%lld", config_int(cfg, "server.idle_timeout_s") * 1000);
+    const char *options[] = {"listening_ports", ports,
+                             "num_threads", threads,
+                             "websocket_timeout_ms", ws_timeout,
+                             /* bounds a write to a client that stopped reading */
+                             "request_timeout_ms", "10000",
+                             "enable_keep_alive", "no",
+                             NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = log_civetweb;
@@ -54,21 +102,37 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on %s (port in use, or address not on this machine)",
                  ports);
-        free(s);
-        return NULL;
+        goto fail;
     }
-    mg_set_request_handler(s->ctx, "/health$", handle_health, s);
+    http_routes_register(s);
+    ws_register(s);
+    mg_set_request_handler(s->ctx, "/", static_files_handle, s);
     struct mg_server_port sp[4];
     int n = mg_get_server_ports(s->ctx, 4, sp);
     s->port = n > 0 ? sp[0].port : (int)config_int(cfg, "server.port");
-    LOG_I("server", "listening on http://%s:%d/", config_str(cfg, "server.host"), s->port);
+    LOG_I("server", "listening on http://%s:%d/ (max %d sessions, %d workers per pool)", host,
+          s->port, s->max_sessions, workers);
     return s;
+fail:
+    worker_pool_free(s->turn_pool);
+    worker_pool_free(s->audio_pool);
+    pipeline_shared_free(s->pipe);
+    metrics_free(s->metrics);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return NULL;
 }
 
 int server_port(const axiom_server *s) { return s->port; }
 
 void server_stop(axiom_server *s) {
     if (!s) return;
+    ws_shutdown_all(s);
     mg_stop(s->ctx);
+    worker_pool_free(s->audio_pool);
+    worker_pool_free(s->turn_pool);
+    pipeline_shared_free(s->pipe);
+    metrics_free(s->metrics);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -1,0 +1,191 @@
+/* What the server's parts share: the server object, the per-connection session and
+ * the functions each part offers the others. Not a public header: only src/server/
+ * includes it.
+ *
+ * Threads: civetweb gives every connection its own network thread, which only parses,
+ * checks limits and queues (it never decodes, answers or synthesises). Audio work
+ * (VAD, recogniser) runs on the `audio` pool, answers (brain + synthesis) on the
+ * `turn` pool, so a slow answer never delays another session's audio. Every session
+ * has one sender thread draining its bounded outgoing queue, so a client that does
+ * not read blocks only its own sender, and is dropped once its queue is full. */
+#ifndef AXIOM_SERVER_INTERNAL_H
+#define AXIOM_SERVER_INTERNAL_H
+
+#include "core/config.h"
+#include "core/engine.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "server/worker_pool.h"
+
+#include <cJSON.h>
+#include <civetweb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* WebSocket close codes the server uses (RFC 6455 section 7.4). */
+#define WS_CLOSE_NORMAL 1000
+#define WS_CLOSE_GOING_AWAY 1001
+#define WS_CLOSE_PROTOCOL 1002
+#define WS_CLOSE_BAD_DATA 1007
+#define WS_CLOSE_POLICY 1008
+#define WS_CLOSE_TOO_BIG 1009
+#define WS_CLOSE_INTERNAL 1011
+#define WS_CLOSE_BUSY 1013 /* "try again later": max sessions or memory pressure */
+
+typedef struct ws_session ws_session;
+
+struct axiom_server {
+    struct mg_context *ctx;
+    axiom_engine *engine;
+    const axiom_config *cfg;
+    server_metrics *metrics;
+    worker_pool *audio_pool; /* VAD + recogniser work */
+    worker_pool *turn_pool;  /* answering + synthesis */
+    int port;
+    char host[64];
+    char web_dir[4096];
+    char token[256];          /* empty = no token required */
+    char origins[2048];       /* server.allowed_origins, comma-separated */
+    int max_sessions;
+    size_t max_message_bytes;
+    size_t send_queue_bytes;
+    int max_utterance_s;
+    int barge_in;
+    int64_t started_ms;
+
+    pthread_mutex_t mu;       /* guards the session list and count */
+    ws_session *sessions;     /* open sessions, for /api/status and shutdown */
+    int nsessions;
+    uint64_t next_session_id;
+    struct pipeline_shared *pipe; /* components shared by every session */
+};
+
+/* ---- outgoing queue (send_queue.c) ---- */
+typedef struct out_msg out_msg;
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    out_msg *head, *tail;
+    size_t bytes;           /* payload bytes queued */
+    size_t limit;           /* server.send_queue_kb */
+    int stopping;
+    int dead;               /* write failed or client dropped */
+    int started;
+    int64_t play_end_ms;    /* when the client will have played what was sent */
+    pthread_t thread;
+} send_queue;
+
+/* ---- one WebSocket connection ---- */
+struct ws_session {
+    axiom_server *srv;
+    uint64_t id;
+    struct mg_connection *conn; /* valid from connect until the close handler returns */
+    int fd;                     /* its socket, found at connect; -1 when unknown */
+    pthread_mutex_t mu;         /* guards the fields below it */
+    int refs;                   /* connection + queued jobs */
+    int open;                   /* handshake done, close handler not yet run */
+    int refused;                /* close code sent at ready time instead of serving */
+    char refuse_reason[160];
+    int64_t connected_ms;
+    int64_t last_activity_ms;
+
+    /* negotiated by hello */
+    int out_rate;               /* synthesis sample rate sent to this client */
+    int out_pcm;                /* 1: raw s16le PCM chunks instead of WAV per sentence */
+    int want_partials, want_timings;
+
+    /* inbound audio, waiting for the audio pool */
+    struct audio_chunk *in_head, *in_tail;
+    size_t in_bytes;
+    int audio_job_queued;
+    int frag_opcode;            /* opcode of a fragmented message in progress */
+    uint8_t carry;              /* odd byte of a sample split across messages */
+    int has_carry;
+
+    /* answers */
+    atomic_int cancel;          /* set by barge-in or close; checked by synthesis */
+    uint64_t turn_seq;          /* id of the current answer; older ones are stale */
+    int answering;              /* from thinking until ready_to_listen is queued */
+    int turn_running;
+    char *pending_text;         /* next turn's text while one is running */
+    int64_t pending_t0_us;
+    int pending_spoken;
+
+    struct pipeline_session *ps; /* VAD stream, recogniser stream, brain session */
+    send_queue sq;
+    ws_session *next;           /* in srv->sessions */
+};
+
+void session_ref(ws_session *s);
+void session_unref(ws_session *s);
+
+/* Queues a message for this client. opcode: MG_WEBSOCKET_OPCODE_TEXT or _BINARY.
+ * turn: the answer it belongs to (0 = none), so a barge-in can purge it.
+ * audio_ms: playback length of the audio it carries (binary answers), so the sender
+ * knows when the client will have finished playing; after_playback: hold this
+ * message until then (ready_to_listen must not reopen the microphone while the
+ * answer is still audible).
+ * Returns 0, or -1 when the client is gone or was just dropped for not reading. */
+int session_send(ws_session *s, int opcode, const void *data, size_t len, uint64_t turn,
+                 int audio_ms, int after_playback);
+int session_send_text(ws_session *s, const char *json, uint64_t turn);
+/* Drops every queued message of answer `turn`. */
+void send_queue_purge_turn(send_queue *q, uint64_t turn);
+int send_queue_init(send_queue *q, size_t limit);
+int send_queue_start(ws_session *s);
+/* Stops the sender thread (after the queue drains or the socket fails). */
+void send_queue_stop(ws_session *s);
+void send_queue_destroy(send_queue *q);
+/* Sends a close frame with code and reason right now (connection thread only). */
+void ws_send_close(struct mg_connection *conn, int code, const char *reason);
+/* Makes the connection fail: its network thread wakes and closes it. */
+void session_drop(ws_session *s, const char *why);
+
+/* ---- pipeline (pipeline.c) ---- */
+typedef struct pipeline_shared pipeline_shared;
+pipeline_shared *pipeline_shared_new(axiom_server *srv, char *err, size_t errlen);
+void pipeline_shared_free(pipeline_shared *p);
+/* JSON object members describing the loaded components, e.g. "\"vad\":{...}". */
+void pipeline_status_json(pipeline_shared *p, cJSON *obj);
+/* Prometheus lines for component loads/unloads and memory. */
+size_t pipeline_metrics(pipeline_shared *p, char *buf, size_t cap);
+
+int pipeline_session_new(ws_session *s, char *err, size_t errlen);
+void pipeline_session_free(ws_session *s);
+/* Audio job: feeds the queued audio through VAD and recogniser (audio pool). */
+void pipeline_audio_job(void *session);
+/* Starts an answer for text (from speech or a text message). spoken: came from
+ * speech (speech_end already sent). t0_us: when the user finished (latency base). */
+void pipeline_submit_turn(ws_session *s, const char *text, int spoken, int64_t t0_us);
+/* Barge-in or a client's cancel: stops the answer in progress, drops its queued
+ * audio and tells the client (barge_in event). Returns 1 when there was one. */
+int pipeline_cancel_answer(ws_session *s, const char *why);
+/* One-shot answer for /api/ask: fills a JSON object; returns HTTP status. */
+int pipeline_ask(axiom_server *srv, const char *text, cJSON *out);
+
+/* ---- HTTP (http_routes.c, static_files.c) ---- */
+void http_routes_register(axiom_server *srv);
+int static_files_handle(struct mg_connection *conn, void *srv);
+/* Writes a complete HTTP response with a JSON or text body. */
+void http_reply(struct mg_connection *conn, int status, const char *ctype, const char *body,
+                size_t len);
+void http_reply_error(struct mg_connection *conn, int status, const char *message);
+/* 1 when the request carries the token (Authorization: Bearer, or ?token= for /ws),
+ * or when no token is configured. */
+int server_auth_ok(axiom_server *srv, const struct mg_connection *conn);
+
+/* ---- WebSocket (ws_session.c) ---- */
+void ws_register(axiom_server *srv);
+/* Queued inbound audio, taken by the audio job (NULL when none; the job flag is
+ * then cleared so the next message submits a new job). */
+struct audio_chunk *ws_audio_take(ws_session *s);
+const int16_t *ws_audio_samples(const struct audio_chunk *c, size_t *n);
+struct audio_chunk *ws_audio_next(const struct audio_chunk *c);
+void ws_audio_free(struct audio_chunk *c);
+/* Closes every session (server stopping). */
+void ws_shutdown_all(axiom_server *srv);
+/* Session summaries for /api/status. */
+void ws_status_json(axiom_server *srv, cJSON *arr);
+
+#endif

@@ -1,0 +1,491 @@
+/* The /ws endpoint: admission (Origin, token, session limits), per-connection
+ * sessions, and the network thread's share of the protocol: it parses client
+ * messages, checks their size and shape, queues audio for the audio pool and
+ * answers control messages. Nothing here decodes, answers or synthesises.
+ *
+ * Protocol (see README, section server): binary messages are 16 kHz s16le mono PCM;
+ * text messages are JSON: {"event":"client_ready"}, {"event":"hello",...},
+ * {"event":"text","text":"..."}, {"event":"cancel"}. */
+#include "core/log.h"
+#include "core/util.h"
+#include "server/server_internal.h"
+
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Audio waiting for the audio pool, at most this much per session: past it the
+ * pool is behind real time and new audio is shed (counted in /metrics). */
+#define MAX_PENDING_AUDIO_BYTES (2 * 16000 * 2)
+#define MAX_TEXT_CHARS 2000
+
+struct audio_chunk {
+    struct audio_chunk *next;
+    size_t nsamples;
+    int16_t samples[];
+};
+
+void session_ref(ws_session *s) {
+    pthread_mutex_lock(&s->mu);
+    s->refs++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void session_unref(ws_session *s) {
+    pthread_mutex_lock(&s->mu);
+    int left = --s->refs;
+    pthread_mutex_unlock(&s->mu);
+    if (left > 0) return;
+    pipeline_session_free(s);
+    for (struct audio_chunk *c = s->in_head; c;) {
+        struct audio_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    free(s->pending_text);
+    send_queue_destroy(&s->sq);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* civetweb does not expose a connection's socket; find it by its address pair so a
+ * slow reader can be dropped (shutdown) from another thread. Runs once per
+ * connection, on its own thread, before the handshake. */
+static int addr_matches(const struct sockaddr_storage *ss, const char *ip, int port) {
+    char buf[64];
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        if (ntohs(a->sin_port) != port) return 0;
+        inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        if (ntohs(a->sin6_port) != port) return 0;
+        inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+    } else {
+        return 0;
+    }
+    return strcmp(buf, ip) == 0;
+}
+
+static int find_socket_fd(const struct mg_request_info *ri) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int found = -1;
+    struct dirent *e;
+    while ((e = readdir(d)) && found < 0) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        int fd = atoi(e->d_name);
+        struct sockaddr_storage local, peer;
+        socklen_t ll = sizeof local, pl = sizeof peer;
+        if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0) continue;
+        if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0) continue;
+        int lport = local.ss_family == AF_INET
+                        ? ntohs(((struct sockaddr_in *)&local)->sin_port)
+                        : ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
+        if (lport == ri->server_port && addr_matches(&peer, ri->remote_addr, ri->remote_port))
+            found = fd;
+    }
+    closedir(d);
+    return found;
+}
+
+static int origin_allowed(axiom_server *srv, const struct mg_connection *conn) {
+    const char *origin = mg_get_header(conn, "Origin");
+    /* Browsers always send Origin on WebSocket upgrades; a client without one is not
+     * a web page, so a random site cannot reach us through it. */
+    if (!origin) return 1;
+    const char *host = mg_get_header(conn, "Host");
+    if (host) {
+        char same[320];
+        snprintf(same, sizeof same, "http://%s", host);
+        if (strcasecmp(origin, same) == 0) return 1;
+        snprintf(same, sizeof same, "https://%s", host);
+        if (strcasecmp(origin, same) == 0) return 1;
+    }
+    size_t ol = strlen(origin);
+    for (const char *p = srv->origins; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n && p[n - 1] == ' ') n--;
+        if (n == 1 && *p == '*') return 1;
+        if (n && n == ol && strncasecmp(p, origin, n) == 0) return 1;
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static void refuse_http(struct mg_connection *conn, int status, const char *msg) {
+    char body[512];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", msg);
+    http_reply(conn, status, "application/json", body, (size_t)n);
+}
+
+static int ws_connect(const struct mg_connection *cconn, void *cbdata) {
+    axiom_server *srv = cbdata;
+    struct mg_connection *conn = (struct mg_connection *)cconn;
+    metrics_add(srv->metrics, COUNT_HTTP_REQUESTS, 1);
+    if (!origin_allowed(srv, conn)) {
+        metrics_add(srv->metrics, COUNT_REFUSED_ORIGIN, 1);
+        const char *o = mg_get_header(conn, "Origin");
+        LOG_W("server", "refused /ws from Origin %.100s (add it to server.allowed_origins)", o);
+        refuse_http(conn, 403,
+                    "Origin not allowed: only same-origin pages and server.allowed_origins "
+                    "may open /ws");
+        return 1;
+    }
+    if (!server_auth_ok(srv, conn)) {
+        metrics_add(srv->metrics, COUNT_REFUSED_AUTH, 1);
+        refuse_http(conn, 401,
+                    "missing or wrong token: send Authorization: Bearer <server.auth_token> "
+                    "or /ws?token=<server.auth_token>");
+        return 1;
+    }
+    ws_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        refuse_http(conn, 503, "out of memory");
+        return 1;
+    }
+    if (send_queue_init(&s->sq, srv->send_queue_bytes) != 0) {
+        free(s);
+        refuse_http(conn, 503, "cannot create a session");
+        return 1;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    s->srv = srv;
+    s->conn = conn;
+    s->refs = 1; /* the connection's */
+    s->connected_ms = s->last_activity_ms = now_ms();
+    s->out_rate = (int)config_int(srv->cfg, "tts.sample_rate");
+    atomic_init(&s->cancel, 0);
+    s->fd = find_socket_fd(mg_get_request_info(conn));
+
+    pthread_mutex_lock(&srv->mu);
+    if (srv->nsessions >= srv->max_sessions) {
+        s->refused = WS_CLOSE_BUSY;
+        snprintf(s->refuse_reason, sizeof s->refuse_reason,
+                 "busy: %d voice sessions in use (server.max_sessions); try again later",
+                 srv->nsessions);
+    } else {
+        s->id = ++srv->next_session_id;
+        s->next = srv->sessions;
+        srv->sessions = s;
+        srv->nsessions++;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (s->refused) metrics_add(srv->metrics, COUNT_REFUSED_BUSY, 1);
+    mg_set_user_connection_data(conn, s);
+    return 0;
+}
+
+static void ws_ready(struct mg_connection *conn, void *cbdata) {
+    axiom_server *srv = cbdata;
+    ws_session *s = mg_get_user_connection_data(conn);
+    if (!s) return;
+    if (!s->refused) {
+        char err[256] = "";
+        if (pipeline_session_new(s, err, sizeof err) != 0) {
+            s->refused = WS_CLOSE_BUSY;
+            snprintf(s->refuse_reason, sizeof s->refuse_reason, "busy: %.140s", err);
+            metrics_add(srv->metrics, COUNT_REFUSED_BUSY, 1);
+        } else if (send_queue_start(s) != 0) {
+            s->refused = WS_CLOSE_INTERNAL;
+            snprintf(s->refuse_reason, sizeof s->refuse_reason, "cannot start the sender");
+        }
+    }
+    if (s->refused) {
+        LOG_W("server", "refusing a voice session: %s", s->refuse_reason);
+        ws_send_close(conn, s->refused, s->refuse_reason);
+        if (s->fd >= 0) shutdown(s->fd, SHUT_WR); /* graceful: the close frame goes first */
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->open = 1;
+    pthread_mutex_unlock(&s->mu);
+    metrics_add(srv->metrics, COUNT_SESSIONS_TOTAL, 1);
+    metrics_sessions_delta(srv->metrics, 1);
+    LOG_D("server", "session %llu opened", (unsigned long long)s->id);
+}
+
+static void send_error(ws_session *s, const char *code, const char *message) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "event", "error");
+    cJSON_AddStringToObject(o, "code", code);
+    cJSON_AddStringToObject(o, "message", message);
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt) session_send_text(s, txt, 0);
+    free(txt);
+    cJSON_Delete(o);
+}
+
+static void handle_hello(ws_session *s, const cJSON *msg) {
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(msg, "sample_rate");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(msg, "audio_format");
+    const cJSON *partials = cJSON_GetObjectItemCaseSensitive(msg, "partials");
+    const cJSON *timings = cJSON_GetObjectItemCaseSensitive(msg, "timings");
+    if (rate) {
+        if (!cJSON_IsNumber(rate) || rate->valuedouble < 8000 || rate->valuedouble > 48000)
+            send_error(s, "bad_hello", "sample_rate must be a number from 8000 to 48000; kept "
+                                       "the server's rate");
+        else
+            s->out_rate = (int)rate->valuedouble;
+    }
+    if (fmt) {
+        if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "wav") == 0) s->out_pcm = 0;
+        else if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "pcm") == 0) s->out_pcm = 1;
+        else send_error(s, "bad_hello", "audio_format must be \"wav\" or \"pcm\"; kept wav");
+    }
+    if (cJSON_IsBool(partials)) s->want_partials = cJSON_IsTrue(partials);
+    if (cJSON_IsBool(timings)) s->want_timings = cJSON_IsTrue(timings);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "event", "hello");
+    cJSON_AddStringToObject(o, "server", "axiom");
+    cJSON_AddStringToObject(o, "version", axiom_version());
+    cJSON_AddNumberToObject(o, "protocol", 1);
+    cJSON_AddNumberToObject(o, "input_sample_rate", 16000);
+    cJSON_AddStringToObject(o, "input_format", "s16le");
+    cJSON_AddNumberToObject(o, "sample_rate", s->out_rate);
+    cJSON_AddStringToObject(o, "audio_format", s->out_pcm ? "pcm" : "wav");
+    cJSON_AddBoolToObject(o, "partials", s->want_partials);
+    cJSON_AddBoolToObject(o, "timings", s->want_timings);
+    cJSON_AddBoolToObject(o, "barge_in", s->srv->barge_in);
+    cJSON_AddNumberToObject(o, "max_message_bytes", (double)s->srv->max_message_bytes);
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt) session_send_text(s, txt, 0);
+    free(txt);
+    cJSON_Delete(o);
+}
+
+static void handle_text(ws_session *s, const char *data, size_t len) {
+    cJSON *msg = cJSON_ParseWithLength(data, len);
+    const cJSON *ev = msg ? cJSON_GetObjectItemCaseSensitive(msg, "event") : NULL;
+    if (!msg || !cJSON_IsObject(msg) || !cJSON_IsString(ev)) {
+        metrics_add(s->srv->metrics, COUNT_BAD_MESSAGES, 1);
+        send_error(s, "bad_message",
+                   "text messages must be JSON objects with an \"event\" string, e.g. "
+                   "{\"event\":\"text\",\"text\":\"hello\"}");
+        cJSON_Delete(msg);
+        return;
+    }
+    const char *e = ev->valuestring;
+    if (strcmp(e, "client_ready") == 0) {
+        session_send_text(s, "{\"state\":\"idle\"}", 0);
+    } else if (strcmp(e, "hello") == 0) {
+        handle_hello(s, msg);
+    } else if (strcmp(e, "text") == 0) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "text");
+        if (!cJSON_IsString(t) || !t->valuestring[0]) {
+            send_error(s, "bad_message", "\"text\" must be a non-empty string");
+        } else if (strlen(t->valuestring) > MAX_TEXT_CHARS) {
+            send_error(s, "too_long", "\"text\" is longer than 2000 bytes");
+        } else {
+            pipeline_submit_turn(s, t->valuestring, 0, now_us());
+        }
+    } else if (strcmp(e, "cancel") == 0) {
+        pipeline_cancel_answer(s, "cancelled by the client");
+    } else {
+        metrics_add(s->srv->metrics, COUNT_BAD_MESSAGES, 1);
+        char m[160];
+        snprintf(m, sizeof m, "unknown event \"%.60s\" (known: client_ready, hello, text, cancel)",
+                 e);
+        send_error(s, "unknown_event", m);
+    }
+    cJSON_Delete(msg);
+}
+
+static void handle_audio(ws_session *s, const unsigned char *data, size_t len) {
+    axiom_server *srv = s->srv;
+    metrics_add(srv->metrics, COUNT_FRAMES_IN, 1);
+    metrics_add(srv->metrics, COUNT_AUDIO_BYTES_IN, (int64_t)len);
+    pthread_mutex_lock(&s->mu);
+    size_t total = len + (size_t)s->has_carry;
+    size_t ns = total / 2;
+    if (ns == 0) {
+        if (len) s->carry = data[0], s->has_carry = 1;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (s->in_bytes + ns * 2 > MAX_PENDING_AUDIO_BYTES) {
+        pthread_mutex_unlock(&s->mu);
+        metrics_add(srv->metrics, COUNT_SHED, 1);
+        return;
+    }
+    struct audio_chunk *c = malloc(sizeof *c + ns * 2);
+    if (!c) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    /* Little-endian samples; a byte left over waits for the next message. */
+    const unsigned char *p = data;
+    size_t i = 0;
+    if (s->has_carry) {
+        c->samples[i++] = (int16_t)(uint16_t)(s->carry | (p[0] << 8));
+        p++;
+    }
+    for (; i < ns; i++, p += 2) c->samples[i] = (int16_t)(uint16_t)(p[0] | (p[1] << 8));
+    size_t used = (size_t)(p - data);
+    s->has_carry = used < len;
+    if (s->has_carry) s->carry = data[len - 1];
+    c->nsamples = ns;
+    c->next = NULL;
+    if (s->in_tail) s->in_tail->next = c;
+    else s->in_head = c;
+    s->in_tail = c;
+    s->in_bytes += ns * 2;
+    int submit = !s->audio_job_queued;
+    if (submit) {
+        s->audio_job_queued = 1;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (submit && worker_pool_submit(srv->audio_pool, pipeline_audio_job, s) != 0) {
+        pthread_mutex_lock(&s->mu);
+        s->audio_job_queued = 0;
+        pthread_mutex_unlock(&s->mu);
+        session_unref(s);
+        metrics_add(srv->metrics, COUNT_SHED, 1);
+    }
+}
+
+/* Takes the queued audio (audio pool). Returns a list the caller frees with
+ * ws_audio_free, or NULL when nothing is queued (the job flag is then cleared). */
+struct audio_chunk *ws_audio_take(ws_session *s) {
+    pthread_mutex_lock(&s->mu);
+    struct audio_chunk *c = s->in_head;
+    s->in_head = s->in_tail = NULL;
+    s->in_bytes = 0;
+    if (!c) s->audio_job_queued = 0;
+    pthread_mutex_unlock(&s->mu);
+    return c;
+}
+
+const int16_t *ws_audio_samples(const struct audio_chunk *c, size_t *n) {
+    *n = c->nsamples;
+    return c->samples;
+}
+
+struct audio_chunk *ws_audio_next(const struct audio_chunk *c) { return c->next; }
+
+void ws_audio_free(struct audio_chunk *c) {
+    while (c) {
+        struct audio_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+}
+
+static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata) {
+    axiom_server *srv = cbdata;
+    ws_session *s = mg_get_user_connection_data(conn);
+    int opcode = bits & 0x0f;
+    if (opcode == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE) return 0;
+    if (!s || s->refused) return 1; /* waiting for the client to answer our close */
+    s->last_activity_ms = now_ms();
+    if (opcode == MG_WEBSOCKET_OPCODE_PING) {
+        session_send(s, MG_WEBSOCKET_OPCODE_PONG, data, len, 0, 0, 0);
+        return 1;
+    }
+    if (opcode == MG_WEBSOCKET_OPCODE_PONG) return 1;
+    if (len > srv->max_message_bytes) {
+        metrics_add(srv->metrics, COUNT_BAD_MESSAGES, 1);
+        char reason[120];
+        snprintf(reason, sizeof reason, "message of %zu bytes exceeds server.max_message_bytes=%zu",
+                 len, srv->max_message_bytes);
+        LOG_W("server", "session %llu: %s", (unsigned long long)s->id, reason);
+        ws_send_close(conn, WS_CLOSE_TOO_BIG, reason);
+        return 0;
+    }
+    /* Audio is a byte stream, so a fragmented binary message is simply more audio;
+     * a JSON message must come whole. */
+    int fin = (bits & 0x80) != 0;
+    if (opcode == MG_WEBSOCKET_OPCODE_CONTINUATION) opcode = s->frag_opcode;
+    else s->frag_opcode = fin ? 0 : opcode;
+    if (fin && (bits & 0x0f) == MG_WEBSOCKET_OPCODE_CONTINUATION) s->frag_opcode = 0;
+    if (opcode == MG_WEBSOCKET_OPCODE_BINARY) {
+        handle_audio(s, (const unsigned char *)data, len);
+        return 1;
+    }
+    if (opcode == MG_WEBSOCKET_OPCODE_TEXT && fin && (bits & 0x0f) == MG_WEBSOCKET_OPCODE_TEXT) {
+        handle_text(s, data, len);
+        return 1;
+    }
+    metrics_add(srv->metrics, COUNT_BAD_MESSAGES, 1);
+    send_error(s, "bad_message",
+               "fragmented or unknown WebSocket frames are not accepted; send each JSON "
+               "message in one text frame and audio in binary frames");
+    return 1;
+}
+
+static void ws_close(const struct mg_connection *cconn, void *cbdata) {
+    axiom_server *srv = cbdata;
+    ws_session *s = mg_get_user_connection_data(cconn);
+    if (!s) return;
+    atomic_store(&s->cancel, 1);
+    /* Wake a sender blocked on a client that stopped reading, then wait for it: after
+     * this handler returns, civetweb frees the connection. */
+    pthread_mutex_lock(&s->mu);
+    int was_open = s->open;
+    if (s->fd >= 0) shutdown(s->fd, SHUT_RDWR);
+    pthread_mutex_unlock(&s->mu);
+    send_queue_stop(s);
+    pthread_mutex_lock(&s->mu);
+    s->open = 0;
+    s->conn = NULL;
+    s->fd = -1;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&srv->mu);
+    for (ws_session **pp = &srv->sessions; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            srv->nsessions--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (was_open) metrics_sessions_delta(srv->metrics, -1);
+    LOG_D("server", "session %llu closed", (unsigned long long)s->id);
+    mg_set_user_connection_data(cconn, NULL);
+    session_unref(s);
+}
+
+void ws_register(axiom_server *srv) {
+    mg_set_websocket_handler(srv->ctx, "/ws", ws_connect, ws_ready, ws_data, ws_close, srv);
+}
+
+void ws_shutdown_all(axiom_server *srv) {
+    pthread_mutex_lock(&srv->mu);
+    for (ws_session *s = srv->sessions; s; s = s->next) {
+        atomic_store(&s->cancel, 1);
+        pthread_mutex_lock(&s->mu);
+        if (s->fd >= 0) shutdown(s->fd, SHUT_RDWR);
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void ws_status_json(axiom_server *srv, cJSON *arr) {
+    int64_t now = now_ms();
+    pthread_mutex_lock(&srv->mu);
+    for (ws_session *s = srv->sessions; s; s = s->next) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", (double)s->id);
+        cJSON_AddNumberToObject(o, "connected_s", (double)(now - s->connected_ms) / 1000.0);
+        cJSON_AddNumberToObject(o, "idle_s", (double)(now - s->last_activity_ms) / 1000.0);
+        pthread_mutex_lock(&s->mu);
+        cJSON_AddBoolToObject(o, "answering", s->answering);
+        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_lock(&s->sq.mu);
+        cJSON_AddNumberToObject(o, "queued_bytes", (double)s->sq.bytes);
+        pthread_mutex_unlock(&s->sq.mu);
+        cJSON_AddItemToArray(arr, o);
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
