@@ -125,9 +125,10 @@ static void ollama_unload(void *b) {
     llm_http_req rq = {.url = url, .body = body, .timeout_ms = 2000, .max_body = 65536};
     llm_http_resp rs;
     char why[384];
-    if (llm_http_request(&rq, &rs, why, sizeof why) != 0 || rs.status != 200)
-        LOG_W("llm", "asking Ollama to unload '%s' failed: %s", o->model,
-              rs.status ? "HTTP error" : why);
+    if (llm_http_request(&rq, &rs, why, sizeof why) != 0)
+        LOG_W("llm", "asking Ollama to unload '%s' failed: %s", o->model, why);
+    else if (rs.status != 200)
+        LOG_W("llm", "asking Ollama to unload '%s' failed: HTTP %ld", o->model, rs.status);
     llm_http_resp_free(&rs);
 }
 
