@@ -74,7 +74,10 @@ run: deps
 check: build
 	@AXIOM_BIN=$(ROOT)/$(BUILD)/axiom tests/run.sh $(BUILD)
 
+# llama-server (built once from the source bundle, cached in deps/) is the real
+# OpenAI-compatible peer of the LLM tests; they skip with the reason if it cannot build.
 test: deps
+	@scripts/build-llama-server.sh >/dev/null || echo "llama-server could not be built; OpenAI-compatible tests will skip"
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
 

@@ -9,8 +9,9 @@
 # offline (no curl, no downloaded web UI). A lock keeps two worktrees sharing deps/
 # from building at the same time; a half-finished build never counts as cached.
 #
-# Usage: scripts/build-llama-server.sh [--print]   prints the binary's path on success
-# Exit 0 with the path on stdout; exit 1 with the reason on stderr.
+# Usage: scripts/build-llama-server.sh [--cached]
+#   prints the binary's path on stdout and exits 0; exits 1 with the reason on stderr.
+#   --cached  never build: only report the cached binary (what the tests call).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,10 @@ sum=$(sha256sum "$bundle" | cut -c1-16)
 out_dir="$root/deps/llama-server/$sum"
 bin="$out_dir/llama-server"
 if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
+if [ "${1:-}" = "--cached" ]; then
+  say "not built yet; run scripts/build-llama-server.sh (or make test) once"
+  exit 1
+fi
 
 mkdir -p "$root/deps/llama-server"
 exec 9>"$root/deps/llama-server/.lock"

@@ -164,6 +164,8 @@ static int attempt(const llm_http_req *rq, llm_http_resp *rs, char *err, size_t 
         snprintf(err, errlen, "cannot connect to %s (%s); start the server or fix llm.url", origin,
                  cerr[0] ? cerr : curl_easy_strerror(result));
         rc = 1;
+    } else if (result != CURLE_OK && rs->status >= 400 && rs->body_len > 0) {
+        rc = 0; /* an error answer cut short: its status and start say more than the cut */
     } else if (result != CURLE_OK) {
         snprintf(err, errlen, "%s: %s%s", origin, cerr[0] ? cerr : curl_easy_strerror(result),
                  rs->status ? " (the connection ended mid-response)" : "");
