@@ -39,7 +39,7 @@ HELP_OBJS := $(TEST_HELP:%.c=$(BUILD)/%.o)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all build deps run test check asan bench format clean
+.PHONY: all build deps run test check asan bench format clean fuzz fuzz-build
 .SECONDARY:
 all: build
 
@@ -87,6 +87,23 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  AXIOM_SANITIZED=1 check
 
+# libFuzzer targets (fuzz/fuzz_*.c), built with clang under ASan+UBSan in build-fuzz/.
+# FUZZ_SECONDS per target; FUZZ=name runs one.
+FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZERS      := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
+	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ)
+
+fuzz-build: $(FUZZERS)
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(BUILD)/libaxiom.a
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -fsanitize=fuzzer $< $(BUILD)/libaxiom.a $(LIBS) -o $@
+
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@AXIOM_BIN=$(ROOT)/$(BUILD)/axiom bench/run.sh $(BUILD) $(BENCH)
@@ -96,6 +113,6 @@ format:
 	  $(shell find src include tests bench -name '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

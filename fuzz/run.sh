@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each and prints executions and crashes per target.
+# Seeds: fuzz/seeds/<target>/ (small files written for AXIOM) plus real files found at
+# run time (the default pack, ../shared audio and reference data when present).
+# A crash leaves its input in BUILD/crashes/<target>/ and makes the run fail: turn it
+# into a regression test, then fix it.
+# Usage: fuzz/run.sh BUILD SECONDS [target]
+set -u
+build=${1:-build-fuzz}
+secs=${2:-60}
+only=${3:-}
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared="$root/../shared"
+export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export AXIOM_LOG_LEVEL=off AXIOM_ROOT="$root"
+
+seed_real() { # target corpus-dir: copies real inputs of that kind into the run's corpus
+  local t=$1 dir=$2
+  case "$t" in
+    fuzz_config) cp "$root"/contrib/*.conf "$dir/" 2>/dev/null ;;
+    fuzz_labelled_tsv)
+      [ -f "$root/data/utterances.tsv" ] && { printf '\0'; head -c 20000 "$root/data/utterances.tsv"; } >"$dir/pack-tsv"
+      [ -f "$shared/axiom-reference/data/production_dataset.json" ] && { printf '\1'; head -c 20000 "$shared/axiom-reference/data/production_dataset.json"; } >"$dir/ref-json" ;;
+    fuzz_wav*) for w in "$shared"/audio/*.wav; do [ -f "$w" ] && head -c 65536 "$w" >"$dir/$(basename "$w")"; done ;;
+    fuzz_pack*|fuzz_import*) for j in "$root"/data/*.json "$shared"/axiom-reference/data/*.json; do [ -f "$j" ] && head -c 60000 "$j" >"$dir/$(basename "$j")"; done ;;
+  esac
+  return 0
+}
+
+printf '%-24s %12s %8s %s\n' target executions crashes result
+status=0
+for bin in "$root/$build"/fuzz/fuzz_*; do
+  [ -x "$bin" ] && [ -f "$bin" ] || continue
+  case "$bin" in *.o|*.d) continue ;; esac
+  t=$(basename "$bin")
+  [ -n "$only" ] && [ "$t" != "$only" ] && [ "$t" != "fuzz_$only" ] && continue
+  corpus="$root/$build/corpus/$t"; crashes="$root/$build/crashes/$t"
+  mkdir -p "$corpus" "$crashes"
+  [ -d "$root/fuzz/seeds/$t" ] && cp -n "$root/fuzz/seeds/$t"/* "$corpus/" 2>/dev/null
+  seed_real "$t" "$corpus"
+  log="$root/$build/$t.log"
+  "$bin" -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+    -max_len=65536 -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1
+  rc=$?
+  execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
+  ncrash=$(find "$crashes" -type f | wc -l)
+  if [ $rc -ne 0 ] || [ "$ncrash" -gt 0 ]; then
+    status=1
+    printf '%-24s %12s %8s %s\n' "$t" "${execs:-?}" "$ncrash" "FAILED (log $log)"
+    grep -m5 -E "ERROR|SUMMARY|runtime error" "$log" | sed 's/^/    /'
+  else
+    printf '%-24s %12s %8s %s\n' "$t" "${execs:-?}" "$ncrash" ok
+  fi
+done
+exit $status
