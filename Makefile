@@ -82,10 +82,12 @@ test: deps
 	@$(MAKE) --no-print-directory asan
 
 # Sanitizer build in its own folder so it never mixes objects with the normal one.
+# libstdc++ is linked in from the start so ASan's C++ exception interceptor is ready
+# when a dlopen'ed C++ library (libllama) throws.
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  AXIOM_SANITIZED=1 check
+	  EXTRA_LDFLAGS="-Wl,--no-as-needed -lstdc++ -Wl,--as-needed" AXIOM_SANITIZED=1 check
 
 # libFuzzer targets (fuzz/fuzz_*.c), built with clang under ASan+UBSan in build-fuzz/.
 # FUZZ_SECONDS per target; FUZZ=name runs one.
