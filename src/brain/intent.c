@@ -20,9 +20,11 @@
 /* The probability reported when the rule decides: the rule's precision on clean
  * utterances is ~1, but it is a rule, so it does not claim certainty. */
 #define RULE_P 0.95f
-/* Below this share of greeting/thanks words an utterance is not a greeting or an
- * acknowledgment, whatever the model says ("hey, does the pi work with ros"). */
-#define SOCIAL_MIN_SHARE 0.5f
+/* Below this share of greeting/thanks words among the words that mean something, or
+ * above this many words, an utterance is not a greeting or an acknowledgment whatever
+ * the model says ("hey, does the pi work with ros"); "hi i'm new here" still can be. */
+#define SOCIAL_MIN_SHARE 0.3f
+#define SOCIAL_MAX_WORDS 12
 /* The target of the calibration guard: precision at p >= 0.88 on out-of-fold rows. */
 #define CALIB_P 0.88f
 #define CALIB_TARGET 0.90f
@@ -33,13 +35,13 @@ intent_params intent_default_params(void) {
         .char_min = 3,
         .char_max = 5,
         .char_weight = 1.0f,
-        .l2 = 1e-4f,
+        .l2 = 1e-5f,
         .epochs = 30,
         .balance_classes = 1,
-        .backup_weight = 1.5f,
+        .backup_weight = 0.8f,
         .calib_folds = 5,
         .suspect_p = 0.6f,
-        .drop_suspects = 1,
+        .drop_suspects = 2,
         .social_rules = 1,
         .unknown_below = 0.30f,
         .seed = 12345,
@@ -206,7 +208,9 @@ static int trainset_init(trainset *ts, const labelled_row *rows, size_t n, const
         ts->off[i] = used;
         used += k;
         ts->rule[i] = intent_social_rule(rows[i].text);
-        ts->share[i] = intent_social_share(rows[i].text, NULL);
+        int nw = 0;
+        ts->share[i] = intent_social_share(rows[i].text, &nw);
+        if (nw > SOCIAL_MAX_WORDS) ts->share[i] = 0.0f;
     }
     ts->off[n] = used;
     /* Class balance: rare classes count more, capped so five noisy rows cannot
@@ -536,6 +540,11 @@ intent_model *intent_train(const labelled_row *rows, size_t n, const intent_para
         else if (social && ts.rule[i] == INTENT_UNKNOWN && ts.share[i] < SOCIAL_MIN_SHARE)
             train[i] = 0;
     }
+    if (p.drop_suspects == 2) {
+        p.drop_suspects = 0;
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].origin == LABELLED_BACKUP) p.drop_suspects = 1;
+    }
     int folds = p.calib_folds;
     float t = 1.0f;
     if (folds >= 2) {
@@ -613,7 +622,9 @@ int intent_predict(const intent_model *m, const char *text, intent_result *out) 
     float share = 0.0f;
     size_t nf = 0;
     if (rule == INTENT_UNKNOWN) {
-        share = m->params.social_rules ? intent_social_share(text, NULL) : 1.0f;
+        int nw = 0;
+        share = m->params.social_rules ? intent_social_share(text, &nw) : 1.0f;
+        if (m->params.social_rules && nw > SOCIAL_MAX_WORDS) share = 0.0f;
         nf = intent_text_features(text, &m->params, f, INTENT_MAX_FEATS);
     }
     memset(out, 0, sizeof *out);

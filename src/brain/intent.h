@@ -32,15 +32,18 @@ typedef struct {
     int char_min, char_max; /* character n-gram lengths within words; 0 = none (3, 5) */
     float char_weight;    /* weight of the character block against the word block (1) */
     /* model */
-    float l2;             /* L2 regularisation strength (1e-4) */
+    float l2;             /* L2 regularisation strength per row (1e-5) */
     int epochs;           /* SGD passes over the data (30) */
     int balance_classes;  /* 1: weight rows so each class counts alike (capped) (1) */
-    float backup_weight;  /* weight of LABELLED_BACKUP rows (default pack) (1.5) */
+    float backup_weight;  /* weight of LABELLED_BACKUP rows (default pack) (0.8) */
     /* calibration and robustness */
     int calib_folds;      /* folds for out-of-fold calibration and suspects; 0 = none (5) */
     float suspect_p;      /* out-of-fold p of another label at or above which a row is a
                              suspect (0.6) */
-    int drop_suspects;    /* 1: suspects are left out of the final model (1) */
+    int drop_suspects;    /* 1: suspects are left out of the final model; 0: kept (only
+                             reported); 2 (default): left out when the rows include
+                             LABELLED_BACKUP rows, i.e. for an imported pack backed by the
+                             curated default pack, kept when training the default pack */
     int social_rules;     /* 1: the greeting/acknowledgment rule is on (1) */
     float unknown_below;  /* top p below this answers `unknown` (0.30) */
     uint32_t seed;        /* shuffling seed (deterministic training) */

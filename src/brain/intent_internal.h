@@ -27,8 +27,8 @@ typedef struct {
 size_t intent_text_features(const char *text, const intent_params *p, intent_feat *out,
                             size_t cap);
 
-/* The share of the words of text that are greeting / thanks / filler words (0..1), and
- * the number of words. */
+/* The share of greeting / thanks / okay words among the words of text that are not
+ * filler (0..1; 1 when all are filler, 0 for no words), and the number of words. */
 float intent_social_share(const char *text, int *nwords);
 
 struct intent_model {

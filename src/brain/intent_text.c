@@ -125,7 +125,7 @@ static const social_word social_words[] = {
     {"helpful", W_ACK}, {"helped", W_ACK}, {"helps", W_ACK}, {"right", W_ACK},
     {"no", W_ACK}, {"nope", W_ACK}, {"neat", W_ACK}, {"amazing", W_ACK}, {"clear", W_ACK},
     {"roger", W_ACK}, {"wow", W_ACK}, {"good", W_ACK}, {"makes", W_ACK}, {"see", W_ACK},
-    {"done", W_ACK},
+    {"done", W_ACK}, {"fair", W_ACK},
     /* filler: never enough on its own */
     {"there", W_FILL}, {"axiom", W_FILL}, {"you", W_FILL}, {"so", W_FILL},
     {"very", W_FILL}, {"much", W_FILL}, {"a", W_FILL}, {"lot", W_FILL}, {"that", W_FILL},
@@ -142,7 +142,7 @@ static const social_word social_words[] = {
     {"mate", W_FILL}, {"today", W_FILL}, {"assistant", W_FILL}, {"ya", W_FILL},
     {"we", W_FILL}, {"go", W_FILL}, {"have", W_FILL}, {"had", W_FILL}, {"sounds", W_FILL},
     {"bunch", W_FILL}, {"tons", W_FILL}, {"info", W_FILL}, {"answer", W_FILL},
-    {"explanation", W_FILL}, {"my", W_FILL}, {"of", W_FILL},
+    {"explanation", W_FILL}, {"enough", W_FILL}, {"needed", W_FILL}, {"my", W_FILL}, {"of", W_FILL},
 };
 
 static word_kind social_kind(const char *w) {
@@ -155,15 +155,22 @@ static word_kind social_kind(const char *w) {
 #define SOCIAL_MAX_WORDS 10
 
 float intent_social_share(const char *text, int *nwords) {
+    /* The share among the words that are not filler: "is the d435 good for drones" has
+     * one social word (good) among four that mean something, so it is not social. */
     char norm[INTENT_MAX_TEXT + 1];
     labelled_normalise(text ? text : "", norm, sizeof norm);
     char *words[INTENT_MAX_TEXT / 2 + 1];
     size_t nw = split_words(norm, words, sizeof words / sizeof words[0]);
-    size_t social = 0;
-    for (size_t i = 0; i < nw; i++)
-        if (social_kind(words[i])) social++;
+    size_t social = 0, meaning = 0;
+    for (size_t i = 0; i < nw; i++) {
+        word_kind k = social_kind(words[i]);
+        if (k == W_FILL) continue;
+        meaning++;
+        if (k) social++;
+    }
     if (nwords) *nwords = (int)nw;
-    return nw ? (float)social / (float)nw : 0.0f;
+    if (!nw) return 0.0f;
+    return meaning ? (float)social / (float)meaning : 1.0f; /* all filler: could be social */
 }
 
 intent_label intent_social_rule(const char *text) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 /* Bounds: a label file larger than this is not a label file; a row longer than this
@@ -138,17 +139,17 @@ int labelled_load_tsv(labelled_set *set, const char *path, labelled_origin origi
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *line_end = nl ? nl : end;
         lineno++;
-        *line_end = '\0';
-        if (line_end > p && line_end[-1] == '\r') line_end[-1] = '\0';
         char *line = p;
         p = nl ? nl + 1 : end;
-        while (*line == ' ') line++;
-        if (*line == '\0' || *line == '#') continue;
-        if (memchr(line, '\0', (size_t)(line_end - line)) != line + strlen(line)) {
+        if (line_end > line && line_end[-1] == '\r') line_end--;
+        *line_end = '\0';
+        if (strlen(line) != (size_t)(line_end - line)) {
             report(set, warn, ctx, "%s:%u: field 'text': holds a NUL byte; fix or delete the row",
                    path, lineno);
             continue;
         }
+        while (*line == ' ') line++;
+        if (*line == '\0' || *line == '#') continue;
         char *tab = strchr(line, '\t');
         if (!tab) {
             report(set, warn, ctx,
@@ -344,6 +345,39 @@ int labelled_set_add_backup(labelled_set *set, const labelled_set *backup) {
     }
     free(slots);
     return added;
+}
+
+int labelled_load_pack(labelled_set *set, const char *dir, const char *default_dir,
+                       labelled_warn_fn warn, void *ctx, size_t *backup_rows, char *err,
+                       size_t errlen) {
+    if (backup_rows) *backup_rows = 0;
+    int n = labelled_load_dir(set, dir, LABELLED_PRIMARY, warn, ctx, err, errlen);
+    if (n < 0 || !default_dir || !*default_dir) return n;
+    char a[PATH_MAX], b[PATH_MAX], path[PATH_MAX + 32];
+    if (realpath(dir, a) && realpath(default_dir, b) && strcmp(a, b) == 0) return n;
+    snprintf(path, sizeof path, "%s/utterances.tsv", default_dir);
+    if (!file_exists(path)) return n;
+    labelled_set *backup = labelled_set_new();
+    if (!backup) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    char berr[512];
+    int nb = labelled_load_tsv(backup, path, LABELLED_BACKUP, warn, ctx, berr, sizeof berr);
+    if (nb < 0) {
+        /* The backup is a help, not a requirement: say so and go on. */
+        LOG_W("labelled", "default pack not used as backup: %s", berr);
+    } else {
+        int added = labelled_set_add_backup(set, backup);
+        if (added < 0) {
+            labelled_set_free(backup);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (backup_rows) *backup_rows = (size_t)added;
+    }
+    labelled_set_free(backup);
+    return n;
 }
 
 uint64_t labelled_rows_hash(const labelled_row *rows, size_t n) {

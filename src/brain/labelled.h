@@ -92,6 +92,15 @@ int labelled_load_dir(labelled_set *set, const char *dir, labelled_origin origin
  * and the classifier's suspect check judges it. Returns rows added or -1 (no memory). */
 int labelled_set_add_backup(labelled_set *set, const labelled_set *backup);
 
+/* What a pack loader calls: loads DIR's rows (labelled_load_dir) as LABELLED_PRIMARY
+ * and, when DIR is not default_dir itself (same folder after resolving links), backs
+ * them up with default_dir/utterances.tsv (labelled_set_add_backup). default_dir may be
+ * NULL or lack the file: then DIR's rows stand alone. *backup_rows (may be NULL) gets
+ * how many backup rows were added. Returns primary rows loaded, or -1 with err. */
+int labelled_load_pack(labelled_set *set, const char *dir, const char *default_dir,
+                       labelled_warn_fn warn, void *ctx, size_t *backup_rows, char *err,
+                       size_t errlen);
+
 /* A 64-bit FNV-1a hash of every row (label, text, origin, in order): the cache key
  * that says whether a cached model was trained on this data. */
 uint64_t labelled_rows_hash(const labelled_row *rows, size_t n);
