@@ -96,6 +96,14 @@ float intent_temperature(const intent_model *m);
 int intent_save(const intent_model *m, const char *path, char *err, size_t errlen);
 intent_model *intent_load(const char *path, uint64_t expect_hash, char *err, size_t errlen);
 
+/* What an index build calls: loads cache_path when it holds a model trained on exactly
+ * these rows (labelled_rows_hash), else trains and writes the cache (a failed write is
+ * logged, not fatal). cache_path may be NULL (always trains). *from_cache (may be NULL)
+ * says which happened. Returns NULL with err only when training fails. */
+intent_model *intent_load_or_train(const labelled_row *rows, size_t n, const intent_params *p,
+                                   const char *cache_path, int *from_cache, char *err,
+                                   size_t errlen);
+
 void intent_free(intent_model *m);
 
 /* The greeting/acknowledgment rule on its own: returns INTENT_GREETING,

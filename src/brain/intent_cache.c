@@ -13,6 +13,7 @@
  *   u64 checksum (FNV-1a of everything before it) */
 #include "brain/intent_internal.h"
 
+#include "core/log.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -275,4 +276,35 @@ bad:
     free(data);
     intent_free(m);
     return NULL;
+}
+
+intent_model *intent_load_or_train(const labelled_row *rows, size_t n, const intent_params *p,
+                                   const char *cache_path, int *from_cache, char *err,
+                                   size_t errlen) {
+    if (from_cache) *from_cache = 0;
+    uint64_t h = labelled_rows_hash(rows, n);
+    char why[600];
+    if (cache_path) {
+        intent_model *m = intent_load(cache_path, h, why, sizeof why);
+        /* The parameters are part of what was cached: a changed setting retrains. */
+        intent_params want = p ? *p : intent_default_params();
+        if (m && (m->params.word_ngrams != want.word_ngrams ||
+                  m->params.char_min != want.char_min || m->params.char_max != want.char_max ||
+                  m->params.social_rules != want.social_rules ||
+                  m->params.unknown_below != want.unknown_below || m->params.l2 != want.l2 ||
+                  m->params.backup_weight != want.backup_weight)) {
+            intent_free(m);
+            m = NULL;
+            snprintf(why, sizeof why, "%s: other classifier settings", cache_path);
+        }
+        if (m) {
+            if (from_cache) *from_cache = 1;
+            return m;
+        }
+        LOG_D("intent", "retraining: %s", why);
+    }
+    intent_model *m = intent_train(rows, n, p, err, errlen);
+    if (m && cache_path && intent_save(m, cache_path, why, sizeof why) != 0)
+        LOG_W("intent", "%s", why);
+    return m;
 }
