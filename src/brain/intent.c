@@ -36,7 +36,7 @@ intent_params intent_default_params(void) {
         .char_max = 5,
         .char_weight = 1.0f,
         .l2 = 1e-5f,
-        .epochs = 30,
+        .epochs = 20,
         .balance_classes = 1,
         .backup_weight = 0.8f,
         .calib_folds = 5,
@@ -549,7 +549,7 @@ intent_model *intent_train(const labelled_row *rows, size_t n, const intent_para
     float t = 1.0f;
     if (folds >= 2) {
         /* 2. Out-of-fold suspects. */
-        if (out_of_fold(&ts, train, &p, folds, oof, NULL) != 0) goto oom;
+        if (out_of_fold(&ts, train, &p, folds, oof, z) != 0) goto oom;
         unsigned char *keep = malloc(n);
         if (!keep) goto oom;
         for (size_t i = 0; i < n; i++) {
@@ -573,8 +573,9 @@ intent_model *intent_train(const labelled_row *rows, size_t n, const intent_para
                 if (p.drop_suspects) keep[i] = 0;
             }
         }
-        /* 3. Calibration on a second out-of-fold round trained like the final model. */
-        if (out_of_fold(&ts, keep, &p, folds, oof, z) != 0) {
+        /* 3. Calibration on a second out-of-fold round trained like the final model
+         * (the first round's logits when no row was dropped). */
+        if (memcmp(keep, train, n) != 0 && out_of_fold(&ts, keep, &p, folds, oof, z) != 0) {
             free(keep);
             goto oom;
         }

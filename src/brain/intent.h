@@ -33,7 +33,7 @@ typedef struct {
     float char_weight;    /* weight of the character block against the word block (1) */
     /* model */
     float l2;             /* L2 regularisation strength per row (1e-5) */
-    int epochs;           /* SGD passes over the data (30) */
+    int epochs;           /* SGD passes over the data (20) */
     int balance_classes;  /* 1: weight rows so each class counts alike (capped) (1) */
     float backup_weight;  /* weight of LABELLED_BACKUP rows (default pack) (0.8) */
     /* calibration and robustness */
