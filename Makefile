@@ -64,8 +64,9 @@ $(BUILD)/axiom: $(CLI_OBJS) $(BUILD)/libaxiom.a
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HELP_OBJS) $(BUILD)/libaxiom.a
 	@$(CC) $(LDFLAGS) $< $(HELP_OBJS) $(BUILD)/libaxiom.a $(LIBS) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libaxiom.a
-	@$(CC) $(LDFLAGS) $< $(BUILD)/libaxiom.a $(LIBS) -o $@
+# Benchmarks may use the test helpers (the load generator drives the WebSocket client).
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(HELP_OBJS) $(BUILD)/libaxiom.a
+	@$(CC) $(LDFLAGS) $< $(HELP_OBJS) $(BUILD)/libaxiom.a $(LIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory build

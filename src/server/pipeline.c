@@ -12,6 +12,7 @@
  * honest error event naming it; nothing is faked. */
 #include "core/log.h"
 #include "core/util.h"
+#include "mem/governor.h"
 #include "server/server_internal.h"
 
 #include <cJSON.h>
@@ -31,9 +32,7 @@ struct pipeline_session {
 
 typedef struct {
     ws_session *s;
-    char *text;
-    int spoken;
-    int64_t t0_us;
+    turn_input *in;
     uint64_t seq;
 } turn_job;
 
@@ -56,8 +55,14 @@ pipeline_shared *pipeline_shared_new(axiom_server *srv, char *err, size_t errlen
 void pipeline_shared_free(pipeline_shared *p) { free(p); }
 
 void pipeline_status_json(pipeline_shared *p, cJSON *obj) {
+    governor *gov = p->srv->engine->gov;
+    cJSON_AddStringToObject(obj, "effective_mode",
+                            governor_mode_name(governor_effective_mode(gov)));
+    cJSON *g = cJSON_AddObjectToObject(obj, "governor");
+    if (g) governor_status_json(gov, g);
     cJSON *c = cJSON_AddObjectToObject(obj, "components");
-    (void)c;
+    cJSON *gc = g ? cJSON_GetObjectItem(g, "components") : NULL;
+    if (c && gc) cJSON_AddItemReferenceToObject(c, "governed", gc);
     if (p->speech_unavailable[0])
         cJSON_AddStringToObject(obj, "speech_unavailable", p->speech_unavailable);
     if (p->brain_unavailable[0])
@@ -65,9 +70,30 @@ void pipeline_status_json(pipeline_shared *p, cJSON *obj) {
 }
 
 size_t pipeline_metrics(pipeline_shared *p, char *buf, size_t cap) {
-    (void)p;
     if (cap) buf[0] = '\0';
-    return 0;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return 0;
+    governor_metrics(p->srv->engine->gov, f);
+    fclose(f);
+    size_t n = len < cap ? len : (cap ? cap - 1 : 0);
+    if (n) memcpy(buf, text, n);
+    if (cap) buf[n] = '\0';
+    free(text);
+    return n;
+}
+
+void session_set_cancel(ws_session *s, int on) {
+    atomic_store(&s->cancel, on);
+    s->brain_cancel = on;
+}
+
+void turn_input_free(turn_input *in) {
+    if (!in) return;
+    free(in->text);
+    free(in->audio);
+    free(in);
 }
 
 int pipeline_session_new(ws_session *s, char *err, size_t errlen) {
@@ -134,7 +160,7 @@ int pipeline_cancel_answer(ws_session *s, const char *why) {
     int playing = s->sq.play_end_ms > now_ms();
     pthread_mutex_unlock(&s->sq.mu);
     if (!active && !playing) return 0;
-    atomic_store(&s->cancel, 1);
+    session_set_cancel(s, 1);
     send_queue_purge_turn(&s->sq, seq);
     LOG_D("server", "session %llu: answer %llu cancelled: %s", (unsigned long long)s->id,
           (unsigned long long)seq, why);
@@ -166,43 +192,36 @@ static void turn_main(void *arg) {
     ws_session *s = j->s;
     for (;;) {
         run_turn(j);
-        free(j->text);
-        j->text = NULL;
+        turn_input_free(j->in);
+        j->in = NULL;
         pthread_mutex_lock(&s->mu);
-        if (!s->pending_text || !s->open) {
+        if (!s->pending || !s->open) {
             s->turn_running = 0;
             s->answering = 0;
             pthread_mutex_unlock(&s->mu);
             break;
         }
-        j->text = s->pending_text;
-        j->spoken = s->pending_spoken;
-        j->t0_us = s->pending_t0_us;
-        s->pending_text = NULL;
+        j->in = s->pending;
+        s->pending = NULL;
         j->seq = ++s->turn_seq;
-        atomic_store(&s->cancel, 0);
+        session_set_cancel(s, 0);
         pthread_mutex_unlock(&s->mu);
-        send_event(s, "{\"state\":\"thinking\"}", j->seq);
     }
     free(j);
     session_unref(s);
 }
 
-void pipeline_submit_turn(ws_session *s, const char *text, int spoken, int64_t t0_us) {
-    char *copy = strdup(text);
+void pipeline_submit(ws_session *s, turn_input *in) {
     turn_job *j = calloc(1, sizeof *j);
-    if (!copy || !j) {
-        free(copy);
-        free(j);
+    if (!j) {
+        turn_input_free(in);
         return;
     }
+    send_event(s, "{\"state\":\"thinking\"}", 0);
     pthread_mutex_lock(&s->mu);
     if (s->turn_running) {
-        /* One answer at a time per session; the newest request waits. */
-        free(s->pending_text);
-        s->pending_text = copy;
-        s->pending_spoken = spoken;
-        s->pending_t0_us = t0_us;
+        turn_input_free(s->pending);
+        s->pending = in;
         pthread_mutex_unlock(&s->mu);
         free(j);
         return;
@@ -211,13 +230,10 @@ void pipeline_submit_turn(ws_session *s, const char *text, int spoken, int64_t t
     s->answering = 1;
     s->refs++;
     j->s = s;
-    j->text = copy;
-    j->spoken = spoken;
-    j->t0_us = t0_us;
+    j->in = in;
     j->seq = ++s->turn_seq;
-    atomic_store(&s->cancel, 0);
+    session_set_cancel(s, 0);
     pthread_mutex_unlock(&s->mu);
-    send_event(s, "{\"state\":\"thinking\"}", j->seq);
     if (worker_pool_submit(s->srv->turn_pool, turn_main, j) != 0) {
         metrics_add(s->srv->metrics, COUNT_SHED, 1);
         send_event(s, "{\"state\":\"idle\",\"error\":\"server busy: too many answers queued; "
@@ -228,10 +244,22 @@ void pipeline_submit_turn(ws_session *s, const char *text, int spoken, int64_t t
         s->turn_running = 0;
         s->answering = 0;
         pthread_mutex_unlock(&s->mu);
-        free(j->text);
+        turn_input_free(j->in);
         free(j);
         session_unref(s);
     }
+}
+
+void pipeline_submit_turn(ws_session *s, const char *text, int64_t t0_us) {
+    turn_input *in = calloc(1, sizeof *in);
+    if (!in) return;
+    in->text = strdup(text);
+    in->t0_us = t0_us;
+    if (!in->text) {
+        free(in);
+        return;
+    }
+    pipeline_submit(s, in);
 }
 
 int pipeline_ask(axiom_server *srv, const char *text, cJSON *out) {

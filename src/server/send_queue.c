@@ -93,6 +93,11 @@ int session_send(ws_session *s, int opcode, const void *data, size_t len, uint64
         pthread_mutex_unlock(&q->mu);
         return -1;
     }
+    if (turn && turn <= q->purged_turn) {
+        /* A cancelled answer still finishing a sentence: its output is not wanted. */
+        pthread_mutex_unlock(&q->mu);
+        return 0;
+    }
     if (q->bytes + len > q->limit) {
         pthread_mutex_unlock(&q->mu);
         metrics_add(s->srv->metrics, COUNT_SLOW_DROPPED, 1);
@@ -139,6 +144,7 @@ void send_queue_purge_turn(send_queue *q, uint64_t turn) {
         }
     }
     q->tail = last;
+    if (turn > q->purged_turn) q->purged_turn = turn;
     q->play_end_ms = now_ms(); /* the client stops playback on barge_in */
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);

@@ -73,6 +73,7 @@ typedef struct {
     int dead;               /* write failed or client dropped */
     int started;
     int64_t play_end_ms;    /* when the client will have played what was sent */
+    uint64_t purged_turn;   /* answers up to this one were cancelled: drop late output */
     pthread_t thread;
 } send_queue;
 
@@ -105,12 +106,12 @@ struct ws_session {
 
     /* answers */
     atomic_int cancel;          /* set by barge-in or close; checked by synthesis */
+    volatile int brain_cancel;  /* the same flag, in the form brain_turn reads */
+    struct brain_session *brain; /* history and topic of this conversation */
     uint64_t turn_seq;          /* id of the current answer; older ones are stale */
     int answering;              /* from thinking until ready_to_listen is queued */
     int turn_running;
-    char *pending_text;         /* next turn's text while one is running */
-    int64_t pending_t0_us;
-    int pending_spoken;
+    struct turn_input *pending; /* the next turn while one is running (newest wins) */
 
     struct pipeline_session *ps; /* VAD stream, recogniser stream, brain session */
     send_queue sq;
@@ -155,9 +156,21 @@ int pipeline_session_new(ws_session *s, char *err, size_t errlen);
 void pipeline_session_free(ws_session *s);
 /* Audio job: feeds the queued audio through VAD and recogniser (audio pool). */
 void pipeline_audio_job(void *session);
-/* Starts an answer for text (from speech or a text message). spoken: came from
- * speech (speech_end already sent). t0_us: when the user finished (latency base). */
-void pipeline_submit_turn(ws_session *s, const char *text, int spoken, int64_t t0_us);
+/* What a turn answers: text (a text message, or a transcript), or the audio of an
+ * utterance no decoder was free for during speech (recognised on the turn pool). */
+typedef struct turn_input {
+    char *text;             /* owned; NULL when audio is set */
+    int16_t *audio;         /* owned */
+    size_t naudio;
+    int64_t t0_us;          /* when the user finished (latency base) */
+    int64_t stt_us;         /* recognition time so far */
+} turn_input;
+void turn_input_free(turn_input *in);
+/* Starts an answer (sends thinking). Takes ownership of in. */
+void pipeline_submit(ws_session *s, turn_input *in);
+/* Convenience for text messages. */
+void pipeline_submit_turn(ws_session *s, const char *text, int64_t t0_us);
+void session_set_cancel(ws_session *s, int on);
 /* Barge-in or a client's cancel: stops the answer in progress, drops its queued
  * audio and tells the client (barge_in event). Returns 1 when there was one. */
 int pipeline_cancel_answer(ws_session *s, const char *why);

@@ -8,6 +8,7 @@
  * {"event":"text","text":"..."}, {"event":"cancel"}. */
 #include "core/log.h"
 #include "core/util.h"
+#include "mem/governor.h"
 #include "server/server_internal.h"
 
 #include <arpa/inet.h>
@@ -49,7 +50,7 @@ void session_unref(ws_session *s) {
         free(c);
         c = n;
     }
-    free(s->pending_text);
+    turn_input_free(s->pending);
     send_queue_destroy(&s->sq);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -174,6 +175,15 @@ static int ws_connect(const struct mg_connection *cconn, void *cbdata) {
         snprintf(s->refuse_reason, sizeof s->refuse_reason,
                  "busy: %d voice sessions in use (server.max_sessions); try again later",
                  srv->nsessions);
+    } else if (governor_admit_session(srv->engine->gov, s->refuse_reason,
+                                      sizeof s->refuse_reason) != 0) {
+        /* Memory is critical: existing sessions keep being served, new ones wait. */
+        s->refused = WS_CLOSE_BUSY;
+        if (strncmp(s->refuse_reason, "busy", 4) != 0) {
+            char msg[sizeof s->refuse_reason];
+            snprintf(msg, sizeof msg, "busy: %.150s", s->refuse_reason);
+            str_copy(s->refuse_reason, sizeof s->refuse_reason, msg);
+        }
     } else {
         s->id = ++srv->next_session_id;
         s->next = srv->sessions;
@@ -287,7 +297,7 @@ static void handle_text(ws_session *s, const char *data, size_t len) {
         } else if (strlen(t->valuestring) > MAX_TEXT_CHARS) {
             send_error(s, "too_long", "\"text\" is longer than 2000 bytes");
         } else {
-            pipeline_submit_turn(s, t->valuestring, 0, now_us());
+            pipeline_submit_turn(s, t->valuestring, now_us());
         }
     } else if (strcmp(e, "cancel") == 0) {
         pipeline_cancel_answer(s, "cancelled by the client");

@@ -1,0 +1,467 @@
+/* axiom bench load: N concurrent voice clients against a real `axiom serve`.
+ *
+ * The server runs as a child process (its RSS and CPU are read from /proc/<pid>, apart
+ * from the clients'). Each client streams 16 kHz audio continuously at real-time pace
+ * (32 ms frames; silence between turns) and speaks one in-domain question every
+ * period, staggered so turns spread evenly. Questions are the pack's own template
+ * questions, synthesised once with `axiom say` in a voice other than the default.
+ *
+ * Per N it prints: turn latency (last speech sample sent -> first answer audio byte
+ * received) p50/p95, turns answered, frames sent late (client side) and audio shed
+ * (server side, /metrics), error events, server peak RSS and CPU; then the idle
+ * memory per connected session, the capacity (largest N within the bounds) and what
+ * happens past server.max_sessions.
+ *
+ * Environment: BENCH_LOAD_LEVELS (default "1,10,50,100"), BENCH_LOAD_SECONDS (default
+ * 120 for N >= 100, 60 otherwise, 40 for N = 1), BENCH_LOAD_PERIOD (default 30 s;
+ * 5 s for N = 1). */
+#include "../tests/support/ws_client.h"
+#include "core/util.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_Q 8
+#define MAX_LAT 4096
+
+typedef struct {
+    int16_t *pcm;
+    size_t n;
+    size_t last_voiced; /* index after the last sample above the speech threshold */
+    char text[200];
+} question;
+
+static question questions[MAX_Q];
+static int nquestions;
+
+typedef struct {
+    int port, id, nclients;
+    int seconds, period_s;
+    /* results */
+    double lat_ms[64];
+    int nlat;
+    int asked, answered, late_frames, frames, errors, refused, disconnected;
+    char refuse_reason[128];
+    char paths[64][16];
+} client_ctx;
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(double *v, int n, double p) {
+    if (n == 0) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    int i = (int)ceil(p / 100.0 * n) - 1;
+    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+static void *client_main(void *arg) {
+    client_ctx *c = arg;
+    char err[512];
+    int st;
+    ws_client *ws = ws_client_connect(c->port, "/ws", NULL, 10000, &st, err, sizeof err);
+    if (!ws) {
+        c->refused = 1;
+        snprintf(c->refuse_reason, sizeof c->refuse_reason, "HTTP %d %.100s", st, err);
+        return NULL;
+    }
+    ws_client_send_text(ws, "{\"event\":\"hello\",\"timings\":true}");
+    const int64_t frame_us = 32000;
+    int64_t start = wsc_now_us();
+    int64_t end = start + (int64_t)c->seconds * 1000000;
+    /* Stagger: client i starts its first question at i/N of a period (+0.5 s). */
+    int64_t next_q = start + 500000 + (int64_t)c->period_s * 1000000 * c->id / c->nclients;
+    const question *q = NULL;
+    size_t qpos = 0;
+    int waiting = 0;
+    int64_t t_last_speech = 0;
+    int16_t silence[512] = {0};
+    unsigned char buf[1024];
+    int64_t k = 0;
+    int qi = c->id % (nquestions ? nquestions : 1);
+    while (wsc_now_us() < end || q || waiting) {
+        int64_t due = start + k * frame_us;
+        /* Receive until the frame is due. */
+        for (;;) {
+            int64_t now = wsc_now_us();
+            if (now >= due) {
+                if (now - due > frame_us) c->late_frames++;
+                break;
+            }
+            ws_msg m;
+            int r = ws_client_recv(ws, (int)((due - now + 999) / 1000), &m);
+            if (r < 0) {
+                c->disconnected = 1;
+                snprintf(c->refuse_reason, sizeof c->refuse_reason, "closed %d %.100s",
+                         ws_client_close_code(ws), ws_client_close_reason(ws));
+                goto out;
+            }
+            if (r == 0) continue;
+            if (m.opcode == WSC_BINARY && waiting) {
+                if (c->nlat < 64) c->lat_ms[c->nlat++] = (double)(wsc_now_us() - t_last_speech) / 1000.0;
+                c->answered++;
+                waiting = 0;
+            } else if (m.opcode == WSC_TEXT) {
+                if (strstr((char *)m.data, "\"error\"")) c->errors++;
+                if (strstr((char *)m.data, "\"speaking\"") && c->answered < 64) {
+                    cJSON *o = cJSON_Parse((char *)m.data);
+                    const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(o, "path"));
+                    snprintf(c->paths[c->answered], sizeof c->paths[0], "%s", p ? p : "?");
+                    cJSON_Delete(o);
+                }
+                if (strstr((char *)m.data, "ready_to_listen") && waiting) {
+                    waiting = 0; /* answered without audio (nothing heard, or an error) */
+                }
+            }
+        }
+        if (waiting && wsc_now_us() - t_last_speech > 15000000) waiting = 0; /* unanswered */
+        if (!q && !waiting && nquestions && wsc_now_us() >= next_q && wsc_now_us() < end) {
+            q = &questions[qi];
+            qi = (qi + 1) % nquestions;
+            qpos = 0;
+            c->asked++;
+            next_q += (int64_t)c->period_s * 1000000;
+        }
+        const int16_t *src = silence;
+        size_t cnt = 512;
+        if (q) {
+            src = q->pcm + qpos;
+            cnt = q->n - qpos < 512 ? q->n - qpos : 512;
+            size_t before = qpos;
+            qpos += cnt;
+            if (before < q->last_voiced && qpos >= q->last_voiced) {
+                t_last_speech = wsc_now_us();
+                waiting = 1;
+            }
+            if (qpos >= q->n) q = NULL;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            buf[2 * i] = (unsigned char)(src[i] & 0xff);
+            buf[2 * i + 1] = (unsigned char)((uint16_t)src[i] >> 8);
+        }
+        if (ws_client_send_binary(ws, buf, cnt * 2) != 0) {
+            c->disconnected = 1;
+            break;
+        }
+        c->frames++;
+        k++;
+        if (!q && !waiting && wsc_now_us() >= end) break;
+    }
+out:
+    ws_client_close(ws, 1000);
+    ws_client_free(ws);
+    return NULL;
+}
+
+/* ---- the server process ---- */
+static pid_t server_pid;
+static int server_port_;
+
+static int start_server(int max_sessions) {
+    const char *bin = getenv("AXIOM_BIN");
+    char binbuf[4096];
+    if (!bin || !*bin) {
+        snprintf(binbuf, sizeof binbuf, "%s/build/axiom", axiom_root_dir());
+        bin = binbuf;
+    }
+    int port = 20000 + (int)(getpid() % 20000);
+    char portbuf[16], ms[48];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    snprintf(ms, sizeof ms, "server.max_sessions=%d", max_sessions);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(bin, bin, "serve", "--port", portbuf, "--set", ms, "--log-level", "warn",
+              (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) return -1;
+    char body[256];
+    for (int i = 0; i < 100; i++) {
+        usleep(100000);
+        if (http_request(port, "GET", "/health", NULL, NULL, body, sizeof body) == 200) {
+            server_pid = pid;
+            server_port_ = port;
+            return 0;
+        }
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static void stop_server(void) {
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+    }
+    server_pid = 0;
+}
+
+static long server_rss_kb(void) {
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)server_pid);
+    FILE *f = fopen(p, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb;
+}
+
+static double server_cpu_s(void) {
+    char p[64], buf[1024];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)server_pid);
+    FILE *f = fopen(p, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    if (!rp) return -1;
+    unsigned long ut = 0, stt = 0;
+    /* fields after the command: state(3) ... utime(14) stime(15) */
+    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt);
+    return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long metric(const char *name) {
+    static char body[1 << 17];
+    if (http_request(server_port_, "GET", "/metrics", NULL, NULL, body, sizeof body) != 200)
+        return -1;
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(body, key);
+    return p ? atol(p + strlen(key)) : -1;
+}
+
+/* ---- speech ---- */
+static int load_questions(void) {
+    char path[4200], cache[4096];
+    snprintf(path, sizeof path, "%s/data/templates.json", axiom_root_dir());
+    char err[512];
+    char *text = file_read_all(path, 64 << 20, NULL, err, sizeof err);
+    cJSON *arr = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(cache, sizeof cache, "%s/axiom-bench-load", tmp && *tmp ? tmp : "/tmp");
+    mkdir(cache, 0700);
+    const char *bin = getenv("AXIOM_BIN");
+    int n = cJSON_GetArraySize(arr);
+    for (int i = 0; i < n && nquestions < MAX_Q; i += n / MAX_Q + 1) {
+        const char *q = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i), "question"));
+        if (!q || strchr(q, '\'') || strlen(q) > 90) continue;
+        int words = 1;
+        for (const char *p = q; *p; p++) words += *p == ' ';
+        if (words < 5 || words > 11) continue; /* 2-3 s of speech */
+        char wav[4400], cmd[9000];
+        snprintf(wav, sizeof wav, "%s/q%d.wav", cache, nquestions);
+        snprintf(cmd, sizeof cmd, "'%s' say '%s' -o '%s' --voice awb --rate 16000 >/dev/null 2>&1",
+                 bin ? bin : "axiom", q, wav);
+        if (system(cmd) != 0) continue;
+        question *qq = &questions[nquestions];
+        long ns = wav_load_16k(wav, &qq->pcm, err, sizeof err);
+        if (ns <= 0) continue;
+        qq->n = (size_t)ns;
+        qq->last_voiced = 0;
+        for (size_t k = 0; k < qq->n; k++)
+            if (abs(qq->pcm[k]) > 600) qq->last_voiced = k + 1;
+        snprintf(qq->text, sizeof qq->text, "%s", q);
+        nquestions++;
+    }
+    cJSON_Delete(arr);
+    return nquestions;
+}
+
+static int env_int(const char *name, int def) {
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : def;
+}
+
+typedef struct {
+    int n, ok;
+    double p50, p95;
+} level_result;
+
+static level_result run_level(int n) {
+    level_result lr = {n, 0, NAN, NAN};
+    int seconds = env_int("BENCH_LOAD_SECONDS", n >= 100 ? 120 : n == 1 ? 40 : 60);
+    int period = env_int("BENCH_LOAD_PERIOD", n == 1 ? 5 : 30);
+    client_ctx *cs = calloc((size_t)n, sizeof *cs);
+    pthread_t *th = calloc((size_t)n, sizeof *th);
+    if (!cs || !th) {
+        free(cs);
+        free(th);
+        return lr;
+    }
+    long shed0 = metric("axiom_work_shed_total");
+    long err0 = metric("axiom_turn_errors_total");
+    double cpu0 = server_cpu_s();
+    int64_t t0 = wsc_now_us();
+    long peak_rss = server_rss_kb();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (int i = 0; i < n; i++) {
+        cs[i] = (client_ctx){.port = server_port_, .id = i, .nclients = n, .seconds = seconds,
+                             .period_s = period};
+        pthread_create(&th[i], &attr, client_main, &cs[i]);
+    }
+    pthread_attr_destroy(&attr);
+    /* Sample the server while the clients run. */
+    for (;;) {
+        int done = 1;
+        for (int i = 0; i < n && done; i++)
+            if (pthread_tryjoin_np(th[i], NULL) == EBUSY) done = 0;
+        long r = server_rss_kb();
+        if (r > peak_rss) peak_rss = r;
+        if (done) break;
+        usleep(250000);
+    }
+    for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+    double wall = (double)(wsc_now_us() - t0) / 1e6;
+    double cpu = server_cpu_s() - cpu0;
+    double *lat = malloc(sizeof *lat * (size_t)n * 64 + 1);
+    int nl = 0, asked = 0, answered = 0, late = 0, frames = 0, errors = 0, refused = 0, disc = 0;
+    int ntemplate = 0, npaths = 0;
+    const char *reason = "";
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < cs[i].nlat; k++) lat[nl++] = cs[i].lat_ms[k];
+        asked += cs[i].asked;
+        answered += cs[i].answered;
+        late += cs[i].late_frames;
+        frames += cs[i].frames;
+        errors += cs[i].errors;
+        refused += cs[i].refused;
+        disc += cs[i].disconnected;
+        if (cs[i].refuse_reason[0]) reason = cs[i].refuse_reason;
+        for (int k = 0; k < cs[i].answered && k < 64; k++) {
+            npaths++;
+            ntemplate += strcmp(cs[i].paths[k], "template") == 0;
+        }
+    }
+    long shed = metric("axiom_work_shed_total") - shed0;
+    long errs = metric("axiom_turn_errors_total") - err0;
+    lr.p50 = pct(lat, nl, 50);
+    lr.p95 = pct(lat, nl, 95);
+    printf("N=%-3d %3ds  turns %d/%d answered (%d template)  latency p50 %.0f ms p95 %.0f ms  "
+           "frames %d, late %d, shed by server %ld  errors %d (server %ld)  refused %d  "
+           "dropped %d  server peak RSS %.1f MB  CPU %.0f%% of one core\n",
+           n, seconds, answered, asked, ntemplate, lr.p50, lr.p95, frames, late, shed, errors,
+           errs, refused, disc, peak_rss / 1024.0, 100.0 * cpu / wall);
+    if (reason[0]) printf("       last refusal/close: %s\n", reason);
+    fflush(stdout);
+    lr.ok = answered == asked && asked > 0 && late == 0 && shed == 0 && errors == 0 &&
+            refused == 0 && disc == 0 && lr.p95 <= 1500 && peak_rss <= 250 * 1024;
+    free(lat);
+    free(cs);
+    free(th);
+    return lr;
+}
+
+static void idle_memory_per_session(void) {
+    enum { N = 100 };
+    ws_client *c[N];
+    char err[256];
+    int st;
+    usleep(500000);
+    long before = server_rss_kb();
+    int opened = 0;
+    for (int i = 0; i < N; i++) {
+        c[i] = ws_client_connect(server_port_, "/ws", NULL, 5000, &st, err, sizeof err);
+        if (c[i]) {
+            opened++;
+            ws_client_send_text(c[i], "{\"event\":\"client_ready\"}");
+        }
+    }
+    usleep(1000000);
+    long after = server_rss_kb();
+    printf("idle sessions: %d connected, server RSS %.1f -> %.1f MB: %.1f KB per session "
+           "(target <= 64 KB)\n",
+           opened, before / 1024.0, after / 1024.0, opened ? (double)(after - before) / opened : 0);
+    for (int i = 0; i < N; i++) ws_client_free(c[i]);
+    usleep(500000);
+}
+
+static void past_max_sessions(int max_sessions) {
+    int n = max_sessions + 10;
+    ws_client **c = calloc((size_t)n, sizeof *c);
+    char err[256], reason[160] = "";
+    int st, busy = 0, admitted = 0;
+    for (int i = 0; i < n; i++) {
+        c[i] = ws_client_connect(server_port_, "/ws", NULL, 5000, &st, err, sizeof err);
+        if (!c[i]) continue;
+        ws_msg m;
+        ws_client_send_text(c[i], "{\"event\":\"client_ready\"}");
+        int r = ws_client_recv(c[i], 2000, &m);
+        if (r < 0 && ws_client_close_code(c[i]) == 1013) {
+            busy++;
+            snprintf(reason, sizeof reason, "%s", ws_client_close_reason(c[i]));
+        } else if (r == 1) {
+            admitted++;
+        }
+    }
+    char body[64];
+    int health = http_request(server_port_, "GET", "/health", NULL, NULL, body, sizeof body);
+    printf("past capacity: %d clients with server.max_sessions=%d: %d admitted, %d refused with "
+           "close 1013 (\"%s\"), /health %d\n",
+           n, max_sessions, admitted, busy, reason, health);
+    for (int i = 0; i < n; i++) ws_client_free(c[i]);
+    free(c);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    const char *levels = getenv("BENCH_LOAD_LEVELS");
+    if (!levels || !*levels) levels = "1,10,50,100";
+    int max_n = 0;
+    for (const char *p = levels; *p;) {
+        int v = atoi(p);
+        if (v > max_n) max_n = v;
+        const char *c = strchr(p, ',');
+        if (!c) break;
+        p = c + 1;
+    }
+    int max_sessions = max_n + 10;
+    if (start_server(max_sessions) != 0) {
+        printf("bench load: cannot start `axiom serve` (AXIOM_BIN=%s)\n", getenv("AXIOM_BIN"));
+        return 0;
+    }
+    if (load_questions() == 0) {
+        printf("bench load: no questions: data/templates.json missing or `axiom say` failed; "
+               "nothing measured\n");
+        stop_server();
+        return 0;
+    }
+    printf("speech: %d template questions spoken by flite awb (e.g. \"%s\")\n", nquestions,
+           questions[0].text);
+    printf("targets: 1 client p50 <= 350 ms, p95 <= 500 ms; 100 clients p95 <= 1500 ms, every "
+           "turn answered, no dropped frames, RSS <= 250 MB\n");
+    idle_memory_per_session();
+    int capacity = 0;
+    for (const char *p = levels; *p;) {
+        int n = atoi(p);
+        if (n > 0) {
+            level_result r = run_level(n);
+            if (r.ok && n > capacity) capacity = n;
+        }
+        const char *c = strchr(p, ',');
+        if (!c) break;
+        p = c + 1;
+    }
+    printf("capacity: largest N measured within the bounds: %d\n", capacity);
+    past_max_sessions(max_sessions);
+    stop_server();
+    for (int i = 0; i < nquestions; i++) free(questions[i].pcm);
+    return 0;
+}
