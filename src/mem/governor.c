@@ -297,7 +297,8 @@ governor_mode gov_mode_locked(governor *g) {
     gov_entry *llm = gov_find_locked(g, "llm");
     gov_entry *index = gov_find_locked(g, "index");
     int has_llm = llm && entry_usable(llm);
-    int has_index = index && entry_usable(index);
+    /* Retrieval is only known to be missing when an index is registered and unusable. */
+    int has_index = !index || entry_usable(index);
     if (!has_llm && m < GOV_MODE_SKIP_LLM) m = GOV_MODE_SKIP_LLM;
     if (!has_llm && !has_index) m = GOV_MODE_TEMPLATE_ONLY;
     if (g->level == GOV_LEVEL_CRITICAL) m = GOV_MODE_TEMPLATE_ONLY;

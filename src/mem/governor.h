@@ -95,8 +95,8 @@ governor_level governor_check(governor *g);
 void governor_last_reading(governor *g, governor_reading *out);
 
 /* The answering mode in force: the configured mode, lowered by what failed to load
- * (no LLM -> skip-llm; no LLM and no index -> template-only) and by the critical
- * level (template-only). */
+ * (no LLM registered or usable -> skip-llm; that and a registered "index" failed ->
+ * template-only) and by the critical level (template-only). */
 governor_mode governor_effective_mode(governor *g);
 /* 1 when the component with this name is registered and usable (loaded, or lazily
  * loadable: not failed, not refused). "tts" unusable -> reply in text only. */
