@@ -24,6 +24,21 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
     }
     /* Subsystems are created here, in load order, each registering its components
      * with e->gov. */
+    vad_params vp;
+    vad_params_from_config(cfg, &vp);
+    e->vad = vad_engine_new(&vp, err, errlen);
+    if (!e->vad) {
+        axiom_engine_free(e);
+        return NULL;
+    }
+    {
+        /* One Silero detector with the shared library: about 40 MB the first time
+         * (onnxruntime), the pool grows by ~14 MB per detector (bench_vad). */
+        char verr[256];
+        if (governor_add(e->gov, vad_engine_component(e->vad), vp.use_silero ? (40 << 20) : 0,
+                         verr, sizeof verr) != 0)
+            LOG_W("vad", "%s", verr);
+    }
     if (strcmp(config_str(cfg, "llm.backend"), "none") != 0 && strcmp(config_str(cfg, "mode"), "full") == 0) {
         char lerr[512];
         e->llm = llm_new(cfg, lerr, sizeof lerr);
@@ -45,5 +60,6 @@ void axiom_engine_free(axiom_engine *e) {
     if (!e) return;
     governor_free(e->gov);
     llm_free(e->llm);
+    vad_engine_free(e->vad);
     free(e);
 }

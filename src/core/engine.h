@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "llm/llm.h"
 #include "mem/governor.h"
+#include "speech/vad.h"
 
 #include <stdint.h>
 
@@ -17,6 +18,9 @@ struct axiom_engine {
     /* Created first, freed first (it only references the components, which their
      * subsystems free after it). Subsystems register with governor_add. */
     governor *gov;
+    /* Voice activity detection: the Silero pool as component "vad" (streams per
+     * session come from vad_stream_new). Never NULL once the engine exists. */
+    vad_engine *vad;
     /* The language model; NULL when llm.backend = none, the mode excludes it, or its
      * configuration cannot work (logged; answers then come without it). */
     llm *llm;

@@ -1,0 +1,538 @@
+/* The VAD engine (a governor component holding the Silero pool) and the per-session
+ * stream: an energy gate on every 10 ms frame, a Silero detector borrowed while the
+ * gate is open, and one state machine that turns "speech / not speech" spans from
+ * whichever detector is active into start / audio / end events.
+ *
+ * Positions are absolute sample indexes since the stream began (int64: no wrap in
+ * any realistic session). The stream keeps a ring of recent audio long enough to
+ * replay the pre-roll before a start that was decided late: Silero's decision lags
+ * its input by about two windows (64 ms), the minimum speech duration adds its own
+ * wait, and the gate may open a little after the true onset, which is why the
+ * detector is fed the ring's last pre-roll first. */
+#include "speech/vad.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "speech/vad_detectors.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The gate opens this much below the speech margin, so Silero sees onsets early. */
+#define GATE_SLACK_DB 4.0f
+/* A borrowed detector goes back after the gate has been shut this long (idle). */
+#define RELEASE_MS 500
+/* Audio Silero is fed from before the gate opened, at least (LSTM warm-up). */
+#define SILERO_LEADIN_MS 300
+
+#define MS(ms) ((int64_t)(ms) * VAD_SAMPLE_RATE / 1000)
+
+/* ---------------- parameters ---------------- */
+
+vad_params vad_params_default(void) {
+    vad_params p;
+    memset(&p, 0, sizeof p);
+    p.use_silero = 1;
+    p.threshold = 0.5f;
+    p.energy_margin_db = 9.0f;
+    p.min_speech_ms = 200;
+    p.silence_ms = 300;
+    p.preroll_ms = 300;
+    p.max_speech_ms = 30000;
+    p.pool_size = 4;
+    return p;
+}
+
+void vad_params_from_config(const axiom_config *cfg, vad_params *out) {
+    *out = vad_params_default();
+    out->use_silero = strcmp(config_str(cfg, "vad.backend"), "silero") == 0;
+    str_copy(out->model, sizeof out->model, config_str(cfg, "vad.model"));
+    out->threshold = (float)config_double(cfg, "vad.threshold");
+    out->energy_margin_db = (float)config_double(cfg, "vad.energy_margin_db");
+    out->min_speech_ms = (int)config_int(cfg, "vad.min_speech_ms");
+    out->silence_ms = (int)config_int(cfg, "vad.silence_ms");
+    out->preroll_ms = (int)config_int(cfg, "vad.preroll_ms");
+    out->max_speech_ms = (int)config_int(cfg, "server.max_utterance_s") * 1000;
+    out->pool_size = (int)config_int(cfg, "vad.pool_size");
+}
+
+static int params_check(const vad_params *p, char *err, size_t errlen) {
+    if (p->threshold <= 0 || p->threshold >= 1) {
+        snprintf(err, errlen, "vad.threshold = %g: expected a number between 0 and 1",
+                 p->threshold);
+        return -1;
+    }
+    if (p->min_speech_ms < 0 || p->min_speech_ms > 5000 || p->silence_ms < 10 ||
+        p->silence_ms > 5000 || p->preroll_ms < 0 || p->preroll_ms > 2000 ||
+        p->max_speech_ms < 1000 || p->max_speech_ms > 600000 || p->pool_size < 1 ||
+        p->pool_size > 1024 || p->energy_margin_db < 1 || p->energy_margin_db > 40) {
+        snprintf(err, errlen,
+                 "VAD settings out of range (vad.min_speech_ms 0-5000, vad.silence_ms 10-5000, "
+                 "vad.preroll_ms 0-2000, vad.pool_size 1-1024, vad.energy_margin_db 1-40)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------- engine ---------------- */
+
+struct vad_engine {
+    vad_params p;
+    axiom_component *comp;
+    pthread_mutex_t lock; /* borrows, misses, fallback */
+    vad_silero_pool *pool; /* set while loaded with a working model; read under a pin */
+    int64_t borrows, misses;
+    char fallback[320];
+};
+
+static int engine_load(void *ctx, char *err, size_t errlen) {
+    vad_engine *e = ctx;
+    (void)err;
+    (void)errlen;
+    if (!e->p.use_silero) return 0; /* nothing to load: the energy detector is plain C */
+    char model[1024];
+    if (e->p.model[0]) str_copy(model, sizeof model, e->p.model);
+    else snprintf(model, sizeof model, "%s/deps/silero/dist/silero_vad_v5.onnx", axiom_root_dir());
+    char why[512] = "";
+    vad_silero_pool *pool = vad_silero_pool_new(model, e->p.threshold, e->p.pool_size, why,
+                                                sizeof why);
+    pthread_mutex_lock(&e->lock);
+    e->pool = pool;
+    if (pool) e->fallback[0] = '\0';
+    else snprintf(e->fallback, sizeof e->fallback, "%s", why);
+    pthread_mutex_unlock(&e->lock);
+    /* The component still loads: streams run on the energy detector instead, and the
+     * reason stays visible in vad_engine_get_info and the log. */
+    if (!pool) LOG_W("vad", "Silero VAD unavailable, using the energy detector: %s", why);
+    return 0;
+}
+
+static void engine_unload(void *ctx) {
+    vad_engine *e = ctx;
+    pthread_mutex_lock(&e->lock);
+    vad_silero_pool *pool = e->pool;
+    e->pool = NULL;
+    pthread_mutex_unlock(&e->lock);
+    vad_silero_pool_free(pool);
+}
+
+vad_engine *vad_engine_new(const vad_params *params, char *err, size_t errlen) {
+    if (params_check(params, err, errlen) != 0) return NULL;
+    vad_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->p = *params;
+    pthread_mutex_init(&e->lock, NULL);
+    component_desc d = {.name = "vad",
+                        .load_order = 20,
+                        .essential = 0,
+                        .load = engine_load,
+                        .unload = engine_unload,
+                        .ctx = e};
+    e->comp = component_new(&d);
+    if (!e->comp) {
+        vad_engine_free(e);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return e;
+}
+
+void vad_engine_free(vad_engine *e) {
+    if (!e) return;
+    component_free(e->comp); /* unloads: frees the pool */
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+axiom_component *vad_engine_component(vad_engine *e) { return e->comp; }
+
+void vad_engine_get_info(vad_engine *e, vad_engine_info *out) {
+    memset(out, 0, sizeof *out);
+    out->pool_size = e->p.pool_size;
+    pthread_mutex_lock(&e->lock);
+    if (e->pool) {
+        out->silero_loaded = 1;
+        vad_silero_pool_counts(e->pool, &out->pool_created, &out->pool_in_use);
+    }
+    out->borrows = e->borrows;
+    out->misses = e->misses;
+    str_copy(out->fallback, sizeof out->fallback,
+             e->p.use_silero ? e->fallback : "vad.backend = energy");
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* A detector with the component pinned, or NULL (energy then decides). */
+static vad_silero *engine_borrow(vad_engine *e, int count_miss) {
+    if (!e->p.use_silero) return NULL;
+    char err[256];
+    if (component_acquire(e->comp, err, sizeof err) != 0) return NULL;
+    /* Pinned: the pool cannot be unloaded under us. */
+    vad_silero *d = e->pool ? vad_silero_take(e->pool) : NULL;
+    pthread_mutex_lock(&e->lock);
+    if (d) e->borrows++;
+    else if (e->pool && count_miss) e->misses++;
+    pthread_mutex_unlock(&e->lock);
+    if (!d) component_release(e->comp);
+    return d;
+}
+
+static void engine_give_back(vad_engine *e, vad_silero *d) {
+    vad_silero_give(e->pool, d);
+    component_release(e->comp);
+}
+
+/* ---------------- stream ---------------- */
+
+struct vad_stream {
+    vad_engine *e;
+    vad_sink sink;
+    int64_t min_speech, silence, preroll, max_speech, release; /* in samples */
+
+    int16_t *ring; /* the last `cap` samples; sample i lives at ring[i % cap] */
+    int64_t cap;
+    int64_t pos; /* samples consumed so far */
+    int16_t hop[VAD_HOP];
+    size_t hop_n;
+
+    vad_energy energy;
+    /* Per 10 ms frame: where it started and whether the energy detector called it
+     * speech; Silero's boundaries are refined against these (see refine_*). */
+    int64_t *frame_at;
+    uint8_t *frame_voiced;
+    int64_t nframes_cap, nframes;
+    int64_t last_gate; /* position when the gate was last open; -1 = never */
+    int miss_latched;  /* a pool miss was counted for this gate opening */
+
+    vad_silero *det;
+    int64_t det_origin; /* absolute position of the detector's first sample */
+    int64_t det_next;   /* absolute position of the next sample it gets */
+    int64_t det_chunks;
+    float win[VAD_SILERO_WINDOW];
+    size_t win_n;
+    int det_prev;
+
+    int in_speech;
+    int64_t cand_start, cand_voiced, last_voiced_end, speech_start, emitted;
+};
+
+vad_stream *vad_stream_new(vad_engine *e, const vad_sink *sink, char *err, size_t errlen) {
+    vad_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->e = e;
+    if (sink) s->sink = *sink;
+    s->min_speech = MS(e->p.min_speech_ms);
+    s->silence = MS(e->p.silence_ms);
+    s->preroll = MS(e->p.preroll_ms);
+    s->max_speech = MS(e->p.max_speech_ms);
+    s->release = MS(RELEASE_MS);
+    /* Far enough back for the pre-roll before a start found after Silero's lead-in,
+     * its lag and the minimum speech: bounded by the settings (at most ~10 s). */
+    int64_t leadin = s->preroll > MS(SILERO_LEADIN_MS) ? s->preroll : MS(SILERO_LEADIN_MS);
+    s->cap = s->preroll + leadin + s->min_speech + MS(1000);
+    s->ring = malloc((size_t)s->cap * sizeof *s->ring);
+    s->nframes_cap = s->cap / VAD_HOP + 1;
+    s->frame_at = malloc((size_t)s->nframes_cap * sizeof *s->frame_at);
+    s->frame_voiced = malloc((size_t)s->nframes_cap);
+    if (!s->ring || !s->frame_at || !s->frame_voiced) {
+        free(s->ring);
+        free(s->frame_at);
+        free(s->frame_voiced);
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    vad_stream_reset(s);
+    return s;
+}
+
+static void speech_end(vad_stream *s, int64_t end);
+
+static void release_detector(vad_stream *s) {
+    if (!s->det) return;
+    engine_give_back(s->e, s->det);
+    s->det = NULL;
+    s->win_n = 0;
+}
+
+void vad_stream_free(vad_stream *s) {
+    if (!s) return;
+    release_detector(s);
+    free(s->ring);
+    free(s->frame_at);
+    free(s->frame_voiced);
+    free(s);
+}
+
+void vad_stream_reset(vad_stream *s) {
+    if (s->in_speech) /* close what the sink opened before positions restart */
+        speech_end(s, s->last_voiced_end > s->speech_start ? s->last_voiced_end : s->pos);
+    release_detector(s);
+    s->pos = 0;
+    s->hop_n = 0;
+    s->nframes = 0;
+    vad_energy_init(&s->energy);
+    s->last_gate = -1;
+    s->miss_latched = 0;
+    s->in_speech = 0;
+    s->cand_start = -1;
+    s->cand_voiced = 0;
+    s->last_voiced_end = 0;
+    s->speech_start = 0;
+    s->emitted = 0;
+}
+
+int vad_stream_in_speech(const vad_stream *s) { return s->in_speech; }
+
+const char *vad_stream_detector(const vad_stream *s) { return s->det ? "silero" : "energy"; }
+
+size_t vad_stream_bytes(const vad_stream *s) {
+    return sizeof *s + (size_t)s->cap * sizeof *s->ring +
+           (size_t)s->nframes_cap * (sizeof *s->frame_at + 1);
+}
+
+static int64_t ring_oldest(const vad_stream *s) { return s->pos > s->cap ? s->pos - s->cap : 0; }
+
+/* Hands [from, to) of the ring to the sink, in at most two pieces (wrap). */
+static void forward_audio(vad_stream *s, int64_t from, int64_t to) {
+    if (from < ring_oldest(s)) from = ring_oldest(s);
+    while (from < to) {
+        int64_t at = from % s->cap;
+        int64_t n = to - from;
+        if (n > s->cap - at) n = s->cap - at;
+        if (s->sink.on_speech_audio) s->sink.on_speech_audio(s->sink.user, s->ring + at, (size_t)n);
+        from += n;
+    }
+}
+
+/* Silero is robust against noise but its boundaries are coarse: its decision covers
+ * a 32 ms window, soft onsets (a leading "sh") reach its threshold late, and its
+ * probability decays for 100-250 ms after the last word. The energy frames are
+ * sharp where the signal is clearly above the floor, so a Silero boundary moves to
+ * the nearest energy boundary connected to it, within bounds. */
+#define REFINE_START_MS 250 /* how far an onset may move earlier */
+#define REFINE_GAP_FRAMES 3 /* quiet frames bridged while walking back */
+#define REFINE_TAIL_GAP_FRAMES 10 /* ... and while following a fading word ending */
+#define REFINE_END_BACK_MS 250
+#define REFINE_END_FWD_MS 150
+
+/* Moves start back to the beginning of the energy run it belongs to, but only when
+ * that run really begins (quiet frames before it) within REFINE_START_MS: a run that
+ * goes back further is background the floor has not learnt yet, not an onset. */
+static int64_t refine_start(const vad_stream *s, int64_t start) {
+    int64_t best = start;
+    int gap = 0;
+    for (int64_t k = s->nframes - 1; k >= 0 && k > s->nframes - s->nframes_cap; k--) {
+        int64_t at = s->frame_at[k % s->nframes_cap];
+        if (at > start) continue;
+        if (at < start - MS(REFINE_START_MS)) return start; /* no onset in reach */
+        if (s->frame_voiced[k % s->nframes_cap]) {
+            best = at;
+            gap = 0;
+        } else if (++gap > REFINE_GAP_FRAMES) {
+            return best;
+        }
+    }
+    return best;
+}
+
+/* Moves end to the end of the energy run that Silero's speech ends in: the last
+ * energy frame at or before end, extended over frames that continue it (short
+ * gaps bridged), never more than REFINE_END_BACK_MS earlier or REFINE_END_FWD_MS
+ * later. A separate loud sound after the speech (a cough, a door) is a new run and
+ * does not drag the end along. */
+static int64_t refine_end(const vad_stream *s, int64_t end, int64_t start) {
+    int64_t oldest = s->nframes > s->nframes_cap ? s->nframes - s->nframes_cap + 1 : 0;
+    int64_t k = s->nframes - 1, base = -1;
+    for (; k >= oldest; k--) {
+        int64_t at = s->frame_at[k % s->nframes_cap];
+        if (at + VAD_HOP > end) continue;
+        if (at < start || at + VAD_HOP < end - MS(1000)) break;
+        if (s->frame_voiced[k % s->nframes_cap]) {
+            base = k;
+            break;
+        }
+    }
+    if (base < 0) return end; /* no energy evidence near the end: trust Silero */
+    int64_t found = s->frame_at[base % s->nframes_cap] + VAD_HOP;
+    int gap = 0;
+    for (k = base + 1; k < s->nframes; k++) {
+        int64_t at = s->frame_at[k % s->nframes_cap];
+        if (at + VAD_HOP > end + MS(REFINE_END_FWD_MS)) break;
+        if (s->frame_voiced[k % s->nframes_cap]) {
+            found = at + VAD_HOP;
+            gap = 0;
+        } else if (++gap > REFINE_TAIL_GAP_FRAMES) {
+            break;
+        }
+    }
+    if (found < end - MS(REFINE_END_BACK_MS)) found = end - MS(REFINE_END_BACK_MS);
+    return found;
+}
+
+static void speech_begin(vad_stream *s, int64_t start) {
+    if (s->det) start = refine_start(s, start);
+    s->in_speech = 1;
+    s->speech_start = start;
+    s->cand_start = -1;
+    s->cand_voiced = 0;
+    if (s->sink.on_speech_start) s->sink.on_speech_start(s->sink.user, start);
+    int64_t from = start - s->preroll;
+    if (from < 0) from = 0;
+    forward_audio(s, from, s->pos);
+    s->emitted = s->pos;
+}
+
+static void speech_end(vad_stream *s, int64_t end) {
+    if (s->det) end = refine_end(s, end, s->speech_start);
+    s->in_speech = 0;
+    s->cand_start = -1;
+    s->cand_voiced = 0;
+    if (s->sink.on_speech_end) s->sink.on_speech_end(s->sink.user, end);
+}
+
+/* The state machine: one span [a, b) judged speech or not by the active detector.
+ * Spans arrive in order but may lie before s->pos (Silero's lag). */
+static void judge_span(vad_stream *s, int64_t a, int64_t b, int voiced) {
+    if (voiced) {
+        if (!s->in_speech) {
+            if (s->cand_start < 0) {
+                s->cand_start = a;
+                s->cand_voiced = 0;
+            }
+            s->cand_voiced += b - a;
+            s->last_voiced_end = b;
+            if (s->cand_voiced >= s->min_speech && s->cand_voiced > 0)
+                speech_begin(s, s->cand_start);
+        } else {
+            s->last_voiced_end = b;
+        }
+    } else if (b - s->last_voiced_end >= s->silence) {
+        if (s->in_speech) speech_end(s, s->last_voiced_end);
+        else s->cand_start = -1; /* a burst too short to be speech */
+    }
+    if (s->in_speech && b - s->speech_start >= s->max_speech) {
+        /* Cut an endless utterance; if the talking goes on, a new one starts. */
+        s->last_voiced_end = b;
+        speech_end(s, b);
+    }
+}
+
+/* One Silero decision after feeding the chunk that starts at c (see vad_silero.c):
+ * it judges about [c - 512, c); a fresh onset began a window earlier, when the first
+ * loud window was held back by Silero's own one-window confirmation. */
+static void silero_chunk(vad_stream *s, int64_t c) {
+    int speech = vad_silero_window(s->det, s->win);
+    s->win_n = 0;
+    int first = s->det_chunks++ == 0;
+    if (first) {
+        s->det_prev = speech;
+        return; /* the model needs 576 samples: no decision on the first chunk */
+    }
+    int64_t a = c - VAD_SILERO_WINDOW;
+    if (speech && !s->det_prev) a -= VAD_SILERO_WINDOW;
+    if (a < s->det_origin) a = s->det_origin;
+    s->det_prev = speech;
+    judge_span(s, a, c, speech);
+}
+
+/* Feeds the detector the ring from s->det_next up to s->pos. */
+static void silero_catch_up(vad_stream *s) {
+    while (s->det && s->det_next < s->pos) {
+        s->win[s->win_n++] = (float)s->ring[s->det_next % s->cap] / 32768.0f;
+        s->det_next++;
+        if (s->win_n == VAD_SILERO_WINDOW) silero_chunk(s, s->det_next - VAD_SILERO_WINDOW);
+    }
+}
+
+static int idle(const vad_stream *s) { return !s->in_speech && s->cand_start < 0; }
+
+static void process_hop(vad_stream *s, const int16_t *x, size_t n) {
+    int64_t h0 = s->pos;
+    for (size_t i = 0; i < n; i++) s->ring[(h0 + (int64_t)i) % s->cap] = x[i];
+    s->pos += (int64_t)n;
+
+    float db = vad_energy_frame_db(x, n);
+    float above = vad_energy_update(&s->energy, db);
+    const vad_params *p = &s->e->p;
+    int gate = db >= VAD_ENERGY_MIN_DB - GATE_SLACK_DB && above >= p->energy_margin_db - GATE_SLACK_DB;
+    int voiced = db >= VAD_ENERGY_MIN_DB && above >= p->energy_margin_db;
+    s->frame_at[s->nframes % s->nframes_cap] = h0;
+    s->frame_voiced[s->nframes % s->nframes_cap] = (uint8_t)voiced;
+    s->nframes++;
+    if (gate) s->last_gate = s->pos;
+    else s->miss_latched = 0;
+
+    if (!s->det && gate && idle(s) && p->use_silero) {
+        s->det = engine_borrow(s->e, !s->miss_latched);
+        if (s->det) {
+            int64_t leadin = s->preroll > MS(SILERO_LEADIN_MS) ? s->preroll : MS(SILERO_LEADIN_MS);
+            int64_t from = s->pos - leadin;
+            if (from < ring_oldest(s)) from = ring_oldest(s);
+            s->det_origin = s->det_next = from;
+            s->det_chunks = 0;
+            s->det_prev = 0;
+            s->win_n = 0;
+        } else {
+            s->miss_latched = 1;
+        }
+    }
+
+    if (s->det) {
+        silero_catch_up(s);
+        if (idle(s) && s->last_gate >= 0 && s->pos - s->last_gate >= s->release)
+            release_detector(s);
+    } else {
+        judge_span(s, h0, s->pos, voiced);
+    }
+
+    if (s->in_speech && s->emitted < s->pos) {
+        forward_audio(s, s->emitted, s->pos);
+        s->emitted = s->pos;
+    }
+}
+
+void vad_stream_feed(vad_stream *s, const int16_t *pcm, size_t n) {
+    if (!s || !pcm) return;
+    while (n > 0) {
+        if (s->hop_n == 0 && n >= VAD_HOP) { /* whole frames straight from the input */
+            process_hop(s, pcm, VAD_HOP);
+            pcm += VAD_HOP;
+            n -= VAD_HOP;
+            continue;
+        }
+        size_t take = VAD_HOP - s->hop_n;
+        if (take > n) take = n;
+        memcpy(s->hop + s->hop_n, pcm, take * sizeof *pcm);
+        s->hop_n += take;
+        pcm += take;
+        n -= take;
+        if (s->hop_n == VAD_HOP) {
+            s->hop_n = 0;
+            process_hop(s, s->hop, VAD_HOP);
+        }
+    }
+}
+
+void vad_stream_flush(vad_stream *s) {
+    if (!s) return;
+    if (s->hop_n > 0) {
+        size_t n = s->hop_n;
+        s->hop_n = 0;
+        process_hop(s, s->hop, n);
+    }
+    if (s->in_speech) {
+        int64_t end = s->last_voiced_end > s->speech_start ? s->last_voiced_end : s->pos;
+        speech_end(s, end);
+    }
+    s->cand_start = -1;
+    s->cand_voiced = 0;
+    release_detector(s);
+}

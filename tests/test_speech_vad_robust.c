@@ -1,0 +1,406 @@
+/* The VAD under awkward input and load: any chunk size gives the same events, huge
+ * feeds and ten minutes of silence stay bounded, endless talking is cut, the Silero
+ * pool runs out (energy takes over) and is shared by threads, a missing or bogus
+ * model falls back to the energy detector with the file named, the governor can
+ * unload the pool between utterances, and noise bursts that fool the energy
+ * detector do not fool Silero. */
+#include "check.h"
+#include "core/component.h"
+#include "core/util.h"
+#include "speech/vad.h"
+#include "support/testutil.h"
+#include "support/vad_fixture.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int silero_available(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/deps/silero/dist/silero_vad_v5.onnx", axiom_root_dir());
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    snprintf(path, sizeof path, "%s/deps/sherpa-onnx/libsherpa-onnx-c-api.so", axiom_root_dir());
+    f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
+static vad_engine *engine_with(int silero, int pool, const char *model) {
+    vad_params p = vad_params_default();
+    p.use_silero = silero;
+    p.pool_size = pool;
+    if (model) str_copy(p.model, sizeof p.model, model);
+    char err[256];
+    vad_engine *e = vad_engine_new(&p, err, sizeof err);
+    if (!e) fprintf(stderr, "  vad_engine_new: %s\n", err);
+    return e;
+}
+
+/* The Harvard sentences' loud cores between 700 ms gaps (exact truth). */
+static int harvard_clips_gap(fx_audio *x, fx_seg *truth, int *nt, double noise_dbfs, int gap_ms) {
+    char buf[1024];
+    const char *path = tu_shared_path("audio/harvard_list72_8k.wav", buf, sizeof buf);
+    fx_audio a;
+    if (!path || fx_read(path, &a) != 0 || fx_upsample2(&a) != 0) return -1;
+    fx_seg segs[FX_MAX_SEGS];
+    int n = fx_truth(&a, segs, FX_MAX_SEGS);
+    for (int i = 0; i < n; i++) segs[i] = fx_loud_core(&a, segs[i]);
+    int rc = fx_concat(&a, segs, n, gap_ms, 1000, noise_dbfs, x, truth);
+    fx_free(&a);
+    *nt = n;
+    return rc;
+}
+
+static int harvard_clips(fx_audio *x, fx_seg *truth, int *nt, double noise_dbfs) {
+    return harvard_clips_gap(x, truth, nt, noise_dbfs, 700);
+}
+
+static int same_events(const fx_sink *a, const fx_sink *b) {
+    if (a->n != b->n || a->audio != b->audio) return 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->segs[i].start != b->segs[i].start || a->segs[i].end != b->segs[i].end) return 0;
+    return 1;
+}
+
+static void run_chunking(int silero) {
+    if (silero && !silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -50) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    vad_engine *e = engine_with(silero, 2, NULL);
+    CHECK(e != NULL);
+    if (!e) return;
+    static fx_sink whole, part;
+    fx_run(e, &x, 0, &whole);
+    CHECK(whole.n >= nt);
+    static const size_t chunks[] = {1, 7, 159, 161, 511, 513, 4097, 100000};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        fx_run(e, &x, chunks[i], &part);
+        CHECK_MSG(same_events(&whole, &part), "chunk %zu: %d events vs %d whole", chunks[i], part.n,
+                  whole.n);
+    }
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
+static void any_chunk_size_same_events_energy(void) { run_chunking(0); }
+static void any_chunk_size_same_events_silero(void) { run_chunking(1); }
+
+static void ten_minutes_of_silence_and_hiss_are_bounded(void) {
+    vad_engine *e = engine_with(silero_available(), 2, NULL);
+    CHECK(e != NULL);
+    if (!e) return;
+    size_t n = (size_t)600 * 16000;
+    int16_t *buf = calloc(n, sizeof *buf);
+    CHECK(buf != NULL);
+    if (!buf) return;
+    fx_sink k;
+    vad_sink sink = fx_sink_of(&k);
+    char err[256];
+    vad_stream *s = vad_stream_new(e, &sink, err, sizeof err);
+    size_t bytes = vad_stream_bytes(s);
+    CHECK(bytes < 128 * 1024);
+    vad_stream_feed(s, buf, n); /* one huge feed of digital silence */
+    fx_audio hiss = {buf, n, 16000}, mixed;
+    CHECK(fx_compose(&hiss, 0, 0, -60, &mixed) == 0); /* then ten minutes of hiss */
+    vad_stream_feed(s, mixed.s, mixed.n);
+    vad_stream_flush(s);
+    CHECK_EQ_INT(k.n, 0);
+    CHECK_EQ_INT(k.audio, 0);
+    CHECK_EQ_INT(vad_stream_bytes(s), bytes);
+    vad_engine_info info;
+    vad_engine_get_info(e, &info);
+    CHECK_EQ_INT(info.borrows, 0); /* the gate never opened: no detector was used */
+    vad_stream_free(s);
+    fx_free(&mixed);
+    free(buf);
+    vad_engine_free(e);
+}
+
+static void endless_talking_is_cut_at_max_speech(void) {
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    vad_params p = vad_params_default();
+    p.use_silero = 0;
+    p.max_speech_ms = 1000;
+    char err[256];
+    vad_engine *e = vad_engine_new(&p, err, sizeof err);
+    fx_sink k;
+    fx_run(e, &x, 0, &k);
+    CHECK(k.n > nt); /* sentences longer than a second were cut */
+    for (int i = 0; i < k.n; i++)
+        CHECK_MSG(k.segs[i].end - k.segs[i].start <= 16000 + 160, "utterance %d lasts %lld", i,
+                  (long long)(k.segs[i].end - k.segs[i].start));
+    CHECK_EQ_INT(k.order_errors, 0);
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
+static void pool_exhausted_falls_back_to_energy(void) {
+    if (!silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    vad_engine *e = engine_with(1, 1, NULL);
+    fx_sink ka, kb;
+    vad_sink sa = fx_sink_of(&ka), sb = fx_sink_of(&kb);
+    char err[256];
+    vad_stream *a = vad_stream_new(e, &sa, err, sizeof err);
+    vad_stream *b = vad_stream_new(e, &sb, err, sizeof err);
+    int saw_both = 0;
+    for (size_t at = 0; at < x.n; at += 320) { /* two sessions talking at once */
+        size_t len = at + 320 <= x.n ? 320 : x.n - at;
+        vad_stream_feed(a, x.s + at, len);
+        vad_stream_feed(b, x.s + at, len);
+        if (!strcmp(vad_stream_detector(a), "silero") && !strcmp(vad_stream_detector(b), "energy") &&
+            vad_stream_in_speech(b))
+            saw_both = 1;
+    }
+    vad_stream_flush(a);
+    vad_stream_flush(b);
+    CHECK(saw_both);
+    vad_engine_info info;
+    vad_engine_get_info(e, &info);
+    CHECK_EQ_INT(info.pool_size, 1);
+    CHECK(info.pool_created <= 1);
+    CHECK(info.misses >= 1);
+    CHECK_EQ_INT(info.pool_in_use, 0);
+    int fa = 0;
+    CHECK(fx_score(truth, nt, &ka, &fa, NULL, NULL) >= 0);
+    CHECK(fx_score(truth, nt, &kb, &fa, NULL, NULL) >= 0);
+    vad_stream_free(a);
+    vad_stream_free(b);
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
+typedef struct {
+    vad_engine *e;
+    const fx_audio *x;
+    const fx_seg *truth;
+    int nt;
+    double worst;
+} worker_arg;
+
+static void *worker(void *p) {
+    worker_arg *w = p;
+    fx_sink *k = calloc(1, sizeof *k);
+    fx_run(w->e, w->x, 480, k);
+    int fa = 0;
+    w->worst = fx_score(w->truth, w->nt, k, &fa, NULL, NULL);
+    if (fa) w->worst = -1;
+    free(k);
+    return NULL;
+}
+
+static void four_threads_share_two_detectors(void) {
+    if (!silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -50) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    vad_engine *e = engine_with(1, 2, NULL);
+    pthread_t th[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (worker_arg){e, &x, truth, nt, 0};
+        pthread_create(&th[i], NULL, worker, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_MSG(args[i].worst >= 0 && args[i].worst <= 100, "thread %d: worst %.0f ms", i,
+                  args[i].worst);
+    }
+    vad_engine_info info;
+    vad_engine_get_info(e, &info);
+    CHECK(info.pool_created <= 2);
+    CHECK_EQ_INT(info.pool_in_use, 0);
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
+static void missing_model_falls_back_naming_the_file(void) {
+    vad_engine *e = engine_with(1, 2, "/nonexistent/models/silero_vad_v5.onnx");
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -200) != 0) {
+        vad_engine_free(e);
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    }
+    fx_sink k;
+    fx_run(e, &x, 0, &k);
+    int fa = 0;
+    double worst = fx_score(truth, nt, &k, &fa, NULL, NULL);
+    CHECK(worst >= 0 && worst <= 100); /* the energy detector did the work */
+    vad_engine_info info;
+    vad_engine_get_info(e, &info);
+    CHECK_EQ_INT(info.silero_loaded, 0);
+    CHECK_CONTAINS(info.fallback, "/nonexistent/models/silero_vad_v5.onnx");
+    CHECK_CONTAINS(info.fallback, "No such file");
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
+static void bogus_model_file_does_not_take_the_process_down(void) {
+    if (!silero_available()) SKIP("sherpa-onnx is not installed");
+    char dir[256], path[512];
+    CHECK(tu_mkdtemp(dir, sizeof dir) == 0);
+    snprintf(path, sizeof path, "%s/not-silero.onnx", dir);
+    /* Starts like an ONNX file (0x08) but is not one: onnxruntime would throw. */
+    CHECK(tu_write_file(path, "\x08\x07 this is not a model, only its first byte is right") == 0);
+    vad_engine *e = engine_with(1, 2, path);
+    char err[256];
+    CHECK_EQ_INT(component_load(vad_engine_component(e), err, sizeof err), 0);
+    vad_engine_info info;
+    vad_engine_get_info(e, &info);
+    CHECK_EQ_INT(info.silero_loaded, 0);
+    CHECK_CONTAINS(info.fallback, path);
+    CHECK_CONTAINS(info.fallback, "cannot run it as a Silero VAD model");
+    vad_engine_free(e);
+    tu_rmtree(dir);
+}
+
+static void governor_unload_between_utterances(void) {
+    if (!silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    vad_engine *e = engine_with(1, 2, NULL);
+    axiom_component *c = vad_engine_component(e);
+    fx_sink k;
+    vad_sink sink = fx_sink_of(&k);
+    char err[256];
+    vad_stream *s = vad_stream_new(e, &sink, err, sizeof err);
+    int unloads = 0;
+    for (size_t at = 0; at < x.n; at += 1600) {
+        vad_stream_feed(s, x.s + at, at + 1600 <= x.n ? 1600 : x.n - at);
+        /* The governor tries to unload every 100 ms; it succeeds only when no stream
+         * holds a detector, i.e. between utterances. */
+        if (component_unload(c) >= 0 || !component_is_loaded(c)) unloads++;
+    }
+    vad_stream_flush(s);
+    CHECK(unloads > 0);
+    int fa = 0;
+    double worst = fx_score(truth, nt, &k, &fa, NULL, NULL);
+    CHECK_MSG(worst >= 0 && worst <= 100 && fa == 0, "worst %.0f ms, %d false", worst, fa);
+    component_info ci;
+    component_get_info(c, &ci);
+    CHECK(ci.load_count >= 2); /* reloaded on the next utterance */
+    vad_stream_free(s);
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
+/* Loud noise bursts (300 ms of white noise at -20 dBFS, like a door or a cough
+ * into the microphone) between the sentences: the energy detector reports them,
+ * Silero does not. */
+static void noise_bursts_fool_energy_not_silero(void) {
+    if (!silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips_gap(&x, truth, &nt, -55, 1500) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    fx_rng = 777;
+    int bursts = 0;
+    for (int i = 0; i + 1 < nt; i++) { /* in the middle of each gap */
+        int64_t mid = (truth[i].end + truth[i + 1].start) / 2 - 2400;
+        if (mid < truth[i].end) continue;
+        for (int64_t j = mid; j < mid + 4800; j++) x.s[j] = fx_clip(x.s[j] + 3277 * fx_gauss());
+        bursts++;
+    }
+    CHECK(bursts >= 8);
+    vad_engine *es = engine_with(1, 1, NULL), *ee = engine_with(0, 1, NULL);
+    fx_sink ks, ke;
+    fx_run(es, &x, 0, &ks);
+    fx_run(ee, &x, 0, &ke);
+    int fas = 0, fae = 0;
+    double ws = fx_score(truth, nt, &ks, &fas, NULL, NULL);
+    fx_score(truth, nt, &ke, &fae, NULL, NULL);
+    fprintf(stderr, "  %d bursts: silero %d false alarms (worst %.0f ms), energy %d\n", bursts, fas,
+            ws, fae);
+    CHECK_EQ_INT(fas, 0);
+    CHECK(ws >= 0 && ws <= 100);
+    CHECK(fae >= bursts / 2); /* why Silero is worth its memory */
+    vad_engine_free(es);
+    vad_engine_free(ee);
+    fx_free(&x);
+}
+
+static void reset_restarts_positions(void) {
+    vad_engine *e = engine_with(0, 1, NULL);
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -200) != 0) {
+        vad_engine_free(e);
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    }
+    fx_sink k;
+    vad_sink sink = fx_sink_of(&k);
+    char err[256];
+    vad_stream *s = vad_stream_new(e, &sink, err, sizeof err);
+    vad_stream_feed(s, x.s, x.n / 3);
+    vad_stream_reset(s);
+    int before = k.n;
+    CHECK_EQ_INT(k.open, 0); /* the reset closed what was open */
+    vad_stream_feed(s, x.s, (size_t)(truth[0].end + 16000));
+    vad_stream_flush(s);
+    CHECK(k.n > before);
+    CHECK_EQ_INT(k.order_errors, 0);
+    CHECK(k.segs[before].start < truth[0].start + 1600 && k.segs[before].start > truth[0].start - 1600);
+    CHECK_EQ_INT(vad_stream_in_speech(s), 0);
+    vad_stream_free(s);
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
+static void bad_params_are_refused(void) {
+    vad_params p = vad_params_default();
+    p.threshold = 1.5f;
+    char err[256];
+    CHECK(vad_engine_new(&p, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "vad.threshold");
+    p = vad_params_default();
+    p.pool_size = 0;
+    CHECK(vad_engine_new(&p, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "vad.pool_size");
+    vad_engine *e = engine_with(0, 1, NULL);
+    vad_stream_feed(NULL, NULL, 5); /* harmless */
+    vad_sink none = {0};
+    vad_stream *s = vad_stream_new(e, &none, err, sizeof err);
+    int16_t one = 1000;
+    for (int i = 0; i < 100000; i++) vad_stream_feed(s, &one, 1); /* no sink: no crash */
+    vad_stream_feed(s, &one, 0);
+    vad_stream_flush(s);
+    vad_stream_free(s);
+    vad_stream_free(NULL);
+    vad_engine_free(e);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    RUN(any_chunk_size_same_events_energy);
+    RUN(any_chunk_size_same_events_silero);
+    RUN(ten_minutes_of_silence_and_hiss_are_bounded);
+    RUN(endless_talking_is_cut_at_max_speech);
+    RUN(pool_exhausted_falls_back_to_energy);
+    RUN(four_threads_share_two_detectors);
+    RUN(missing_model_falls_back_naming_the_file);
+    RUN(bogus_model_file_does_not_take_the_process_down);
+    RUN(governor_unload_between_utterances);
+    RUN(noise_bursts_fool_energy_not_silero);
+    RUN(reset_restarts_positions);
+    RUN(bad_params_are_refused);
+    return CHECK_DONE(argv[0]);
+}
