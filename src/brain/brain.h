@@ -61,6 +61,13 @@ typedef struct {
     int64_t load_us; /* lazy loading of pack, index or intent model during this turn */
 } brain_timing;
 
+/* One retrieval hit: bm25 score, higher is better. */
+typedef struct {
+    char kind;    /* 'f' fact, 't' template, 'i' item */
+    int index;    /* into the pack's facts / templates / items */
+    double score;
+} brain_hit;
+
 typedef struct {
     char intent[32];       /* "equipment_query", ..., "unknown"; "" when dropped */
     float confidence;      /* calibrated intent probability */
@@ -78,7 +85,11 @@ typedef struct {
         char path[256];    /* "" when no model event */
         char name[128];
     } model_3d;
-    int n_facts;           /* retrieved facts used */
+    int n_facts;           /* retrieved facts used in the answer or the prompt */
+    brain_hit hits[8];     /* what retrieval found, best first */
+    int n_hits;
+    int template_index;    /* the template answered with, -1 otherwise */
+    double template_score; /* its similarity to the question (0..1) */
     brain_timing t;
 } brain_reply;
 

@@ -24,6 +24,19 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
     }
     /* Subsystems are created here, in load order, each registering its components
      * with e->gov. */
+    e->brain = brain_new(cfg, err, errlen);
+    if (!e->brain) {
+        axiom_engine_free(e);
+        return NULL;
+    }
+    {
+        axiom_component *bc[4];
+        size_t nb = brain_components(e->brain, bc, 4);
+        char berr[256];
+        for (size_t i = 0; i < nb; i++) /* expected costs until measured: pack + index, intent model */
+            if (governor_add(e->gov, bc[i], i == 0 ? 24 << 20 : 4 << 20, berr, sizeof berr) != 0)
+                LOG_W("brain", "%s", berr);
+    }
     vad_params vp;
     vad_params_from_config(cfg, &vp);
     e->vad = vad_engine_new(&vp, err, errlen);
@@ -59,6 +72,7 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
 void axiom_engine_free(axiom_engine *e) {
     if (!e) return;
     governor_free(e->gov);
+    brain_free(e->brain);
     llm_free(e->llm);
     vad_engine_free(e->vad);
     free(e);

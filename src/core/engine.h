@@ -6,6 +6,7 @@
 
 #include "axiom.h"
 #include "core/config.h"
+#include "brain/brain.h"
 #include "llm/llm.h"
 #include "mem/governor.h"
 #include "speech/vad.h"
@@ -18,6 +19,9 @@ struct axiom_engine {
     /* Created first, freed first (it only references the components, which their
      * subsystems free after it). Subsystems register with governor_add. */
     governor *gov;
+    /* The dialogue brain: knowledge pack, search index and intent model, loaded
+     * lazily as the "index" and "intent" components. */
+    brain *brain;
     /* Voice activity detection: the Silero pool as component "vad" (streams per
      * session come from vad_stream_new). Never NULL once the engine exists. */
     vad_engine *vad;

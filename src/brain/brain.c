@@ -1,0 +1,313 @@
+/* The brain's life cycle: creation (cheap), the two governor components that load
+ * lazily ("index": pack, mention and template indexes, search store; "intent": the
+ * classifier, trained once and cached by its data's hash), sessions, and the speech
+ * recogniser's corpus. The turn itself is in brain_turn.c. */
+#include "brain/brain_internal.h"
+
+#include "brain/labelled.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- index component ---- */
+static void index_unload(void *ctx) {
+    brain *b = ctx;
+    if (b->st) b->sb->close(b->st);
+    b->st = NULL;
+    template_index_free(b->ti);
+    b->ti = NULL;
+    if (b->norm_q && b->pk)
+        for (size_t i = 0; i < b->pk->n_templates; i++) free(b->norm_q[i]);
+    free(b->norm_q);
+    b->norm_q = NULL;
+    normaliser_free(b->nz);
+    b->nz = NULL;
+    mention_free(b->mi);
+    b->mi = NULL;
+    pack_free(b->pk);
+    b->pk = NULL;
+}
+
+static int index_load(void *ctx, char *err, size_t errlen) {
+    brain *b = ctx;
+    b->pk = pack_load(b->data_dir, b->backup_dir, err, errlen);
+    if (!b->pk) return -1;
+    b->mi = mention_new(b->pk);
+    b->nz = normaliser_new(b->pk);
+    b->norm_q = calloc(b->pk->n_templates + 1, sizeof *b->norm_q);
+    norm_result *nr = malloc(sizeof *nr);
+    if (!b->mi || !b->nz || !b->norm_q || !nr) {
+        free(nr);
+        index_unload(b);
+        snprintf(err, errlen, "out of memory loading the knowledge pack");
+        return -1;
+    }
+    /* Template questions go through the same normaliser as transcripts, so a
+     * misheard form in the pack and in speech meet in the middle. */
+    for (size_t i = 0; i < b->pk->n_templates; i++) {
+        normalise_text(b->nz, b->pk->templates[i].question, nr);
+        b->norm_q[i] = strdup(nr->dropped ? "" : nr->text);
+        if (!b->norm_q[i]) b->norm_q[i] = NULL;
+    }
+    free(nr);
+    for (size_t i = 0; i < b->pk->n_templates; i++)
+        if (!b->norm_q[i]) {
+            index_unload(b);
+            snprintf(err, errlen, "out of memory loading the knowledge pack");
+            return -1;
+        }
+    b->ti = template_index_new(b->pk, (const char *const *)b->norm_q);
+    b->st = b->sb->open(b->pk, b->cache_dir, &b->sinfo, err, errlen);
+    if (!b->ti || !b->st) {
+        if (!b->ti) snprintf(err, errlen, "out of memory building the template index");
+        index_unload(b);
+        return -1;
+    }
+    LOG_I("brain", "index %s in %.1f ms (%s)", b->sinfo.rebuilt ? "built" : "loaded from cache",
+          b->sinfo.build_us / 1000.0, b->sinfo.path[0] ? b->sinfo.path : "in memory");
+    return 0;
+}
+
+/* ---- intent component ---- */
+static void intent_unload(void *ctx) {
+    brain *b = ctx;
+    intent_free(b->im);
+    b->im = NULL;
+}
+
+static int intent_load_cb(void *ctx, char *err, size_t errlen) {
+    brain *b = ctx;
+    labelled_set *set = labelled_set_new(), *backup = NULL;
+    if (!set) return snprintf(err, errlen, "out of memory"), -1;
+    char e2[512];
+    int n = labelled_load_dir(set, b->data_dir, LABELLED_PRIMARY, NULL, NULL, e2, sizeof e2);
+    if (n < 0) LOG_W("brain", "%s", e2);
+    struct stat st;
+    if (b->backup_dir[0] && strcmp(b->backup_dir, b->data_dir) != 0 && stat(b->backup_dir, &st) == 0) {
+        backup = labelled_set_new();
+        if (backup && labelled_load_dir(backup, b->backup_dir, LABELLED_BACKUP, NULL, NULL, e2, sizeof e2) >= 0)
+            labelled_set_add_backup(set, backup);
+        labelled_set_free(backup);
+    }
+    size_t rows = labelled_set_count(set);
+    if (!rows) {
+        snprintf(err, errlen, "no labelled utterances in %s (utterances.tsv or production_dataset.json)", b->data_dir);
+        labelled_set_free(set);
+        return -1;
+    }
+    uint64_t h = labelled_rows_hash(labelled_set_rows(set), rows);
+    char path[2300] = "";
+    if (b->cache_dir[0]) {
+        mkdir(b->cache_dir, 0700);
+        snprintf(path, sizeof path, "%s/intent-%016llx.bin", b->cache_dir, (unsigned long long)h);
+        b->im = intent_load(path, h, e2, sizeof e2);
+    }
+    if (!b->im) {
+        b->im = intent_train(labelled_set_rows(set), rows, NULL, err, errlen);
+        if (b->im && path[0] && intent_save(b->im, path, e2, sizeof e2) != 0) LOG_W("brain", "%s", e2);
+    }
+    labelled_set_free(set);
+    b->intent_rows = rows;
+    return b->im ? 0 : -1;
+}
+
+brain *brain_new(const axiom_config *cfg, char *err, size_t errlen) {
+    brain *b = calloc(1, sizeof *b);
+    if (!b) return snprintf(err, errlen, "out of memory"), NULL;
+    b->cfg = cfg;
+    config_data_dir(cfg, b->data_dir, sizeof b->data_dir);
+    config_cache_dir(cfg, b->cache_dir, sizeof b->cache_dir);
+    snprintf(b->backup_dir, sizeof b->backup_dir, "%s/data", axiom_root_dir());
+    b->threshold = config_double(cfg, "template_threshold");
+    b->history_turns = (int)config_int(cfg, "history_turns");
+    b->context_len = (int)config_int(cfg, "context_length");
+    b->max_tokens = (int)config_int(cfg, "llm.max_tokens");
+    b->sb = store_backend_find("sqlite");
+    pthread_mutex_init(&b->store_mu, NULL);
+    pthread_mutex_init(&b->mu, NULL);
+    int64_t idle = config_int(cfg, "mem.idle_unload_s") * 1000;
+    component_desc di = {"index", 10, 1, index_load, index_unload, NULL, b, idle};
+    component_desc dn = {"intent", 10, 1, intent_load_cb, intent_unload, NULL, b, idle};
+    b->c_index = component_new(&di);
+    b->c_intent = component_new(&dn);
+    if (!b->c_index || !b->c_intent) {
+        brain_free(b);
+        return snprintf(err, errlen, "out of memory"), NULL;
+    }
+    if (config_bool(cfg, "history.persist")) {
+        char path[2300];
+        const char *p = config_str(cfg, "history.db");
+        if (p && *p) snprintf(path, sizeof path, "%s", p);
+        else {
+            mkdir(b->cache_dir, 0700);
+            snprintf(path, sizeof path, "%s/history.db", b->cache_dir);
+        }
+        b->hdb = history_db_open(path, config_int(cfg, "history.retention_turns"), err, errlen);
+        if (!b->hdb) {
+            brain_free(b);
+            return NULL;
+        }
+    }
+    return b;
+}
+
+void brain_free(brain *b) {
+    if (!b) return;
+    component_free(b->c_index);
+    component_free(b->c_intent);
+    history_db_close(b->hdb);
+    pthread_mutex_destroy(&b->store_mu);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+size_t brain_components(brain *b, axiom_component **out, size_t max) {
+    size_t n = 0;
+    if (n < max) out[n++] = b->c_index;
+    if (n < max) out[n++] = b->c_intent;
+    return n;
+}
+
+int brain_load(brain *b, char *err, size_t errlen) {
+    if (component_load(b->c_index, err, errlen) != 0) return -1;
+    return component_load(b->c_intent, err, errlen);
+}
+
+brain_session *brain_session_new(brain *b) {
+    brain_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->b = b;
+    s->topic_item = -1;
+    if (history_ring_init(&s->ring, (size_t)b->history_turns) != 0) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_lock(&b->mu);
+    unsigned long id = ++b->next_session;
+    pthread_mutex_unlock(&b->mu);
+    snprintf(s->id, sizeof s->id, "s%lld-%lu", (long long)now_ms(), id);
+    return s;
+}
+
+void brain_session_free(brain_session *s) {
+    if (!s) return;
+    history_ring_free(&s->ring);
+    free(s);
+}
+
+const char *brain_session_id(const brain_session *s) { return s ? s->id : ""; }
+
+const char *brain_content_hash(brain *b) {
+    return b && component_is_loaded(b->c_index) && b->pk ? b->pk->content_hash : "";
+}
+
+const char *brain_path_name(brain_path p) {
+    static const char *const names[] = {"none", "template", "retrieval", "llm", "fallback"};
+    return (unsigned)p < 5 ? names[p] : "?";
+}
+
+int brain_mode_parse(const char *name, brain_mode *out) {
+    static const char *const names[] = {"full", "skip-llm", "template-only"};
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, names[i]) == 0) return *out = (brain_mode)i, 0;
+    return -1;
+}
+
+/* ---- the recogniser's corpus ---- */
+typedef struct {
+    const char **sentences;
+    size_t n, cap;
+    const char **hw, **hp;
+    labelled_set *utter;
+} corpus_state;
+
+static void corpus_push(corpus_state *c, const char *s) {
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        const char **ns = realloc(c->sentences, cap * sizeof *ns);
+        if (!ns) return;
+        c->sentences = ns;
+        c->cap = cap;
+    }
+    c->sentences[c->n++] = s;
+}
+
+static void corpus_add(corpus_state *c, const char *s) {
+    if (s && *s) corpus_push(c, s);
+}
+
+static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
+    brain *b = ctx;
+    memset(out, 0, sizeof *out);
+    /* pinned until release: the sentences point into the pack */
+    if (component_acquire(b->c_index, err, errlen) != 0) return -1;
+    corpus_state *c = calloc(1, sizeof *c);
+    if (!c) {
+        component_release(b->c_index);
+        return snprintf(err, errlen, "out of memory"), -1;
+    }
+    const pack *p = b->pk;
+    for (size_t i = 0; i < p->n_templates; i++) corpus_add(c, p->templates[i].question);
+    for (size_t i = 0; i < p->n_items; i++) {
+        corpus_add(c, p->items[i].name);
+        for (size_t a = 0; a < p->items[i].n_aliases; a++) corpus_add(c, p->items[i].aliases[a]);
+    }
+    c->utter = labelled_set_new();
+    char e2[256];
+    if (c->utter && labelled_load_dir(c->utter, b->data_dir, LABELLED_PRIMARY, NULL, NULL, e2, sizeof e2) > 0) {
+        const labelled_row *rows = labelled_set_rows(c->utter);
+        for (size_t i = 0; i < labelled_set_count(c->utter); i++) corpus_add(c, rows[i].text);
+    }
+    c->hw = calloc(p->n_prons + 1, sizeof *c->hw);
+    c->hp = calloc(p->n_prons + 1, sizeof *c->hp);
+    size_t nh = 0;
+    for (size_t i = 0; c->hw && c->hp && i < p->n_prons; i++)
+        if (p->prons[i].phones) {
+            c->hw[nh] = p->prons[i].word;
+            c->hp[nh++] = p->prons[i].phones;
+        }
+    out->sentences = c->sentences;
+    out->n_sentences = c->n;
+    out->hint_words = c->hw;
+    out->hint_phones = c->hp;
+    out->n_hints = nh;
+    out->content_hash = p->content_hash;
+    /* stt_corpus has no slot for the provider's state, so it rides one past the last
+     * sentence (not counted in n_sentences) where release finds it */
+    size_t before = c->n;
+    corpus_push(c, (const char *)(void *)c);
+    if (c->n == before) { /* could not grow: no room for the state */
+        free(c->sentences);
+        labelled_set_free(c->utter);
+        free(c->hw);
+        free(c->hp);
+        free(c);
+        memset(out, 0, sizeof *out);
+        component_release(b->c_index);
+        return snprintf(err, errlen, "out of memory"), -1;
+    }
+    out->sentences = c->sentences;
+    return 0;
+}
+
+static void corpus_release(void *ctx, stt_corpus *corpus) {
+    brain *b = ctx;
+    if (!corpus || !corpus->sentences) return;
+    corpus_state *c = (corpus_state *)(const void *)corpus->sentences[corpus->n_sentences];
+    labelled_set_free(c->utter);
+    free(c->hw);
+    free(c->hp);
+    free(c->sentences);
+    free(c);
+    memset(corpus, 0, sizeof *corpus);
+    component_release(b->c_index);
+}
+
+stt_corpus_provider brain_corpus_provider(brain *b) {
+    stt_corpus_provider p = {corpus_get, corpus_release, b};
+    return p;
+}

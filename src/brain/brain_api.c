@@ -1,0 +1,66 @@
+/* The public front-end API (include/axiom.h) over the brain: sessions and one-call
+ * answers with the mode the memory governor allows and the engine's LLM. */
+#include "axiom.h"
+
+#include "brain/brain.h"
+#include "core/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct axiom_session {
+    brain_session *s;
+};
+
+axiom_session *axiom_session_new(axiom_engine *e) {
+    if (!e || !e->brain) return NULL;
+    axiom_session *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->s = brain_session_new(e->brain);
+    if (!a->s) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void axiom_session_free(axiom_session *a) {
+    if (!a) return;
+    brain_session_free(a->s);
+    free(a);
+}
+
+int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentence_fn on_sentence, void *user,
+              const volatile int *cancel, axiom_reply *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    brain_reply *r = calloc(1, sizeof *r);
+    if (!r) return -1;
+    brain_turn_opts o = {BRAIN_MODE_FULL, e->llm, cancel, {on_sentence, user}};
+    switch (governor_effective_mode(e->gov)) {
+    case GOV_MODE_FULL: o.mode = BRAIN_MODE_FULL; break;
+    case GOV_MODE_SKIP_LLM: o.mode = BRAIN_MODE_SKIP_LLM; break;
+    default: o.mode = BRAIN_MODE_TEMPLATE_ONLY; break;
+    }
+    if (!e->llm) o.llm = NULL;
+    int rc = brain_turn(e->brain, a->s, text, &o, r, err, errlen);
+    out->internal_ = r;
+    out->text = r->text ? r->text : "";
+    out->intent = r->intent;
+    out->confidence = r->confidence;
+    out->path = brain_path_name(r->path);
+    out->dropped = r->dropped;
+    out->card_index = r->card.index;
+    out->card_keyword = r->card.keyword;
+    out->card_product = r->card.product_name;
+    out->model_path = r->model_3d.path;
+    out->model_name = r->model_3d.name;
+    out->total_us = r->t.total_us;
+    return rc;
+}
+
+void axiom_reply_free(axiom_reply *out) {
+    if (!out || !out->internal_) return;
+    brain_reply_free(out->internal_);
+    free(out->internal_);
+    memset(out, 0, sizeof *out);
+}

@@ -1,0 +1,350 @@
+/* One dialogue turn (see brain.h for the paths). The order matters for speed: the
+ * template path touches no SQLite and no LLM, so a confident, matching question is
+ * answered in tens of microseconds; retrieval is only run when it is needed. */
+#include "brain/brain_internal.h"
+
+#include "brain/prompt.h"
+#include "brain/speech_text.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "llm/llm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEMPLATE_MIN_SIM 0.80 /* cosine a template question must reach to answer */
+#define FACTS_K 5
+#define COMPOSE_MAX 320       /* bytes of composed spoken answer */
+
+typedef struct {
+    brain_reply *out;
+    const brain_turn_opts *opts;
+    char *text;
+    size_t len, cap;
+} speaker;
+
+static void say_append(speaker *sp, const char *s) {
+    size_t n = strlen(s);
+    if (sp->len + n + 2 > sp->cap) {
+        size_t cap = (sp->len + n + 2) * 2;
+        char *nt = realloc(sp->text, cap);
+        if (!nt) return;
+        sp->text = nt;
+        sp->cap = cap;
+    }
+    if (sp->len) sp->text[sp->len++] = ' ';
+    memcpy(sp->text + sp->len, s, n + 1);
+    sp->len += n;
+}
+
+/* One sentence out: shaped for speech, handed to the sink at once, kept for the reply. */
+static void say_sentence(void *user, const char *sentence) {
+    speaker *sp = user;
+    int64_t t0 = now_us();
+    char *shaped = speech_shape(sentence);
+    sp->out->t.shape_us += now_us() - t0;
+    if (!shaped || !*shaped) {
+        free(shaped);
+        return;
+    }
+    say_append(sp, shaped);
+    if (sp->opts && sp->opts->sink.on_sentence && !(sp->opts->cancel && *sp->opts->cancel))
+        sp->opts->sink.on_sentence(sp->opts->sink.user, shaped);
+    free(shaped);
+}
+
+static void say_all(speaker *sp, const char *text) { speech_split_all(text, say_sentence, sp); }
+
+static const char *pick(const pack *p, pack_resp_kind k, unsigned n) {
+    return p->n_responses[k] ? p->responses[k][n % p->n_responses[k]] : "";
+}
+
+static int has_pronoun(const text_toks *tt) {
+    static const char *const pro[] = {"it", "its", "this", "that", "they", "them", "one"};
+    for (size_t i = 0; i < tt->n; i++)
+        for (size_t k = 0; k < sizeof pro / sizeof pro[0]; k++)
+            if (strcmp(tt->t[i], pro[k]) == 0) return 1;
+    return 0;
+}
+
+/* Retrieval: facts about the item first, then anything; template answers when no fact
+ * matched. Fills out->hits and facts[] (best first, borrowed from the pack). */
+static int retrieve(brain *b, const text_toks *tt, int item, brain_reply *out, const char **facts, int maxf,
+                    char *err, size_t errlen) {
+    store_hit fh[FACTS_K], th[2], ih[1];
+    int nf = 0, nt = 0, ni = 0;
+    pthread_mutex_lock(&b->store_mu);
+    if (item >= 0) nf = b->sb->search(b->st, STORE_FACTS, tt, item, fh, FACTS_K, err, errlen);
+    if (nf == 0) nf = b->sb->search(b->st, STORE_FACTS, tt, -1, fh, FACTS_K, err, errlen);
+    if (nf >= 0) nt = b->sb->search(b->st, STORE_TEMPLATES, tt, item, th, 2, err, errlen);
+    if (nf >= 0 && nt >= 0) ni = b->sb->search(b->st, STORE_ITEMS, tt, -1, ih, 1, err, errlen);
+    pthread_mutex_unlock(&b->store_mu);
+    if (nf < 0 || nt < 0 || ni < 0) return -1;
+    int n = 0;
+    for (int i = 0; i < nf && out->n_hits < 8; i++) {
+        out->hits[out->n_hits++] = (brain_hit){'f', fh[i].index, fh[i].score};
+        if (n < maxf) facts[n++] = b->pk->facts[fh[i].index].text;
+    }
+    for (int i = 0; i < nt && out->n_hits < 8; i++) {
+        out->hits[out->n_hits++] = (brain_hit){'t', th[i].index, th[i].score};
+        if (n < maxf && nf == 0) facts[n++] = b->pk->templates[th[i].index].answer;
+    }
+    for (int i = 0; i < ni && out->n_hits < 8; i++)
+        out->hits[out->n_hits++] = (brain_hit){'i', ih[i].index, ih[i].score};
+    return n;
+}
+
+/* A short spoken answer from the best facts: the first, and the second when it is
+ * nearly as good and the answer stays short. */
+static void compose(speaker *sp, const char *const *facts, int n, const brain_reply *out) {
+    say_all(sp, facts[0]);
+    if (n > 1 && out->n_hits > 1 && out->hits[1].kind == out->hits[0].kind &&
+        out->hits[1].score >= 0.8 * out->hits[0].score && strlen(facts[0]) + strlen(facts[1]) < COMPOSE_MAX &&
+        strcmp(facts[0], facts[1]) != 0)
+        say_all(sp, facts[1]);
+}
+
+typedef struct {
+    speaker *sp;
+    sentence_splitter *split;
+    const volatile int *cancel;
+} stream_ctx;
+
+static int on_token(void *user, const char *piece, size_t len) {
+    stream_ctx *c = user;
+    if (c->cancel && *c->cancel) return 1;
+    splitter_feed(c->split, piece, len, say_sentence, c->sp);
+    return 0;
+}
+
+static int count_llm(void *ctx, const char *text) { return llm_count_tokens(ctx, text); }
+
+/* The LLM path. Returns 0 when it answered (possibly cut by barge-in), -1 to fall back. */
+static int answer_llm(brain *b, brain_session *s, const char *question, const char *const *facts, int nf,
+                      const brain_turn_opts *o, speaker *sp, brain_reply *out, char *why, size_t whylen) {
+    prompt pr;
+    int ctx_len = llm_context_length(o->llm);
+    if (ctx_len <= 0) ctx_len = b->context_len;
+    if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts, (size_t)nf, &s->ring,
+                     question, ctx_len, b->max_tokens, count_llm, o->llm) != 0) {
+        snprintf(why, whylen, "the question does not fit the context window");
+        return -1;
+    }
+    out->n_facts = pr.facts_used;
+    stream_ctx sc = {sp, splitter_new(0), o->cancel};
+    llm_result res;
+    int rc = sc.split ? llm_chat(o->llm, pr.msgs, pr.n, NULL, on_token, &sc, o->cancel, &res, why, whylen) : -1;
+    if (sc.split) splitter_flush(sc.split, (o->cancel && *o->cancel) ? NULL : say_sentence, sp);
+    splitter_free(sc.split);
+    prompt_free(&pr);
+    if (rc != 0) return -1;
+    if (!sp->len && !(o->cancel && *o->cancel)) {
+        snprintf(why, whylen, "the model returned an empty answer");
+        return -1;
+    }
+    return 0;
+}
+
+static void set_events(brain *b, brain_session *s, int named_item, int item, const char *keyword, brain_reply *out) {
+    /* a card only for an item named in this utterance, and only a valid index */
+    if (named_item >= 0) {
+        const pack_item *it = &b->pk->items[named_item];
+        if (it->card_index >= 0) {
+            out->card.index = it->card_index;
+            str_copy(out->card.keyword, sizeof out->card.keyword, keyword && *keyword ? keyword : it->name);
+            str_copy(out->card.product_name, sizeof out->card.product_name, it->name);
+        }
+    }
+    if (item >= 0 && b->pk->items[item].model_path) {
+        const pack_item *it = &b->pk->items[item];
+        if (strcmp(s->last_model, it->model_path) != 0) { /* only when the topic changes */
+            str_copy(out->model_3d.path, sizeof out->model_3d.path, it->model_path);
+            str_copy(out->model_3d.name, sizeof out->model_3d.name, it->model_name ? it->model_name : it->name);
+            str_copy(s->last_model, sizeof s->last_model, it->model_path);
+        }
+    }
+}
+
+int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_opts *opts, brain_reply *out, char *err,
+               size_t errlen) {
+    static const brain_turn_opts none = {BRAIN_MODE_FULL, NULL, NULL, {NULL, NULL}};
+    const brain_turn_opts *o = opts ? opts : &none;
+    memset(out, 0, sizeof *out);
+    out->card.index = -1;
+    out->template_index = -1;
+    int64_t t0 = now_us(), t;
+    if (component_acquire(b->c_index, err, errlen) != 0) return -1;
+    char ierr[256] = "";
+    int have_intent = 0;
+    if (!b->intent_failed_ms || now_ms() - b->intent_failed_ms > 60000) {
+        have_intent = component_acquire(b->c_intent, ierr, sizeof ierr) == 0;
+        if (!have_intent) {
+            b->intent_failed_ms = now_ms();
+            LOG_W("brain", "intent model unavailable (%s); only greetings by rule, no template fast path for a minute",
+                  ierr);
+        } else {
+            b->intent_failed_ms = 0;
+        }
+    }
+    out->t.load_us = now_us() - t0;
+    t = now_us();
+    speaker sp = {out, o, NULL, 0, 0};
+    const pack *p = b->pk;
+    norm_result *nr = malloc(sizeof *nr);
+    text_toks *tt = malloc(sizeof *tt);
+    int rc = 0;
+    if (!nr || !tt) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        goto done;
+    }
+    normalise_text(b->nz, text, nr);
+    out->normalised = strdup(nr->text);
+    out->truncated = nr->truncated;
+    out->t.normalise_us = now_us() - t;
+    if (nr->dropped) {
+        str_copy(out->dropped, sizeof out->dropped, nr->dropped);
+        out->path = BRAIN_PATH_NONE;
+        goto done;
+    }
+    if (nr->truncated) say_all(&sp, "Your question was very long, so I only read the first part.");
+    text_tokens(nr->text, tt);
+
+    /* intent */
+    t = now_us();
+    intent_result ir = {.label = INTENT_UNKNOWN};
+    if (have_intent) intent_predict(b->im, nr->text, &ir);
+    else if ((ir.label = intent_social_rule(nr->text)) != INTENT_UNKNOWN) ir.p = 1.0f; /* the rule needs no model */
+    str_copy(out->intent, sizeof out->intent, intent_label_name(ir.label));
+    out->confidence = ir.p;
+    out->t.intent_us = now_us() - t;
+    int confident = ir.label != INTENT_UNKNOWN && ir.p >= b->threshold;
+
+    /* the item: named now, or the topic still in force when the user says "it" */
+    size_t ms, ml;
+    int named = mention_find(b->mi, tt, NULL, &ms, &ml);
+    int item = named >= 0 ? named : (has_pronoun(tt) ? s->topic_item : -1);
+
+    /* social turns */
+    t = now_us();
+    if (confident && (ir.label == INTENT_GREETING || ir.label == INTENT_ACKNOWLEDGMENT) && named < 0) {
+        say_all(&sp, pick(p, ir.label == INTENT_GREETING ? RESP_GREETING : RESP_ACK, s->turn_no));
+        out->path = BRAIN_PATH_TEMPLATE;
+        out->t.template_us = now_us() - t;
+        goto answered;
+    }
+
+    /* fast path: a confident intent and a template about this item close to this question */
+    double sim = 0;
+    int tpl = template_index_best(b->ti, tt, item, intent_label_name(ir.label), &sim);
+    if (tpl < 0 && item != named) tpl = template_index_best(b->ti, tt, -1, intent_label_name(ir.label), &sim);
+    out->t.template_us = now_us() - t;
+    if (tpl >= 0 && (confident || o->mode == BRAIN_MODE_TEMPLATE_ONLY) && sim >= TEMPLATE_MIN_SIM) {
+        out->template_index = tpl;
+        out->template_score = sim;
+        say_all(&sp, p->templates[tpl].answer);
+        out->path = BRAIN_PATH_TEMPLATE;
+        goto answered;
+    }
+    if (o->mode == BRAIN_MODE_TEMPLATE_ONLY) {
+        say_all(&sp, pick(p, RESP_UNKNOWN, s->turn_no));
+        out->path = BRAIN_PATH_TEMPLATE;
+        goto answered;
+    }
+
+    /* retrieval: about a named item, the item's own words add nothing to the ranking
+     * (every fact about it has them), so only the rest of the question is searched;
+     * when nothing is left ("tell me about the go2") the item's summary answers */
+    t = now_us();
+    const char *facts[FACTS_K + 2];
+    text_toks *rest = tt;
+    int content = 0;
+    if (named >= 0) {
+        rest = malloc(sizeof *rest);
+        if (!rest) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            goto done;
+        }
+        rest->n = 0;
+        for (size_t i = 0; i < tt->n; i++)
+            if (i < ms || i >= ms + ml) {
+                memcpy(rest->t[rest->n++], tt->t[i], TOK_LEN);
+                content += !text_is_stopword(tt->t[i]);
+            }
+    }
+    int nf;
+    if (named >= 0 && !content && p->items[named].summary) {
+        facts[0] = p->items[named].summary;
+        nf = 1;
+    } else {
+        nf = retrieve(b, rest, item, out, facts, FACTS_K + 2, err, errlen);
+    }
+    if (rest != tt) free(rest);
+    out->t.retrieval_us = now_us() - t;
+    if (nf < 0) {
+        rc = -1;
+        goto done;
+    }
+    if (o->llm && o->mode == BRAIN_MODE_FULL) {
+        t = now_us();
+        char why[512] = "";
+        int lrc = answer_llm(b, s, nr->clean, facts, nf, o, &sp, out, why, sizeof why);
+        out->t.llm_us = now_us() - t;
+        if (lrc == 0) {
+            out->path = BRAIN_PATH_LLM;
+            goto answered;
+        }
+        LOG_W("brain", "LLM failed (%s); answering from retrieval", why);
+        say_all(&sp, p->llm_unavailable);
+        if (nf > 0) compose(&sp, facts, nf, out);
+        else say_all(&sp, "I don't have anything on that in my notes.");
+        out->n_facts = nf > 1 ? 2 : nf;
+        out->path = BRAIN_PATH_FALLBACK;
+        goto answered;
+    }
+    if (nf > 0) {
+        compose(&sp, facts, nf, out);
+        out->n_facts = nf > 1 ? 2 : nf;
+    } else {
+        say_all(&sp, pick(p, RESP_UNKNOWN, s->turn_no));
+    }
+    out->path = BRAIN_PATH_RETRIEVAL;
+
+answered:
+    {
+        char kw[64] = ""; /* the words that named the item, as the user said them */
+        size_t w = 0;
+        for (size_t i = ms; named >= 0 && i < ms + ml && i < tt->n && w + 1 < sizeof kw; i++) {
+            int n = snprintf(kw + w, sizeof kw - w, "%s%s", i > ms ? " " : "", tt->t[i]);
+            w = n > 0 && (size_t)n < sizeof kw - w ? w + (size_t)n : sizeof kw - 1;
+        }
+        set_events(b, s, named, item, kw, out);
+    }
+    if (item >= 0) s->topic_item = item;
+    s->turn_no++;
+    history_ring_push(&s->ring, nr->clean, sp.text ? sp.text : "");
+    if (b->hdb) {
+        char herr[256];
+        if (history_db_add(b->hdb, s->id, nr->clean, sp.text ? sp.text : "", out->intent, brain_path_name(out->path), herr,
+                           sizeof herr) != 0)
+            LOG_W("brain", "%s", herr);
+    }
+done:
+    if (!out->normalised) out->normalised = strdup("");
+    out->text = sp.text ? sp.text : strdup("");
+    free(nr);
+    free(tt);
+    component_release(b->c_index);
+    if (have_intent) component_release(b->c_intent);
+    out->t.total_us = now_us() - t0;
+    return rc;
+}
+
+void brain_reply_free(brain_reply *r) {
+    if (!r) return;
+    free(r->text);
+    free(r->normalised);
+    r->text = r->normalised = NULL;
+}

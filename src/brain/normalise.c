@@ -1,0 +1,248 @@
+/* Transcript normalisation (see normalise.h). Works on the shared tokenizer's tokens
+ * so that template questions, hints and queries are all normalised the same way. */
+#include "brain/normalise.h"
+
+#include "brain/mention.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    text_toks from; /* heard-as, normalised */
+    text_toks to;   /* the word, tokenized */
+} fix;
+
+struct normaliser {
+    fix *fixes;
+    size_t n;
+};
+
+static const char *const small[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                    "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                                    "seventeen", "eighteen", "nineteen"};
+static const char *const tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+
+static int word_num(const char *t, int *v, int *is_tens) {
+    for (int i = 0; i < 20; i++)
+        if (strcmp(t, small[i]) == 0) return *v = i, *is_tens = 0, 1;
+    for (int i = 2; i < 10; i++)
+        if (strcmp(t, tens[i]) == 0) return *v = i * 10, *is_tens = 1, 1;
+    return 0;
+}
+
+/* "forty five" -> "45", "two" -> "2", "one hundred" -> "100". */
+static void numbers(text_toks *tt) {
+    text_toks out = {.n = 0};
+    for (size_t i = 0; i < tt->n;) {
+        int v, is_t;
+        if (word_num(tt->t[i], &v, &is_t)) {
+            size_t j = i + 1;
+            int v2, t2;
+            if (is_t && j < tt->n && word_num(tt->t[j], &v2, &t2) && !t2 && v2 > 0 && v2 < 10) v += v2, j++;
+            if (j < tt->n && strcmp(tt->t[j], "hundred") == 0 && v < 10) {
+                v *= 100;
+                j++;
+            }
+            snprintf(out.t[out.n++], TOK_LEN, "%d", v);
+            i = j;
+            continue;
+        }
+        memcpy(out.t[out.n++], tt->t[i], TOK_LEN);
+        i++;
+    }
+    *tt = out;
+}
+
+/* Runs of single letters/digits are a spelled name or number: "d 4 3 5" -> "d435".
+ * A leading "a" or "i" is more likely the word. */
+static void spelled(text_toks *tt) {
+    text_toks out = {.n = 0};
+    for (size_t i = 0; i < tt->n;) {
+        size_t j = i;
+        while (j < tt->n && strlen(tt->t[j]) == 1) j++;
+        size_t s = i;
+        if (j - s >= 2 && (strcmp(tt->t[s], "a") == 0 || strcmp(tt->t[s], "i") == 0)) {
+            memcpy(out.t[out.n++], tt->t[s], TOK_LEN);
+            s++;
+        }
+        if (j - s >= 2) {
+            char buf[TOK_LEN] = {0};
+            size_t w = 0;
+            for (size_t k = s; k < j && w < TOK_LEN - 1; k++) buf[w++] = tt->t[k][0];
+            /* a spelled run glues onto a following number or word part: "d 435" */
+            memcpy(out.t[out.n++], buf, TOK_LEN);
+        } else {
+            for (size_t k = s; k < j; k++) memcpy(out.t[out.n++], tt->t[k], TOK_LEN);
+        }
+        if (j == i) {
+            memcpy(out.t[out.n++], tt->t[i], TOK_LEN);
+            j = i + 1;
+        }
+        i = j;
+    }
+    *tt = out;
+}
+
+static void apply_fixes(const normaliser *nz, text_toks *tt) {
+    if (!nz || !nz->n) return;
+    text_toks out = {.n = 0};
+    for (size_t i = 0; i < tt->n;) {
+        const fix *best = NULL;
+        for (size_t f = 0; f < nz->n; f++) {
+            const fix *x = &nz->fixes[f];
+            if (x->from.n == 0 || i + x->from.n > tt->n || (best && x->from.n <= best->from.n)) continue;
+            size_t k = 0;
+            while (k < x->from.n && strcmp(x->from.t[k], tt->t[i + k]) == 0) k++;
+            if (k == x->from.n) best = x;
+        }
+        if (best) {
+            for (size_t k = 0; k < best->to.n && out.n < TOK_MAX; k++) memcpy(out.t[out.n++], best->to.t[k], TOK_LEN);
+            i += best->from.n;
+        } else {
+            if (out.n < TOK_MAX) memcpy(out.t[out.n++], tt->t[i], TOK_LEN);
+            i++;
+        }
+    }
+    *tt = out;
+}
+
+normaliser *normaliser_new(const pack *p) {
+    normaliser *n = calloc(1, sizeof *n);
+    if (!n || !p) return n;
+    size_t total = 0;
+    for (size_t i = 0; i < p->n_prons; i++) total += p->prons[i].n_heard;
+    n->fixes = calloc(total ? total : 1, sizeof *n->fixes);
+    if (!n->fixes) return n;
+    for (size_t i = 0; i < p->n_prons; i++)
+        for (size_t h = 0; h < p->prons[i].n_heard; h++) {
+            fix *f = &n->fixes[n->n];
+            text_tokens(p->prons[i].heard[h], &f->from);
+            numbers(&f->from);
+            spelled(&f->from);
+            text_tokens(p->prons[i].word, &f->to);
+            if (f->from.n && f->to.n) n->n++;
+        }
+    return n;
+}
+
+void normaliser_free(normaliser *n) {
+    if (!n) return;
+    free(n->fixes);
+    free(n);
+}
+
+/* Length of a valid UTF-8 sequence at s (1-4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *s) {
+    if (s[0] < 0x80) return 1;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    if (s[0] >= 0xF8) n = 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if (n == 3 && s[0] == 0xE0 && s[1] < 0xA0) return 0;       /* overlong */
+    if (n == 3 && s[0] == 0xED && s[1] >= 0xA0) return 0;      /* surrogates */
+    if (n == 4 && s[0] == 0xF0 && s[1] < 0x90) return 0;       /* overlong */
+    if (n == 4 && s[0] == 0xF4 && s[1] >= 0x90) return 0;      /* > U+10FFFF */
+    return n;
+}
+
+static const char *const fillers[] = {"um", "umm", "uh", "uhh", "uhm", "hmm", "hm", "mm", "mmm", "mhm", "er", "erm",
+                                      "ah", "eh", "oh", "huh", "like", "so", "well", "hmmm"};
+static int is_filler(const char *t) {
+    for (size_t i = 0; i < sizeof fillers / sizeof fillers[0]; i++)
+        if (strcmp(t, fillers[i]) == 0) return 1;
+    return 0;
+}
+
+/* Recogniser noise markers: [noise], <sil>, ++breath++, (cough). */
+static void strip_markers(char *s, int *had) {
+    static const char open[] = "[<(+", close[] = "]>)+";
+    for (char *p = s; *p; p++) {
+        const char *o = strchr(open, *p);
+        if (!o || !*p) continue;
+        char c = close[o - open];
+        char *q = p + 1;
+        if (*p == '+') {
+            if (*q != '+') continue;
+            q++;
+        }
+        char *e = strchr(q, c);
+        if (!e || e - q > 24) continue;
+        int word = 1;
+        for (char *k = q; k < e; k++)
+            if (!isalpha((unsigned char)*k) && *k != '_') word = 0;
+        if (!word) continue;
+        if (*p == '+' && e[1] == '+') e++;
+        memset(p, ' ', (size_t)(e - p + 1));
+        *had = 1;
+    }
+}
+
+void normalise_text(const normaliser *nz, const char *in, norm_result *out) {
+    memset(out, 0, sizeof *out);
+    if (!in) in = "";
+    size_t w = 0;
+    const unsigned char *s = (const unsigned char *)in;
+    while (*s) {
+        size_t n = utf8_len(s);
+        if (!n) {
+            out->bad_bytes = 1;
+            s++;
+            continue;
+        }
+        if (n == 1 && (*s < 0x20 || *s == 0x7F)) {
+            if (*s != '\t' && *s != '\n' && *s != '\r') out->bad_bytes = 1;
+            if (w && out->clean[w - 1] != ' ' && w < NORM_MAX_INPUT) out->clean[w++] = ' ';
+            s++;
+            continue;
+        }
+        if (w + n > NORM_MAX_INPUT) {
+            out->truncated = 1;
+            while (w > NORM_MAX_INPUT / 2 && out->clean[w - 1] != ' ') w--; /* cut at a word */
+            break;
+        }
+        memcpy(out->clean + w, s, n);
+        w += n;
+        s += n;
+    }
+    out->clean[w] = 0;
+    char work[sizeof out->clean];
+    memcpy(work, out->clean, w + 1);
+    int markers = 0;
+    strip_markers(work, &markers);
+    text_toks tt;
+    text_tokens(work, &tt);
+    if (tt.n == 0) {
+        /* nothing but blanks is "empty"; anything else (markers, symbols, control
+         * bytes) is noise the recogniser or the line produced */
+        int blank = 1;
+        for (const char *q = in; *q; q++)
+            if (!isspace((unsigned char)*q)) blank = 0;
+        out->dropped = blank ? "empty" : "noise";
+        return;
+    }
+    int all_filler = 1;
+    for (size_t i = 0; i < tt.n; i++) all_filler &= is_filler(tt.t[i]);
+    if (all_filler) {
+        out->dropped = "filler";
+        return;
+    }
+    /* a lone letter or digit is recogniser noise more often than a question */
+    if (tt.n == 1 && strlen(tt.t[0]) == 1) {
+        out->dropped = "noise";
+        return;
+    }
+    numbers(&tt);
+    spelled(&tt);
+    apply_fixes(nz, &tt);
+    size_t o = 0;
+    for (size_t i = 0; i < tt.n; i++) {
+        size_t l = strlen(tt.t[i]);
+        if (o + l + 2 >= sizeof out->text) break;
+        if (o) out->text[o++] = ' ';
+        memcpy(out->text + o, tt.t[i], l);
+        o += l;
+    }
+    out->text[o] = 0;
+}
