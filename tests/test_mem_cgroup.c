@@ -9,7 +9,11 @@
  *      loaded components still served), frees it and sees the governor recover. The
  *      kernel must not OOM-kill it (memory.oom_control / memory.events say so).
  *   2. execs `axiom serve` with an LLM too big for the limit: it starts in a degraded
- *      mode and answers GET /health and /api/status.
+ *      mode and answers GET /health and /api/status; a voice session is opened; then a
+ *      second process in the same cgroup takes memory until the server's governor is
+ *      critical: a new /ws session is refused with close 1013 and a clear reason, the
+ *      open one is still served; the other process exits and the server recovers and
+ *      admits sessions again.
  * Skips with the reason when no memory cgroup can be created (not root, read-only
  * cgroupfs, no memory controller). */
 #include "check.h"
@@ -18,6 +22,7 @@
 #include "mem/governor.h"
 #include "mem/memstat.h"
 #include "support/testutil.h"
+#include "support/ws_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -282,11 +287,136 @@ static int http_get(int port, const char *path, char *out, size_t outlen) {
     return code;
 }
 
+/* Working set of a cgroup (usage minus inactive file cache), as the governor counts. */
+static int64_t cgroup_working_set(const test_cgroup *cg) {
+    char p[1024];
+    int64_t cur = -1, inactive;
+    snprintf(p, sizeof p, "%s/%s", cg->dir, cg->version == 1 ? "memory.usage_in_bytes" : "memory.current");
+    FILE *f = fopen(p, "r");
+    if (f) {
+        long long v;
+        if (fscanf(f, "%lld", &v) == 1) cur = v;
+        fclose(f);
+    }
+    inactive = read_key(cg->dir, "memory.stat", cg->version == 1 ? "total_inactive_file" : "inactive_file");
+    return cur - (inactive > 0 ? inactive : 0);
+}
+
+/* A second process in the cgroup: takes memory 1 MiB at a time until the cgroup's
+ * working set reaches pct of the limit, says so on `ready`, holds it until `release`
+ * is closed, then exits. */
+static pid_t ballast_start(const test_cgroup *cg, int64_t limit, double pct, int *ready_fd, int *release_fd) {
+    int r[2], q[2];
+    if (pipe(r) != 0) return -1;
+    if (pipe(q) != 0) {
+        close(r[0]);
+        close(r[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(r[0]);
+        close(q[1]);
+        if (cgroup_join(cg) != 0) _exit(9);
+        int64_t target = (int64_t)((double)limit * pct / 100.0);
+        int n = 0;
+        while (cgroup_working_set(cg) < target && n < 4096) {
+            char *m = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED) break;
+            memset(m, 5, MIB);
+            n++;
+        }
+        char line[64];
+        int len = snprintf(line, sizeof line, "%d\n", n);
+        if (write(r[1], line, (size_t)len) != len) _exit(8);
+        char b;
+        while (read(q[0], &b, 1) > 0) {
+        }
+        _exit(0);
+    }
+    close(r[1]);
+    close(q[0]);
+    *ready_fd = r[0];
+    *release_fd = q[1];
+    return pid;
+}
+
+static int status_has(int port, const char *needle, int timeout_ms) {
+    char body[65536];
+    int64_t end = now_ms() + timeout_ms;
+    do {
+        if (http_get(port, "/api/status", body, sizeof body) == 200 && strstr(body, needle)) return 1;
+        usleep(50000);
+    } while (now_ms() < end);
+    fprintf(stderr, "  /api/status never showed %s; last: %.400s\n", needle, body);
+    return 0;
+}
+
+/* Sends client_ready and waits for the idle state: the session is served. */
+static int session_served(ws_client *c) {
+    if (ws_client_send_text(c, "{\"event\":\"client_ready\"}") != 0) return 0;
+    ws_msg m;
+    int64_t end = now_ms() + 3000;
+    while (now_ms() < end) {
+        int r = ws_client_recv(c, 500, &m);
+        if (r < 0) return 0;
+        if (r == 1 && m.opcode == WSC_TEXT && strstr((const char *)m.data, "idle")) return 1;
+    }
+    return 0;
+}
+
+static void critical_sheds_and_recovers(const test_cgroup *cg, int64_t limit, int port) {
+    char err[512];
+    int st;
+    ws_client *a = ws_client_connect(port, "/ws", NULL, 5000, &st, err, sizeof err);
+    CHECK_MSG(a != NULL, "first session: %d %s", st, err);
+    if (!a) return;
+    CHECK(session_served(a));
+    int ready, release;
+    pid_t b = ballast_start(cg, limit, 96.5, &ready, &release);
+    CHECK(b > 0);
+    if (b <= 0) {
+        ws_client_free(a);
+        return;
+    }
+    char line[64] = "";
+    ssize_t n = read(ready, line, sizeof line - 1);
+    line[n > 0 ? n : 0] = '\0';
+    fprintf(stderr, "  ballast holds %s MiB; cgroup working set %lld MiB of %lld\n", strtok(line, "\n"),
+            (long long)(cgroup_working_set(cg) / MIB), (long long)(limit / MIB));
+    CHECK(status_has(port, "\"level\":\"critical\"", 5000));
+    CHECK(status_has(port, "\"effective_mode\":\"template-only\"", 1000));
+    ws_client *c = ws_client_connect(port, "/ws", NULL, 5000, &st, err, sizeof err);
+    if (c) {
+        ws_msg m;
+        int r;
+        while ((r = ws_client_recv(c, 3000, &m)) == 1) {
+        }
+        CHECK_EQ_INT(r, -1);
+        CHECK_EQ_INT(ws_client_close_code(c), 1013);
+        CHECK_CONTAINS(ws_client_close_reason(c), "short of memory");
+        fprintf(stderr, "  refused: %d %s\n", ws_client_close_code(c), ws_client_close_reason(c));
+        ws_client_free(c);
+    } else {
+        CHECK_MSG(0, "a refused session should still upgrade and get a close frame: %d %s", st, err);
+    }
+    CHECK(session_served(a)); /* the open session is still served */
+    close(release);
+    close(ready);
+    waitpid(b, &st, 0);
+    CHECK(status_has(port, "\"level\":\"ok\"", 5000));
+    c = ws_client_connect(port, "/ws", NULL, 5000, &st, err, sizeof err);
+    CHECK(c != NULL);
+    if (c) CHECK(session_served(c));
+    ws_client_free(c);
+    ws_client_free(a);
+}
+
 static void test_serve_starts_degraded_in_small_cgroup(void) {
     const char *bin = getenv("AXIOM_BIN");
     if (!bin || access(bin, X_OK) != 0) SKIP("AXIOM_BIN is not set to the axiom binary");
     test_cgroup cg;
-    int64_t limit = (getenv("AXIOM_SANITIZED") ? 256 : 96) * (int64_t)MIB;
+    int64_t limit = (getenv("AXIOM_SANITIZED") ? 256 : 128) * (int64_t)MIB;
     if (cgroup_make(&cg, "serve", limit) != 0) SKIP("%s", cg.why_not);
     char dir[256], gguf[320], logp[320];
     CHECK(tu_mkdtemp(dir, sizeof dir) == 0);
@@ -310,7 +440,7 @@ static void test_serve_starts_degraded_in_small_cgroup(void) {
             dup2(lfd, 2);
         }
         execl(bin, bin, "serve", "--port", portstr, "--set", "llm.backend=gguf", "--set", gset,
-              (char *)NULL);
+              "--set", "mem.poll_ms=100", (char *)NULL);
         _exit(127);
     }
     char body[8192];
@@ -322,6 +452,8 @@ static void test_serve_starts_degraded_in_small_cgroup(void) {
     CHECK_EQ_INT(code, 200);
     CHECK_CONTAINS(body, "\"status\":\"ok\"");
     CHECK_EQ_INT(http_get(port, "/api/status", body, sizeof body), 200);
+    CHECK_CONTAINS(body, "\"effective_mode\":\"skip-llm\"");
+    if (code == 200) critical_sheds_and_recovers(&cg, limit, port);
     kill(pid, SIGTERM);
     int st = 0;
     waitpid(pid, &st, 0);
