@@ -234,6 +234,61 @@ static void test_bad_arguments(void) {
     CHECK_CONTAINS(out, "cannot read /proc/meminfo under /nonexistent/axiom-root");
 }
 
+/* The shipped unit: MemoryHigh below MemoryMax (the governor plans with the smaller),
+ * the OOM score matches mem.oom_score_adj's default, and systemd (when installed)
+ * accepts it with the binary path pointed at this build. */
+static long long unit_bytes(const char *unit, const char *key) {
+    const char *p = strstr(unit, key);
+    if (!p) return -1;
+    char *end;
+    long long v = strtoll(p + strlen(key), &end, 10);
+    if (*end == 'G') v <<= 30;
+    else if (*end == 'M') v <<= 20;
+    else if (*end == 'K') v <<= 10;
+    return v;
+}
+
+static void test_systemd_unit(void) {
+    char path[512], e[256];
+    tu_root_path("contrib/axiom.service", path, sizeof path);
+    char *unit = file_read_all(path, 65536, NULL, e, sizeof e);
+    CHECK_MSG(unit != NULL, "%s", e);
+    if (!unit) return;
+    long long high = unit_bytes(unit, "\nMemoryHigh="), max = unit_bytes(unit, "\nMemoryMax=");
+    CHECK(high > 0 && max > 0 && high < max);
+    axiom_config *cfg = config_new();
+    char want[64];
+    snprintf(want, sizeof want, "\nOOMScoreAdjust=%lld\n", config_int(cfg, "mem.oom_score_adj"));
+    CHECK_CONTAINS(unit, want);
+    config_free(cfg);
+    if (system("command -v systemd-analyze >/dev/null 2>&1") != 0) {
+        free(unit);
+        SKIP("systemd-analyze is not installed: the unit's syntax is not verified");
+    }
+    char dir[256], copy[320], cmd[8192];
+    CHECK(tu_mkdtemp(dir, sizeof dir) == 0);
+    snprintf(copy, sizeof copy, "%s/axiom.service", dir);
+    const char *bin = getenv("AXIOM_BIN");
+    snprintf(cmd, sizeof cmd,
+             "sed 's|/opt/axiom/build/axiom|%s|' '%s' > '%s' && systemd-analyze verify '%s' > '%s/out' 2>&1",
+             bin ? bin : "/bin/true", path, copy, copy, dir);
+    CHECK(system(cmd) != -1);
+    snprintf(copy, sizeof copy, "%s/out", dir);
+    char *out = file_read_all(copy, 65536, NULL, e, sizeof e);
+    /* systemd before 254 does not know MemoryPressureWatch= and says so; nothing else
+     * may be reported. */
+    int clean = 1;
+    for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n"))
+        if (!strstr(line, "MemoryPressureWatch")) {
+            fprintf(stderr, "  systemd-analyze: %s\n", line);
+            clean = 0;
+        }
+    CHECK(clean);
+    free(out);
+    free(unit);
+    tu_rmtree(dir);
+}
+
 /* This machine: the figures must be the kernel's. */
 static void test_real_machine(void) {
     int code = doctor(ENV, "--json");
@@ -263,6 +318,7 @@ int main(int argc, char **argv) {
     RUN(test_llm_too_big_for_budget);
     RUN(test_apply_into_fabricated_tree);
     RUN(test_bad_arguments);
+    RUN(test_systemd_unit);
     RUN(test_real_machine);
     return CHECK_DONE(argv[0]);
 }
