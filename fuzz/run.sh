@@ -23,7 +23,17 @@ seed_real() { # target corpus-dir: copies real inputs of that kind into the run'
       [ -f "$root/data/utterances.tsv" ] && { printf '\0'; head -c 20000 "$root/data/utterances.tsv"; } >"$dir/pack-tsv"
       [ -f "$shared/axiom-reference/data/production_dataset.json" ] && { printf '\1'; head -c 20000 "$shared/axiom-reference/data/production_dataset.json"; } >"$dir/ref-json" ;;
     fuzz_wav*) for w in "$shared"/audio/*.wav; do [ -f "$w" ] && head -c 65536 "$w" >"$dir/$(basename "$w")"; done ;;
-    fuzz_pack*|fuzz_import*) for j in "$root"/data/*.json "$shared"/axiom-reference/data/*.json; do [ -f "$j" ] && head -c 60000 "$j" >"$dir/$(basename "$j")"; done ;;
+    fuzz_pack) # the first byte selects the file the input stands for (see fuzz_pack.c)
+      local names=(items.json templates.json facts.json responses.json pronunciations.tsv
+                   utterances.tsv pack.json template_database.json rag_knowledge_base.json
+                   inventory.json project_ideas_rag.json carousel_mapping.json
+                   production_dataset.json) i f
+      for i in "${!names[@]}"; do
+        for f in "$root/data/${names[$i]}" "$shared/axiom-reference/data/${names[$i]}"; do
+          [ -f "$f" ] || continue
+          { printf "\\x$(printf %02x "$i")"; head -c 60000 "$f"; } >"$dir/$i-$(basename "$f")"
+        done
+      done ;;
   esac
   return 0
 }
