@@ -28,13 +28,18 @@ static int silero_available(void) {
     return 1;
 }
 
+/* One engine per detector for the whole program: loading Silero (library, probe,
+ * first detector) is the slow part, and a loaded engine is what a server runs. */
+static vad_engine *engines[2];
+
 static vad_engine *engine_for(int silero) {
+    if (engines[silero]) return engines[silero];
     vad_params p = vad_params_default();
     p.use_silero = silero;
     char err[256];
-    vad_engine *e = vad_engine_new(&p, err, sizeof err);
-    if (!e) fprintf(stderr, "  vad_engine_new: %s\n", err);
-    return e;
+    engines[silero] = vad_engine_new(&p, err, sizeof err);
+    if (!engines[silero]) fprintf(stderr, "  vad_engine_new: %s\n", err);
+    return engines[silero];
 }
 
 /* Loads a recording as 16 kHz; returns 0 or SKIPs through the caller's check. */
@@ -127,7 +132,6 @@ static void run_clips(int silero, double noise_dbfs, const char *label) {
         fx_run(e, &x, 0, &k);
         check_detections(label, truth, n, &k, TOL_MS, TOL_MS);
     }
-    vad_engine_free(e);
     fx_free(&x);
     fx_free(&a);
 }
@@ -144,7 +148,6 @@ static void run_harvard(int silero, double noise_dbfs, const char *label) {
     vad_engine *e = engine_for(silero);
     CHECK(e != NULL);
     if (e) check_natural(label, e, &a, 1000, 1500, noise_dbfs, 10);
-    vad_engine_free(e);
     fx_free(&a);
 }
 
@@ -161,7 +164,6 @@ static void run_jfk(int silero, double noise_dbfs, const char *label) {
     vad_engine *e = engine_for(silero);
     CHECK(e != NULL);
     if (e) check_natural(label, e, &a, 800, 1200, noise_dbfs, 3);
-    vad_engine_free(e);
     fx_free(&a);
 }
 
@@ -180,7 +182,6 @@ static void run_goforward(int silero, const char *label) {
     vad_engine *e = engine_for(silero);
     CHECK(e != NULL);
     if (e) check_natural(label, e, &a, 1000, 1000, -60, 1);
-    vad_engine_free(e);
     fx_free(&a);
 }
 
@@ -202,5 +203,7 @@ int main(int argc, char **argv) {
     RUN(jfk_noise_silero);
     RUN(goforward_silero);
     RUN(goforward_energy);
+    vad_engine_free(engines[0]);
+    vad_engine_free(engines[1]);
     return CHECK_DONE(argv[0]);
 }

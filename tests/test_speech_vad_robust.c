@@ -78,8 +78,10 @@ static void run_chunking(int silero) {
     static fx_sink whole, part;
     fx_run(e, &x, 0, &whole);
     CHECK(whole.n >= nt);
-    static const size_t chunks[] = {1, 7, 159, 161, 511, 513, 4097, 100000};
-    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+    static const size_t chunks[] = {1, 513, 159, 100000, 7, 161, 511, 4097};
+    /* Silero's run over the whole clip is the slow part: fewer sizes for it. */
+    size_t nchunks = silero ? 4 : sizeof chunks / sizeof chunks[0];
+    for (size_t i = 0; i < nchunks; i++) {
         fx_run(e, &x, chunks[i], &part);
         CHECK_MSG(same_events(&whole, &part), "chunk %zu: %d events vs %d whole", chunks[i], part.n,
                   whole.n);

@@ -63,7 +63,7 @@ static const key_def keys[] = {
     INT("vad.min_speech_ms", "200", 0, 5000, "shortest speech that counts as an utterance"),
     INT("vad.silence_ms", "300", 50, 5000, "trailing silence that ends an utterance"),
     INT("vad.preroll_ms", "300", 0, 2000, "audio kept from before speech start so the first syllable is not lost"),
-    INT("vad.pool_size", "4", 1, 1024, "Silero detectors shared by all sessions; a session borrows one while its energy gate hears sound"),
+    INT("vad.pool_size", "2", 1, 1024, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
     DBL("vad.energy_margin_db", "9", 1, 40, "energy detector: speech is this many dB above the tracked noise floor"),
     /* speech-to-text */
     ENUM("stt.backend", "pocketsphinx", "pocketsphinx|sherpa", "speech recogniser"),

@@ -46,7 +46,7 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
     }
     {
         /* One Silero detector with the shared library: about 40 MB the first time
-         * (onnxruntime), the pool grows by ~14 MB per detector (bench_vad). */
+         * (onnxruntime), each further pooled detector ~15 MB (bench_vad). */
         char verr[256];
         if (governor_add(e->gov, vad_engine_component(e->vad), vp.use_silero ? (40 << 20) : 0,
                          verr, sizeof verr) != 0)

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -156,6 +157,40 @@ int sherpa_check_onnx(const char *what, const char *path, char *err, size_t errl
      * order is not mandated, but every exporter writes ir_version first. */
     if (n < 2 || head[0] != 0x08) {
         snprintf(err, errlen, "%s %s: not an ONNX model (unexpected first bytes)", what, path);
+        return -1;
+    }
+    return 0;
+}
+
+int sherpa_find_file(const char *dir, const char *part, const char *suffix, int int8,
+                     const char *expected, char *out, size_t outlen, char *err, size_t errlen) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, errlen, "model folder %s: %s (expected %s)", dir, strerror(errno), expected);
+        return -1;
+    }
+    char best[512] = "";
+    int best_q = -1;
+    size_t sl = strlen(suffix);
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        const char *n = de->d_name;
+        size_t nl = strlen(n);
+        if (nl < sl || strcmp(n + nl - sl, suffix) != 0 || !strstr(n, part)) continue;
+        if (nl >= sizeof best) continue;
+        int q = (strstr(n, ".int8") != NULL) == (int8 != 0); /* the preferred precision */
+        if (q > best_q || (q == best_q && strcmp(n, best) < 0)) {
+            best_q = q;
+            str_copy(best, sizeof best, n);
+        }
+    }
+    closedir(d);
+    if (!best[0]) {
+        snprintf(err, errlen, "model folder %s has no *%s*%s file (expected %s)", dir, part, suffix,
+                 expected);
+        return -1;
+    }
+    if ((size_t)snprintf(out, outlen, "%s/%s", dir, best) >= outlen) {
+        snprintf(err, errlen, "model folder %s: path too long", dir);
         return -1;
     }
     return 0;

@@ -464,4 +464,12 @@ int sherpa_check_file(const char *what, const char *path, char *err, size_t errl
  * is not a model, so this runs before every model is handed over. */
 int sherpa_check_onnx(const char *what, const char *path, char *err, size_t errlen);
 
+/* Finds the model file in dir whose name contains `part` and ends with `suffix`
+ * (e.g. "encoder", ".onnx"), preferring a quantised "*.int8*" one when int8 is set
+ * and both exist, and names ordered first when several match. Writes the full path.
+ * Returns 0, or -1 with err naming dir, what was looked for and the folder layout
+ * `expected` (e.g. "encoder*.onnx, decoder*.onnx, joiner*.onnx, tokens.txt"). */
+int sherpa_find_file(const char *dir, const char *part, const char *suffix, int int8,
+                     const char *expected, char *out, size_t outlen, char *err, size_t errlen);
+
 #endif

@@ -41,7 +41,7 @@ vad_params vad_params_default(void) {
     p.silence_ms = 300;
     p.preroll_ms = 300;
     p.max_speech_ms = 30000;
-    p.pool_size = 4;
+    p.pool_size = 2;
     return p;
 }
 

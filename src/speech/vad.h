@@ -47,7 +47,7 @@ typedef struct {
     int pool_size;           /* Silero detectors shared by all streams */
 } vad_params;
 
-/* Defaults: silero, threshold 0.5, 9 dB, 200 / 300 / 300 ms, 30 s, pool 4. */
+/* Defaults: silero, threshold 0.5, 9 dB, 200 / 300 / 300 ms, 30 s, pool 2. */
 vad_params vad_params_default(void);
 /* Reads vad.* (and server.max_utterance_s for max_speech_ms). */
 void vad_params_from_config(const axiom_config *cfg, vad_params *out);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,7 +60,23 @@ static vad_silero *detector_new(vad_silero_pool *p) {
 /* sherpa-onnx calls exit() on an ONNX file that is not a Silero model (wrong inputs,
  * wrong window size), so the first load of a model happens in a child process: a
  * bad file then costs a clear error instead of the server. */
+/* The last model that passed, so a pool reloaded by the governor skips the probe. */
+static pthread_mutex_t probed_lock = PTHREAD_MUTEX_INITIALIZER;
+static char probed_path[1024];
+static struct stat probed_st;
+
+static int already_probed(const char *path, struct stat *st) {
+    if (stat(path, st) != 0) return 0;
+    pthread_mutex_lock(&probed_lock);
+    int same = strcmp(probed_path, path) == 0 && probed_st.st_size == st->st_size &&
+               probed_st.st_mtime == st->st_mtime && probed_st.st_ino == st->st_ino;
+    pthread_mutex_unlock(&probed_lock);
+    return same;
+}
+
 static int probe_in_child(vad_silero_pool *p, char *err, size_t errlen) {
+    struct stat st;
+    if (already_probed(p->model, &st)) return 0;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return 0; /* cannot probe; go ahead */
@@ -74,15 +91,24 @@ static int probe_in_child(vad_silero_pool *p, char *err, size_t errlen) {
         p->api->DestroyVoiceActivityDetector(d);
         _exit(0);
     }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
     }
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        struct stat now;
+        if (stat(p->model, &now) == 0) {
+            pthread_mutex_lock(&probed_lock);
+            str_copy(probed_path, sizeof probed_path, p->model);
+            probed_st = now;
+            pthread_mutex_unlock(&probed_lock);
+        }
+        return 0;
+    }
     snprintf(err, errlen,
              "VAD model %s: sherpa-onnx %s cannot run it as a Silero VAD model (exit %d); "
              "set vad.model to silero_vad_v5.onnx or silero_vad_legacy.onnx",
-             p->model, WIFEXITED(st) ? "refused" : "crashed on",
-             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+             p->model, WIFEXITED(status) ? "refused" : "crashed on",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return -1;
 }
 
