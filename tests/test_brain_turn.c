@@ -72,6 +72,15 @@ static void test_fast_path_right_item(void) {
     CHECK_EQ_INT(r.template_index, -1);
     CHECK_CONTAINS(r.text, "I don't know that one");
     brain_reply_free(&r);
+    /* no item named: a template about one item answers only when no other item's
+     * template is as close */
+    ask(b, s, BRAIN_MODE_TEMPLATE_ONLY, "how do I program the microcontroller board", &r);
+    CHECK_EQ_INT(r.template_index, 6);
+    CHECK_EQ_INT(r.card.index, -1);
+    brain_reply_free(&r);
+    ask(b, s, BRAIN_MODE_TEMPLATE_ONLY, "how do i reset the device", &r);
+    CHECK_EQ_INT(r.template_index, -1); /* Jetson or lidar? ambiguous: not a template answer */
+    brain_reply_free(&r);
     /* greetings are answered by the social rule even before any model */
     ask(b, s, BRAIN_MODE_FULL, "hello", &r);
     CHECK_EQ_INT(r.path, BRAIN_PATH_TEMPLATE);

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #define TEMPLATE_MIN_SIM 0.80 /* cosine a template question must reach to answer */
+#define TEMPLATE_ANY_MIN_SIM 0.90 /* ... when the question names no item */
+#define TEMPLATE_ANY_MARGIN 0.10  /* ... and beats every other item's template by this */
 #define FACTS_K 5
 #define COMPOSE_MAX 320       /* bytes of composed spoken answer */
 
@@ -77,8 +79,9 @@ static int retrieve(brain *b, const text_toks *tt, int item, brain_reply *out, c
     pthread_mutex_lock(&b->store_mu);
     if (item >= 0) nf = b->sb->search(b->st, STORE_FACTS, tt, item, fh, FACTS_K, err, errlen);
     if (nf == 0) nf = b->sb->search(b->st, STORE_FACTS, tt, -1, fh, FACTS_K, err, errlen);
-    if (nf >= 0) nt = b->sb->search(b->st, STORE_TEMPLATES, tt, item, th, 2, err, errlen);
-    if (nf >= 0 && nt >= 0) ni = b->sb->search(b->st, STORE_ITEMS, tt, -1, ih, 1, err, errlen);
+    /* templates only when facts are thin; items only when no item is known yet */
+    if (nf >= 0 && nf < 2) nt = b->sb->search(b->st, STORE_TEMPLATES, tt, item, th, 2, err, errlen);
+    if (nf >= 0 && nt >= 0 && item < 0) ni = b->sb->search(b->st, STORE_ITEMS, tt, -1, ih, 1, err, errlen);
     pthread_mutex_unlock(&b->store_mu);
     if (nf < 0 || nt < 0 || ni < 0) return -1;
     int n = 0;
@@ -237,8 +240,17 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
 
     /* fast path: a confident intent and a template about this item close to this question */
     double sim = 0;
-    int tpl = template_index_best(b->ti, tt, item, intent_label_name(ir.label), &sim);
-    if (tpl < 0 && item != named) tpl = template_index_best(b->ti, tt, -1, intent_label_name(ir.label), &sim);
+    const char *iname = intent_label_name(ir.label);
+    int tpl = template_index_best(b->ti, tt, item, iname, &sim);
+    if ((tpl < 0 || sim < TEMPLATE_MIN_SIM) && item != named) tpl = template_index_best(b->ti, tt, -1, iname, &sim);
+    if ((tpl < 0 || sim < TEMPLATE_MIN_SIM) && item < 0) {
+        /* No item named: a template about some item may still be this very question
+         * ("how do I use the driver board?"), but only when no other item's template
+         * is nearly as close; otherwise retrieval decides. */
+        double other = 0, s2 = 0;
+        int t2 = template_index_best_any(b->ti, tt, iname, &s2, &other);
+        if (t2 >= 0 && s2 >= TEMPLATE_ANY_MIN_SIM && other < s2 - TEMPLATE_ANY_MARGIN) tpl = t2, sim = s2;
+    }
     out->t.template_us = now_us() - t;
     if (tpl >= 0 && (confident || o->mode == BRAIN_MODE_TEMPLATE_ONLY) && sim >= TEMPLATE_MIN_SIM) {
         out->template_index = tpl;

@@ -38,7 +38,7 @@ static const char *const stop[] = {"what", "whats", "is", "the", "a", "an", "of"
                                    "can", "could", "you", "me", "about", "tell", "it", "its", "this", "that", "with",
                                    "for", "and", "in", "on", "my", "your", "are", "be", "we", "our", "there", "any",
                                    "or", "if", "so", "please", "hey", "hi", "would", "should", "which", "some", "at",
-                                   "by", "from", "as", "was", "will", "have", "has", "get", "know", "show", "explain",
+                                   "by", "from", "as", "was", "will", "have", "has", "get", "use", "using", "know", "show", "explain",
                                    "describe", "info", "information", "need", "want", "like", "more", "us", "lab", "s"};
 
 int text_is_stopword(const char *tok) {

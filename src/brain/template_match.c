@@ -153,8 +153,14 @@ void template_index_free(template_index *t) {
 
 size_t template_index_bytes(const template_index *t) { return t ? t->bytes : 0; }
 
-int template_index_best(const template_index *t, const text_toks *q, int item, const char *intent, double *score) {
+/* Scores every template sharing a word with q. any = 0: only templates about item;
+ * any = 1: all, and *other gets the best score of a template about another item with
+ * another answer (how ambiguous the winner is). Ranking adds 0.05 for the expected
+ * intent; *score is the plain cosine. */
+static int best_core(const template_index *t, const text_toks *q, int item, int any, const char *intent,
+                     double *score, double *other) {
     *score = 0;
+    if (other) *other = 0;
     if (!t || !t->n || !q->n) return -1;
     int ids[TOK_MAX];
     size_t n = uniq_ids((template_index *)t, q, ids, 0);
@@ -169,30 +175,51 @@ int template_index_best(const template_index *t, const text_toks *q, int item, c
     if (!acc) return -1;
     if (acc == stackacc) memset(acc, 0, t->n * sizeof *acc);
     int best = -1;
-    double bests = 0;
+    double bestrank = 0, bestcos = 0;
     for (size_t k = 0; k < n; k++) {
         if (ids[k] < 0) continue;
         int v = ids[k];
         float w = t->idf[v] * t->idf[v];
         for (uint32_t j = t->post_at[v]; j < t->post_at[v + 1]; j++) {
             int ti = t->post[j];
-            if (t->p->templates[ti].item != item) continue;
+            if (!any && t->p->templates[ti].item != item) continue;
             acc[ti] += w;
         }
     }
+    /* candidates in posting order; each scored once (acc negated after) */
     for (size_t k = 0; k < n; k++) {
         if (ids[k] < 0) continue;
         int v = ids[k];
         for (uint32_t j = t->post_at[v]; j < t->post_at[v + 1]; j++) {
             int ti = t->post[j];
             if (acc[ti] <= 0) continue;
-            double s = acc[ti] / (qn * t->tnorm[ti]);
-            if (intent && strcmp(t->p->templates[ti].intent, intent) == 0) s += 0.05;
-            if (s > bests + 1e-9 || (s > bests - 1e-9 && best >= 0 && ti < best)) best = ti, bests = s;
-            acc[ti] = -acc[ti]; /* scored once */
+            double c = acc[ti] / (qn * t->tnorm[ti]);
+            double r = c + (intent && strcmp(t->p->templates[ti].intent, intent) == 0 ? 0.05 : 0);
+            if (r > bestrank + 1e-9 || (r > bestrank - 1e-9 && best >= 0 && ti < best)) best = ti, bestrank = r, bestcos = c;
+        }
+        for (uint32_t j = t->post_at[v]; j < t->post_at[v + 1]; j++)
+            if (acc[t->post[j]] > 0) acc[t->post[j]] = -acc[t->post[j]];
+    }
+    if (any && other && best >= 0) {
+        const pack_template *w = &t->p->templates[best];
+        for (size_t ti = 0; ti < t->n; ti++) {
+            if (acc[ti] >= 0) continue; /* negated = was a candidate */
+            const pack_template *x = &t->p->templates[ti];
+            if (x->item == w->item || strcmp(x->answer, w->answer) == 0) continue;
+            double c = -acc[ti] / (qn * t->tnorm[ti]);
+            if (c > *other) *other = c;
         }
     }
     if (acc != stackacc) free(acc);
-    *score = bests;
+    *score = bestcos > 1 ? 1 : bestcos;
     return best;
+}
+
+int template_index_best(const template_index *t, const text_toks *q, int item, const char *intent, double *score) {
+    return best_core(t, q, item, 0, intent, score, NULL);
+}
+
+int template_index_best_any(const template_index *t, const text_toks *q, const char *intent, double *score,
+                            double *other) {
+    return best_core(t, q, -1, 1, intent, score, other);
 }
