@@ -316,6 +316,10 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
         out->path = BRAIN_PATH_FALLBACK;
         goto answered;
     }
+    if (nf == 0 && item >= 0 && p->items[item].summary) { /* about a known item, nothing closer */
+        facts[0] = p->items[item].summary;
+        nf = 1;
+    }
     if (nf > 0) {
         compose(&sp, facts, nf, out);
         out->n_facts = nf > 1 ? 2 : nf;

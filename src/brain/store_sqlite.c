@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION "1"
+#define STORE_SCHEMA_VERSION "2"
 
 struct store {
     sqlite3 *db;
@@ -50,9 +50,10 @@ static int build(sqlite3 *db, const pack *p, const char *hash, char *err, size_t
     if (exec(db,
              "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
              "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-             "CREATE VIRTUAL TABLE facts USING fts5(text, topic, item UNINDEXED);"
-             "CREATE VIRTUAL TABLE templates USING fts5(question, item UNINDEXED);"
-             "CREATE VIRTUAL TABLE items USING fts5(name, aliases, body);"
+             /* porter stemming: "beginners" finds "beginner", "charging" finds "charge" */
+             "CREATE VIRTUAL TABLE facts USING fts5(text, topic, item UNINDEXED, tokenize='porter unicode61');"
+             "CREATE VIRTUAL TABLE templates USING fts5(question, item UNINDEXED, tokenize='porter unicode61');"
+             "CREATE VIRTUAL TABLE items USING fts5(name, aliases, body, tokenize='porter unicode61');"
              "BEGIN;",
              err, errlen))
         return -1;
