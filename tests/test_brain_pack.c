@@ -270,6 +270,38 @@ static void test_template_choice_uses_item(void) {
     pack_free(p);
 }
 
+static void test_normalise(void) {
+    char dir[512], err[512];
+    tu_root_path("tests/data/pack-mini", dir, sizeof dir);
+    pack *p = pack_load(dir, NULL, err, sizeof err);
+    if (!p) return;
+    normaliser *nz = normaliser_new(p);
+    norm_result *nr = malloc(sizeof *nr);
+    struct {
+        const char *in, *want;
+    } cases[] = {
+        {"What's the range of the R P Lidar A two?", "whats the range of the rplidar a2"},
+        {"forty five watts and twenty", "45 watts and 20"},
+        {"the d 4 3 5 camera", "the d435 camera"},
+        {"is a jets in good", "is a jetson good"},
+        {"I love it", "i love it"},
+        {"one hundred meters", "100 meters"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        normalise_text(nz, cases[i].in, nr);
+        CHECK_MSG(!nr->dropped && strcmp(nr->text, cases[i].want) == 0, "'%s' -> '%s', want '%s'", cases[i].in,
+                  nr->text, cases[i].want);
+    }
+    normalise_text(nz, "uh um", nr);
+    CHECK_STR(nr->dropped, "filler");
+    normalise_text(nz, "\xc3\x28 ok", nr);
+    CHECK_EQ_INT(nr->bad_bytes, 1);
+    CHECK_STR(nr->text, "ok");
+    free(nr);
+    normaliser_free(nz);
+    pack_free(p);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     if (tu_mkdtemp(tmp, sizeof tmp) != 0) return 1;
@@ -280,6 +312,7 @@ int main(int argc, char **argv) {
     RUN(test_reference_errors_keep_the_rest);
     RUN(test_index_cache_and_safe_queries);
     RUN(test_template_choice_uses_item);
+    RUN(test_normalise);
     tu_rmtree(tmp);
     return CHECK_DONE(argv[0]);
 }

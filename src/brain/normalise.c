@@ -17,6 +17,9 @@ typedef struct {
 struct normaliser {
     fix *fixes;
     size_t n;
+    /* model names written as one word ("go2", "ros2", "d435i"): "go 2" is joined back */
+    char (*glued)[TOK_LEN];
+    size_t n_glued;
 };
 
 static const char *const small[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -85,6 +88,34 @@ static void spelled(text_toks *tt) {
     *tt = out;
 }
 
+static int is_glued_form(const char *t) {
+    size_t i = 0;
+    while (isalpha((unsigned char)t[i])) i++;
+    return i > 0 && isdigit((unsigned char)t[i]);
+}
+
+/* "go 2" -> "go2" when the pack names something "go2". */
+static void join_glued(const normaliser *nz, text_toks *tt) {
+    if (!nz || !nz->n_glued || tt->n < 2) return;
+    size_t w = 0;
+    for (size_t i = 0; i < tt->n; i++) {
+        if (i + 1 < tt->n && isalpha((unsigned char)tt->t[i][0]) && isdigit((unsigned char)tt->t[i + 1][0])) {
+            char j[2 * TOK_LEN];
+            snprintf(j, sizeof j, "%s%s", tt->t[i], tt->t[i + 1]);
+            int hit = 0;
+            for (size_t g = 0; g < nz->n_glued && !hit; g++) hit = strcmp(nz->glued[g], j) == 0;
+            if (hit && strlen(j) < TOK_LEN) {
+                memcpy(tt->t[w++], j, strlen(j) + 1);
+                i++;
+                continue;
+            }
+        }
+        if (w != i) memcpy(tt->t[w], tt->t[i], TOK_LEN);
+        w++;
+    }
+    tt->n = w;
+}
+
 static void apply_fixes(const normaliser *nz, text_toks *tt) {
     if (!nz || !nz->n) return;
     text_toks out = {.n = 0};
@@ -111,6 +142,23 @@ static void apply_fixes(const normaliser *nz, text_toks *tt) {
 normaliser *normaliser_new(const pack *p) {
     normaliser *n = calloc(1, sizeof *n);
     if (!n || !p) return n;
+    size_t cap = 0;
+    for (size_t i = 0; i < p->n_items; i++) cap += 8 + p->items[i].n_aliases * 4;
+    n->glued = calloc(cap + 1, sizeof *n->glued);
+    text_toks *tt = malloc(sizeof *tt);
+    for (size_t i = 0; n->glued && tt && i < p->n_items; i++)
+        for (size_t a = 0; a <= p->items[i].n_aliases; a++) {
+            const char *nm = a == 0 ? p->items[i].name : p->items[i].aliases[a - 1];
+            if (!nm) continue;
+            text_tokens(nm, tt);
+            for (size_t k = 0; k < tt->n && n->n_glued < cap; k++) {
+                if (!is_glued_form(tt->t[k])) continue;
+                int dup = 0;
+                for (size_t g = 0; g < n->n_glued && !dup; g++) dup = strcmp(n->glued[g], tt->t[k]) == 0;
+                if (!dup) memcpy(n->glued[n->n_glued++], tt->t[k], TOK_LEN);
+            }
+        }
+    free(tt);
     size_t total = 0;
     for (size_t i = 0; i < p->n_prons; i++) total += p->prons[i].n_heard;
     n->fixes = calloc(total ? total : 1, sizeof *n->fixes);
@@ -129,6 +177,7 @@ normaliser *normaliser_new(const pack *p) {
 
 void normaliser_free(normaliser *n) {
     if (!n) return;
+    free(n->glued);
     free(n->fixes);
     free(n);
 }
@@ -235,6 +284,7 @@ void normalise_text(const normaliser *nz, const char *in, norm_result *out) {
     }
     numbers(&tt);
     spelled(&tt);
+    join_glued(nz, &tt);
     apply_fixes(nz, &tt);
     size_t o = 0;
     for (size_t i = 0; i < tt.n; i++) {

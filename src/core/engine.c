@@ -29,6 +29,7 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
         axiom_engine_free(e);
         return NULL;
     }
+    e->corpus = brain_corpus_provider(e->brain);
     {
         axiom_component *bc[4];
         size_t nb = brain_components(e->brain, bc, 4);
