@@ -68,6 +68,25 @@ static int report_duplicates(const char **list, size_t n, const char *what) {
     return dups;
 }
 
+/* Everyday words that must not appear in an item's name or aliases: a word that belongs
+ * to one item's phrases alone is taken to name that item, so an alias such as "tell oh"
+ * (for Tello) would make "tell me about the lab" a question about the drone. Misheard
+ * forms belong in pronunciations.tsv, which rewrites them before matching. */
+static const char *const EVERYDAY[] = {"time", "tell", "real", "lab", "power", "your", "you", "are",
+                                       "but", "need", "said", "too", "live", "lie", "flight", "model",
+                                       "original", "depth", "distance", "unit", "tree", "son", "jet",
+                                       "hello", "create", "mark", "plus", "double", "spinning", "fly"};
+
+static void check_everyday_words(const char *id, const char *phrase) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", phrase);
+    for (char *save = NULL, *w = strtok_r(buf, " -_.,()/+", &save); w; w = strtok_r(NULL, " -_.,()/+", &save))
+        for (size_t i = 0; i < sizeof EVERYDAY / sizeof EVERYDAY[0]; i++)
+            CHECK_MSG(strcasecmp(w, EVERYDAY[i]) != 0,
+                      "items.json %s: \"%s\" uses the everyday word \"%s\"; move the misheard form to "
+                      "pronunciations.tsv", id, phrase, EVERYDAY[i]);
+}
+
 /* Item ids from items.json, for reference checks by the other tests. */
 static cJSON *items_root;
 static const char **item_ids;
@@ -114,6 +133,7 @@ static void test_items(void) {
         CHECK_MSG(str_field(it, "category") != NULL, "items.json %s: field category missing", id);
         CHECK_MSG(str_field(it, "summary") != NULL, "items.json %s: summary missing", id);
         item_ids[k++] = id0 ? id0 : "";
+        if (str_field(it, "name")) check_everyday_words(id, str_field(it, "name"));
         const cJSON *specs = cJSON_GetObjectItemCaseSensitive(it, "specs"), *s;
         CHECK_MSG(cJSON_IsObject(specs) && cJSON_GetArraySize(specs) >= 3,
                   "items.json %s: specs needs at least 3 key/value pairs", id);
@@ -125,6 +145,7 @@ static void test_items(void) {
             CHECK_MSG(cJSON_IsString(a) && a->valuestring[0], "items.json %s: empty alias", id);
             if (!cJSON_IsString(a)) continue;
             if (n_alias < cap_alias) aliases[n_alias++] = a->valuestring;
+            check_everyday_words(id, a->valuestring);
         }
         const cJSON *card = cJSON_GetObjectItemCaseSensitive(it, "card_index");
         if (card) {
