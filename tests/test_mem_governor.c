@@ -307,6 +307,21 @@ static void write_tree(const char *root, long long usage_mib, const char *psi) {
     tu_write_file(p, text);
 }
 
+/* A cache the governor may empty: a real 8 MiB buffer. */
+typedef struct {
+    char *buf;
+    int drops;
+} audio_cache;
+
+static int64_t cache_drop(void *ctx) {
+    audio_cache *c = ctx;
+    c->drops++;
+    if (!c->buf) return 0;
+    free(c->buf);
+    c->buf = NULL;
+    return 8 * MIB;
+}
+
 static void test_levels_with_hysteresis(void) {
     char root[256];
     CHECK(tu_mkdtemp(root, sizeof root) == 0);
@@ -314,6 +329,9 @@ static void test_levels_with_hysteresis(void) {
     stack_init(&s, NULL);
     governor_set_root(s.g, root);
     CHECK_EQ_INT(governor_preload(s.g), NPARTS);
+    audio_cache cache = {malloc(8 * MIB), 0};
+    memset(cache.buf, 1, 8 * MIB);
+    CHECK(governor_add_cache(s.g, "tts-audio", cache_drop, &cache) == 0);
     char err[256];
     static const struct {
         long long usage_mib;
@@ -331,6 +349,8 @@ static void test_levels_with_hysteresis(void) {
         governor_reading r;
         governor_last_reading(s.g, &r);
         CHECK_STR(r.budget_source, "cgroup v1");
+        if (i == 0) CHECK_EQ_INT(cache.drops, 0);
+        if (i == 1) CHECK_EQ_INT(cache.drops, 1); /* entering warn empties owned caches */
         CHECK_EQ_INT(r.budget, 1048576000);
         if (l == GOV_LEVEL_CRITICAL) {
             CHECK(governor_admit_session(s.g, err, sizeof err) == -1);
@@ -356,6 +376,7 @@ static void test_levels_with_hysteresis(void) {
     char *t = status_text(s.g);
     CHECK_CONTAINS(t, "\"sessions_refused\":2");
     free(t);
+    CHECK(cache.buf == NULL);
     stack_free(&s);
     tu_rmtree(root);
 }

@@ -57,14 +57,15 @@ static void clean_up(governor *g, int64_t now) {
     for (int i = 0; i < g->ncaches; i++) {
         int64_t b = g->caches[i].drop(g->caches[i].ctx);
         if (b > 0) released += b;
-        LOG_I("mem", "dropped cache %s: %.1f MiB", g->caches[i].name, (b > 0 ? b : 0) / MIB);
+        log_msg(b > 0 ? AX_LOG_INFO : AX_LOG_DEBUG, "mem", "dropped cache %s: %.1f MiB",
+                g->caches[i].name, (b > 0 ? b : 0) / MIB);
     }
     int64_t before = proc_rss_bytes();
     malloc_trim(0);
     int64_t after = proc_rss_bytes();
     if (before > after) released += before - after;
-    LOG_I("mem", "trimmed the heap: resident memory -%.1f MiB",
-          (before > after ? before - after : 0) / MIB);
+    log_msg(before - after >= (1 << 20) ? AX_LOG_INFO : AX_LOG_DEBUG, "mem",
+            "trimmed the heap: resident memory -%.1f MiB", (before > after ? before - after : 0) / MIB);
     /* Largest first: the LLM is the one that matters. */
     for (int i = g->ncomps - 1; i >= 0; i--) {
         component_info ci;
@@ -110,7 +111,9 @@ static void check_budget(governor *g, const governor_reading *r) {
         component_get_info(e->c, &ci);
         if (ci.loaded) {
             if (e->refused_budget) {
+                pthread_mutex_lock(&g->lock);
                 e->refused_budget = 0;
+                pthread_mutex_unlock(&g->lock);
                 apply_refusal(e);
             }
             continue;
