@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "llm/llm.h"
 #include "llm/llm_stream.h"
+#include "brain/speech_text.h"
 #include "../tests/support/llama_server_proc.h"
 
 #include <stdio.h>
@@ -153,6 +154,69 @@ static void bench_in_process(const char *model) {
     config_free(c);
 }
 
+/* From the LLM's first sentence-ending token to the first sentence leaving the
+ * splitter (what the brain hands to TTS): the splitter may wait for the next token to
+ * be sure a '.' ends a sentence, which is model time, so both the wall time and
+ * AXIOM's own time (splitter calls) are shown. */
+typedef struct {
+    sentence_splitter *sp;
+    int64_t t_end_token, t_emitted, split_us;
+    int emitted;
+} first_sentence;
+
+static void on_sentence(void *user, const char *sentence) {
+    (void)sentence;
+    first_sentence *f = user;
+    if (!f->emitted) {
+        f->emitted = 1;
+        f->t_emitted = now_us();
+    }
+}
+
+static int feed_splitter(void *user, const char *p, size_t len) {
+    first_sentence *f = user;
+    if (!f->t_end_token && (memchr(p, '.', len) || memchr(p, '!', len) || memchr(p, '?', len))) f->t_end_token = now_us();
+    int64_t t0 = now_us();
+    if (!f->emitted) splitter_feed(f->sp, p, len, on_sentence, f);
+    if (!f->emitted) f->split_us += now_us() - t0;
+    else if (f->t_emitted >= t0) f->split_us += f->t_emitted - t0;
+    return 0;
+}
+
+static void bench_first_sentence(const char *model) {
+    axiom_config *c = base_cfg("gguf");
+    char err[512];
+    config_set(c, "llm.gguf", model, CFG_FLAG, "bench", err, sizeof err);
+    llm *m = llm_new(c, err, sizeof err);
+    if (!m) {
+        printf("first sentence: skipped: %s\n", err);
+        config_free(c);
+        return;
+    }
+    static const llm_message msgs[] = {{"user", "Once upon a time, there was a little dog named Max."}};
+    llm_options o = {.max_tokens = 120};
+    double wall[RUNS], own[RUNS];
+    int n = 0;
+    for (int r = 0; r < RUNS; r++) {
+        first_sentence f = {.sp = splitter_new(0)};
+        llm_result res;
+        if (llm_chat(m, msgs, 1, &o, feed_splitter, &f, NULL, &res, err, sizeof err) == 0 && f.emitted &&
+            f.t_end_token) {
+            wall[n] = (f.t_emitted - f.t_end_token) / 1000.0;
+            own[n] = f.split_us / 1000.0;
+            n++;
+        }
+        splitter_free(f.sp);
+    }
+    if (n) printf("first sentence (in process): sentence-ending token -> sentence out of the splitter median %.2f ms "
+                  "wall (p95 %.2f, includes waiting for the next token), splitter's own time %.3f ms; TTS time comes "
+                  "on top (see axiom bench tts)\n",
+                  pct(wall, n, 0.5), pct(wall, n, 0.95), pct(own, n, 0.5));
+    else printf("first sentence: no sentence ended within 120 tokens (%s)\n", err);
+    llm_free(m);
+    config_free(c);
+}
+
 static void bench_server(const char *model) {
     char bin[4096], why[512];
     if (lsp_find(bin, sizeof bin, why, sizeof why) != 0) {
@@ -190,6 +254,7 @@ int main(void) {
         return 0;
     }
     bench_in_process(model);
+    bench_first_sentence(model);
     bench_server(model);
     printf("target: <= 20 us of AXIOM overhead per token\n");
     return 0;
