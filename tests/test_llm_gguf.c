@@ -214,6 +214,49 @@ static void test_cancel_from_another_thread(void) {
     config_free(c);
 }
 
+typedef struct {
+    llm *m;
+    int rc, tokens;
+    sink s;
+} session_run;
+
+static void *run_session(void *arg) {
+    session_run *r = arg;
+    llm_result res;
+    char err[256];
+    llm_options o = {.max_tokens = 60};
+    r->rc = llm_chat(r->m, story, 1, &o, on_piece, &r->s, NULL, &res, err, sizeof err);
+    r->tokens = res.tokens;
+    return NULL;
+}
+
+/* Two sessions answer at once (the in-process model takes them in turn) while a third
+ * thread counts tokens for its prompt. */
+static void test_sessions_at_once(void) {
+    if (!have_model()) SKIP("../shared/models/stories260K.gguf is absent");
+    axiom_config *c = cfg_for(model_path, NULL);
+    char err[512];
+    llm *m = llm_new(c, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s", err);
+    if (!m) return;
+    CHECK(component_load(llm_component(m), err, sizeof err) == 0);
+    session_run a = {.m = m}, b = {.m = m};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, run_session, &a);
+    pthread_create(&tb, NULL, run_session, &b);
+    int counted = 0;
+    for (int i = 0; i < 50; i++) counted += llm_count_tokens(m, "Once upon a time") > 0;
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK_EQ_INT(a.rc, 0);
+    CHECK_EQ_INT(b.rc, 0);
+    CHECK(a.tokens > 0 && b.tokens > 0);
+    CHECK_STR(a.s.text, b.s.text); /* greedy, same prompt: the queue did not mix them up */
+    CHECK_EQ_INT(counted, 50);
+    llm_free(m);
+    config_free(c);
+}
+
 static void test_context_overflow(void) {
     if (!have_model()) SKIP("../shared/models/stories260K.gguf is absent");
     /* llama.cpp rounds the window up to a multiple of 256. */
@@ -401,6 +444,7 @@ int main(int argc, char **argv) {
     RUN(test_stops_at_limit);
     RUN(test_cancel_by_flag_and_callback);
     RUN(test_cancel_from_another_thread);
+    RUN(test_sessions_at_once);
     RUN(test_context_overflow);
     RUN(test_token_count);
     RUN(test_unload_releases_memory);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LLAMA_FNS(X)                                                                               \
@@ -54,7 +55,11 @@ typedef struct {
     int threads;
     int use_mmap; /* llm.mmap: pages come from the file and are shared, not copied */
     int64_t file_bytes;
-    pthread_mutex_t gen_lock; /* one generation (and one load/unload) at a time */
+    /* model_lock: load/unload write, generation and token counting read, so counting
+     * tokens for another session's prompt never waits for a generation to end.
+     * gen_lock: one generation at a time (one context, one cache). */
+    pthread_rwlock_t model_lock;
+    pthread_mutex_t gen_lock;
     struct llama_model *model;
     struct llama_context *ctx;
     const struct llama_vocab *vocab;
@@ -138,6 +143,7 @@ static void *llama_create(const llm_settings *s, char *err, size_t errlen) {
     m->file_bytes = st.st_size;
     m->use_mmap = config_bool(s->cfg, "llm.mmap");
     pthread_mutex_init(&m->gen_lock, NULL);
+    pthread_rwlock_init(&m->model_lock, NULL);
     return m;
 }
 
@@ -155,6 +161,7 @@ static void llama_destroy(void *b) {
     if (!m) return;
     free_model(m);
     pthread_mutex_destroy(&m->gen_lock);
+    pthread_rwlock_destroy(&m->model_lock);
     free(m);
 }
 
@@ -218,7 +225,7 @@ static int llama_load(void *b, char *err, size_t errlen) {
     }
     if (check_budget(m, err, errlen) != 0) return -1;
     if (lib_open(m->lib_dir, err, errlen) != 0) return -1;
-    pthread_mutex_lock(&m->gen_lock);
+    pthread_rwlock_wrlock(&m->model_lock);
     struct llama_model_params mp = L.llama_model_default_params();
     mp.n_gpu_layers = 0;
     mp.load_mode = m->use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
@@ -226,7 +233,7 @@ static int llama_load(void *b, char *err, size_t errlen) {
     if (!m->model) {
         snprintf(err, errlen, "llm.gguf = '%s': llama.cpp could not load it (corrupt, truncated, or an "
                               "architecture this release does not know); check the file", m->path);
-        pthread_mutex_unlock(&m->gen_lock);
+        pthread_rwlock_unlock(&m->model_lock);
         return -1;
     }
     struct llama_context_params cp = L.llama_context_default_params();
@@ -241,20 +248,20 @@ static int llama_load(void *b, char *err, size_t errlen) {
         snprintf(err, errlen, "'%s': could not create a context of %d tokens (context_length); lower it",
                  m->path, m->s->context_length);
         free_model(m);
-        pthread_mutex_unlock(&m->gen_lock);
+        pthread_rwlock_unlock(&m->model_lock);
         return -1;
     }
     m->vocab = L.llama_model_get_vocab(m->model);
     m->tmpl = L.llama_model_chat_template(m->model, NULL);
-    pthread_mutex_unlock(&m->gen_lock);
+    pthread_rwlock_unlock(&m->model_lock);
     return 0;
 }
 
 static void llama_unload(void *b) {
     llama *m = b;
-    pthread_mutex_lock(&m->gen_lock);
+    pthread_rwlock_wrlock(&m->model_lock);
     free_model(m);
-    pthread_mutex_unlock(&m->gen_lock);
+    pthread_rwlock_unlock(&m->model_lock);
 }
 
 static int64_t llama_mapped(void *b) {
@@ -335,14 +342,14 @@ static llama_token *tokenize(llama *m, const char *text, int add_special, int pa
 
 static int llama_count(void *b, const char *text) {
     llama *m = b;
-    pthread_mutex_lock(&m->gen_lock);
+    pthread_rwlock_rdlock(&m->model_lock);
     int n = -1;
     if (m->vocab) {
         llama_token *t = tokenize(m, text, 0, 0, &n);
         free(t);
         if (!t) n = -1;
     }
-    pthread_mutex_unlock(&m->gen_lock);
+    pthread_rwlock_unlock(&m->model_lock);
     return n;
 }
 
@@ -382,7 +389,17 @@ static int decode_all(llama *m, llama_token *t, int n, llm_call *call) {
 static int llama_chat(void *b, const llm_message *msgs, size_t n, llm_call *call, char *err,
                       size_t errlen) {
     llama *m = b;
-    pthread_mutex_lock(&m->gen_lock);
+    /* Another session's answer may be generating: wait for it, but stay responsive to
+     * this turn's cancel flag and deadlines while queued. */
+    while (pthread_mutex_trylock(&m->gen_lock) != 0) {
+        if (llm_call_should_stop(call)) {
+            if (llm_call_timed_out(call)) snprintf(err, errlen, "waited for another answer to finish until the deadline");
+            return llm_call_timed_out(call) ? -1 : 0;
+        }
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_rwlock_rdlock(&m->model_lock);
     int rc = -1;
     llama_token *toks = NULL;
     struct llama_sampler *smpl = NULL;
@@ -453,6 +470,7 @@ out:
     if (smpl) L.llama_sampler_free(smpl);
     free(toks);
     free(prompt);
+    pthread_rwlock_unlock(&m->model_lock);
     pthread_mutex_unlock(&m->gen_lock);
     return rc;
 }
