@@ -64,7 +64,9 @@ static const char *const generic[] = {
     "camera", "the", "and", "of", "with", "for", "pro", "ai", "nvidia", "intel", "wifi", "dual", "npu", "lts",
     "components", "power", "distribution", "mobile", "autonomous", "tracked", "mecanum", "a", "an", "plus",
     "hat", "computer", "edge", "lab", "new", "mini", "v2", "v3", "3d", "dof", "tool", "tools", "set", "unit",
-    "supplies", "supply", "wires", "jumper", "depth", "driver", "drivers", "motor", "motors", "humble", "jazzy"};
+    "supplies", "supply", "wires", "jumper", "depth", "driver", "drivers", "motor", "motors", "humble", "jazzy",
+    "super", "orientation", "small", "large", "basic", "starter", "smart", "developer", "development", "station",
+    "module", "sensor"};
 
 static int is_generic(const char *t) {
     for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
@@ -173,7 +175,7 @@ mention_index *mention_new(const pack *p) {
     for (size_t i = 0; i < nph; i++)
         for (size_t k = 0; k < m->ph[i].ntok; k++) {
             const char *t = m->ph[i].toks[k];
-            if (is_generic(t) || (strlen(t) < 3)) continue;
+            if (is_generic(t) || text_is_stopword(t) || strlen(t) < 3) continue;
             int owner = m->ph[i].item, unique = 1;
             for (size_t j = 0; j < nph && unique; j++) {
                 if (m->ph[j].item == owner) continue;
