@@ -87,7 +87,7 @@ static const key_def keys[] = {
     STR("llm.gguf", "", "GGUF model file for the in-process llama.cpp backend"),
     STR("llm.lib_dir", "", "folder holding libllama for the gguf backend; default <root>/deps/llama/bins/linux-x64"),
     BOOL("llm.mmap", "true", "map the GGUF file instead of reading it into memory (gguf backend)"),
-    INT("llm.threads", "0", 0, 256, "llama.cpp threads; 0 = number of cores"),
+    INT("llm.threads", "0", 0, 256, "llama.cpp threads; 0 = half the cores (1 to 8)"),
     DBL("llm.temperature", "0.3", 0, 2, "sampling temperature"),
     INT("llm.max_tokens", "200", 1, 8192, "longest answer in tokens"),
     INT("llm.first_token_timeout_ms", "3000", 100, 600000, "deadline for the first token"),

@@ -137,8 +137,11 @@ static void *llama_create(const llm_settings *s, char *err, size_t errlen) {
     else snprintf(m->lib_dir, sizeof m->lib_dir, "%s/deps/llama/bins/linux-x64", axiom_root_dir());
     m->threads = (int)config_int(s->cfg, "llm.threads");
     if (m->threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        m->threads = n > 0 ? (int)n : 1;
+        /* Half the cores: generation is memory-bound, and ggml's threads spin at each
+         * step, so on a machine whose cores are also busy with speech (or other
+         * processes) using them all makes every token several times slower. */
+        long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
+        m->threads = n < 1 ? 1 : n > 8 ? 8 : (int)n;
     }
     m->file_bytes = st.st_size;
     m->use_mmap = config_bool(s->cfg, "llm.mmap");
