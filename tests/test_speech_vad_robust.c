@@ -184,6 +184,41 @@ static void pool_exhausted_falls_back_to_energy(void) {
     fx_free(&x);
 }
 
+/* A session next to a television (loud, fluctuating, not speech) must not keep the
+ * only detector from a session where someone talks. */
+static void a_noisy_session_does_not_hog_the_pool(void) {
+    if (!silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
+    fx_audio x = {0};
+    fx_seg truth[FX_MAX_SEGS];
+    int nt = 0;
+    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    vad_engine *e = engine_with(1, 1, NULL);
+    fx_sink ka, kb;
+    vad_sink sa = fx_sink_of(&ka), sb = fx_sink_of(&kb);
+    char err[256];
+    vad_stream *tv = vad_stream_new(e, &sa, err, sizeof err);
+    vad_stream *talk = vad_stream_new(e, &sb, err, sizeof err);
+    int16_t frame[320];
+    fx_rng = 99;
+    int talk_got_silero = 0;
+    for (size_t at = 0; at + 320 <= x.n; at += 320) {
+        /* Noise switching between -20 and -45 dBFS every 60 ms keeps the gate open. */
+        double amp = ((at / 960) % 2) ? 3277 : 184;
+        for (int j = 0; j < 320; j++) frame[j] = fx_clip(amp * fx_gauss());
+        vad_stream_feed(tv, frame, 320);
+        if (at >= 16000) /* the talker joins after the TV has the detector */
+            vad_stream_feed(talk, x.s + at, 320);
+        if (!strcmp(vad_stream_detector(talk), "silero")) talk_got_silero = 1;
+    }
+    vad_stream_flush(tv);
+    vad_stream_flush(talk);
+    CHECK(talk_got_silero);
+    vad_stream_free(tv);
+    vad_stream_free(talk);
+    vad_engine_free(e);
+    fx_free(&x);
+}
+
 typedef struct {
     vad_engine *e;
     const fx_audio *x;
@@ -398,6 +433,7 @@ int main(int argc, char **argv) {
     RUN(endless_talking_is_cut_at_max_speech);
     RUN(pool_exhausted_falls_back_to_energy);
     RUN(four_threads_share_two_detectors);
+    RUN(a_noisy_session_does_not_hog_the_pool);
     RUN(missing_model_falls_back_naming_the_file);
     RUN(bogus_model_file_does_not_take_the_process_down);
     RUN(governor_unload_between_utterances);

@@ -24,6 +24,11 @@
 #define GATE_SLACK_DB 4.0f
 /* A borrowed detector goes back after the gate has been shut this long (idle). */
 #define RELEASE_MS 500
+/* Fairness: a stream whose gate stays open on sound that is not speech (a TV, music)
+ * gives its detector back after this long without speech when other streams were
+ * turned away meanwhile, and waits HOG_COOLDOWN_MS before borrowing again. */
+#define HOG_MS 4000
+#define HOG_COOLDOWN_MS 2000
 /* Audio Silero is fed from before the gate opened, at least (LSTM warm-up). */
 #define SILERO_LEADIN_MS 300
 
@@ -181,6 +186,13 @@ static vad_silero *engine_borrow(vad_engine *e, int count_miss) {
     return d;
 }
 
+static int64_t engine_misses(vad_engine *e) {
+    pthread_mutex_lock(&e->lock);
+    int64_t m = e->misses;
+    pthread_mutex_unlock(&e->lock);
+    return m;
+}
+
 static void engine_give_back(vad_engine *e, vad_silero *d) {
     vad_silero_give(e->pool, d);
     component_release(e->comp);
@@ -215,6 +227,9 @@ struct vad_stream {
     float win[VAD_SILERO_WINDOW];
     size_t win_n;
     int det_prev;
+    int64_t det_busy_at;     /* last position with speech (or the borrow) */
+    int64_t det_misses;      /* the engine's miss count when borrowed */
+    int64_t no_borrow_until; /* cooldown after giving a detector back for fairness */
 
     int in_speech;
     int64_t cand_start, cand_voiced, last_voiced_end, speech_start, emitted;
@@ -281,6 +296,7 @@ void vad_stream_reset(vad_stream *s) {
     vad_energy_init(&s->energy);
     s->last_gate = -1;
     s->miss_latched = 0;
+    s->no_borrow_until = 0;
     s->in_speech = 0;
     s->cand_start = -1;
     s->cand_voiced = 0;
@@ -470,9 +486,11 @@ static void process_hop(vad_stream *s, const int16_t *x, size_t n) {
     if (gate) s->last_gate = s->pos;
     else s->miss_latched = 0;
 
-    if (!s->det && gate && idle(s) && p->use_silero) {
+    if (!s->det && gate && idle(s) && p->use_silero && s->pos >= s->no_borrow_until) {
         s->det = engine_borrow(s->e, !s->miss_latched);
         if (s->det) {
+            s->det_busy_at = s->pos;
+            s->det_misses = engine_misses(s->e);
             int64_t leadin = s->preroll > MS(SILERO_LEADIN_MS) ? s->preroll : MS(SILERO_LEADIN_MS);
             int64_t from = s->pos - leadin;
             if (from < ring_oldest(s)) from = ring_oldest(s);
@@ -487,8 +505,14 @@ static void process_hop(vad_stream *s, const int16_t *x, size_t n) {
 
     if (s->det) {
         silero_catch_up(s);
-        if (idle(s) && s->last_gate >= 0 && s->pos - s->last_gate >= s->release)
+        if (!idle(s)) s->det_busy_at = s->pos;
+        if (idle(s) && s->last_gate >= 0 && s->pos - s->last_gate >= s->release) {
             release_detector(s);
+        } else if (idle(s) && s->pos - s->det_busy_at >= MS(HOG_MS) &&
+                   engine_misses(s->e) > s->det_misses) {
+            release_detector(s);
+            s->no_borrow_until = s->pos + MS(HOG_COOLDOWN_MS);
+        }
     } else {
         judge_span(s, h0, s->pos, voiced);
     }

@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "speech/sherpa_api.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -93,6 +94,7 @@ static int probe_in_child(vad_silero_pool *p, char *err, size_t errlen) {
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return 0; /* reaped elsewhere (SIGCHLD ignored): cannot tell */
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         struct stat now;
@@ -105,10 +107,10 @@ static int probe_in_child(vad_silero_pool *p, char *err, size_t errlen) {
         return 0;
     }
     snprintf(err, errlen,
-             "VAD model %s: sherpa-onnx %s cannot run it as a Silero VAD model (exit %d); "
+             "VAD model %s: sherpa-onnx cannot run it as a Silero VAD model (the trial load %s %d); "
              "set vad.model to silero_vad_v5.onnx or silero_vad_legacy.onnx",
-             p->model, WIFEXITED(status) ? "refused" : "crashed on",
-             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+             p->model, WIFEXITED(status) ? "exited with status" : "died of signal",
+             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
     return -1;
 }
 
