@@ -11,6 +11,7 @@
 #include "llm/llm.h"
 #include "support/testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,50 @@ static void test_llm_stream_and_fallback(void) {
     config_free(c);
 }
 
+typedef struct {
+    brain *b;
+    int id, failures;
+} worker_arg;
+
+static void *worker(void *arg) {
+    worker_arg *w = arg;
+    brain_session *s = brain_session_new(w->b);
+    const char *qs[] = {"how much memory does the rplidar a2 have", "tell me about the robot dog", "hello",
+                        "how much power does the orin nano draw", "what is the arduino uno"};
+    char err[256];
+    for (int i = 0; i < 40; i++) {
+        brain_reply r;
+        brain_turn_opts o = {i % 3 ? BRAIN_MODE_SKIP_LLM : BRAIN_MODE_TEMPLATE_ONLY, NULL, NULL, {NULL, NULL}};
+        /* each thread asks in its own order, so histories differ */
+        const char *q = qs[(i + w->id) % 5];
+        if (brain_turn(w->b, s, q, &o, &r, err, sizeof err) != 0 || !r.text[0]) w->failures++;
+        brain_reply_free(&r);
+        const history_turn *last = history_ring_get(&s->ring, s->ring.count - 1);
+        if (!last || strcmp(last->user, q) != 0) w->failures++; /* never another session's turn */
+    }
+    if (s->ring.count != 5) w->failures++;
+    brain_session_free(s);
+    return NULL;
+}
+
+static void test_concurrent_sessions(void) {
+    axiom_config *c = cfg_for(NULL, NULL, NULL, NULL);
+    char err[512];
+    brain *b = brain_new(c, err, sizeof err);
+    pthread_t th[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (worker_arg){b, i, 0};
+        pthread_create(&th[i], NULL, worker, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(args[i].failures, 0);
+    }
+    brain_free(b);
+    config_free(c);
+}
+
 static void test_components_and_corpus(void) {
     axiom_config *c = cfg_for(NULL, NULL, NULL, NULL);
     char err[512];
@@ -397,6 +442,17 @@ static void test_components_and_corpus(void) {
     CHECK_EQ_INT(strlen(corpus.content_hash), 32);
     CHECK_STR(brain_content_hash(b), corpus.content_hash);
     pv.release(pv.ctx, &corpus);
+    /* a cache folder whose parents do not exist yet is created */
+    char deep[700];
+    snprintf(deep, sizeof deep, "%s/deep/er/cache", tmp);
+    axiom_config *c2 = cfg_for("cache_dir", deep, NULL, NULL);
+    brain *b2 = brain_new(c2, err, sizeof err);
+    CHECK_MSG(brain_load(b2, err, sizeof err) == 0, "%s", err);
+    CHECK_CONTAINS(b2->sinfo.path, "/deep/er/cache/index-");
+    struct stat st;
+    CHECK(stat(b2->sinfo.path, &st) == 0);
+    brain_free(b2);
+    config_free(c2);
     /* a failed load is an error for the turn, with the reason */
     component_unload(comp[0]);
     setenv("AXIOM_FAIL_LOAD", "index", 1);
@@ -423,6 +479,7 @@ int main(int argc, char **argv) {
     RUN(test_bad_inputs);
     RUN(test_prompt_fits);
     RUN(test_llm_stream_and_fallback);
+    RUN(test_concurrent_sessions);
     RUN(test_components_and_corpus);
     tu_rmtree(tmp);
     return CHECK_DONE(argv[0]);

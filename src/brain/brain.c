@@ -13,6 +13,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* mkdir -p: the default cache folder (~/.cache/axiom) may be the first of its line. */
+static void make_dirs(const char *path) {
+    char buf[2048];
+    size_t n = str_copy(buf, sizeof buf, path);
+    if (!n || n >= sizeof buf) return;
+    for (size_t i = 1; i < n; i++)
+        if (buf[i] == '/') {
+            buf[i] = 0;
+            mkdir(buf, 0700);
+            buf[i] = '/';
+        }
+    mkdir(buf, 0700);
+}
+
 /* ---- index component ---- */
 static void index_unload(void *ctx) {
     brain *b = ctx;
@@ -61,6 +75,7 @@ static int index_load(void *ctx, char *err, size_t errlen) {
             return -1;
         }
     b->ti = template_index_new(b->pk, (const char *const *)b->norm_q);
+    if (b->cache_dir[0]) make_dirs(b->cache_dir);
     b->st = b->sb->open(b->pk, b->cache_dir, &b->sinfo, err, errlen);
     if (!b->ti || !b->st) {
         if (!b->ti) snprintf(err, errlen, "out of memory building the template index");
@@ -102,7 +117,7 @@ static int intent_load_cb(void *ctx, char *err, size_t errlen) {
     uint64_t h = labelled_rows_hash(labelled_set_rows(set), rows);
     char path[2300] = "";
     if (b->cache_dir[0]) {
-        mkdir(b->cache_dir, 0700);
+        make_dirs(b->cache_dir);
         snprintf(path, sizeof path, "%s/intent-%016llx.bin", b->cache_dir, (unsigned long long)h);
         b->im = intent_load(path, h, e2, sizeof e2);
     }
@@ -143,7 +158,7 @@ brain *brain_new(const axiom_config *cfg, char *err, size_t errlen) {
         const char *p = config_str(cfg, "history.db");
         if (p && *p) snprintf(path, sizeof path, "%s", p);
         else {
-            mkdir(b->cache_dir, 0700);
+            make_dirs(b->cache_dir);
             snprintf(path, sizeof path, "%s/history.db", b->cache_dir);
         }
         b->hdb = history_db_open(path, config_int(cfg, "history.retention_turns"), err, errlen);
