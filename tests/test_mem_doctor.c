@@ -135,6 +135,22 @@ static void test_too_small_would_not_run(void) {
     CHECK_CONTAINS(out, "fail  cgroup");
 }
 
+/* Junk in every file (unparsable numbers, a cgroup path climbing out with "..", a
+ * zram algorithm without brackets): judged as unreadable, never a crash. */
+static void test_garbage_tree(void) {
+    int code;
+    cJSON *doc = doctor_json_case(ENV, "garbage", &code);
+    if (!doc) return;
+    CHECK_EQ_INT(code, 2);
+    CHECK_STR(check_status(doc, "ram"), "fail");
+    CHECK_STR(check_status(doc, "available"), "info");
+    CHECK_STR(check_status(doc, "psi"), "warn");
+    cJSON *cg = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "machine"), "cgroup");
+    CHECK_EQ_INT(cJSON_GetObjectItem(cg, "version")->valueint, 0);
+    CHECK_STR(check_status(doc, "zram.zram0"), "info");
+    cJSON_Delete(doc);
+}
+
 /* An LLM of 2 GiB (a sparse file: its size is what counts) in a 2 GiB cgroup. */
 static void test_llm_too_big_for_budget(void) {
     char dir[256], gguf[320];
@@ -315,6 +331,7 @@ int main(int argc, char **argv) {
     RUN(test_no_swap_cgroup_v1_warns_with_zram_advice);
     RUN(test_untuned_disk_swap_each_sysctl);
     RUN(test_too_small_would_not_run);
+    RUN(test_garbage_tree);
     RUN(test_llm_too_big_for_budget);
     RUN(test_apply_into_fabricated_tree);
     RUN(test_bad_arguments);

@@ -409,6 +409,24 @@ static void test_watcher_thread_acts(void) {
     tu_rmtree(root);
 }
 
+/* Unreadable figures: the governor stays at ok, says the budget is unknown, and
+ * refuses nothing on that basis. */
+static void test_garbage_readings(void) {
+    char root[512];
+    tu_root_path("tests/data/doctor/garbage", root, sizeof root);
+    stack s;
+    stack_init(&s, NULL);
+    governor_set_root(s.g, root);
+    CHECK_EQ_INT(governor_check(s.g), GOV_LEVEL_OK);
+    governor_reading r;
+    governor_last_reading(s.g, &r);
+    CHECK_STR(r.budget_source, "unknown");
+    CHECK_EQ_INT(r.cgroup_version, 0);
+    CHECK_EQ_INT(governor_preload(s.g), NPARTS);
+    CHECK_EQ_INT(governor_effective_mode(s.g), GOV_MODE_FULL);
+    stack_free(&s);
+}
+
 static void test_metrics_lines(void) {
     stack s;
     stack_init(&s, NULL);
@@ -482,6 +500,7 @@ int main(int argc, char **argv) {
     RUN(test_idle_unload_and_reload);
     RUN(test_levels_with_hysteresis);
     RUN(test_watcher_thread_acts);
+    RUN(test_garbage_readings);
     RUN(test_metrics_lines);
     RUN(test_oom_score_adj);
     return CHECK_DONE(argv[0]);

@@ -294,10 +294,12 @@ static void judge(doctor_report *r) {
     }
     human(need_core, a, sizeof a);
     human(need_all, c, sizeof c);
-    if (r->mem.mem_available >= 0 && r->mem.mem_available < need_core) {
+    if (r->mem.mem_available < 0) {
+        k = add_check(r, "available", DOC_INFO, "MemAvailable cannot be read; the plan needs about %s", c);
+    } else if (r->mem.mem_available < need_core) {
         k = add_check(r, "available", DOC_FAIL, "only %s available; the speech stack needs about %s", b, a);
         str_copy(k->fix, sizeof k->fix, "stop other services, or add swap (see the zram line)");
-    } else if (r->mem.mem_available >= 0 && r->mem.mem_available < need_all) {
+    } else if (r->mem.mem_available < need_all) {
         k = add_check(r, "available", DOC_WARN, "%s available; everything configured needs about %s", b, c);
         str_copy(k->fix, sizeof k->fix, "axiom serve --skip-llm");
     } else {
@@ -311,7 +313,10 @@ static void judge(doctor_report *r) {
     human(r->mem.swap_total, a, sizeof a);
     human(swap_used, b, sizeof b);
     human(zhi, c, sizeof c);
-    if (r->mem.swap_total <= 0) {
+    if (r->mem.swap_total <= 0 && ram <= 0) {
+        k = add_check(r, "swap", DOC_INFO, "swap cannot be judged without the RAM size");
+        str_copy(k->value, sizeof k->value, "unknown");
+    } else if (r->mem.swap_total <= 0) {
         k = add_check(r, "swap", DOC_WARN, "no swap: a memory spike goes straight to the OOM killer");
         r->zram_recommended = zhi;
         char lo[32];
@@ -334,12 +339,12 @@ static void judge(doctor_report *r) {
         human(z->disksize, a, sizeof a);
         doctor_status st = DOC_OK;
         if (z->disksize > 0 && !z->used_as_swap) st = DOC_INFO;
-        if (z->disksize == 0) st = DOC_INFO;
+        if (z->disksize <= 0) st = DOC_INFO;
         char id[32];
         snprintf(id, sizeof id, "zram.%.16s", z->device);
         k = add_check(r, id, st, "%s: %s, %s, ratio %.1f%s", z->device, a,
                       z->algorithm[0] ? z->algorithm : "?", z->ratio,
-                      z->disksize == 0 ? " (not set up)" : z->used_as_swap ? " (swap)" : " (not used as swap)");
+                      z->disksize <= 0 ? " (not set up)" : z->used_as_swap ? " (swap)" : " (not used as swap)");
         snprintf(k->value, sizeof k->value, "%s %s ratio %.2f", a, z->algorithm, z->ratio);
     }
 
@@ -427,7 +432,7 @@ static void judge(doctor_report *r) {
                       r->psi.some_avg10, r->psi.full_avg10);
         snprintf(k->value, sizeof k->value, "some %.2f full %.2f", r->psi.some_avg10, r->psi.full_avg10);
     } else {
-        k = add_check(r, "psi", DOC_WARN, "no /proc/pressure/memory: the governor falls back to polling");
+        k = add_check(r, "psi", DOC_WARN, "no readable /proc/pressure/memory: the governor falls back to polling");
         str_copy(k->fix, sizeof k->fix, "boot with psi=1 on the kernel command line (CONFIG_PSI=y)");
         str_copy(k->why, sizeof k->why, "PSI tells how long tasks stall on memory, earlier than free-memory figures do");
         str_copy(k->value, sizeof k->value, "absent");

@@ -9,7 +9,7 @@
 #define GIB ((int64_t)1 << 30)
 
 static void human(int64_t b, char *out, size_t n) {
-    if (b < 0) snprintf(out, n, "-");
+    if (b < 0) snprintf(out, n, "unknown");
     else if (b >= GIB) snprintf(out, n, "%.1f GiB", (double)b / GIB);
     else snprintf(out, n, "%.0f MiB", (double)b / MIB);
 }
@@ -38,8 +38,11 @@ void doctor_print(const doctor_report *r, FILE *out) {
                 p->configured && p->file_bytes < 0 ? " (missing)" : "");
     }
     human(r->left_after_all >= 0 ? r->left_after_all : -r->left_after_all, b, sizeof b);
-    fprintf(out, "  %s %s with everything configured loaded\n",
-            r->left_after_all >= 0 ? "leaves" : "EXCEEDS the budget by", b);
+    if (r->budget <= 0)
+        fprintf(out, "  the budget is unknown: nothing can be said about what fits\n");
+    else
+        fprintf(out, "  %s %s with everything configured loaded\n",
+                r->left_after_all >= 0 ? "leaves" : "EXCEEDS the budget by", b);
     int code = doctor_exit_code(r);
     int warns = 0, fails = 0;
     for (int i = 0; i < r->nchecks; i++) {

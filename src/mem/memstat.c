@@ -216,6 +216,9 @@ int memstat_cgroup_read(const char *root, memstat_cgroup *out) {
     }
     fclose(f);
     /* A memory controller bound to v1 is absent from v2, so v1 wins when both exist. */
+    /* A path is only ever joined under the mount; ".." would leave it. */
+    if (strstr(v1path, "..")) have_v1 = 0;
+    if (strstr(v2path, "..")) have_v2 = 0;
     int version = 0;
     if (have_v1 && find_dir(root, 1, v1path, out->dir, sizeof out->dir) == 0) version = 1;
     else if (have_v2 && find_dir(root, 2, v2path, out->dir, sizeof out->dir) == 0) version = 2;
