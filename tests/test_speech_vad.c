@@ -188,6 +188,24 @@ static void run_goforward(int silero, const char *label) {
 static void goforward_silero(void) { run_goforward(1, "goforward/silero"); }
 static void goforward_energy(void) { run_goforward(0, "goforward/energy"); }
 
+/* axiom vad FILE: the command users try their own recordings with. */
+static void cli_vad_lists_utterances(void) {
+    char path[1024], args[1200], out[16384], errout[4096];
+    if (!tu_shared_path("audio/harvard_list72_8k.wav", path, sizeof path))
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    snprintf(args, sizeof args, "vad '%s' --json --vad.backend energy", path);
+    int rc = tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_CONTAINS(out, "\"utterances\": [{\"start\": ");
+    CHECK_CONTAINS(out, "\"detector\": \"energy\"");
+    int n = 0;
+    for (const char *p = out; (p = strstr(p, "\"start\"")) != NULL; p++) n++;
+    CHECK_MSG(n >= 10 && n <= 14, "%d utterances for ten sentences", n);
+    rc = tu_run_axiom(NULL, "vad /nonexistent/recording.wav", out, sizeof out, errout, sizeof errout);
+    CHECK_EQ_INT(rc, 1);
+    CHECK_CONTAINS(errout, "/nonexistent/recording.wav");
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     RUN(harvard_clips_silence_silero);
@@ -203,6 +221,7 @@ int main(int argc, char **argv) {
     RUN(jfk_noise_silero);
     RUN(goforward_silero);
     RUN(goforward_energy);
+    RUN(cli_vad_lists_utterances);
     vad_engine_free(engines[0]);
     vad_engine_free(engines[1]);
     return CHECK_DONE(argv[0]);

@@ -14,6 +14,7 @@ int cmd_transcribe(const axiom_config *cfg, int argc, char **argv);
 int cmd_say(const axiom_config *cfg, int argc, char **argv);
 int cmd_doctor(const axiom_config *cfg, int argc, char **argv);
 int cmd_bench(const axiom_config *cfg, int argc, char **argv);
+int cmd_vad(const axiom_config *cfg, int argc, char **argv);
 
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
