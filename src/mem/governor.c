@@ -51,8 +51,9 @@ static void set_oom_score_adj(governor *g) {
             g->oom_score_adj = g->want_oom_score_adj;
             LOG_I("mem", "oom_score_adj %d -> %d (mem.oom_score_adj)", old, g->oom_score_adj);
         } else {
-            /* Lowering it needs CAP_SYS_RESOURCE; the systemd unit sets it instead. */
-            LOG_I("mem", "oom_score_adj stays %d: setting %d is not permitted (%s); "
+            /* Lowering it needs CAP_SYS_RESOURCE; the systemd unit sets it instead.
+             * Routine for a plain user, so only at debug level. */
+            LOG_D("mem", "oom_score_adj stays %d: setting %d is not permitted (%s); "
                   "set OOMScoreAdjust= in the service unit instead",
                   old, g->want_oom_score_adj, strerror(errno));
         }
@@ -354,9 +355,11 @@ void gov_log_mode_locked(governor *g) {
         n += (size_t)snprintf(why + n, sizeof why - n, "%smemory level critical", n ? "; " : "");
     if (m == g->requested_mode)
         LOG_I("mem", "mode %s (as configured)%s%s", governor_mode_name(m), n ? "; " : "", why);
+    else if (!n) /* nothing failed: the configuration has no LLM (llm.backend none) */
+        LOG_I("mem", "mode %s: no language model configured", governor_mode_name(m));
     else
         LOG_W("mem", "mode %s instead of %s: %s", governor_mode_name(m),
-              governor_mode_name(g->requested_mode), n ? why : "no LLM or retrieval registered");
+              governor_mode_name(g->requested_mode), why);
     g->logged_mode = (int)m;
 }
 
