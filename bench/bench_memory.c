@@ -18,6 +18,7 @@
 #include "mem/memstat.h"
 
 #include <arpa/inet.h>
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -318,7 +319,7 @@ static int relief_child(void) {
     char err[256];
     axiom_config *cfg = config_new();
     config_set(cfg, "log_level", "error", CFG_FLAG, "bench", err, sizeof err);
-    long long runs[5];
+    long long runs[5], acts[5];
     int nr = 0;
     for (int run = 0; run < 5; run++) {
         governor *g = governor_new(cfg, err, sizeof err);
@@ -338,7 +339,15 @@ static int relief_child(void) {
         if (ballast != MAP_FAILED) memset(ballast, 2, (size_t)need);
         int64_t t0 = now_us();
         while (!unloaded_at_us && now_us() - t0 < 5000000) usleep(1000);
-        if (unloaded_at_us) runs[nr++] = (long long)(unloaded_at_us - t0);
+        if (unloaded_at_us) {
+            /* The governor's own figure: from its reading to the relief action done. */
+            usleep(20000);
+            cJSON *o = cJSON_CreateObject();
+            governor_status_json(g, o);
+            acts[nr] = (long long)(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "last_relief_ms")) * 1000);
+            cJSON_Delete(o);
+            runs[nr++] = (long long)(unloaded_at_us - t0);
+        }
         if (ballast != MAP_FAILED) munmap(ballast, (size_t)need);
         governor_free(g);
         component_free(c);
@@ -350,9 +359,12 @@ static int relief_child(void) {
         return 1;
     }
     qsort(runs, (size_t)nr, sizeof runs[0], cmp_ll);
+    qsort(acts, (size_t)nr, sizeof acts[0], cmp_ll);
     printf("5. pressure -> relief (LLM unloaded at critical, real cgroup, poll 500 ms): median %.0f ms, "
            "max %.0f ms over %d runs   target <= 1 s: %s\n",
            runs[nr / 2] / 1000.0, runs[nr - 1] / 1000.0, nr, runs[nr - 1] <= 1000000 ? "met" : "MISSED");
+    printf("   of which reading -> relief done inside the governor: median %.1f ms, max %.1f ms "
+           "(the rest is waiting for the next poll)\n", acts[nr / 2] / 1000.0, acts[nr - 1] / 1000.0);
     fflush(stdout); /* the caller leaves with _exit */
     return 0;
 }
