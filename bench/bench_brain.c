@@ -83,7 +83,7 @@ static void bench_dir(const char *label, const char *dir) {
            (rss1 - rss0) / 1048576.0, rss1 / 1048576.0);
 
     /* template questions asked back verbatim, lower-cased */
-    size_t n = b->pk->n_templates, fast = 0, own = 0;
+    size_t n = b->pk->n_templates, fast = 0, own = 0, unamb = 0, unamb_own = 0;
     int64_t *tpl_us = calloc(n + 1, sizeof *tpl_us), *all_us = calloc(n + 1, sizeof *all_us),
             *tpl_cpu = calloc(n + 1, sizeof *tpl_cpu);
     size_t ntpl = 0;
@@ -110,11 +110,26 @@ static void bench_dir(const char *label, const char *dir) {
                 if (strcmp(b->pk->templates[r.template_index].answer, b->pk->templates[i].answer) == 0) own++;
             }
         }
+        /* the data itself may hold this question (after normalisation) with another
+         * answer: then no chooser can be right for both */
+        int ambiguous = 0;
+        for (size_t j = 0; j < n && !ambiguous; j++)
+            ambiguous = j != i && strcmp(b->norm_q[j], b->norm_q[i]) == 0 &&
+                        strcmp(b->pk->templates[j].answer, b->pk->templates[i].answer) != 0;
+        if (!ambiguous) {
+            unamb++;
+            if (r.path == BRAIN_PATH_TEMPLATE && r.template_index >= 0 &&
+                strcmp(b->pk->templates[r.template_index].answer, b->pk->templates[i].answer) == 0)
+                unamb_own++;
+        }
         brain_reply_free(&r);
     }
     printf("template questions asked back verbatim (lower-cased): %zu\n", n);
     printf("  took the fast path: %zu (%.1f%%); got their own template's answer: %zu (%.1f%%)\n", fast,
            n ? 100.0 * fast / n : 0, own, n ? 100.0 * own / n : 0);
+    printf("  questions the data holds only once (no same question with another answer): %zu; their own answer on "
+           "the fast path: %zu (%.1f%%)\n",
+           unamb, unamb_own, unamb ? 100.0 * unamb_own / unamb : 0);
     printf("  template-path answer, in process: p50 %.0f us, p95 %.0f us, p99 %.0f us (%zu answers)\n",
            pct(tpl_us, ntpl, 0.5), pct(tpl_us, ntpl, 0.95), pct(tpl_us, ntpl, 0.99), ntpl);
     printf("  template-path answer, CPU time of the answering thread: p50 %.0f us, p99 %.0f us\n", pct(tpl_cpu, ntpl, 0.5),

@@ -49,7 +49,8 @@ typedef void (*axiom_sentence_fn)(void *user, const char *sentence);
 
 /* Answers one typed or transcribed question in a session, with the engine's mode and
  * language model. on_sentence may be NULL; cancel (may be NULL) stops the answer when
- * it becomes non-zero. Returns 0, or -1 with err (the knowledge pack cannot load). */
+ * it becomes non-zero. Returns 0 (free the reply with axiom_reply_free), or -1 with err
+ * (the knowledge pack cannot load; nothing to free). */
 int axiom_ask(axiom_engine *engine, axiom_session *session, const char *text, axiom_sentence_fn on_sentence,
               void *user, const volatile int *cancel, axiom_reply *out, char *err, size_t errlen);
 void axiom_reply_free(axiom_reply *reply);

@@ -43,6 +43,11 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
     }
     if (!e->llm) o.llm = NULL;
     int rc = brain_turn(e->brain, a->s, text, &o, r, err, errlen);
+    if (rc != 0) { /* nothing for the caller to free on failure */
+        brain_reply_free(r);
+        free(r);
+        return rc;
+    }
     out->internal_ = r;
     out->text = r->text ? r->text : "";
     out->intent = r->intent;

@@ -148,6 +148,11 @@ static char *read_text(pack *p, const char *dir, const char *file, int required)
     return t;
 }
 
+void pack_hash_file(pack *p, const char *dir, const char *file) {
+    char *t = read_text(p, dir, file, 0); /* read_text hashes what it reads */
+    free(t);
+}
+
 static void trim(char **s, char **e) {
     while (*s < *e && (**s == ' ' || **s == '\t' || **s == '\r')) (*s)++;
     while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r')) (*e)--;

@@ -92,6 +92,9 @@ void *pack_alloc(pack *p, size_t n);
 void pack_issue(pack *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Adds file bytes to the running content hash. */
 void pack_hash_add(pack *p, const char *name, const char *data, size_t len);
+/* Hashes a file the pack refers to but does not parse (labelled utterances: the
+ * recogniser's corpus includes them, so they are part of the cache key). */
+void pack_hash_file(pack *p, const char *dir, const char *file);
 /* Reads a JSON file (bounded), hashing it; on a syntax error records an issue with
  * line:column and returns NULL. Missing optional files return NULL silently. */
 struct cJSON *pack_read_json(pack *p, const char *dir, const char *file, int required);

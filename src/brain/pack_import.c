@@ -467,7 +467,10 @@ int pack_load_reference(pack *p, const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/production_dataset.json", dir);
     struct stat st;
-    if (stat(path, &st) == 0) p->utterances_path = pack_strdup(p, path);
+    if (stat(path, &st) == 0) {
+        p->utterances_path = pack_strdup(p, path);
+        pack_hash_file(p, dir, "production_dataset.json");
+    }
     pack_load_pronunciations(p, dir, 0);
     pack_load_responses(p, dir, 0);
     return 0;

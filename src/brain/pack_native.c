@@ -227,8 +227,11 @@ int pack_load_native(pack *p, const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/utterances.tsv", dir);
     struct stat st;
-    if (stat(path, &st) == 0) p->utterances_path = pack_strdup(p, path);
-    else pack_issue(p, "utterances.tsv: missing; the intent classifier falls back to the default pack's");
+    if (stat(path, &st) == 0) {
+        p->utterances_path = pack_strdup(p, path);
+        pack_hash_file(p, dir, "utterances.tsv");
+    } else
+        pack_issue(p, "utterances.tsv: missing; the intent classifier falls back to the default pack's");
     pack_load_pronunciations(p, dir, 0);
     pack_load_responses(p, dir, 1);
     return 0;
