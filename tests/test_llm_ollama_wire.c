@@ -391,6 +391,48 @@ static void test_unload_asks_ollama_to_unload(void) {
     llm_peer_stop(p);
 }
 
+/* OLLAMA_HOST as Ollama users set it: a listen address without a scheme. It is not
+ * taken for the OpenAI-compatible backend's URL. */
+static void test_ollama_host_env(void) {
+    static const char *const chat[] = {HDR_STREAM, LINE("env"), DONE("stop"), "E", NULL};
+    llm_peer *p = llm_peer_start();
+    llm_peer_route(p, "GET /api/tags", tags_ok);
+    llm_peer_route(p, "POST /api/chat", chat);
+    char host[64], err[512];
+    snprintf(host, sizeof host, "0.0.0.0:%d", llm_peer_port(p));
+    setenv("OLLAMA_HOST", host, 1);
+    axiom_config *c = config_new();
+    CHECK(config_apply_env(c, err, sizeof err) == 0);
+    config_set(c, "llm.backend", "ollama", CFG_FLAG, "t", err, sizeof err);
+    config_set(c, "llm.model", "tiny", CFG_FLAG, "t", err, sizeof err);
+    llm *m = llm_new(c, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s", err);
+    if (m) {
+        sink s = {0};
+        llm_result r;
+        CHECK_MSG(llm_chat(m, hello, 2, NULL, on_piece, &s, NULL, &r, err, sizeof err) == 0, "%s", err);
+        CHECK_STR(s.text, "env");
+        llm_free(m);
+    }
+    config_free(c);
+    c = config_new();
+    CHECK(config_apply_env(c, err, sizeof err) == 0);
+    config_set(c, "llm.backend", "openai", CFG_FLAG, "t", err, sizeof err);
+    config_set(c, "llm.first_token_timeout_ms", "300", CFG_FLAG, "t", err, sizeof err);
+    m = llm_new(c, err, sizeof err);
+    CHECK(m != NULL);
+    if (m) {
+        llm_result r;
+        /* Default URL 127.0.0.1:8080, not the Ollama peer: nothing there (or not this). */
+        if (llm_chat(m, hello, 2, NULL, on_piece, &(sink){0}, NULL, &r, err, sizeof err) != 0)
+            CHECK(strstr(err, host + 8) == NULL);
+        llm_free(m);
+    }
+    config_free(c);
+    unsetenv("OLLAMA_HOST");
+    llm_peer_stop(p);
+}
+
 static void test_config_errors(void) {
     axiom_config *c = config_new();
     char err[512];
@@ -421,6 +463,7 @@ int main(int argc, char **argv) {
     RUN(test_retry_before_first_token);
     RUN(test_cancel_while_waiting);
     RUN(test_unload_asks_ollama_to_unload);
+    RUN(test_ollama_host_env);
     RUN(test_config_errors);
     return CHECK_DONE(argv[0]);
 }
