@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define MIB (1024 * 1024)
@@ -427,6 +428,68 @@ static void test_garbage_readings(void) {
     stack_free(&s);
 }
 
+/* A load that takes long (here: until the test lets it finish) must not stall status
+ * readers or session admission. If they waited for the load, this test would hang on
+ * the pipe and the alarm would end it. */
+typedef struct {
+    int gate[2];
+    axiom_component *c;
+} slow_ctx;
+
+static int slow_load(void *ctx, char *err, size_t errlen) {
+    slow_ctx *s = ctx;
+    char b;
+    if (read(s->gate[0], &b, 1) != 1) {
+        snprintf(err, errlen, "gate closed");
+        return -1;
+    }
+    return 0;
+}
+
+static void slow_unload(void *ctx) { (void)ctx; }
+
+static void *load_thread(void *arg) {
+    slow_ctx *s = arg;
+    char err[256];
+    component_load(s->c, err, sizeof err);
+    return NULL;
+}
+
+static void test_readers_do_not_wait_for_a_load(void) {
+    slow_ctx s;
+    CHECK(pipe(s.gate) == 0);
+    component_desc d = {.name = "llm", .load_order = 90, .load = slow_load, .unload = slow_unload, .ctx = &s};
+    s.c = component_new(&d);
+    char err[256];
+    governor *g = governor_new(NULL, err, sizeof err);
+    governor_add(g, s.c, 0, err, sizeof err);
+    pthread_t t;
+    pthread_create(&t, NULL, load_thread, &s);
+    component_info ci = {0};
+    while (!ci.loading) {
+        usleep(1000);
+        component_get_info(s.c, &ci);
+    }
+    alarm(30);
+    CHECK(!component_is_loaded(s.c));
+    CHECK_EQ_INT(governor_admit_session(g, err, sizeof err), 0);
+    char *txt = status_text(g);
+    CHECK_CONTAINS(txt, "\"state\":\"loading\"");
+    free(txt);
+    governor_check(g); /* the watcher's pass does not wait either */
+    component_set_refused(s.c, 0, NULL); /* nor does a refusal change */
+    alarm(0);
+    CHECK(write(s.gate[1], "x", 1) == 1);
+    pthread_join(t, NULL);
+    CHECK(component_is_loaded(s.c));
+    component_get_info(s.c, &ci);
+    CHECK_EQ_INT(ci.loading, 0);
+    governor_free(g);
+    component_free(s.c);
+    close(s.gate[0]);
+    close(s.gate[1]);
+}
+
 static void test_metrics_lines(void) {
     stack s;
     stack_init(&s, NULL);
@@ -501,6 +564,7 @@ int main(int argc, char **argv) {
     RUN(test_levels_with_hysteresis);
     RUN(test_watcher_thread_acts);
     RUN(test_garbage_readings);
+    RUN(test_readers_do_not_wait_for_a_load);
     RUN(test_metrics_lines);
     RUN(test_oom_score_adj);
     return CHECK_DONE(argv[0]);

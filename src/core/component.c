@@ -11,11 +11,22 @@
 
 struct axiom_component {
     component_desc desc;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* held for a whole load or unload */
     component_info info;
-    int refused;
+    int refused; /* with refuse_reason, under snap_lock */
     char refuse_reason[160];
+    /* What readers see: a copy of info published after every change under its own
+     * short lock, so reading never waits behind a load that takes seconds. */
+    pthread_mutex_t snap_lock;
+    component_info snap;
 };
+
+/* Called with c->lock held. */
+static void publish(axiom_component *c) {
+    pthread_mutex_lock(&c->snap_lock);
+    c->snap = c->info;
+    pthread_mutex_unlock(&c->snap_lock);
+}
 
 /* One load at a time in the whole process, so an RSS delta is one component's. */
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -25,7 +36,9 @@ axiom_component *component_new(const component_desc *desc) {
     if (!c) return NULL;
     c->desc = *desc;
     c->info.name = desc->name;
+    c->snap = c->info;
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->snap_lock, NULL);
     return c;
 }
 
@@ -33,6 +46,7 @@ void component_free(axiom_component *c) {
     if (!c) return;
     component_unload(c);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->snap_lock);
     free(c);
 }
 
@@ -53,10 +67,13 @@ static int injected_failure(const char *name) {
 /* Called with c->lock held. */
 static int do_load(axiom_component *c, char *err, size_t errlen) {
     if (c->info.loaded) return 0;
-    if (c->refused) {
-        snprintf(err, errlen, "%s: not loaded: %s", c->desc.name, c->refuse_reason);
-        return -1;
-    }
+    pthread_mutex_lock(&c->snap_lock);
+    int refused = c->refused;
+    if (refused) snprintf(err, errlen, "%s: not loaded: %s", c->desc.name, c->refuse_reason);
+    pthread_mutex_unlock(&c->snap_lock);
+    if (refused) return -1;
+    c->info.loading = 1;
+    publish(c);
     pthread_mutex_lock(&load_lock);
     int64_t t0 = now_us();
     int64_t before = proc_rss_bytes();
@@ -71,9 +88,11 @@ static int do_load(axiom_component *c, char *err, size_t errlen) {
     int64_t after = proc_rss_bytes();
     pthread_mutex_unlock(&load_lock);
     c->info.load_us = now_us() - t0;
+    c->info.loading = 0;
     if (rc != 0) {
         c->info.fail_count++;
         str_copy(c->info.last_error, sizeof c->info.last_error, why[0] ? why : "load failed");
+        publish(c);
         snprintf(err, errlen, "%s: %s", c->desc.name, c->info.last_error);
         LOG_W("component", "%s failed to load: %s", c->desc.name, c->info.last_error);
         return -1;
@@ -83,6 +102,7 @@ static int do_load(axiom_component *c, char *err, size_t errlen) {
     c->info.last_error[0] = '\0';
     c->info.resident_bytes = (before >= 0 && after >= 0) ? after - before : 0;
     c->info.mapped_bytes = c->desc.mapped_bytes ? c->desc.mapped_bytes(c->desc.ctx) : 0;
+    publish(c);
     LOG_I("component", "%s loaded in %.1f ms, resident +%.1f MiB", c->desc.name,
           c->info.load_us / 1000.0, c->info.resident_bytes / 1048576.0);
     return 0;
@@ -94,6 +114,7 @@ int component_acquire(axiom_component *c, char *err, size_t errlen) {
     if (rc == 0) {
         c->info.in_use++;
         c->info.last_used_ms = now_ms();
+        publish(c);
     }
     pthread_mutex_unlock(&c->lock);
     return rc;
@@ -103,6 +124,7 @@ void component_release(axiom_component *c) {
     pthread_mutex_lock(&c->lock);
     if (c->info.in_use > 0) c->info.in_use--;
     c->info.last_used_ms = now_ms();
+    publish(c);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -124,6 +146,7 @@ static int64_t do_unload(axiom_component *c) {
     pthread_mutex_unlock(&load_lock);
     c->info.loaded = 0;
     c->info.unload_count++;
+    publish(c);
     int64_t drop = (before >= 0 && after >= 0) ? before - after : 0;
     LOG_I("component", "%s unloaded, resident -%.1f MiB", c->desc.name, drop / 1048576.0);
     return drop;
@@ -146,18 +169,20 @@ int64_t component_unload_if_idle(axiom_component *c, int64_t now) {
     return r;
 }
 
+/* Under the short lock: the governor refuses from its watcher, which must not wait
+ * behind a load in progress (the refusal applies to the next load). */
 void component_set_refused(axiom_component *c, int refused, const char *reason) {
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->snap_lock);
     c->refused = refused;
     str_copy(c->refuse_reason, sizeof c->refuse_reason, reason ? reason : "refused");
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->snap_lock);
 }
 
 int component_is_loaded(const axiom_component *c) {
     axiom_component *m = (axiom_component *)c;
-    pthread_mutex_lock(&m->lock);
-    int r = m->info.loaded;
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_lock(&m->snap_lock);
+    int r = m->snap.loaded;
+    pthread_mutex_unlock(&m->snap_lock);
     return r;
 }
 
@@ -166,7 +191,7 @@ int component_load_order(const axiom_component *c) { return c->desc.load_order; 
 
 void component_get_info(const axiom_component *c, component_info *out) {
     axiom_component *m = (axiom_component *)c;
-    pthread_mutex_lock(&m->lock);
-    *out = m->info;
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_lock(&m->snap_lock);
+    *out = m->snap;
+    pthread_mutex_unlock(&m->snap_lock);
 }

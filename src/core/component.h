@@ -6,7 +6,9 @@
  * component from being unloaded while a turn is using it, the resident memory the
  * load really cost (RSS delta read from /proc/self/smaps_rollup, loads serialised so
  * the delta belongs to one component), the last-used time, and the reason of the
- * last failed load. All calls are thread-safe. */
+ * last failed load. All calls are thread-safe. Readers (component_get_info,
+ * component_is_loaded) see a snapshot and never wait for a load in progress, so
+ * status pages and session admission stay responsive while a large model loads. */
 #ifndef AXIOM_COMPONENT_H
 #define AXIOM_COMPONENT_H
 
@@ -38,6 +40,7 @@ typedef struct {
     int64_t load_us;         /* how long the last load took */
     int64_t last_used_ms;    /* monotonic ms; 0 = never */
     char last_error[256];
+    int loading;             /* a load is running right now */
 } component_info;
 
 axiom_component *component_new(const component_desc *desc);

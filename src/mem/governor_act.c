@@ -109,6 +109,7 @@ static void check_budget(governor *g, const governor_reading *r) {
         gov_entry *e = &g->comps[i];
         component_info ci;
         component_get_info(e->c, &ci);
+        if (ci.loading) continue; /* decided when it finishes */
         if (ci.loaded) {
             if (e->refused_budget) {
                 pthread_mutex_lock(&g->lock);

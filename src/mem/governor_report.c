@@ -26,6 +26,7 @@ static const char *effect_of(const char *name) {
 }
 
 static const char *entry_state(const gov_entry *e, const component_info *ci) {
+    if (ci->loading) return "loading";
     if (ci->loaded) return ci->in_use ? "in-use" : "loaded";
     if (e->refused_critical || e->refused_budget) return "refused";
     if (ci->last_error[0]) return "failed";
