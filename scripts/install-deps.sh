@@ -2,8 +2,9 @@
 # Installs everything AXIOM builds and runs with, on a fresh Debian 12 machine.
 #
 # Debian packages come from apt; the few runtimes Debian lacks (sherpa-onnx, the
-# Silero VAD model, prebuilt llama.cpp) come from pinned npm tarballs, used only as a
-# download channel: no Node.js code runs. Tarballs are checked against the sha256
+# Silero VAD model, prebuilt llama.cpp, and playwright-core, which drives Debian's
+# chromium in the browser test) come from pinned npm tarballs, used only as a download
+# channel: no install scripts run. Tarballs are checked against the sha256
 # below, cached in deps/cache/, and only the files AXIOM needs are unpacked into deps/.
 #
 # Idempotent: when everything is present it checks and exits in well under 2 s,
@@ -28,6 +29,7 @@ APT_PACKAGES=(
   libsndfile1-dev libsamplerate0-dev                      # audio files, resampling
   pocketsphinx-testdata espeak-ng espeak-ng-data libespeak-ng-dev sox  # test speech
   valgrind git curl                                       # leak checks, bundle unpacking
+  chromium                                                # browser UI end-to-end test
 )
 
 # npm tarballs: name@version sha256 then the members to unpack (relative to package/).
@@ -36,6 +38,7 @@ NPM_PINS=(
   "@ricky0123/vad-web@0.0.31 d1a211cf1a2ed26297da52cc08de79e75d79838a274bfc6de546feb1f828c940 silero dist/silero_vad_v5.onnx dist/silero_vad_legacy.onnx"
   "@node-llama-cpp/linux-x64@3.21.1 4b5b65a8b2611d8af94349b02d815c0f424a30a0a19aef2be5db25ecfef6730f llama bins/linux-x64"
   "node-llama-cpp@3.21.1 7a231d6bafa14142a1cbed9893d4ec5bc6041b2a5f5939a623accaab4203c11f llama-src llama/gitRelease.bundle"
+  "playwright-core@1.65.1 6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e playwright-core package.json index.js index.mjs lib LICENSE NOTICE browsers.json"
 )
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
