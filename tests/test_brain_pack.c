@@ -32,7 +32,7 @@ static void test_mini_pack(void) {
     if (!p) return;
     CHECK_STR(p->kind, "axiom-pack");
     CHECK_EQ_INT(p->n_items, 4);
-    CHECK_EQ_INT(p->n_templates, 9);
+    CHECK_EQ_INT(p->n_templates, 10);
     CHECK_EQ_INT(p->n_facts, 6);
     CHECK_EQ_INT(p->n_prons, 2);
     CHECK_EQ_INT(p->n_issues, 0);

@@ -82,6 +82,11 @@ static void test_fast_path_right_item(void) {
     ask(b, s, BRAIN_MODE_TEMPLATE_ONLY, "how do i reset the device", &r);
     CHECK_EQ_INT(r.template_index, -1); /* Jetson or lidar? ambiguous: not a template answer */
     brain_reply_free(&r);
+    /* two items named: the template filed under either one is found */
+    ask(b, s, BRAIN_MODE_TEMPLATE_ONLY, "does the rplidar a2 work with the jetson orin nano", &r);
+    CHECK_EQ_INT(r.template_index, 9);
+    CHECK_CONTAINS(r.text, "ROS 2 has a driver");
+    brain_reply_free(&r);
     /* greetings are answered by the social rule even before any model */
     ask(b, s, BRAIN_MODE_FULL, "hello", &r);
     CHECK_EQ_INT(r.path, BRAIN_PATH_TEMPLATE);

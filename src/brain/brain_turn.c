@@ -224,9 +224,13 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
     out->t.intent_us = now_us() - t;
     int confident = ir.label != INTENT_UNKNOWN && ir.p >= b->threshold;
 
-    /* the item: named now, or the topic still in force when the user says "it" */
-    size_t ms, ml;
-    int named = mention_find(b->mi, tt, NULL, &ms, &ml);
+    /* the items: named now (best first), or the topic still in force when the user
+     * says "it" */
+    int named_all[3];
+    size_t starts[3], lens[3];
+    size_t n_named = mention_find_all(b->mi, tt, named_all, starts, lens, 3);
+    int named = n_named ? named_all[0] : -1;
+    size_t ms = n_named ? starts[0] : 0, ml = n_named ? lens[0] : 0;
     int item = named >= 0 ? named : (has_pronoun(tt) ? s->topic_item : -1);
 
     /* social turns */
@@ -242,7 +246,19 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
     double sim = 0;
     const char *iname = intent_label_name(ir.label);
     int tpl = template_index_best(b->ti, tt, item, iname, &sim);
-    if ((tpl < 0 || sim < TEMPLATE_MIN_SIM) && item != named) tpl = template_index_best(b->ti, tt, -1, iname, &sim);
+    /* a question naming two items ("does the x500 work with the jetson") may be filed
+     * under either: each named item's templates compete */
+    for (size_t k = 1; k < n_named; k++) {
+        double s2;
+        int t2 = template_index_best(b->ti, tt, named_all[k], iname, &s2);
+        if (t2 >= 0 && s2 > sim + 1e-9) tpl = t2, sim = s2;
+    }
+    if ((tpl < 0 || sim < TEMPLATE_MIN_SIM) && item >= 0) {
+        /* general templates may name items too ("should I use a pi or a jetson") */
+        double s2;
+        int t2 = template_index_best(b->ti, tt, -1, iname, &s2);
+        if (t2 >= 0 && s2 > sim + 1e-9) tpl = t2, sim = s2;
+    }
     if ((tpl < 0 || sim < TEMPLATE_MIN_SIM) && item < 0) {
         /* No item named: a template about some item may still be this very question
          * ("how do I use the driver board?"), but only when no other item's template

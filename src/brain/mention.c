@@ -222,6 +222,29 @@ int mention_find(const mention_index *m, const text_toks *tt, int *cover, size_t
     return best;
 }
 
+size_t mention_find_all(const mention_index *m, const text_toks *toks, int *items, size_t *starts, size_t *lens,
+                        size_t max) {
+    text_toks *w = malloc(sizeof *w);
+    if (!w) return 0;
+    *w = *toks;
+    size_t n = 0;
+    while (n < max) {
+        size_t s, l;
+        int it = mention_find(m, w, NULL, &s, &l);
+        if (it < 0) break;
+        for (size_t k = s; k < s + l; k++) w->t[k][0] = 0; /* a blank token matches no phrase */
+        int dup = 0;
+        for (size_t k = 0; k < n; k++) dup |= items[k] == it;
+        if (dup) continue;
+        items[n] = it;
+        if (starts) starts[n] = s;
+        if (lens) lens[n] = l;
+        n++;
+    }
+    free(w);
+    return n;
+}
+
 int mention_find_text(const mention_index *m, const char *text) {
     text_toks tt;
     text_tokens(text, &tt);
