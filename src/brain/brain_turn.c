@@ -70,6 +70,20 @@ static int has_pronoun(const text_toks *tt) {
     return 0;
 }
 
+/* "how long", "how heavy", "how far": the word after "how" names a quantity, which
+ * facts write as a noun ("hours", "weight", "range"); the noun is what bm25 can find. */
+static void question_words(text_toks *tt) {
+    static const struct {
+        const char *adj, *noun;
+    } q[] = {{"long", "hours"}, {"heavy", "weight"}, {"fast", "speed"}, {"far", "range"},    {"big", "size"},
+             {"tall", "height"}, {"wide", "width"},  {"old", "age"},    {"loud", "noise"}, {"hot", "temperature"}};
+    for (size_t i = 0; i + 1 < tt->n; i++) {
+        if (strcmp(tt->t[i], "how") != 0) continue;
+        for (size_t k = 0; k < sizeof q / sizeof q[0]; k++)
+            if (strcmp(tt->t[i + 1], q[k].adj) == 0) snprintf(tt->t[i + 1], TOK_LEN, "%s", q[k].noun);
+    }
+}
+
 /* Retrieval: facts about the item first, then anything; template answers when no fact
  * matched. Fills out->hits and facts[] (best first, borrowed from the pack). */
 static int retrieve(brain *b, const text_toks *tt, int item, brain_reply *out, const char **facts, int maxf,
@@ -129,9 +143,14 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
     prompt pr;
     int ctx_len = llm_context_length(o->llm);
     if (ctx_len <= 0) ctx_len = b->context_len;
+    /* Loaded first, so the prompt is measured with the model's own tokenizer (a tiny
+     * vocabulary can need twice the estimate); pinned until the answer ends. */
+    axiom_component *lc = llm_component(o->llm);
+    if (lc && component_acquire(lc, why, whylen) != 0) return -1;
     if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts, (size_t)nf, &s->ring,
                      question, ctx_len, b->max_tokens, count_llm, o->llm) != 0) {
-        snprintf(why, whylen, "the question does not fit the context window");
+        snprintf(why, whylen, "the question does not fit the context window (context_length %d)", ctx_len);
+        if (lc) component_release(lc);
         return -1;
     }
     out->n_facts = pr.facts_used;
@@ -141,6 +160,7 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
     if (sc.split) splitter_flush(sc.split, (o->cancel && *o->cancel) ? NULL : say_sentence, sp);
     splitter_free(sc.split);
     prompt_free(&pr);
+    if (lc) component_release(lc);
     if (rc != 0) return -1;
     if (!sp->len && !(o->cancel && *o->cancel)) {
         snprintf(why, whylen, "the model returned an empty answer");
@@ -288,6 +308,7 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
     const char *facts[FACTS_K + 2];
     text_toks *rest = tt;
     int content = 0;
+    question_words(tt);
     if (named >= 0) {
         rest = malloc(sizeof *rest);
         if (!rest) {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MSG_OVERHEAD 4 /* role markers of a chat template, per message */
-#define MARGIN 16
+#define MSG_OVERHEAD 8 /* role markers of a chat template, per message */
+#define MARGIN 32       /* the template's preamble and the generation prompt */
 
 int prompt_estimate_tokens(void *ctx, const char *text) {
     (void)ctx;

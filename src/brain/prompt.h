@@ -7,7 +7,7 @@
  * history newest-first while it fits (so the oldest turns are the first dropped).
  * Tokens are counted by the caller's function: the model's tokenizer when there is an
  * LLM (llm_count_tokens), otherwise prompt_estimate_tokens: one token per 4 bytes,
- * rounded up, plus 4 per message for the chat template (English BPE vocabularies
+ * rounded up, plus 8 per message and 32 overall for the chat template (English BPE vocabularies
  * average 4 to 4.5 bytes per token, so this errs on the safe side). */
 #ifndef AXIOM_PROMPT_H
 #define AXIOM_PROMPT_H
