@@ -216,9 +216,10 @@ static void test_rlimit_as_skips_llm(void) {
 }
 
 static void test_budget_refuses_what_does_not_fit(void) {
-    /* Budget = our RSS now + 40 MiB: the 24 MiB LLM fits, a 200 MiB one does not. */
+    /* Budget = our RSS now + 100 MiB: the 16 MiB of small parts fit (even with a
+     * sanitizer's shadow memory), a 200 MiB LLM does not. */
     char mb[32];
-    snprintf(mb, sizeof mb, "%lld", (long long)(proc_rss_bytes() / MIB + 40));
+    snprintf(mb, sizeof mb, "%lld", (long long)(proc_rss_bytes() / MIB + 100));
     const char *set[] = {"mem.budget_mb", mb, NULL};
     stack s;
     stack_init(&s, set);
