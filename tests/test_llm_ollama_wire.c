@@ -31,6 +31,13 @@ static const char *const tags_ok[] = {
     "{\"name\":\"tiny:latest\",\"model\":\"tiny:latest\",\"size\":1}]}",
     NULL};
 
+/* What Ollama answers to the unload request (keep_alive 0) sent when the llm is freed;
+ * given as the second script where the first one stalls, so teardown is quick. */
+static const char *const unloaded[] = {
+    "SHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+    "{\"model\":\"tiny\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"unload\",\"done\":true}",
+    NULL};
+
 static const llm_message hello[] = {{"system", "You are AXIOM."}, {"user", "Say hello."}};
 
 typedef struct {
@@ -189,7 +196,7 @@ static void test_stall_before_first_token(void) {
     static const char *const chat[] = {HDR_STREAM, "H", NULL};
     const char *kv[] = {"llm.first_token_timeout_ms", "300", NULL};
     outcome o;
-    run_chat(chat, NULL, kv, NULL, 0, &o);
+    run_chat(chat, unloaded, kv, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_EQ_INT(o.r.finish, LLM_FINISH_TIMEOUT);
     CHECK_CONTAINS(o.err, "did not answer within the deadline");
@@ -202,7 +209,7 @@ static void test_stall_after_tokens(void) {
     static const char *const chat[] = {HDR_STREAM, LINE("One"), LINE(" two"), "H", NULL};
     const char *kv[] = {"llm.total_timeout_ms", "500", NULL};
     outcome o;
-    run_chat(chat, NULL, kv, NULL, 0, &o);
+    run_chat(chat, unloaded, kv, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_EQ_INT(o.r.finish, LLM_FINISH_TIMEOUT);
     CHECK_EQ_INT(o.s.calls, 2);
@@ -346,7 +353,7 @@ static void test_cancel_while_waiting(void) {
     pthread_t th;
     pthread_create(&th, NULL, cancel_later, &cl);
     outcome o;
-    run_chat(chat, NULL, kv, &cancel, 0, &o);
+    run_chat(chat, unloaded, kv, &cancel, 0, &o);
     pthread_join(th, NULL);
     CHECK_MSG(o.rc == 0, "%s", o.err);
     CHECK_EQ_INT(o.r.finish, LLM_FINISH_CANCEL);
@@ -362,10 +369,6 @@ static void test_cancel_while_waiting(void) {
 }
 
 static void test_unload_asks_ollama_to_unload(void) {
-    static const char *const unloaded[] = {
-        "SHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
-        "{\"model\":\"tiny\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"unload\",\"done\":true}",
-        NULL};
     llm_peer *p = llm_peer_start();
     llm_peer_route(p, "GET /api/tags", tags_ok);
     llm_peer_route(p, "POST /api/chat", unloaded);
