@@ -87,6 +87,13 @@ static void test_fast_path_right_item(void) {
     CHECK_EQ_INT(r.template_index, 9);
     CHECK_CONTAINS(r.text, "ROS 2 has a driver");
     brain_reply_free(&r);
+    ask(b, s, BRAIN_MODE_FULL, "ok bye then", &r);
+    CHECK_CONTAINS(r.text, "See you soon");
+    brain_reply_free(&r);
+    /* off-topic: no fact covers the question, so no made-up answer */
+    ask(b, s, BRAIN_MODE_SKIP_LLM, "who won the football match yesterday", &r);
+    CHECK_CONTAINS(r.text, "I don't know that one");
+    brain_reply_free(&r);
     /* greetings are answered by the social rule even before any model */
     ask(b, s, BRAIN_MODE_FULL, "hello", &r);
     CHECK_EQ_INT(r.path, BRAIN_PATH_TEMPLATE);

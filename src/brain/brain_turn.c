@@ -62,6 +62,19 @@ static const char *pick(const pack *p, pack_resp_kind k, unsigned n) {
     return p->n_responses[k] ? p->responses[k][n % p->n_responses[k]] : "";
 }
 
+/* "bye", "goodbye axiom", "see you later": a short farewell (no intent covers it). */
+static int is_goodbye(const text_toks *tt) {
+    if (tt->n == 0 || tt->n > 6) return 0;
+    int bye = 0, see = 0, later = 0;
+    for (size_t i = 0; i < tt->n; i++) {
+        const char *t = tt->t[i];
+        bye |= !strcmp(t, "bye") || !strcmp(t, "goodbye") || !strcmp(t, "farewell") || !strcmp(t, "goodnight");
+        see |= !strcmp(t, "see");
+        later |= !strcmp(t, "later") || !strcmp(t, "soon");
+    }
+    return bye || (see && later);
+}
+
 static int has_pronoun(const text_toks *tt) {
     static const char *const pro[] = {"it", "its", "this", "that", "they", "them", "one"};
     for (size_t i = 0; i < tt->n; i++)
@@ -84,10 +97,34 @@ static void question_words(text_toks *tt) {
     }
 }
 
+/* Share of the question's content words that a text contains (five-letter prefixes,
+ * a crude stem: "charging" meets "charge"). A fact that covers half of an off-topic
+ * question or less ("who won the football match") is not an answer to it. */
+static double coverage(const text_toks *q, const char *text) {
+    text_toks *t = malloc(sizeof *t);
+    if (!t) return 1;
+    text_tokens(text, t);
+    int content = 0, hit = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        if (text_is_stopword(q->t[i]) || !q->t[i][0]) continue;
+        content++;
+        size_t len = strlen(q->t[i]);
+        size_t n = len <= 3 ? len + 1 : (len - 1 < 5 ? len - 1 : 5); /* short words: whole */
+        for (size_t k = 0; k < t->n; k++)
+            if (strncmp(q->t[i], t->t[k], n) == 0) {
+                hit++;
+                break;
+            }
+    }
+    free(t);
+    return content ? (double)hit / content : 0;
+}
+
 /* Retrieval: facts about the item first, then anything; template answers when no fact
- * matched. Fills out->hits and facts[] (best first, borrowed from the pack). */
-static int retrieve(brain *b, const text_toks *tt, int item, brain_reply *out, const char **facts, int maxf,
-                    char *err, size_t errlen) {
+ * matched. Fills out->hits and facts[] (best first, borrowed from the pack).
+ * confident: the intent is sure, so half the question's words is enough cover. */
+static int retrieve(brain *b, const text_toks *tt, int item, int confident, brain_reply *out, const char **facts,
+                    int maxf, char *err, size_t errlen) {
     store_hit fh[FACTS_K], th[2], ih[1];
     int nf = 0, nt = 0, ni = 0;
     pthread_mutex_lock(&b->store_mu);
@@ -98,6 +135,15 @@ static int retrieve(brain *b, const text_toks *tt, int item, brain_reply *out, c
     if (nf >= 0 && nt >= 0 && item < 0) ni = b->sb->search(b->st, STORE_ITEMS, tt, -1, ih, 1, err, errlen);
     pthread_mutex_unlock(&b->store_mu);
     if (nf < 0 || nt < 0 || ni < 0) return -1;
+    /* about no item, the best hit must cover most of the question */
+    double need = confident ? 0.5 : 0.51;
+    if (item < 0 && nf > 0) {
+        const pack_fact *f = &b->pk->facts[fh[0].index];
+        char both[1024];
+        snprintf(both, sizeof both, "%s %s", f->topic ? f->topic : "", f->text); /* the topic is indexed too */
+        if (coverage(tt, both) < need) nf = 0;
+    }
+    if (item < 0 && nt > 0 && coverage(tt, b->pk->templates[th[0].index].question) < need) nt = 0;
     int n = 0;
     for (int i = 0; i < nf && out->n_hits < 8; i++) {
         out->hits[out->n_hits++] = (brain_hit){'f', fh[i].index, fh[i].score};
@@ -255,6 +301,12 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
 
     /* social turns */
     t = now_us();
+    if (named < 0 && is_goodbye(tt)) {
+        say_all(&sp, pick(p, RESP_GOODBYE, s->turn_no));
+        out->path = BRAIN_PATH_TEMPLATE;
+        out->t.template_us = now_us() - t;
+        goto answered;
+    }
     if (confident && (ir.label == INTENT_GREETING || ir.label == INTENT_ACKNOWLEDGMENT) && named < 0) {
         say_all(&sp, pick(p, ir.label == INTENT_GREETING ? RESP_GREETING : RESP_ACK, s->turn_no));
         out->path = BRAIN_PATH_TEMPLATE;
@@ -328,7 +380,7 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
         facts[0] = p->items[named].summary;
         nf = 1;
     } else {
-        nf = retrieve(b, rest, item, out, facts, FACTS_K + 2, err, errlen);
+        nf = retrieve(b, rest, item, confident, out, facts, FACTS_K + 2, err, errlen);
     }
     if (rest != tt) free(rest);
     out->t.retrieval_us = now_us() - t;
