@@ -200,6 +200,25 @@ static int best_core(const template_index *t, const text_toks *q, int item, int 
         for (uint32_t j = t->post_at[v]; j < t->post_at[v + 1]; j++)
             if (acc[t->post[j]] > 0) acc[t->post[j]] = -acc[t->post[j]];
     }
+    /* Several templates may hold this very question with different answers (noisy
+     * imported data: a misheard form and a spec entry both read "what is the unitree
+     * go2"). Among the equally close ones, the answer most of them give wins. */
+    if (best >= 0) {
+        int ties[64], nt = 0;
+        for (size_t ti = 0; ti < t->n && nt < 64; ti++) {
+            if (acc[ti] >= 0) continue;
+            double c = -acc[ti] / (qn * t->tnorm[ti]);
+            double r = c + (intent && strcmp(t->p->templates[ti].intent, intent) == 0 ? 0.05 : 0);
+            if (r > bestrank - 1e-6) ties[nt++] = (int)ti;
+        }
+        int best_votes = 0;
+        for (int a = 0; a < nt; a++) {
+            int votes = 0;
+            for (int c = 0; c < nt; c++)
+                votes += strcmp(t->p->templates[ties[a]].answer, t->p->templates[ties[c]].answer) == 0;
+            if (votes > best_votes) best_votes = votes, best = ties[a];
+        }
+    }
     if (any && other && best >= 0) {
         const pack_template *w = &t->p->templates[best];
         for (size_t ti = 0; ti < t->n; ti++) {
