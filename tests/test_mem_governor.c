@@ -241,7 +241,8 @@ static void test_budget_refuses_what_does_not_fit(void) {
 }
 
 static void test_idle_unload_and_reload(void) {
-    const char *set[] = {"mem.llm_idle_unload_s", "1", "mem.idle_unload_s", "0", NULL};
+    const char *set[] = {"mem.llm_idle_unload_s", "1", "mem.idle_unload_s", "0", "mem.tts_idle_unload_s", "1",
+                         NULL};
     stack s;
     stack_init(&s, set);
     CHECK_EQ_INT(governor_preload(s.g), NPARTS);
@@ -257,7 +258,8 @@ static void test_idle_unload_and_reload(void) {
     int64_t after = proc_rss_bytes();
     CHECK(!component_is_loaded(llm));
     CHECK(component_is_loaded(governor_find(s.g, "stt"))); /* idle_unload_s 0 = never */
-    CHECK_MSG(before - after >= 20 * MIB, "RSS %lld -> %lld", (long long)before, (long long)after);
+    CHECK(!component_is_loaded(governor_find(s.g, "tts"))); /* its own key: 1 s */
+    CHECK_MSG(before - after >= 24 * MIB, "RSS %lld -> %lld", (long long)before, (long long)after);
     cJSON *o = cJSON_CreateObject();
     governor_status_json(s.g, o);
     cJSON *comps = cJSON_GetObjectItem(o, "components"), *it;

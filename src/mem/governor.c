@@ -74,6 +74,7 @@ governor *governor_new(const axiom_config *cfg, char *err, size_t errlen) {
     g->critical_pct = (int)cfg_int(cfg, "mem.critical_pct", 95);
     g->hysteresis_pct = (int)cfg_int(cfg, "mem.hysteresis_pct", 5);
     g->want_oom_score_adj = (int)cfg_int(cfg, "mem.oom_score_adj", -100);
+    g->cfg = cfg;
     g->idle_unload_ms = cfg_int(cfg, "mem.idle_unload_s", 600) * 1000;
     g->llm_idle_unload_ms = cfg_int(cfg, "mem.llm_idle_unload_s", 300) * 1000;
     g->warn_idle_ms = cfg_int(cfg, "mem.warn_idle_s", 30) * 1000;
@@ -111,6 +112,21 @@ void governor_set_root(governor *g, const char *root) {
     pthread_mutex_unlock(&g->lock);
 }
 
+/* Idle timeout per component: mem.<name>_idle_unload_s when set (>= 0), the LLM's own
+ * key, else mem.idle_unload_s. */
+static int64_t idle_limit_for(const governor *g, const char *name) {
+    static const char *const named[] = {"index", "intent", "vad", "stt", "tts"};
+    if (strcmp(name, "llm") == 0) return g->llm_idle_unload_ms;
+    for (size_t i = 0; g->cfg && i < sizeof named / sizeof named[0]; i++) {
+        if (strcmp(name, named[i]) != 0) continue;
+        char key[48];
+        snprintf(key, sizeof key, "mem.%s_idle_unload_s", name);
+        long long v = config_int(g->cfg, key);
+        if (v >= 0) return v * 1000;
+    }
+    return g->idle_unload_ms;
+}
+
 int governor_add(governor *g, axiom_component *c, int64_t expected_bytes, char *err,
                  size_t errlen) {
     pthread_mutex_lock(&g->act_lock);
@@ -132,6 +148,7 @@ int governor_add(governor *g, axiom_component *c, int64_t expected_bytes, char *
         g->comps[i].c = c;
         g->comps[i].expected = expected_bytes > 0 ? expected_bytes : 0;
         g->comps[i].last_drop = -1;
+        g->comps[i].idle_limit_ms = idle_limit_for(g, component_name(c));
         g->ncomps++;
         rc = 0;
     }

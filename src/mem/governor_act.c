@@ -47,9 +47,6 @@ static void unload_entry(governor *g, gov_entry *e, const char *why, int pressur
           drop / MIB);
 }
 
-static int64_t idle_limit_ms(const governor *g, const gov_entry *e) {
-    return strcmp(component_name(e->c), "llm") == 0 ? g->llm_idle_unload_ms : g->idle_unload_ms;
-}
 
 /* Warn level: give back what costs nothing to rebuild, then what is idle. */
 static void clean_up(governor *g, int64_t now) {
@@ -191,7 +188,7 @@ governor_level governor_check(governor *g) {
     }
     for (int i = 0; i < g->ncomps; i++) {
         gov_entry *e = &g->comps[i];
-        int64_t limit = idle_limit_ms(g, e);
+        int64_t limit = e->idle_limit_ms;
         component_info ci;
         component_get_info(e->c, &ci);
         int64_t idle = gov_entry_idle_ms(e, &ci, now);

@@ -20,6 +20,7 @@ typedef struct {
     char refuse_reason[200];
     int64_t last_drop;      /* RSS drop measured at the last unload; -1 = none yet */
     int64_t unloads_idle, unloads_pressure;
+    int64_t idle_limit_ms;  /* unload after this long unused; 0 = never */
     /* A preloaded component has never been used (last_used_ms 0); idleness counts
      * from when the governor first saw it loaded. */
     int seen_loads;
@@ -47,6 +48,7 @@ struct governor {
     int poll_ms;
     double psi_warn, psi_critical;
     governor_mode requested_mode;
+    const axiom_config *cfg; /* borrowed, may be NULL */
     char root[256];
 
     /* state */
