@@ -257,16 +257,18 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
     c.temperature = opt && opt->temperature > 0 ? opt->temperature : m->set.temperature;
     int64_t first = opt && opt->first_token_timeout_ms > 0 ? opt->first_token_timeout_ms : m->set.first_token_timeout_ms;
     int64_t total = opt && opt->total_timeout_ms > 0 ? opt->total_timeout_ms : m->set.total_timeout_ms;
-    int64_t now = now_ms();
-    c.first_deadline_ms = now + first;
-    c.total_deadline_ms = now + total;
-
     char why[384] = "";
     int rc;
     if (component_acquire(m->comp, why, sizeof why) != 0) {
         snprintf(err, errlen, "language model unavailable: %s", why);
         rc = -1;
     } else {
+        /* The deadlines start once the model is loaded: a cold load is the governor's
+         * (measured, bounded by the budget), and timing the first answer out because of
+         * it would throw away a load that just succeeded. */
+        int64_t now = now_ms();
+        c.first_deadline_ms = now + first;
+        c.total_deadline_ms = now + total;
         rc = m->ops->chat(m->impl, msgs, n, &c, why, sizeof why);
         component_release(m->comp);
         /* What is still held back is the tail of a malformed character: deliver it

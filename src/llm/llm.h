@@ -76,7 +76,9 @@ axiom_component *llm_component(llm *m);
 
 /* Streams an answer to msgs[0..n) through fn. cancel (may be NULL) is polled between
  * tokens and while waiting on the network, so barge-in stops generation within tens of
- * milliseconds. res (may be NULL) is always filled.
+ * milliseconds. res (may be NULL) is always filled. The deadlines (llm.first_token_
+ * timeout_ms, llm.total_timeout_ms) run from the moment the model is loaded: a lazy
+ * load on the first call is not counted against them (res->total_ms includes it).
  * Returns 0 when generation finished (STOP, LENGTH or CANCEL) and -1 on TIMEOUT or
  * ERROR, with the reason in err naming the server or file and the fix. Pieces already
  * delivered before an error stay delivered. */
