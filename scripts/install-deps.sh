@@ -29,6 +29,7 @@ APT_PACKAGES=(
   libsndfile1-dev libsamplerate0-dev                      # audio files, resampling
   pocketsphinx-testdata espeak-ng espeak-ng-data libespeak-ng-dev sox  # test speech
   valgrind git curl                                       # leak checks, bundle unpacking
+  cmake                                                   # llama-server for the LLM tests (scripts/build-llama-server.sh)
   chromium                                                # browser UI end-to-end test
 )
 
