@@ -8,6 +8,7 @@
  * list and the model only sees the rest. */
 #include "brain/intent_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,7 +98,9 @@ size_t intent_text_features(const char *text, const intent_params *p, intent_fea
 
 /* ---- the greeting / acknowledgment rule ---- */
 
-typedef enum { W_GREET = 1, W_ACK = 2, W_THANK = 3, W_FILL = 4 } word_kind;
+/* W_WEAK: an acknowledgment on its own ("good", "makes sense") but common inside
+ * questions ("is this good for ..."), so it does not make a long utterance social. */
+typedef enum { W_GREET = 1, W_ACK = 2, W_THANK = 3, W_FILL = 4, W_WEAK = 5 } word_kind;
 
 typedef struct {
     const char *word;
@@ -117,15 +120,15 @@ static const social_word social_words[] = {
     {"cheers", W_THANK}, {"appreciate", W_THANK}, {"appreciated", W_THANK},
     {"thankyou", W_THANK}, {"tnx", W_THANK}, {"grateful", W_THANK},
     {"ok", W_ACK}, {"okay", W_ACK}, {"okey", W_ACK}, {"k", W_ACK}, {"kk", W_ACK},
-    {"alright", W_ACK}, {"allright", W_ACK}, {"great", W_ACK}, {"cool", W_ACK},
-    {"perfect", W_ACK}, {"awesome", W_ACK}, {"understood", W_ACK}, {"got", W_ACK},
-    {"gotcha", W_ACK}, {"sure", W_ACK}, {"yes", W_ACK}, {"yeah", W_ACK}, {"yep", W_ACK},
-    {"yup", W_ACK}, {"nice", W_ACK}, {"noted", W_ACK}, {"fine", W_ACK}, {"excellent", W_ACK},
-    {"wonderful", W_ACK}, {"brilliant", W_ACK}, {"fantastic", W_ACK}, {"sense", W_ACK},
-    {"helpful", W_ACK}, {"helped", W_ACK}, {"helps", W_ACK}, {"right", W_ACK},
-    {"no", W_ACK}, {"nope", W_ACK}, {"neat", W_ACK}, {"amazing", W_ACK}, {"clear", W_ACK},
-    {"roger", W_ACK}, {"wow", W_ACK}, {"good", W_ACK}, {"makes", W_ACK}, {"see", W_ACK},
-    {"done", W_ACK}, {"fair", W_ACK},
+    {"alright", W_ACK}, {"allright", W_ACK}, {"great", W_WEAK}, {"cool", W_WEAK},
+    {"perfect", W_WEAK}, {"awesome", W_WEAK}, {"understood", W_ACK}, {"got", W_WEAK},
+    {"gotcha", W_ACK}, {"sure", W_WEAK}, {"yes", W_ACK}, {"yeah", W_ACK}, {"yep", W_ACK},
+    {"yup", W_ACK}, {"nice", W_WEAK}, {"noted", W_ACK}, {"fine", W_WEAK}, {"excellent", W_WEAK},
+    {"wonderful", W_WEAK}, {"brilliant", W_WEAK}, {"fantastic", W_WEAK}, {"sense", W_WEAK},
+    {"helpful", W_WEAK}, {"helped", W_WEAK}, {"helps", W_WEAK}, {"right", W_WEAK},
+    {"no", W_WEAK}, {"nope", W_ACK}, {"neat", W_WEAK}, {"amazing", W_WEAK}, {"clear", W_WEAK},
+    {"roger", W_ACK}, {"wow", W_WEAK}, {"good", W_WEAK}, {"makes", W_WEAK}, {"see", W_WEAK},
+    {"done", W_WEAK}, {"fair", W_WEAK},
     /* filler: never enough on its own */
     {"there", W_FILL}, {"axiom", W_FILL}, {"you", W_FILL}, {"so", W_FILL},
     {"very", W_FILL}, {"much", W_FILL}, {"a", W_FILL}, {"lot", W_FILL}, {"that", W_FILL},
@@ -142,13 +145,40 @@ static const social_word social_words[] = {
     {"mate", W_FILL}, {"today", W_FILL}, {"assistant", W_FILL}, {"ya", W_FILL},
     {"we", W_FILL}, {"go", W_FILL}, {"have", W_FILL}, {"had", W_FILL}, {"sounds", W_FILL},
     {"bunch", W_FILL}, {"tons", W_FILL}, {"info", W_FILL}, {"answer", W_FILL},
-    {"explanation", W_FILL}, {"enough", W_FILL}, {"needed", W_FILL}, {"my", W_FILL}, {"of", W_FILL},
+    {"explanation", W_FILL}, {"enough", W_FILL}, {"needed", W_FILL},
+    {"thing", W_FILL}, {"exactly", W_FILL}, {"know", W_FILL}, {"totally", W_FILL},
+    {"absolutely", W_FILL}, {"indeed", W_FILL}, {"definitely", W_FILL}, {"quite", W_FILL},
+    {"pretty", W_FILL}, {"precisely", W_FILL}, {"my", W_FILL}, {"of", W_FILL},
 };
 
+#define NSOCIAL (sizeof social_words / sizeof social_words[0])
+
+/* The word list sorted once for binary search: prediction looks every word up twice,
+ * and a linear scan of the list cost more than the whole linear model. */
+static social_word social_sorted[NSOCIAL];
+static size_t social_n;
+static pthread_once_t social_once = PTHREAD_ONCE_INIT;
+
+static int cmp_social(const void *a, const void *b) {
+    return strcmp(((const social_word *)a)->word, ((const social_word *)b)->word);
+}
+
+static void social_sort(void) {
+    memcpy(social_sorted, social_words, sizeof social_words);
+    qsort(social_sorted, NSOCIAL, sizeof social_sorted[0], cmp_social);
+    /* A word listed twice by mistake is kept once. */
+    size_t m = 0;
+    for (size_t i = 0; i < NSOCIAL; i++)
+        if (!m || strcmp(social_sorted[m - 1].word, social_sorted[i].word) != 0)
+            social_sorted[m++] = social_sorted[i];
+    social_n = m;
+}
+
 static word_kind social_kind(const char *w) {
-    for (size_t i = 0; i < sizeof social_words / sizeof social_words[0]; i++)
-        if (strcmp(social_words[i].word, w) == 0) return social_words[i].kind;
-    return 0;
+    pthread_once(&social_once, social_sort);
+    social_word key = {w, 0};
+    const social_word *hit = bsearch(&key, social_sorted, social_n, sizeof key, cmp_social);
+    return hit ? hit->kind : 0;
 }
 
 /* Longest utterance the rule decides: anything longer is a request with manners. */
@@ -164,7 +194,7 @@ float intent_social_share(const char *text, int *nwords) {
     size_t social = 0, meaning = 0;
     for (size_t i = 0; i < nw; i++) {
         word_kind k = social_kind(words[i]);
-        if (k == W_FILL) continue;
+        if (k == W_FILL || k == W_WEAK) continue;
         meaning++;
         if (k) social++;
     }
@@ -184,7 +214,7 @@ intent_label intent_social_rule(const char *text) {
         word_kind k = social_kind(words[i]);
         if (!k) return INTENT_UNKNOWN; /* a content word: the model decides */
         if (k == W_GREET) greet++;
-        else if (k == W_ACK) ack++;
+        else if (k == W_ACK || k == W_WEAK) ack++;
         else if (k == W_THANK) thank++;
         /* "how are you", "how's it going", "what's up" greet without a greeting word. */
         if (i + 1 < nw && strcmp(words[i], "how") == 0 &&

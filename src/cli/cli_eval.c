@@ -40,7 +40,8 @@ typedef struct {
 
 static void v_default(intent_params *p) { (void)p; }
 static void v_words(intent_params *p) { p->char_min = p->char_max = 0; }
-static void v_chars(intent_params *p) { p->word_ngrams = 1; p->char_weight = 1.0f; }
+static void v_cw05(intent_params *p) { p->char_weight = 0.5f; }
+static void v_cw2(intent_params *p) { p->char_weight = 2.0f; }
 static void v_unigram(intent_params *p) { p->word_ngrams = 1; }
 static void v_norules(intent_params *p) { p->social_rules = 0; }
 static void v_keep(intent_params *p) { p->drop_suspects = 0; }
@@ -57,7 +58,8 @@ static void v_l2lo(intent_params *p) { p->l2 /= 10.0f; }
 static const variant variants[] = {
     {"as configured (default: word 1-2 + char 3-5, rule on)", v_default},
     {"word n-grams only", v_words},
-    {"word unigrams + char n-grams", v_chars},
+    {"character block weight 0.5", v_cw05},
+    {"character block weight 2", v_cw2},
     {"word unigrams only (no bigrams), chars on", v_unigram},
     {"no greeting/ack rule", v_norules},
     {"suspects kept in training", v_keep},
