@@ -353,6 +353,11 @@ int http_request(int port, const char *method, const char *path, const char *ext
         if (r <= 0) break;
         len += (size_t)r;
         if (len >= (1 << 20) - 1) break;
+        /* Stop at the end of the body rather than waiting for the server to close. */
+        resp[len] = '\0';
+        char *he = strstr(resp, "\r\n\r\n");
+        const char *cl = he ? strcasestr(resp, "\r\nContent-Length:") : NULL;
+        if (cl && cl < he && len >= (size_t)(he + 4 - resp) + strtoul(cl + 17, NULL, 10)) break;
     }
     close(fd);
     resp[len] = '\0';
