@@ -109,10 +109,38 @@ static void test_failures_and_refusal(void) {
     component_free(c);
 }
 
+/* A load that needs another component first (the recogniser's load reads the pack's
+ * corpus, which loads the index) must not deadlock on the process-wide load lock. */
+static int inner_load(void *ctx, char *err, size_t errlen) {
+    (void)ctx, (void)err, (void)errlen;
+    return 0;
+}
+static void inner_unload(void *ctx) { (void)ctx; }
+static int outer_load(void *ctx, char *err, size_t errlen) {
+    return component_acquire((axiom_component *)ctx, err, errlen);
+}
+
+static void test_nested_load(void) {
+    component_desc di = {.name = "index", .load_order = 10, .load = inner_load,
+                         .unload = inner_unload};
+    axiom_component *inner = component_new(&di);
+    component_desc dout = {.name = "stt", .load_order = 30, .load = outer_load,
+                           .unload = inner_unload, .ctx = inner};
+    axiom_component *outer = component_new(&dout);
+    char err[256];
+    CHECK_EQ_INT(component_acquire(outer, err, sizeof err), 0);
+    CHECK(component_is_loaded(inner));
+    component_release(outer);
+    component_release(inner);
+    component_free(outer);
+    component_free(inner);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     RUN(test_lazy_load_and_measure);
     RUN(test_idle_unload);
     RUN(test_failures_and_refusal);
+    RUN(test_nested_load);
     return CHECK_DONE(argv[0]);
 }

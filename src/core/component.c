@@ -28,8 +28,11 @@ static void publish(axiom_component *c) {
     pthread_mutex_unlock(&c->snap_lock);
 }
 
-/* One load at a time in the whole process, so an RSS delta is one component's. */
-static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One load at a time in the whole process, so an RSS delta is one component's.
+ * Recursive: a load may need another component first (the recogniser's load reads
+ * the knowledge pack's corpus, which loads the index); that inner load runs inside
+ * the outer one (its memory is then counted in both) instead of deadlocking. */
+static pthread_mutex_t load_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 axiom_component *component_new(const component_desc *desc) {
     axiom_component *c = calloc(1, sizeof *c);

@@ -1,72 +1,81 @@
-/* The voice pipeline of one session: audio -> VAD -> recogniser -> brain -> synthesis
- * -> outgoing queue, and the event order the browser expects:
- *   speech_start, speech_end, thinking, [trigger_card], [load_3d_model],
- *   speaking + one WAV per sentence, ready_to_listen (held until playback ends).
+/* The voice pipeline of one session: audio -> VAD -> recogniser -> turn, and the
+ * events of the listening half of the protocol:
+ *   speech_start, [partial], speech_end, thinking, then the answer (turn.c).
  *
- * Audio jobs (audio pool) run the VAD and recogniser for one session at a time, in
- * arrival order. Turn jobs (turn pool) answer and synthesise; one turn per session
- * runs at a time and a newer utterance waits in a one-slot mailbox. A barge-in
- * cancels the running turn through its cancel flag and purges its queued audio.
+ * Audio jobs (audio pool) feed one session's queued audio through its VAD stream, in
+ * arrival order; the VAD's sink callbacks run inside that job. A recogniser stream is
+ * begun at speech start when a decoder is free and fed live, so the transcript is
+ * ready moments after the end of speech. When every decoder is busy the utterance is
+ * kept (bounded by server.max_utterance_s) and recognised on the turn pool instead,
+ * where waiting for a decoder does not hold up anyone's audio.
  *
- * A component that is not available (not built yet, or failed to load) turns into an
- * honest error event naming it; nothing is faked. */
+ * Turns (turn pool) run one at a time per session; a newer request waits in a
+ * one-slot mailbox. A barge-in raises the cancel flag of the running turn (synthesis
+ * stops), purges its queued audio and tells the client.
+ *
+ * A component that is not available turns into an honest error event naming it;
+ * nothing is faked. */
+#include "brain/brain.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "mem/governor.h"
 #include "server/server_internal.h"
+#include "server/turn.h"
+#include "speech/vad.h"
 
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+
 struct pipeline_shared {
     axiom_server *srv;
-    char speech_unavailable[256]; /* why voice input cannot work, or "" */
-    char brain_unavailable[256];  /* why answers cannot be produced, or "" */
 };
-
-struct pipeline_session {
-    int speech_reported;          /* the "no speech input" error was sent once */
-};
-
-typedef struct {
-    ws_session *s;
-    turn_input *in;
-    uint64_t seq;
-} turn_job;
 
 pipeline_shared *pipeline_shared_new(axiom_server *srv, char *err, size_t errlen) {
-    (void)err;
-    (void)errlen;
     pipeline_shared *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     p->srv = srv;
-    str_copy(p->speech_unavailable, sizeof p->speech_unavailable,
-             "voice input is not available in this build (no VAD/recogniser linked)");
-    str_copy(p->brain_unavailable, sizeof p->brain_unavailable,
-             "answering is not available in this build (no brain linked)");
+    axiom_engine *e = srv->engine;
+    if (!e->brain) LOG_W("server", "no brain: text and voice turns will answer with an error");
+    LOG_W("server", "no speech recogniser or synthesiser in this build: voice input is "
+                    "answered with an error event, answers are text only");
     return p;
 }
 
 void pipeline_shared_free(pipeline_shared *p) { free(p); }
 
 void pipeline_status_json(pipeline_shared *p, cJSON *obj) {
-    governor *gov = p->srv->engine->gov;
+    axiom_engine *e = p->srv->engine;
+    governor *gov = e->gov;
     cJSON_AddStringToObject(obj, "effective_mode",
                             governor_mode_name(governor_effective_mode(gov)));
+    /* The governor's figures: level, budget, readings and each component with the
+     * memory its load really cost. */
     cJSON *g = cJSON_AddObjectToObject(obj, "governor");
     if (g) governor_status_json(gov, g);
     cJSON *c = cJSON_AddObjectToObject(obj, "components");
     cJSON *gc = g ? cJSON_GetObjectItem(g, "components") : NULL;
     if (c && gc) cJSON_AddItemReferenceToObject(c, "governed", gc);
-    if (p->speech_unavailable[0])
-        cJSON_AddStringToObject(obj, "speech_unavailable", p->speech_unavailable);
-    if (p->brain_unavailable[0])
-        cJSON_AddStringToObject(obj, "brain_unavailable", p->brain_unavailable);
+    cJSON *av = cJSON_AddObjectToObject(obj, "available");
+    cJSON_AddBoolToObject(av, "brain", e->brain != NULL);
+    cJSON_AddBoolToObject(av, "vad", e->vad != NULL);
+    cJSON_AddBoolToObject(av, "stt", 0); /* not in this build yet */
+    cJSON_AddBoolToObject(av, "tts", 0);
+    cJSON_AddBoolToObject(av, "llm", e->llm != NULL);
+    if (e->vad) {
+        vad_engine_info vi;
+        vad_engine_get_info(e->vad, &vi);
+        cJSON *d = cJSON_AddObjectToObject(obj, "vad");
+        cJSON_AddBoolToObject(d, "silero_loaded", vi.silero_loaded);
+        cJSON_AddNumberToObject(d, "pool_in_use", vi.pool_in_use);
+        cJSON_AddNumberToObject(d, "pool_size", vi.pool_size);
+        if (vi.fallback[0]) cJSON_AddStringToObject(d, "fallback", vi.fallback);
+    }
 }
 
 size_t pipeline_metrics(pipeline_shared *p, char *buf, size_t cap) {
@@ -96,18 +105,91 @@ void turn_input_free(turn_input *in) {
     free(in);
 }
 
+/* ---- the listening half: VAD sink callbacks (audio pool, inside vad_stream_feed) ---- */
+
+static int answer_active(ws_session *s) {
+    pthread_mutex_lock(&s->mu);
+    int running = s->turn_running;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->sq.mu);
+    int playing = s->sq.play_end_ms > now_ms();
+    pthread_mutex_unlock(&s->sq.mu);
+    return running || playing;
+}
+
+int pipeline_cancel_answer(ws_session *s, const char *why) {
+    if (!answer_active(s)) return 0;
+    pthread_mutex_lock(&s->mu);
+    uint64_t seq = s->turn_seq;
+    pthread_mutex_unlock(&s->mu);
+    session_set_cancel(s, 1);
+    send_queue_purge_turn(&s->sq, seq);
+    LOG_D("server", "session %llu: answer %llu cancelled: %s", (unsigned long long)s->id,
+          (unsigned long long)seq, why);
+    session_send_text(s, "{\"event\":\"barge_in\"}", 0);
+    metrics_add(s->srv->metrics, COUNT_BARGE_INS, 1);
+    return 1;
+}
+
+static void on_speech_start(void *user, int64_t start_sample) {
+    struct pipeline_session *ps = user;
+    ws_session *s = ps->s;
+    (void)start_sample;
+    session_send_text(s, "{\"event\":\"speech_start\"}", 0);
+    if (s->srv->barge_in) pipeline_cancel_answer(s, "barge-in");
+    ps->in_speech = 1;
+}
+
+static void on_speech_audio(void *user, const int16_t *pcm, size_t n) {
+    (void)user;
+    (void)pcm;
+    (void)n;
+}
+
+static void on_speech_end(void *user, int64_t end_sample) {
+    struct pipeline_session *ps = user;
+    ws_session *s = ps->s;
+    (void)end_sample;
+    if (!ps->in_speech) return;
+    ps->in_speech = 0;
+    session_send_text(s, "{\"event\":\"speech_end\"}", 0);
+    send_error_event(s, "stt_unavailable",
+                     "speech recognition is not available in this build; send the question as "
+                     "a text message", 0);
+    session_send_text(s, "{\"state\":\"idle\",\"error\":\"speech recognition is not available\"}", 0);
+    session_send_text(s, "{\"event\":\"ready_to_listen\",\"state\":\"idle\"}", 0);
+}
+
+/* ---- sessions ---- */
+
 int pipeline_session_new(ws_session *s, char *err, size_t errlen) {
-    s->ps = calloc(1, sizeof *s->ps);
-    if (!s->ps) {
+    axiom_engine *e = s->srv->engine;
+    struct pipeline_session *ps = calloc(1, sizeof *ps);
+    if (!ps) {
         snprintf(err, errlen, "out of memory for a session");
         return -1;
     }
+    ps->s = s;
+    if (e->vad) {
+        vad_sink sink = {on_speech_start, on_speech_audio, on_speech_end, ps};
+        char verr[256];
+        ps->vad = vad_stream_new(e->vad, &sink, verr, sizeof verr);
+        if (!ps->vad) LOG_W("server", "session VAD: %s; voice input refused", verr);
+    }
+    if (e->brain) s->brain = brain_session_new(e->brain);
+    s->ps = ps;
     return 0;
 }
 
 void pipeline_session_free(ws_session *s) {
-    free(s->ps);
+    struct pipeline_session *ps = s->ps;
+    if (ps) {
+        vad_stream_free(ps->vad);
+        free(ps);
+    }
     s->ps = NULL;
+    if (s->brain) brain_session_free(s->brain);
+    s->brain = NULL;
 }
 
 static int session_is_open(ws_session *s) {
@@ -117,81 +199,52 @@ static int session_is_open(ws_session *s) {
     return o;
 }
 
-static void send_event(ws_session *s, const char *json, uint64_t turn) {
-    session_send_text(s, json, turn);
-}
-
-static void send_json(ws_session *s, cJSON *o, uint64_t turn) {
-    char *txt = cJSON_PrintUnformatted(o);
-    if (txt) session_send_text(s, txt, turn);
-    free(txt);
-    cJSON_Delete(o);
-}
-
-static void send_error_event(ws_session *s, const char *code, const char *message, uint64_t turn) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "event", "error");
-    cJSON_AddStringToObject(o, "code", code);
-    cJSON_AddStringToObject(o, "message", message);
-    send_json(s, o, turn);
-}
-
 void pipeline_audio_job(void *arg) {
     ws_session *s = arg;
-    pipeline_shared *p = s->srv->pipe;
+    struct pipeline_session *ps = s->ps;
     for (;;) {
         struct audio_chunk *chunks = ws_audio_take(s);
         if (!chunks) break;
-        if (session_is_open(s) && p->speech_unavailable[0] && !s->ps->speech_reported) {
-            s->ps->speech_reported = 1;
-            send_error_event(s, "speech_unavailable", p->speech_unavailable, 0);
+        if (!session_is_open(s)) {
+            ws_audio_free(chunks);
+            continue;
+        }
+        if (!ps->vad) {
+            if (!ps->speech_reported) {
+                ps->speech_reported = 1;
+                send_error_event(s, "speech_unavailable",
+                                 "voice input is not available: no voice activity detector (see "
+                                 "the server log); text messages work",
+                                 0);
+            }
+            ws_audio_free(chunks);
+            continue;
+        }
+        for (struct audio_chunk *c = chunks; c; c = ws_audio_next(c)) {
+            size_t n;
+            const int16_t *pcm = ws_audio_samples(c, &n);
+            vad_stream_feed(ps->vad, pcm, n);
         }
         ws_audio_free(chunks);
     }
     session_unref(s);
 }
 
-int pipeline_cancel_answer(ws_session *s, const char *why) {
-    pthread_mutex_lock(&s->mu);
-    int active = s->turn_running;
-    uint64_t seq = s->turn_seq;
-    pthread_mutex_unlock(&s->mu);
-    pthread_mutex_lock(&s->sq.mu);
-    int playing = s->sq.play_end_ms > now_ms();
-    pthread_mutex_unlock(&s->sq.mu);
-    if (!active && !playing) return 0;
-    session_set_cancel(s, 1);
-    send_queue_purge_turn(&s->sq, seq);
-    LOG_D("server", "session %llu: answer %llu cancelled: %s", (unsigned long long)s->id,
-          (unsigned long long)seq, why);
-    send_event(s, "{\"event\":\"barge_in\"}", 0);
-    metrics_add(s->srv->metrics, COUNT_BARGE_INS, 1);
-    return 1;
-}
+/* ---- turns (turn pool) ---- */
 
-/* Runs one answer. Returns with every message of the turn queued. */
-static void run_turn(turn_job *j) {
-    ws_session *s = j->s;
-    pipeline_shared *p = s->srv->pipe;
-    if (!session_is_open(s) || atomic_load(&s->cancel)) return;
-    if (p->brain_unavailable[0]) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "state", "idle");
-        cJSON_AddStringToObject(o, "error", p->brain_unavailable);
-        send_json(s, o, j->seq);
-        send_error_event(s, "brain_unavailable", p->brain_unavailable, j->seq);
-        metrics_count_turn(s->srv->metrics, "error");
-        metrics_add(s->srv->metrics, COUNT_ERRORS, 1);
-    }
-    session_send(s, MG_WEBSOCKET_OPCODE_TEXT, "{\"event\":\"ready_to_listen\",\"state\":\"idle\"}",
-                 strlen("{\"event\":\"ready_to_listen\",\"state\":\"idle\"}"), j->seq, 0, 1);
-}
+typedef struct {
+    ws_session *s;
+    turn_input *in;
+    uint64_t seq;
+} turn_job;
 
 static void turn_main(void *arg) {
     turn_job *j = arg;
     ws_session *s = j->s;
     for (;;) {
-        run_turn(j);
+        if (session_is_open(s) && !atomic_load(&s->cancel)) {
+            turn_run(s, j->seq, j->in->text ? j->in->text : "", j->in->t0_us, j->in->stt_us);
+        }
         turn_input_free(j->in);
         j->in = NULL;
         pthread_mutex_lock(&s->mu);
@@ -217,9 +270,10 @@ void pipeline_submit(ws_session *s, turn_input *in) {
         turn_input_free(in);
         return;
     }
-    send_event(s, "{\"state\":\"thinking\"}", 0);
+    session_send_text(s, "{\"state\":\"thinking\"}", 0);
     pthread_mutex_lock(&s->mu);
     if (s->turn_running) {
+        /* One answer at a time per session; the newest request waits. */
         turn_input_free(s->pending);
         s->pending = in;
         pthread_mutex_unlock(&s->mu);
@@ -236,10 +290,10 @@ void pipeline_submit(ws_session *s, turn_input *in) {
     pthread_mutex_unlock(&s->mu);
     if (worker_pool_submit(s->srv->turn_pool, turn_main, j) != 0) {
         metrics_add(s->srv->metrics, COUNT_SHED, 1);
-        send_event(s, "{\"state\":\"idle\",\"error\":\"server busy: too many answers queued; "
-                      "try again\"}",
-                   j->seq);
-        send_event(s, "{\"event\":\"ready_to_listen\",\"state\":\"idle\"}", j->seq);
+        session_send_text(s, "{\"state\":\"idle\",\"error\":\"server busy: too many answers "
+                             "queued; try again\"}",
+                          j->seq);
+        session_send_text(s, "{\"event\":\"ready_to_listen\",\"state\":\"idle\"}", j->seq);
         pthread_mutex_lock(&s->mu);
         s->turn_running = 0;
         s->answering = 0;
@@ -262,12 +316,70 @@ void pipeline_submit_turn(ws_session *s, const char *text, int64_t t0_us) {
     pipeline_submit(s, in);
 }
 
+/* /api/ask: one turn without a session's voice, answered in the reply body. */
+static void collect_sentence(void *user, const char *sentence) {
+    (void)user;
+    (void)sentence;
+}
+
 int pipeline_ask(axiom_server *srv, const char *text, cJSON *out) {
-    pipeline_shared *p = srv->pipe;
-    (void)text;
-    if (p->brain_unavailable[0]) {
-        cJSON_AddStringToObject(out, "error", p->brain_unavailable);
+    axiom_engine *e = srv->engine;
+    if (!e->brain) {
+        cJSON_AddStringToObject(out, "error", "answering is not available: no knowledge pack "
+                                              "loaded (see the server log)");
         return 503;
     }
-    return 500;
+    brain_session *bs = brain_session_new(e->brain);
+    if (!bs) {
+        cJSON_AddStringToObject(out, "error", "out of memory");
+        return 500;
+    }
+    brain_mode mode = BRAIN_MODE_FULL;
+    governor_mode gm = governor_effective_mode(e->gov);
+    if (gm == GOV_MODE_SKIP_LLM) mode = BRAIN_MODE_SKIP_LLM;
+    else if (gm == GOV_MODE_TEMPLATE_ONLY) mode = BRAIN_MODE_TEMPLATE_ONLY;
+    brain_turn_opts opts = {.mode = mode, .llm = e->llm, .sink = {collect_sentence, NULL}};
+    brain_reply r;
+    memset(&r, 0, sizeof r);
+    char err[512] = "";
+    int64_t t0 = now_us();
+    int rc = brain_turn(e->brain, bs, text, &opts, &r, err, sizeof err);
+    int64_t dt = now_us() - t0;
+    int status = 200;
+    if (rc != 0) {
+        cJSON_AddStringToObject(out, "error", err);
+        metrics_count_turn(srv->metrics, "error");
+        status = 503;
+    } else {
+        const char *path = r.path == BRAIN_PATH_FALLBACK ? "retrieval" : brain_path_name(r.path);
+        cJSON_AddStringToObject(out, "text", r.text ? r.text : "");
+        cJSON_AddStringToObject(out, "intent", r.intent);
+        cJSON_AddNumberToObject(out, "confidence", (int)(r.confidence * 1000) / 1000.0);
+        cJSON_AddStringToObject(out, "path", path);
+        if (r.dropped[0]) cJSON_AddStringToObject(out, "dropped", r.dropped);
+        if (r.card.index >= 0) {
+            cJSON *c = cJSON_AddObjectToObject(out, "card");
+            cJSON_AddNumberToObject(c, "card_index", r.card.index);
+            cJSON_AddStringToObject(c, "keyword", r.card.keyword);
+            cJSON_AddStringToObject(c, "product_name", r.card.product_name);
+        }
+        if (r.model_3d.path[0]) {
+            cJSON *m = cJSON_AddObjectToObject(out, "model_3d");
+            cJSON_AddStringToObject(m, "model_path", r.model_3d.path);
+            cJSON_AddStringToObject(m, "model_name", r.model_3d.name);
+        }
+        cJSON *t = cJSON_AddObjectToObject(out, "timings_ms");
+        cJSON_AddNumberToObject(t, "total", (double)(dt / 100) / 10.0);
+        cJSON_AddNumberToObject(t, "intent", (double)(r.t.intent_us / 100) / 10.0);
+        cJSON_AddNumberToObject(t, "retrieval", (double)(r.t.retrieval_us / 100) / 10.0);
+        cJSON_AddNumberToObject(t, "llm", (double)(r.t.llm_us / 100) / 10.0);
+        metrics_count_turn(srv->metrics, r.path == BRAIN_PATH_TEMPLATE    ? "template"
+                                         : r.path == BRAIN_PATH_LLM       ? "llm"
+                                         : r.path == BRAIN_PATH_NONE      ? "none"
+                                                                          : "retrieval");
+        metrics_observe_ms(srv->metrics, STAGE_BRAIN, (double)dt / 1000.0);
+    }
+    brain_reply_free(&r);
+    brain_session_free(bs);
+    return status;
 }

@@ -81,11 +81,12 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
 
     /* civetweb serves each connection on its own thread for the connection's whole
      * life (a WebSocket keeps it), so it needs one per allowed session plus some for
-     * plain HTTP and for refusing sessions past the limit with a clear close code. */
+     * plain HTTP and for refusing sessions past the limit with a clear close code
+     * (a refused client that does not leave is cut after 2 s by the reaper). */
     char ports[96], threads[16], ws_timeout[24];
     if (strchr(host, ':')) snprintf(ports, sizeof ports, "[%s]:%lld", host, config_int(cfg, "server.port"));
     else snprintf(ports, sizeof ports, "%s:%lld", host, config_int(cfg, "server.port"));
-    snprintf(threads, sizeof threads, "%d", s->max_sessions + 16);
+    snprintf(threads, sizeof threads, "%d", s->max_sessions + 32);
     snprintf(ws_timeout, sizeof ws_timeout, "%lld", config_int(cfg, "server.idle_timeout_s") * 1000);
     const char *options[] = {"listening_ports", ports,
                              "num_threads", threads,
@@ -102,6 +103,11 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on %s (port in use, or address not on this machine)",
                  ports);
+        goto fail;
+    }
+    if (ws_reaper_start(s) != 0) {
+        mg_stop(s->ctx);
+        snprintf(err, errlen, "cannot start the housekeeping thread");
         goto fail;
     }
     http_routes_register(s);
@@ -128,6 +134,7 @@ int server_port(const axiom_server *s) { return s->port; }
 void server_stop(axiom_server *s) {
     if (!s) return;
     ws_shutdown_all(s);
+    ws_reaper_stop(s);
     mg_stop(s->ctx);
     worker_pool_free(s->audio_pool);
     worker_pool_free(s->turn_pool);

@@ -54,8 +54,14 @@ struct axiom_server {
     int barge_in;
     int64_t started_ms;
 
-    pthread_mutex_t mu;       /* guards the session list and count */
+    pthread_mutex_t mu;       /* guards the session lists and count */
     ws_session *sessions;     /* open sessions, for /api/status and shutdown */
+    ws_session *refused;      /* connections told "busy", waiting for the client to go */
+    pthread_cond_t reaper_cv;
+    pthread_t reaper;
+    int reaper_started, stopping;
+    int64_t refusal_logged_ms;
+    int refusals_unlogged;
     int nsessions;
     uint64_t next_session_id;
     struct pipeline_shared *pipe; /* components shared by every session */
@@ -88,6 +94,8 @@ struct ws_session {
     int open;                   /* handshake done, close handler not yet run */
     int refused;                /* close code sent at ready time instead of serving */
     char refuse_reason[160];
+    int64_t refused_ms;
+    ws_session *next_refused;   /* in srv->refused */
     int64_t connected_ms;
     int64_t last_activity_ms;
 
@@ -196,6 +204,10 @@ struct audio_chunk *ws_audio_take(ws_session *s);
 const int16_t *ws_audio_samples(const struct audio_chunk *c, size_t *n);
 struct audio_chunk *ws_audio_next(const struct audio_chunk *c);
 void ws_audio_free(struct audio_chunk *c);
+/* Housekeeping thread: a refused connection whose client does not answer the close
+ * within 2 s is cut, so refusals never tie up the network threads past capacity. */
+int ws_reaper_start(axiom_server *srv);
+void ws_reaper_stop(axiom_server *srv);
 /* Closes every session (server stopping). */
 void ws_shutdown_all(axiom_server *srv);
 /* Session summaries for /api/status. */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Audio waiting for the audio pool, at most this much per session: past it the
@@ -196,6 +197,73 @@ static int ws_connect(const struct mg_connection *cconn, void *cbdata) {
     return 0;
 }
 
+static void track_refused(axiom_server *srv, ws_session *s) {
+    int64_t now = now_ms();
+    pthread_mutex_lock(&srv->mu);
+    s->refused_ms = now;
+    s->next_refused = srv->refused;
+    srv->refused = s;
+    /* Past capacity refusals come in bursts: one log line a second, with a count. */
+    int log_now = now - srv->refusal_logged_ms >= 1000;
+    int extra = srv->refusals_unlogged;
+    if (log_now) {
+        srv->refusal_logged_ms = now;
+        srv->refusals_unlogged = 0;
+    } else {
+        srv->refusals_unlogged++;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (log_now)
+        LOG_W("server", "refusing a voice session: %s%s", s->refuse_reason,
+              extra ? " (and more refused in the last second)" : "");
+}
+
+static void *reaper_main(void *arg) {
+    axiom_server *srv = arg;
+    pthread_setname_np(pthread_self(), "axiom-reaper");
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 500 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->reaper_cv, &srv->mu, &ts);
+        int64_t now = now_ms();
+        for (ws_session *s = srv->refused; s; s = s->next_refused) {
+            if (now - s->refused_ms < 2000) continue;
+            pthread_mutex_lock(&s->mu);
+            if (s->fd >= 0) shutdown(s->fd, SHUT_RDWR);
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+int ws_reaper_start(axiom_server *srv) {
+    pthread_cond_init(&srv->reaper_cv, NULL);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int rc = pthread_create(&srv->reaper, &attr, reaper_main, srv);
+    pthread_attr_destroy(&attr);
+    srv->reaper_started = rc == 0;
+    return rc == 0 ? 0 : -1;
+}
+
+void ws_reaper_stop(axiom_server *srv) {
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->reaper_cv);
+    pthread_mutex_unlock(&srv->mu);
+    if (srv->reaper_started) pthread_join(srv->reaper, NULL);
+    srv->reaper_started = 0;
+    pthread_cond_destroy(&srv->reaper_cv);
+}
+
 static void ws_ready(struct mg_connection *conn, void *cbdata) {
     axiom_server *srv = cbdata;
     ws_session *s = mg_get_user_connection_data(conn);
@@ -212,7 +280,7 @@ static void ws_ready(struct mg_connection *conn, void *cbdata) {
         }
     }
     if (s->refused) {
-        LOG_W("server", "refusing a voice session: %s", s->refuse_reason);
+        track_refused(srv, s);
         ws_send_close(conn, s->refused, s->refuse_reason);
         if (s->fd >= 0) shutdown(s->fd, SHUT_WR); /* graceful: the close frame goes first */
         return;
@@ -456,6 +524,12 @@ static void ws_close(const struct mg_connection *cconn, void *cbdata) {
         if (*pp == s) {
             *pp = s->next;
             srv->nsessions--;
+            break;
+        }
+    }
+    for (ws_session **pp = &srv->refused; *pp; pp = &(*pp)->next_refused) {
+        if (*pp == s) {
+            *pp = s->next_refused;
             break;
         }
     }

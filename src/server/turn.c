@@ -1,0 +1,255 @@
+/* One answer: brain -> sentences -> synthesis -> the client's outgoing queue, in the
+ * order the browser expects:
+ *   thinking, [trigger_card], [load_3d_model], speaking{text,intent}, audio per
+ *   sentence, ready_to_listen (held by the sender until the audio has played).
+ *
+ * Card and 3D-model events are known only once brain_turn returns, and must precede
+ * `speaking`. A template or retrieval answer arrives within milliseconds, so its
+ * sentences are held until brain_turn returns and everything goes out in order. An
+ * LLM answer (possible only when a model is in use) streams for seconds: once the
+ * first sentence has waited STREAM_AFTER_MS,
+ * `speaking` goes out with the text so far and each sentence's audio follows as soon
+ * as it is synthesised (`speaking` is repeated with the growing text; a card found
+ * only at the end then follows the audio). Synthesis runs sentence by sentence on
+ * this turn-pool thread and stops when the cancel flag rises (barge-in, close). */
+#include "brain/brain.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "mem/governor.h"
+#include "server/server_internal.h"
+#include "server/turn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_AFTER_MS 250
+#define MAX_HELD 64
+
+typedef struct {
+    ws_session *s;
+    uint64_t seq;
+    int64_t t0_us;          /* user finished speaking / text received */
+    int64_t start_us;       /* brain_turn called */
+    int brain_done;
+    int llm_possible;       /* only an LLM answer streams; others are held for order */
+    int streaming;          /* speaking already sent before brain_turn returned */
+    char *held[MAX_HELD];   /* sentences waiting for the header */
+    int nheld;
+    char *spoken_text;      /* text announced so far (streaming) */
+    int audio_sent;
+    int tts_failed;
+    int64_t first_audio_us;
+    int64_t tts_us;
+    const brain_reply *reply;
+} turn_ctx;
+
+static int cancelled(const turn_ctx *t) { return atomic_load(&t->s->cancel) != 0; }
+
+static void send_obj(turn_ctx *t, cJSON *o) {
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt) session_send_text(t->s, txt, t->seq);
+    free(txt);
+    cJSON_Delete(o);
+}
+
+static void send_error(turn_ctx *t, const char *code, const char *message) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "event", "error");
+    cJSON_AddStringToObject(o, "code", code);
+    cJSON_AddStringToObject(o, "message", message);
+    send_obj(t, o);
+}
+
+static void send_speaking(turn_ctx *t, const char *text) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "state", "speaking");
+    cJSON_AddStringToObject(o, "text", text);
+    const brain_reply *r = t->reply;
+    cJSON_AddStringToObject(o, "intent", r && r->intent[0] ? r->intent : "unknown");
+    if (r) {
+        cJSON_AddStringToObject(o, "path", r->path == BRAIN_PATH_FALLBACK ? "retrieval"
+                                               : brain_path_name(r->path));
+        cJSON_AddNumberToObject(o, "confidence", (int)(r->confidence * 1000) / 1000.0);
+    } else {
+        cJSON_AddStringToObject(o, "path", "llm");
+    }
+    send_obj(t, o);
+}
+
+static void send_card_events(turn_ctx *t) {
+    const brain_reply *r = t->reply;
+    if (r->card.index >= 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "event", "trigger_card");
+        cJSON_AddNumberToObject(o, "card_index", r->card.index);
+        cJSON_AddStringToObject(o, "keyword", r->card.keyword);
+        cJSON_AddStringToObject(o, "product_name", r->card.product_name);
+        send_obj(t, o);
+    }
+    if (r->model_3d.path[0]) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "event", "load_3d_model");
+        cJSON_AddStringToObject(o, "model_path", r->model_3d.path);
+        cJSON_AddStringToObject(o, "model_name", r->model_3d.name);
+        send_obj(t, o);
+    }
+}
+
+/* No synthesiser in this build yet: the answer goes out as text, and the client is
+ * told once why there is no voice. */
+static void speak_sentence(turn_ctx *t, const char *sentence) {
+    (void)sentence;
+    if (cancelled(t) || t->tts_failed) return;
+    t->tts_failed = 1;
+    send_error(t, "tts_unavailable", "speech synthesis is not available in this build; the "
+                                     "answer is text only");
+}
+
+static void append_spoken(turn_ctx *t, const char *sentence) {
+    size_t a = t->spoken_text ? strlen(t->spoken_text) : 0, b = strlen(sentence);
+    char *n = realloc(t->spoken_text, a + b + 2);
+    if (!n) return;
+    if (a) n[a++] = ' ';
+    memcpy(n + a, sentence, b + 1);
+    t->spoken_text = n;
+}
+
+static void flush_held(turn_ctx *t) {
+    for (int i = 0; i < t->nheld; i++) {
+        speak_sentence(t, t->held[i]);
+        free(t->held[i]);
+    }
+    t->nheld = 0;
+}
+
+/* brain sink: called on this thread, inside brain_turn. */
+static void on_sentence(void *user, const char *sentence) {
+    turn_ctx *t = user;
+    if (cancelled(t) || !sentence || !*sentence) return;
+    if (t->streaming) {
+        append_spoken(t, sentence);
+        send_speaking(t, t->spoken_text);
+        speak_sentence(t, sentence);
+        return;
+    }
+    if (t->nheld < MAX_HELD) t->held[t->nheld++] = strdup(sentence);
+    if (t->llm_possible && !t->brain_done && now_us() - t->start_us > STREAM_AFTER_MS * 1000) {
+        /* A streamed (LLM) answer: start talking now. */
+        t->streaming = 1;
+        for (int i = 0; i < t->nheld; i++)
+            if (t->held[i]) append_spoken(t, t->held[i]);
+        send_speaking(t, t->spoken_text ? t->spoken_text : sentence);
+        flush_held(t);
+    }
+}
+
+static brain_mode mode_now(axiom_server *srv) {
+    switch (governor_effective_mode(srv->engine->gov)) {
+    case GOV_MODE_SKIP_LLM: return BRAIN_MODE_SKIP_LLM;
+    case GOV_MODE_TEMPLATE_ONLY: return BRAIN_MODE_TEMPLATE_ONLY;
+    default: return BRAIN_MODE_FULL;
+    }
+}
+
+static const char *metrics_path(const brain_reply *r) {
+    switch (r->path) {
+    case BRAIN_PATH_TEMPLATE: return "template";
+    case BRAIN_PATH_RETRIEVAL:
+    case BRAIN_PATH_FALLBACK: return "retrieval";
+    case BRAIN_PATH_LLM: return "llm";
+    default: return "none";
+    }
+}
+
+static void send_ready(turn_ctx *t) {
+    const char *m = "{\"event\":\"ready_to_listen\",\"state\":\"idle\"}";
+    session_send(t->s, MG_WEBSOCKET_OPCODE_TEXT, m, strlen(m), t->seq, 0, 1);
+}
+
+void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int64_t stt_us) {
+    axiom_server *srv = s->srv;
+    turn_ctx t = {.s = s, .seq = seq, .t0_us = t0_us};
+    if (atomic_load(&s->cancel)) return;
+    const char *p = text;
+    while (*p == ' ') p++;
+    if (!*p || !srv->engine->brain) {
+        if (!*p) {
+            /* Nothing heard (noise): back to listening. */
+            session_send_text(s, "{\"state\":\"idle\"}", seq);
+            metrics_count_turn(srv->metrics, "none");
+        } else {
+            const char *why = "answering is not available: the knowledge pack could not be opened";
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "state", "idle");
+            cJSON_AddStringToObject(o, "error", why);
+            send_obj(&t, o);
+            metrics_count_turn(srv->metrics, "error");
+            metrics_add(srv->metrics, COUNT_ERRORS, 1);
+        }
+        send_ready(&t);
+        return;
+    }
+    brain_reply reply;
+    memset(&reply, 0, sizeof reply);
+    brain_turn_opts opts = {.mode = mode_now(srv),
+                            .llm = srv->engine->llm,
+                            .cancel = &s->brain_cancel,
+                            .sink = {on_sentence, &t}};
+    char err[512] = "";
+    t.start_us = now_us();
+    t.llm_possible = opts.llm != NULL && opts.mode == BRAIN_MODE_FULL;
+    int rc = brain_turn(srv->engine->brain, s->brain, p, &opts, &reply, err, sizeof err);
+    t.brain_done = 1;
+    int64_t brain_us = now_us() - t.start_us;
+    metrics_observe_ms(srv->metrics, STAGE_BRAIN, (double)brain_us / 1000.0);
+    if (rc != 0) {
+        for (int i = 0; i < t.nheld; i++) free(t.held[i]);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "state", "idle");
+        cJSON_AddStringToObject(o, "error", err);
+        send_obj(&t, o);
+        send_error(&t, "brain_failed", err);
+        metrics_count_turn(srv->metrics, "error");
+        metrics_add(srv->metrics, COUNT_ERRORS, 1);
+        send_ready(&t);
+        brain_reply_free(&reply);
+        free(t.spoken_text);
+        return;
+    }
+    t.reply = &reply;
+    metrics_count_turn(srv->metrics, metrics_path(&reply));
+    if (cancelled(&t)) {
+        for (int i = 0; i < t.nheld; i++) free(t.held[i]);
+    } else if (reply.path == BRAIN_PATH_NONE || !reply.text || !reply.text[0]) {
+        for (int i = 0; i < t.nheld; i++) free(t.held[i]);
+        t.nheld = 0;
+        session_send_text(s, "{\"state\":\"idle\"}", seq);
+    } else if (!t.streaming) {
+        send_card_events(&t);
+        send_speaking(&t, reply.text);
+        if (t.nheld == 0) {
+            /* The brain gave no sentences through the sink: split the text here. */
+            speak_sentence(&t, reply.text);
+        }
+        flush_held(&t);
+    } else {
+        flush_held(&t);
+        if (!t.spoken_text || strcmp(t.spoken_text, reply.text) != 0) send_speaking(&t, reply.text);
+        send_card_events(&t);
+    }
+    if (s->want_timings && !cancelled(&t)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "event", "timings");
+        cJSON_AddNumberToObject(o, "stt_ms", (double)(stt_us / 100) / 10.0);
+        cJSON_AddNumberToObject(o, "brain_ms", (double)(brain_us / 100) / 10.0);
+        cJSON_AddNumberToObject(o, "tts_ms", (double)(t.tts_us / 100) / 10.0);
+        if (t.audio_sent)
+            cJSON_AddNumberToObject(o, "first_audio_ms", (double)((t.first_audio_us - t0_us) / 100) / 10.0);
+        cJSON_AddStringToObject(o, "path", metrics_path(&reply));
+        send_obj(&t, o);
+    }
+    if (!cancelled(&t)) send_ready(&t);
+    brain_reply_free(&reply);
+    free(t.spoken_text);
+}

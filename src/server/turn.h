@@ -1,0 +1,13 @@
+/* One answer for one session (turn.c): brain, synthesis and the events of a turn.
+ * Runs on the turn pool. */
+#ifndef AXIOM_SERVER_TURN_H
+#define AXIOM_SERVER_TURN_H
+
+#include "server/server_internal.h"
+
+/* Answers text for session s as answer number seq. t0_us: when the user finished
+ * (latency base); stt_us: recognition time, for the timings event. Queues every
+ * message of the turn, ending with ready_to_listen (unless cancelled). */
+void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int64_t stt_us);
+
+#endif
