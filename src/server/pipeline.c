@@ -28,10 +28,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct pipeline_shared {
     axiom_server *srv;
 };
+
+struct pipeline_session {
+    ws_session *s;
+    vad_stream *vad;
+    int in_speech;
+    int speech_reported;       /* "no voice input" error sent once */
+};
+
+static void send_error_event(ws_session *s, const char *code, const char *message, uint64_t turn) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "event", "error");
+    cJSON_AddStringToObject(o, "code", code);
+    cJSON_AddStringToObject(o, "message", message);
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt) session_send_text(s, txt, turn);
+    free(txt);
+    cJSON_Delete(o);
+}
 
 pipeline_shared *pipeline_shared_new(axiom_server *srv, char *err, size_t errlen) {
     pipeline_shared *p = calloc(1, sizeof *p);
