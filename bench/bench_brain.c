@@ -94,7 +94,7 @@ static void bench_dir(const char *label, const char *dir) {
         for (const char *c = b->pk->templates[i].question; *c && k < sizeof q - 1; c++) q[k++] = (char)tolower((unsigned char)*c);
         q[k] = 0;
         brain_reply r;
-        brain_turn_opts o = {BRAIN_MODE_SKIP_LLM, NULL, NULL, {NULL, NULL}};
+        brain_turn_opts o = {.mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
         /* fresh history each time: one question, one session, as a user would ask it */
         s->topic_item = -1;
         s->last_model[0] = 0;
@@ -149,7 +149,7 @@ static void bench_dir(const char *label, const char *dir) {
     size_t limit = n > 1000 ? 1000 : n;
     for (size_t i = 0; s && i < limit; i++) {
         brain_reply r;
-        brain_turn_opts o = {BRAIN_MODE_SKIP_LLM, NULL, NULL, {NULL, NULL}};
+        brain_turn_opts o = {.mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
         s->topic_item = -1;
         int64_t c0 = cpu_us();
         int trc = brain_turn(b, s, b->pk ? b->pk->templates[(i * 7) % n].question : "hello", &o, &r, err, sizeof err);

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstr(data, size);
     char err[512];
     brain_reply r;
-    brain_turn_opts o = {size && data[0] & 1 ? BRAIN_MODE_TEMPLATE_ONLY : BRAIN_MODE_SKIP_LLM, NULL, NULL, {NULL, NULL}};
+    brain_turn_opts o = {.mode = size && data[0] & 1 ? BRAIN_MODE_TEMPLATE_ONLY : BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
     if (brain_turn(b, s, text, &o, &r, err, sizeof err) != 0) abort();
     if (r.card.index != -1) {
         int ok = 0;

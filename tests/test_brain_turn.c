@@ -45,7 +45,7 @@ static void on_sentence(void *user, const char *s) {
 
 static int ask(brain *b, brain_session *s, brain_mode mode, const char *text, brain_reply *r) {
     char err[512];
-    brain_turn_opts o = {mode, NULL, NULL, {NULL, NULL}};
+    brain_turn_opts o = {.mode = mode, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
     int rc = brain_turn(b, s, text, &o, r, err, sizeof err);
     CHECK_MSG(rc == 0, "turn '%.60s' failed: %s", text, err);
     return rc;
@@ -112,7 +112,7 @@ static void test_retrieval_composes(void) {
     brain_session *s = brain_session_new(b);
     brain_reply r;
     sink_log log = {0};
-    brain_turn_opts o = {BRAIN_MODE_SKIP_LLM, NULL, NULL, {on_sentence, &log}};
+    brain_turn_opts o = {.mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {on_sentence, &log}};
     CHECK(brain_turn(b, s, "how much power does the orin nano draw", &o, &r, err, sizeof err) == 0);
     CHECK_EQ_INT(r.path, BRAIN_PATH_RETRIEVAL);
     CHECK_CONTAINS(r.text, "between 7 and 15 watts");
@@ -168,6 +168,45 @@ static void test_cards_and_models(void) {
     }
     ask(b, s, BRAIN_MODE_SKIP_LLM, "the robot dog please", &r);
     CHECK_STR(r.card.keyword, "robot dog");
+    brain_reply_free(&r);
+    brain_session_free(s);
+    brain_free(b);
+    config_free(c);
+}
+
+typedef struct {
+    int events, sentences_before_events, sentences, card;
+} order_log;
+
+static void order_sentence(void *user, const char *s) {
+    (void)s;
+    ((order_log *)user)->sentences++;
+}
+
+static void order_events(void *user, const brain_reply *r) {
+    order_log *l = user;
+    l->events++;
+    l->sentences_before_events = l->sentences;
+    l->card = r->card.index;
+}
+
+static void test_events_before_sentences(void) {
+    axiom_config *c = cfg_for(NULL, NULL, NULL, NULL);
+    char err[512];
+    brain *b = brain_new(c, err, sizeof err);
+    brain_session *s = brain_session_new(b);
+    order_log log = {0};
+    brain_turn_opts o = {.mode = BRAIN_MODE_SKIP_LLM, .sink = {order_sentence, &log}, .on_events = order_events};
+    brain_reply r;
+    CHECK(brain_turn(b, s, "tell me about the robot dog", &o, &r, err, sizeof err) == 0);
+    CHECK_EQ_INT(log.events, 1);
+    CHECK_EQ_INT(log.sentences_before_events, 0);
+    CHECK(log.sentences >= 1);
+    CHECK_EQ_INT(log.card, 2);
+    brain_reply_free(&r);
+    memset(&log, 0, sizeof log);
+    CHECK(brain_turn(b, s, "hello", &o, &r, err, sizeof err) == 0);
+    CHECK_EQ_INT(log.events, 0); /* no card, no model: not called */
     brain_reply_free(&r);
     brain_session_free(s);
     brain_free(b);
@@ -249,7 +288,7 @@ static void test_bad_inputs(void) {
                  {"++breath++", "noise"}, {"...?!", "noise"}, {"\x01\x02\x03", "noise"}, {"k", "noise"}};
     for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
         sink_log log = {0};
-        brain_turn_opts o = {BRAIN_MODE_SKIP_LLM, NULL, NULL, {on_sentence, &log}};
+        brain_turn_opts o = {.mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {on_sentence, &log}};
         CHECK(brain_turn(b, s, drops[i].in, &o, &r, err, sizeof err) == 0);
         CHECK_EQ_INT(r.path, BRAIN_PATH_NONE);
         CHECK_MSG(strcmp(r.dropped, drops[i].dropped) == 0, "input %zu: dropped '%s', want '%s'", i, r.dropped,
@@ -354,7 +393,7 @@ static void test_llm_stream_and_fallback(void) {
     brain_session *s = brain_session_new(b);
     brain_reply r;
     sink_log log = {0};
-    brain_turn_opts o = {BRAIN_MODE_FULL, m, NULL, {on_sentence, &log}};
+    brain_turn_opts o = {.mode = BRAIN_MODE_FULL, .llm = m, .cancel = NULL, .sink = {on_sentence, &log}};
     CHECK(brain_turn(b, s, "how much power does the orin nano draw", &o, &r, err, sizeof err) == 0);
     CHECK_EQ_INT(r.path, BRAIN_PATH_FALLBACK);
     CHECK_CONTAINS(r.text, "I couldn't reach the language model");
@@ -385,7 +424,7 @@ static void test_llm_stream_and_fallback(void) {
     CHECK_MSG(m != NULL, "%s", err);
     s = brain_session_new(b);
     memset(&log, 0, sizeof log);
-    o = (brain_turn_opts){BRAIN_MODE_FULL, m, NULL, {on_sentence, &log}};
+    o = (brain_turn_opts){.mode = BRAIN_MODE_FULL, .llm = m, .cancel = NULL, .sink = {on_sentence, &log}};
     CHECK(brain_turn(b, s, "what is the range of the rplidar", &o, &r, err, sizeof err) == 0);
     CHECK_MSG(r.path == BRAIN_PATH_LLM, "path %s", brain_path_name(r.path));
     CHECK(r.text && strlen(r.text) > 0);
@@ -418,7 +457,7 @@ static void *worker(void *arg) {
     char err[256];
     for (int i = 0; i < 40; i++) {
         brain_reply r;
-        brain_turn_opts o = {i % 3 ? BRAIN_MODE_SKIP_LLM : BRAIN_MODE_TEMPLATE_ONLY, NULL, NULL, {NULL, NULL}};
+        brain_turn_opts o = {.mode = i % 3 ? BRAIN_MODE_SKIP_LLM : BRAIN_MODE_TEMPLATE_ONLY, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
         /* each thread asks in its own order, so histories differ */
         const char *q = qs[(i + w->id) % 5];
         if (brain_turn(w->b, s, q, &o, &r, err, sizeof err) != 0 || !r.text[0]) w->failures++;
@@ -501,6 +540,7 @@ int main(int argc, char **argv) {
     RUN(test_fast_path_right_item);
     RUN(test_retrieval_composes);
     RUN(test_cards_and_models);
+    RUN(test_events_before_sentences);
     RUN(test_history_isolation_fifo);
     RUN(test_history_persistence);
     RUN(test_bad_inputs);

@@ -42,6 +42,8 @@ typedef enum {
     BRAIN_PATH_FALLBACK  /* the LLM failed; honest answer from retrieval */
 } brain_path;
 
+struct brain_reply;
+
 /* Receives each finished, speech-shaped sentence as soon as it is ready. */
 typedef struct {
     void (*on_sentence)(void *user, const char *sentence);
@@ -53,6 +55,11 @@ typedef struct {
     struct llm *llm;              /* NULL = no language model */
     const volatile int *cancel;   /* barge-in: non-zero stops the turn (may be NULL) */
     brain_sink sink;              /* on_sentence may be NULL */
+    /* Optional: the turn's UI events before its first sentence. Called once (with
+     * sink.user), only when the turn raises a card or a 3D-model event, with
+     * reply->card and reply->model_3d filled; the rest of the reply is not final yet.
+     * Lets a front end show the card while an LLM answer is still streaming. */
+    void (*on_events)(void *user, const struct brain_reply *reply);
 } brain_turn_opts;
 
 /* Per-stage wall time of one turn, microseconds. */
@@ -68,7 +75,7 @@ typedef struct {
     double score;
 } brain_hit;
 
-typedef struct {
+typedef struct brain_reply {
     char intent[32];       /* "equipment_query", ..., "unknown"; "" when dropped */
     float confidence;      /* calibrated intent probability */
     brain_path path;

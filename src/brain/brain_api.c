@@ -35,7 +35,7 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
     memset(out, 0, sizeof *out);
     brain_reply *r = calloc(1, sizeof *r);
     if (!r) return -1;
-    brain_turn_opts o = {BRAIN_MODE_FULL, e->llm, cancel, {on_sentence, user}};
+    brain_turn_opts o = {.mode = BRAIN_MODE_FULL, .llm = e->llm, .cancel = cancel, .sink = {on_sentence, user}};
     switch (governor_effective_mode(e->gov)) {
     case GOV_MODE_FULL: o.mode = BRAIN_MODE_FULL; break;
     case GOV_MODE_SKIP_LLM: o.mode = BRAIN_MODE_SKIP_LLM; break;

@@ -237,7 +237,7 @@ static void set_events(brain *b, brain_session *s, int named_item, int item, con
 
 int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_opts *opts, brain_reply *out, char *err,
                size_t errlen) {
-    static const brain_turn_opts none = {BRAIN_MODE_FULL, NULL, NULL, {NULL, NULL}};
+    static const brain_turn_opts none = {.mode = BRAIN_MODE_FULL};
     const brain_turn_opts *o = opts ? opts : &none;
     memset(out, 0, sizeof *out);
     out->card.index = -1;
@@ -298,6 +298,19 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
     int named = n_named ? named_all[0] : -1;
     size_t ms = n_named ? starts[0] : 0, ml = n_named ? lens[0] : 0;
     int item = named >= 0 ? named : (has_pronoun(tt) ? s->topic_item : -1);
+
+    /* UI events are known now, before any sentence: a front end can show the card
+     * while the answer is still being produced */
+    {
+        char kw[64] = ""; /* the words that named the item, as the user said them */
+        size_t w = 0;
+        for (size_t i = ms; named >= 0 && i < ms + ml && i < tt->n && w + 1 < sizeof kw; i++) {
+            int n = snprintf(kw + w, sizeof kw - w, "%s%s", i > ms ? " " : "", tt->t[i]);
+            w = n > 0 && (size_t)n < sizeof kw - w ? w + (size_t)n : sizeof kw - 1;
+        }
+        set_events(b, s, named, item, kw, out);
+    }
+    if ((out->card.index >= 0 || out->model_3d.path[0]) && o->on_events) o->on_events(o->sink.user, out);
 
     /* social turns */
     t = now_us();
@@ -418,15 +431,6 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
     out->path = BRAIN_PATH_RETRIEVAL;
 
 answered:
-    {
-        char kw[64] = ""; /* the words that named the item, as the user said them */
-        size_t w = 0;
-        for (size_t i = ms; named >= 0 && i < ms + ml && i < tt->n && w + 1 < sizeof kw; i++) {
-            int n = snprintf(kw + w, sizeof kw - w, "%s%s", i > ms ? " " : "", tt->t[i]);
-            w = n > 0 && (size_t)n < sizeof kw - w ? w + (size_t)n : sizeof kw - 1;
-        }
-        set_events(b, s, named, item, kw, out);
-    }
     if (item >= 0) s->topic_item = item;
     s->turn_no++;
     history_ring_push(&s->ring, nr->clean, sp.text ? sp.text : "");

@@ -113,7 +113,7 @@ int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
     }
     brain_session *s = brain_session_new(e->brain);
     brain_reply r;
-    brain_turn_opts o = {mode_now(e), e->llm, NULL, {NULL, NULL}};
+    brain_turn_opts o = {.mode = mode_now(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
     int rc = s ? brain_turn(e->brain, s, text, &o, &r, err, sizeof err) : -1;
     if (rc != 0) {
         fprintf(stderr, "axiom ask: %s\n", s ? err : "out of memory");
@@ -169,7 +169,7 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
         if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0) break;
         int first = 1;
         brain_reply r;
-        brain_turn_opts o = {mode_now(e), e->llm, NULL, {print_sentence, &first}};
+        brain_turn_opts o = {.mode = mode_now(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
         if (brain_turn(e->brain, s, line, &o, &r, err, sizeof err) != 0) {
             fprintf(stderr, "axiom chat: %s\n", err);
             brain_reply_free(&r);
