@@ -41,6 +41,7 @@
 #define TYPED_Q "what is the unitree go2"
 #define SPOKEN_Q "what is the unitree go two"
 #define LLM_Q "what could I build for a science fair"
+#define STOP_Q "tell me about the jetson orin nano"
 
 static char g_tmp[256];
 static char g_art[1024];
@@ -275,7 +276,8 @@ static void test_page_connects_status_panel_narrow_layout(void) {
         CHECK_MSG(0, "axiom serve did not start");
         return;
     }
-    g_typed = browser_run(&g_main, "typed", "--question '" TYPED_Q "' --narrow");
+    g_typed = browser_run(&g_main, "typed",
+                          "--question '" TYPED_Q "' --stop-question '" STOP_Q "' --narrow");
     if (g_browser_skip[0]) SKIP("Chromium cannot start here: %s", g_browser_skip);
     CHECK(g_typed != NULL);
     if (!g_typed) return;
@@ -291,7 +293,7 @@ static void test_page_connects_status_panel_narrow_layout(void) {
     CHECK_MSG(num(g_typed, "narrow.scroll_width") > 0 &&
                   num(g_typed, "narrow.scroll_width") <= 360,
               "page is %.0f px wide at a 360 px viewport", num(g_typed, "narrow.scroll_width"));
-    check_screenshots(g_typed, 2);
+    check_screenshots(g_typed, 2); /* after the typed question, and at 360 px */
     const cJSON *ce = get(g_typed, "console_errors");
     CHECK_MSG(cJSON_GetArraySize(ce) == 0, "console errors: %s",
               cJSON_GetStringValue(cJSON_GetArrayItem(ce, 0)));
@@ -316,6 +318,27 @@ static void test_typed_question_answered_and_played(void) {
     CHECK(!get(g_typed, "typed_error"));
     check_answered(t, 0);
     CHECK_MSG(cJSON_GetArraySize(get(t, "cards")) > 0, "no item card shown for the Unitree Go2");
+}
+
+/* Esc while an answer plays: playback stops at once, the server confirms with
+ * barge_in, late audio of that answer is not played, and the page listens again. */
+static void test_stop_key_cancels_playing_answer(void) {
+    if (g_browser_skip[0]) SKIP("Chromium cannot start here: %s", g_browser_skip);
+    if (!g_typed) {
+        CHECK(0);
+        return;
+    }
+    char why[300];
+    if (!serve_has(&g_main, "brain", why, sizeof why) || !serve_has(&g_main, "tts", why, sizeof why))
+        SKIP("stopping an answer: %s", why);
+    const cJSON *t = get(g_typed, "stop");
+    print_events("stopped", t);
+    CHECK_MSG(!get(g_typed, "stop_error"), "%s", cJSON_GetStringValue(get(g_typed, "stop_error")));
+    int sp = ev_at(t, "speaking", 0), bi = ev_at(t, "barge_in", 0);
+    CHECK_MSG(sp >= 0 && bi > sp, "speaking %d then barge_in %d", sp, bi);
+    CHECK_MSG(num(g_typed, "stop.stopped_sources") >= 1, "no playing sentence was stopped");
+    CHECK_EQ_INT(num(g_typed, "stop.played_after"), 0);
+    CHECK_STR(cJSON_GetStringValue(get(t, "state")), "idle");
 }
 
 static void put_le(unsigned char *p, uint32_t v, int bytes) {
@@ -350,6 +373,52 @@ static int write_padded_wav(const char *path, const int16_t *s, long n, int pre_
     for (long i = 0; i < post && ok; i += 1600)
         ok = fwrite(zero, 2, (size_t)(post - i < 1600 ? post - i : 1600), f) > 0;
     return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* A counter from /metrics, or -1. */
+static double metric(const serve_proc *p, const char *name) {
+    static char body[1 << 17];
+    if (http_request(p->port, "GET", "/metrics", NULL, NULL, body, sizeof body) != 200) return -1;
+    size_t nl = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, name, nl) == 0 && l[nl] == ' ') return atof(l + nl + 1);
+    return -1;
+}
+
+/* The capture path on its own, whatever the server can recognise: real speech
+ * through the fake microphone reaches the server as 1,024-byte frames at about 31
+ * a second, and nothing is sent before the button is pressed. */
+static void test_microphone_streams_16k_frames(void) {
+    if (g_browser_skip[0]) SKIP("Chromium cannot start here: %s", g_browser_skip);
+    if (!g_main_up) {
+        CHECK(0);
+        return;
+    }
+    char wav[1024];
+    if (!tu_shared_path("audio/jfk.wav", wav, sizeof wav))
+        SKIP("../shared/audio/jfk.wav is absent (shared test material)");
+    double before = metric(&g_main, "axiom_audio_bytes_received_total");
+    CHECK_EQ_INT(before, 0);
+    char extra[1200];
+    snprintf(extra, sizeof extra, "--wav '%s' --listen-ms 4000", wav);
+    cJSON *res = browser_run(&g_main, "mic", extra);
+    if (g_browser_skip[0]) SKIP("Chromium cannot start here: %s", g_browser_skip);
+    CHECK(res != NULL);
+    if (!res) return;
+    const cJSON *v = get(res, "voice");
+    double frames = num(v, "framesSent");
+    double bytes = metric(&g_main, "axiom_audio_bytes_received_total");
+    double msgs = metric(&g_main, "axiom_audio_frames_received_total");
+    fprintf(stderr, "  page sent %.0f frames; server received %.0f messages, %.0f bytes\n", frames,
+            msgs, bytes);
+    /* 4 s of listening is ~125 frames; allow for the microphone's start-up. */
+    CHECK_MSG(frames >= 60 && frames <= 160, "frames sent in 4 s: %.0f", frames);
+    /* The page keeps sending until the browser closes, a moment after its report. */
+    CHECK_MSG(msgs >= frames * 0.95 && msgs <= frames + 40, "server got %.0f of %.0f frames", msgs,
+              frames);
+    CHECK_MSG(bytes == msgs * 1024, "every frame is 512 samples of s16le (%.0f bytes in %.0f)",
+              bytes, msgs);
+    cJSON_Delete(res);
 }
 
 static void test_spoken_question_transcribed_answered_played(void) {
@@ -465,6 +534,8 @@ int main(int argc, char **argv) {
     g_main_up = serve_start(&g_main, "serve", NULL) == 0;
     RUN(test_page_connects_status_panel_narrow_layout);
     RUN(test_typed_question_answered_and_played);
+    RUN(test_stop_key_cancels_playing_answer);
+    RUN(test_microphone_streams_16k_frames);
     RUN(test_spoken_question_transcribed_answered_played);
     serve_stop(&g_main);
     RUN(test_llm_down_typed_question_gets_spoken_fallback);

@@ -32,6 +32,7 @@ const trace = (window.axiomTrace = {
   cards: [],
   framesSent: 0,
   bargeIns: 0,
+  audioDropped: 0,
   state: 'idle',
   audio: null, // the player's counters
 });
@@ -59,6 +60,7 @@ let muted = false;
 let unmuteWhenQuiet = false;
 let lastAnswerEl = null;
 let turnOpen = false; // between thinking and ready_to_listen
+let dropAudio = false; // the answer was stopped: its late audio is not played
 
 const player = new Player(() => {
   if (unmuteWhenQuiet) setMuted(false);
@@ -218,9 +220,14 @@ function onJson(msg) {
       showModel(msg);
       return;
     case 'barge_in':
+      // The rest of the answer is dropped (its ready_to_listen too): the turn is over.
       trace.bargeIns++;
+      dropAudio = true;
       player.stop();
       addMeta(lastAnswerEl, 'interrupted');
+      turnOpen = false;
+      setState(micOn ? 'listening' : 'idle');
+      setMuted(false);
       return;
     case 'timings': {
       const parts = [];
@@ -243,12 +250,14 @@ function onJson(msg) {
   switch (msg.state) {
     case 'thinking':
       turnOpen = true;
+      dropAudio = false;
       lastErrorShown = '';
       if (partialText) finishSpokenLine(msg.transcript);
       setMuted(true);
       setState('thinking');
       return;
     case 'speaking': {
+      dropAudio = false;
       if (!ui.interrupt.checked) setMuted(true);
       else unmuteSoon();
       if (msg.transcript && !trace.user.length) finishSpokenLine(msg.transcript);
@@ -274,6 +283,10 @@ function onJson(msg) {
 
 function onBinary(buf) {
   trace.events.push('audio');
+  if (dropAudio) {
+    trace.audioDropped++;
+    return;
+  }
   if (trace.state !== 'speaking') setState('speaking');
   player.enqueue(buf);
 }
@@ -385,6 +398,7 @@ ui.mic.addEventListener('click', async () => {
 });
 
 ui.stop.addEventListener('click', () => {
+  dropAudio = true;
   player.stop();
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ event: 'cancel' }));
 });

@@ -7,11 +7,14 @@
 // 16 kHz frames over /ws. Answers are decoded and played by the page's own player.
 //
 //   node tests/e2e/browser.mjs --url http://127.0.0.1:PORT/ --out DIR
-//        [--wav FILE] [--question TEXT] [--narrow] [--shot NAME] [--timeout-ms N]
+//        [--wav FILE [--listen-ms N]] [--question TEXT] [--stop-question TEXT]
+//        [--narrow] [--shot NAME] [--timeout-ms N]
 //
 // Steps: load the page, wait for the session; with --wav press the microphone
-// button and wait for a spoken turn to be answered and played; with --question type
-// it and wait for its answer; with --narrow reload at 360 px and check nothing
+// button and wait for a spoken turn to be answered and played (with --listen-ms,
+// just keep the microphone on that long and report); with --question type
+// it and wait for its answer; with --stop-question type it, and once its audio plays
+// press Esc (stop the answer) and wait for the server's barge_in; with --narrow reload at 360 px and check nothing
 // overflows sideways. Screenshots go to DIR. Exit status 0 when the JSON was
 // printed (the test judges it), 3 when the browser could not start.
 import { existsSync, mkdirSync } from 'node:fs';
@@ -31,8 +34,10 @@ const url = opt('url');
 const out = resolve(opt('out', join(root, 'test-artifacts')));
 const wav = opt('wav');
 const question = opt('question');
+const stopQuestion = opt('stop-question');
 const shotName = opt('shot', 'page');
 const timeoutMs = Number(opt('timeout-ms', '40000'));
+const listenMs = Number(opt('listen-ms', '0'));
 const exe = opt('chromium', '/usr/lib/chromium/chromium');
 const result = { ok: false, screenshots: [], steps: [] };
 
@@ -59,8 +64,9 @@ if (!existsSync(exe)) {
   done(3);
 }
 
-const flags = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required'];
+// No autoplay override: the page must unlock audio from the user's click or key press,
+// as it has to in a real browser.
+const flags = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'];
 if (wav) flags.push(`--use-file-for-fake-audio-capture=${resolve(wav)}%noloop`);
 
 let browser;
@@ -118,11 +124,15 @@ try {
     result.steps.push('voice');
     await page.click('#mic');
     const t0 = Date.now();
-    try {
-      await turnDone(page, ++turns);
-      result.voice_ms = Date.now() - t0;
-    } catch (e) {
-      result.voice_error = `no answered spoken turn within ${timeoutMs} ms`;
+    if (listenMs > 0) {
+      await page.waitForTimeout(listenMs);
+    } else {
+      try {
+        await turnDone(page, ++turns);
+        result.voice_ms = Date.now() - t0;
+      } catch (e) {
+        result.voice_error = `no answered spoken turn within ${timeoutMs} ms`;
+      }
     }
     result.voice = await trace(page);
     await shot(page, 'voice');
@@ -144,6 +154,35 @@ try {
     const t = await trace(page);
     result.typed = { ...t, events: t.events.slice(before) };
     await shot(page, 'typed');
+  }
+
+  if (stopQuestion) {
+    result.steps.push('stop');
+    const t0 = await trace(page);
+    await page.focus('#question');
+    await page.keyboard.type(stopQuestion);
+    await page.keyboard.press('Enter');
+    try {
+      // Playing: a sentence decoded and scheduled, not yet finished.
+      // (or the turn ended without audio: nothing to stop, reported as an error).
+      const n0 = t0.events.length;
+      const playing = await page.waitForFunction(([d, n]) => {
+        const t = window.axiomTrace;
+        if (t.audio.decoded > d) return 'playing';
+        return t.events.slice(n).includes('ready_to_listen') ? 'ended' : false;
+      }, [t0.audio.decoded, n0], { timeout: timeoutMs, polling: 50 });
+      if ((await playing.jsonValue()) !== 'playing') throw new Error('no audio');
+      await page.keyboard.press('Escape');
+      await page.waitForFunction((b) => window.axiomTrace.bargeIns > b, t0.bargeIns,
+        { timeout: 10000, polling: 50 });
+      await page.waitForTimeout(500); // anything still arriving would show now
+    } catch (e) {
+      result.stop_error = 'no barge_in after pressing Esc during the answer';
+    }
+    const t = await trace(page);
+    result.stop = { ...t, events: t.events.slice(t0.events.length),
+      stopped_sources: t.audio.stopped - t0.audio.stopped,
+      played_after: t.audio.played - t0.audio.played };
   }
 
   if (flag('narrow')) {
