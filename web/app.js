@@ -232,7 +232,7 @@ function onJson(msg) {
     case 'timings': {
       const parts = [];
       for (const k of ['stt_ms', 'brain_ms', 'tts_ms', 'first_audio_ms'])
-        if (typeof msg[k] === 'number') parts.push(`${k.replace('_ms', '').replace('_', ' ')} ${Math.round(msg[k])} ms`);
+        if (typeof msg[k] === 'number' && (msg[k] > 0 || k !== 'stt_ms')) parts.push(`${k.replace('_ms', '').replace('_', ' ')} ${Math.round(msg[k])} ms`);
       if (parts.length) addMeta(lastAnswerEl, parts.join(', '));
       return;
     }

@@ -147,7 +147,7 @@ export class StatusPanel {
       c.moveTo(padL, yy);
       c.lineTo(padL + pw, yy);
       c.stroke();
-      c.fillText(fmtBytes(v), 2, yy + 4);
+      c.fillText(v >= GB ? v / GB + ' GB' : v / MB + ' MB', 2, yy + 4);
     }
     // Level lines, their labels at the right end, pushed apart when close.
     let labelY = -Infinity;
