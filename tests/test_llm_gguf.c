@@ -347,6 +347,12 @@ static void test_unload_releases_memory(void) {
     CHECK(drop > 1 << 20);
     CHECK(after < loaded);
     CHECK_EQ_INT(component_is_loaded(comp), 0);
+    /* Idle unloading: after mem.llm_idle_unload_s (300 s by default) without use. */
+    CHECK(component_load(comp, err, sizeof err) == 0);
+    component_unload_if_idle(comp, now_ms() + 10000);
+    CHECK_EQ_INT(component_is_loaded(comp), 1);
+    component_unload_if_idle(comp, now_ms() + 301000);
+    CHECK_EQ_INT(component_is_loaded(comp), 0);
     /* Lazy again: the next answer loads it back. */
     sink s2 = {0};
     CHECK(llm_chat(m, story, 1, &o, on_piece, &s2, NULL, &r, err, sizeof err) == 0);
