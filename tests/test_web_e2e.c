@@ -428,6 +428,13 @@ static void test_microphone_streams_16k_frames(void) {
               frames);
     CHECK_MSG(bytes == msgs * 1024, "every frame is 512 samples of s16le (%.0f bytes in %.0f)",
               bytes, msgs);
+    /* The server's voice activity detector hears speech in what the page captured. */
+    char why[300];
+    if (serve_has(&g_main, "vad", why, sizeof why)) {
+        print_events("microphone", v);
+        int ss = ev_at(v, "speech_start", 0), se = ev_at(v, "speech_end", 0);
+        CHECK_MSG(ss >= 0 && se > ss, "speech_start %d then speech_end %d", ss, se);
+    }
     cJSON_Delete(res);
 }
 

@@ -59,6 +59,7 @@ let micOn = false;
 let muted = false;
 let unmuteWhenQuiet = false;
 let lastAnswerEl = null;
+let answerEl = null; // this turn's answer line, once speaking has arrived
 let turnOpen = false; // between thinking and ready_to_listen
 let dropAudio = false; // the answer was stopped: its late audio is not played
 
@@ -241,6 +242,7 @@ function onJson(msg) {
       return;
     case 'ready_to_listen':
       turnOpen = false;
+      answerEl = null;
       if (!player.busy) setState(micOn ? 'listening' : 'idle');
       unmuteSoon();
       return;
@@ -250,6 +252,7 @@ function onJson(msg) {
   switch (msg.state) {
     case 'thinking':
       turnOpen = true;
+      answerEl = null;
       dropAudio = false;
       lastErrorShown = '';
       if (partialText) finishSpokenLine(msg.transcript);
@@ -262,9 +265,16 @@ function onJson(msg) {
       else unmuteSoon();
       if (msg.transcript && !trace.user.length) finishSpokenLine(msg.transcript);
       const text = msg.text || '';
-      trace.answers.push({ text, intent: msg.intent || '', path: msg.path || '' });
+      const answer = { text, intent: msg.intent || '', path: msg.path || '' };
       const meta = [msg.intent, msg.path].filter(Boolean).join(' · ');
-      lastAnswerEl = addLine('axiom', text, meta);
+      if (answerEl) {
+        // A streamed (LLM) answer repeats speaking with the text so far: one line grows.
+        answerEl.querySelector('p').textContent = text;
+        trace.answers[trace.answers.length - 1] = answer;
+      } else {
+        trace.answers.push(answer);
+        answerEl = lastAnswerEl = addLine('axiom', text, meta);
+      }
       setState('speaking');
       return;
     }
