@@ -361,8 +361,10 @@ async function startMic() {
   micStream = await navigator.mediaDevices.getUserMedia(constraints);
   // Chrome resamples to a 16 kHz context itself; where connecting the microphone to
   // such a context fails, run at the device rate and let the worklet resample.
+  // ?capture=native forces the second path (the end-to-end test covers both).
   let source;
   try {
+    if (params.get('capture') === 'native') throw new Error('device rate asked for');
     micCtx = new AudioContext({ sampleRate: 16000 });
     source = micCtx.createMediaStreamSource(micStream);
   } catch (_) {
@@ -378,6 +380,7 @@ async function startMic() {
     trace.framesSent++;
   };
   source.connect(node);
+  trace.captureRate = micCtx.sampleRate;
   micOn = true;
   ui.mic.setAttribute('aria-pressed', 'true');
   ui.mic.querySelector('.label').textContent = 'Stop microphone';

@@ -8,7 +8,7 @@
 //
 //   node tests/e2e/browser.mjs --url http://127.0.0.1:PORT/ --out DIR
 //        [--wav FILE [--listen-ms N]] [--question TEXT] [--stop-question TEXT]
-//        [--narrow] [--shot NAME] [--timeout-ms N]
+//        [--narrow] [--shot NAME] [--query ?k=v] [--timeout-ms N]
 //
 // Steps: load the page, wait for the session; with --wav press the microphone
 // button and wait for a spoken turn to be answered and played (with --listen-ms,
@@ -30,7 +30,7 @@ const opt = (name, dflt) => {
 };
 const flag = (name) => args.includes('--' + name);
 
-const url = opt('url');
+const url = opt('url') && opt('url') + opt('query', ''); // --query '?capture=native'
 const out = resolve(opt('out', join(root, 'test-artifacts')));
 const wav = opt('wav');
 const question = opt('question');
