@@ -114,7 +114,7 @@ static const social_word social_words[] = {
     {"hiya", W_GREET}, {"howdy", W_GREET}, {"yo", W_GREET}, {"greetings", W_GREET},
     {"morning", W_GREET}, {"afternoon", W_GREET}, {"evening", W_GREET}, {"bye", W_GREET},
     {"goodbye", W_GREET}, {"hallo", W_GREET}, {"helo", W_GREET}, {"hullo", W_GREET},
-    {"sup", W_GREET}, {"welcome", W_GREET}, {"meet", W_GREET}, {"later", W_GREET},
+    {"sup", W_GREET}, {"gday", W_GREET}, {"welcome", W_GREET}, {"meet", W_GREET}, {"later", W_GREET},
     {"night", W_GREET}, {"day", W_GREET},
     {"thanks", W_THANK}, {"thank", W_THANK}, {"thx", W_THANK}, {"ty", W_THANK},
     {"cheers", W_THANK}, {"appreciate", W_THANK}, {"appreciated", W_THANK},
@@ -146,7 +146,7 @@ static const social_word social_words[] = {
     {"we", W_FILL}, {"go", W_FILL}, {"have", W_FILL}, {"had", W_FILL}, {"sounds", W_FILL},
     {"bunch", W_FILL}, {"tons", W_FILL}, {"info", W_FILL}, {"answer", W_FILL},
     {"explanation", W_FILL}, {"enough", W_FILL}, {"needed", W_FILL},
-    {"thing", W_FILL}, {"exactly", W_FILL}, {"know", W_FILL}, {"totally", W_FILL},
+    {"g", W_FILL}, {"thing", W_FILL}, {"exactly", W_FILL}, {"know", W_FILL}, {"totally", W_FILL},
     {"absolutely", W_FILL}, {"indeed", W_FILL}, {"definitely", W_FILL}, {"quite", W_FILL},
     {"pretty", W_FILL}, {"precisely", W_FILL}, {"my", W_FILL}, {"of", W_FILL},
 };
