@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
@@ -23,6 +24,12 @@ int cmd_serve(const axiom_config *cfg, int argc, char **argv) {
         fprintf(stderr, "axiom serve: unexpected argument '%s'\n", argv[1]);
         return 2;
     }
+    /* Handlers first: a stop request that arrives while the engine or the listener is
+     * starting must still end in an orderly shutdown, not a kill. */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     char err[512];
     axiom_engine *engine = axiom_engine_new(cfg, err, sizeof err);
     if (!engine) {
@@ -37,11 +44,12 @@ int cmd_serve(const axiom_config *cfg, int argc, char **argv) {
     }
     printf("AXIOM is listening: http://%s:%d/\n", config_str(cfg, "server.host"), server_port(srv));
     fflush(stdout);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    while (!stop_requested) pause();
+    /* A bounded sleep, not pause(): a signal landing between the test and the wait
+     * would leave pause() waiting forever. The signal cuts the sleep short anyway. */
+    while (!stop_requested) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     server_stop(srv);
     axiom_engine_free(engine);
     return 0;
