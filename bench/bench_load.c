@@ -321,16 +321,17 @@ static level_result run_level(int n) {
     }
     pthread_attr_destroy(&attr);
     /* Sample the server while the clients run. */
-    for (;;) {
-        int done = 1;
-        for (int i = 0; i < n && done; i++)
-            if (pthread_tryjoin_np(th[i], NULL) == EBUSY) done = 0;
+    char *joined = calloc((size_t)n, 1);
+    for (int left = n; left > 0 && joined;) {
+        for (int i = 0; i < n; i++)
+            if (!joined[i] && pthread_tryjoin_np(th[i], NULL) == 0) joined[i] = 1, left--;
         long r = server_rss_kb();
         if (r > peak_rss) peak_rss = r;
-        if (done) break;
-        usleep(250000);
+        if (left > 0) usleep(250000);
     }
-    for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < n; i++)
+        if (!joined || !joined[i]) pthread_join(th[i], NULL);
+    free(joined);
     double wall = (double)(wsc_now_us() - t0) / 1e6;
     double cpu = server_cpu_s() - cpu0;
     double *lat = malloc(sizeof *lat * (size_t)n * 64 + 1);
@@ -424,6 +425,7 @@ static void past_max_sessions(int max_sessions) {
 
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures appear as they are measured */
     const char *levels = getenv("BENCH_LOAD_LEVELS");
     if (!levels || !*levels) levels = "1,10,50,100";
     int max_n = 0;

@@ -7,6 +7,8 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "mem/governor.h"
+#include "server/audio_cache.h"
 #include "server/server_internal.h"
 
 #include <arpa/inet.h>
@@ -19,6 +21,20 @@ static int log_civetweb(const struct mg_connection *conn, const char *message) {
     (void)conn;
     LOG_D("server", "civetweb: %s", message);
     return 1;
+}
+
+/* The governor empties the answer-audio cache at its warn level. It keeps the
+ * callback for the engine's life, which may outlast this server: the callback goes
+ * through this holder, cleared when the server stops. One server per process. */
+static pthread_mutex_t cache_holder_mu = PTHREAD_MUTEX_INITIALIZER;
+static audio_cache *cache_holder;
+
+static int64_t drop_answer_audio(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&cache_holder_mu);
+    int64_t n = cache_holder ? audio_cache_drop(cache_holder) : 0;
+    pthread_mutex_unlock(&cache_holder_mu);
+    return n;
 }
 
 static int host_is_loopback(const char *host) {
@@ -78,6 +94,12 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     if (!s->metrics || !s->turn_pool) goto fail;
     s->pipe = pipeline_shared_new(s, err, errlen);
     if (!s->pipe) goto fail;
+    s->acache = audio_cache_new((size_t)config_int(cfg, "server.audio_cache_mb") << 20);
+    if (!s->acache) goto fail;
+    pthread_mutex_lock(&cache_holder_mu);
+    cache_holder = s->acache;
+    pthread_mutex_unlock(&cache_holder_mu);
+    if (engine->gov) governor_add_cache(engine->gov, "answer-audio", drop_answer_audio, NULL);
 
     /* civetweb serves each connection on its own thread for the connection's whole
      * life (a WebSocket keeps it), so it needs one per allowed session plus some for
@@ -120,6 +142,10 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
           s->port, s->max_sessions, workers);
     return s;
 fail:
+    pthread_mutex_lock(&cache_holder_mu);
+    if (cache_holder == s->acache) cache_holder = NULL;
+    pthread_mutex_unlock(&cache_holder_mu);
+    audio_cache_free(s->acache);
     worker_pool_free(s->turn_pool);
     worker_pool_free(s->audio_pool);
     pipeline_shared_free(s->pipe);
@@ -139,6 +165,10 @@ void server_stop(axiom_server *s) {
     worker_pool_free(s->audio_pool);
     worker_pool_free(s->turn_pool);
     pipeline_shared_free(s->pipe);
+    pthread_mutex_lock(&cache_holder_mu);
+    if (cache_holder == s->acache) cache_holder = NULL;
+    pthread_mutex_unlock(&cache_holder_mu);
+    audio_cache_free(s->acache);
     metrics_free(s->metrics);
     pthread_mutex_destroy(&s->mu);
     free(s);

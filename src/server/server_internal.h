@@ -65,6 +65,7 @@ struct axiom_server {
     int nsessions;
     uint64_t next_session_id;
     struct pipeline_shared *pipe; /* components shared by every session */
+    struct audio_cache *acache;   /* synthesised sentences of repeated answers */
 };
 
 /* ---- outgoing queue (send_queue.c) ---- */
