@@ -7,7 +7,7 @@
 // 16 kHz frames over /ws. Answers are decoded and played by the page's own player.
 //
 //   node tests/e2e/browser.mjs --url http://127.0.0.1:PORT/ --out DIR
-//        [--wav FILE [--listen-ms N]] [--question TEXT] [--stop-question TEXT]
+//        [--wav FILE [--listen-ms N]] [--question TEXT]... [--stop-question TEXT]
 //        [--narrow] [--shot NAME] [--query ?k=v] [--timeout-ms N]
 //
 // Steps: load the page, wait for the session; with --wav press the microphone
@@ -33,7 +33,7 @@ const flag = (name) => args.includes('--' + name);
 const url = opt('url') && opt('url') + opt('query', ''); // --query '?capture=native'
 const out = resolve(opt('out', join(root, 'test-artifacts')));
 const wav = opt('wav');
-const question = opt('question');
+const questions = args.flatMap((a, i) => (a === '--question' ? [args[i + 1]] : []));
 const stopQuestion = opt('stop-question');
 const shotName = opt('shot', 'page');
 const timeoutMs = Number(opt('timeout-ms', '40000'));
@@ -139,17 +139,20 @@ try {
     await page.click('#mic'); // microphone off again: the typed turn stands alone
   }
 
-  if (question) {
+  if (questions.length) {
     result.steps.push('typed');
     const before = (await trace(page)).events.length;
-    // Keyboard only: focus the box, type, press Enter.
-    await page.focus('#question');
-    await page.keyboard.type(question);
-    await page.keyboard.press('Enter');
-    try {
-      await turnDone(page, ++turns);
-    } catch (e) {
-      result.typed_error = `no answered typed turn within ${timeoutMs} ms`;
+    for (const question of questions) {
+      // Keyboard only: focus the box, type, press Enter.
+      await page.focus('#question');
+      await page.keyboard.type(question);
+      await page.keyboard.press('Enter');
+      try {
+        await turnDone(page, ++turns);
+      } catch (e) {
+        result.typed_error = `no answered typed turn within ${timeoutMs} ms`;
+        break;
+      }
     }
     const t = await trace(page);
     result.typed = { ...t, events: t.events.slice(before) };
