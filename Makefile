@@ -3,7 +3,8 @@
 # so a new backend is a new file, not a Makefile edit.
 #
 #   make run     install what is missing, build, start `axiom serve`
-#   make test    install, build, run the tests, then again under ASan+UBSan
+#   make test    install, build, run the tests, then again under ASan+UBSan, then
+#                every fuzz target for FUZZ_SMOKE_SECONDS (20 s)
 #   make check   build and run the tests (no install step, no sanitizers)
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench   build and print the benchmark figures
@@ -81,6 +82,7 @@ test: deps
 	@scripts/build-llama-server.sh >/dev/null || echo "llama-server could not be built; OpenAI-compatible tests will skip"
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # Sanitizer build in its own folder so it never mixes objects with the normal one.
 # libstdc++ is linked in from the start so ASan's C++ exception interceptor is ready
@@ -95,6 +97,7 @@ asan:
 FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZERS      := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
 
 fuzz:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 \
