@@ -8,6 +8,8 @@
 #   make check   build and run the tests (no install step, no sanitizers)
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench   build and print the benchmark figures
+#   make fuzz    every fuzz target for FUZZ_SECONDS (FUZZ=name: one)
+#   make soak    SOAK_CLIENTS clients for SOAK_MINUTES against axiom serve (50, 30)
 
 BUILD   ?= build
 CC      ?= cc
@@ -40,7 +42,7 @@ HELP_OBJS := $(TEST_HELP:%.c=$(BUILD)/%.o)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all build deps run test check asan bench format clean fuzz fuzz-build
+.PHONY: all build deps run test check asan bench format clean fuzz fuzz-build soak
 .SECONDARY:
 all: build
 
@@ -113,6 +115,14 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(BUILD)/libaxiom.a
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@AXIOM_BIN=$(ROOT)/$(BUILD)/axiom bench/run.sh $(BUILD) $(BENCH)
+
+# Long soak (not part of make test; test_hard_soak is its short CI variant).
+SOAK_MINUTES ?= 30
+SOAK_CLIENTS ?= 50
+soak: deps
+	@$(MAKE) --no-print-directory build
+	@SOAK_MINUTES=$(SOAK_MINUTES) SOAK_CLIENTS=$(SOAK_CLIENTS) AXIOM_BIN=$(ROOT)/$(BUILD)/axiom \
+	  bench/run.sh $(BUILD) soak
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TEST_HELP) $(BENCH_SRCS) \
