@@ -232,8 +232,12 @@ function onJson(msg) {
       return;
     case 'timings': {
       const parts = [];
-      for (const k of ['stt_ms', 'brain_ms', 'tts_ms', 'first_audio_ms'])
-        if (typeof msg[k] === 'number' && (msg[k] > 0 || k !== 'stt_ms')) parts.push(`${k.replace('_ms', '').replace('_', ' ')} ${Math.round(msg[k])} ms`);
+      // A stage that did not run (no recognition for a typed question) reports 0.
+      for (const k of ['stt_ms', 'brain_ms', 'tts_ms', 'first_audio_ms']) {
+        const v = msg[k];
+        if (typeof v !== 'number' || (v <= 0 && k !== 'brain_ms')) continue;
+        parts.push(`${k.replace('_ms', '').replace('_', ' ')} ${v < 1 ? '<1' : Math.round(v)} ms`);
+      }
       if (parts.length) addMeta(lastAnswerEl, parts.join(', '));
       return;
     }

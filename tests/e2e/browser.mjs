@@ -8,7 +8,7 @@
 //
 //   node tests/e2e/browser.mjs --url http://127.0.0.1:PORT/ --out DIR
 //        [--wav FILE [--listen-ms N]] [--question TEXT]... [--stop-question TEXT]
-//        [--narrow] [--shot NAME] [--query ?k=v] [--timeout-ms N]
+//        [--narrow] [--shot NAME] [--size WxH] [--query ?k=v] [--timeout-ms N]
 //
 // Steps: load the page, wait for the session; with --wav press the microphone
 // button and wait for a spoken turn to be answered and played (with --listen-ms,
@@ -101,7 +101,8 @@ async function turnDone(page, count) {
 }
 
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const [vw, vh] = opt('size', '1100x760').split('x').map(Number);
+  const ctx = await browser.newContext({ viewport: { width: vw, height: vh } });
   const page = await ctx.newPage();
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
