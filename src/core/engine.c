@@ -53,6 +53,21 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
                          verr, sizeof verr) != 0)
             LOG_W("vad", "%s", verr);
     }
+    {
+        /* The recogniser's domain model is built from the brain's pack at its load. */
+        char serr[512];
+        stt_corpus_provider corpus = brain_corpus_provider(e->brain);
+        e->stt = stt_engine_new(cfg, &corpus, serr, sizeof serr);
+        if (!e->stt) LOG_W("stt", "%s; speech input is off", serr);
+        else if (governor_add(e->gov, stt_engine_component(e->stt), stt_engine_expected_bytes(e->stt), serr, sizeof serr) != 0)
+            LOG_W("stt", "%s", serr);
+        if (strcmp(config_str(cfg, "tts.backend"), "none") != 0) {
+            e->tts = tts_engine_new(cfg, serr, sizeof serr);
+            if (!e->tts) LOG_W("tts", "%s; answers are text only", serr);
+            else if (governor_add(e->gov, tts_engine_component(e->tts), 4 << 20, serr, sizeof serr) != 0)
+                LOG_W("tts", "%s", serr);
+        }
+    }
     if (strcmp(config_str(cfg, "llm.backend"), "none") != 0 && strcmp(config_str(cfg, "mode"), "full") == 0) {
         char lerr[512];
         e->llm = llm_new(cfg, lerr, sizeof lerr);
@@ -76,5 +91,7 @@ void axiom_engine_free(axiom_engine *e) {
     brain_free(e->brain);
     llm_free(e->llm);
     vad_engine_free(e->vad);
+    tts_engine_free(e->tts);
+    stt_engine_free(e->stt);
     free(e);
 }

@@ -9,6 +9,8 @@
 #include "brain/brain.h"
 #include "llm/llm.h"
 #include "mem/governor.h"
+#include "speech/stt.h"
+#include "speech/tts.h"
 #include "speech/vad.h"
 
 #include <stdint.h>
@@ -31,6 +33,10 @@ struct axiom_engine {
     /* The language model; NULL when llm.backend = none, the mode excludes it, or its
      * configuration cannot work (logged; answers then come without it). */
     llm *llm;
+    /* Speech recogniser and synthesiser (lazy components "stt" and "tts"); NULL when
+     * their configuration cannot work (logged) or tts.backend = none. */
+    stt_engine *stt;
+    tts_engine *tts;
 };
 
 #endif

@@ -88,6 +88,9 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
 void stt_engine_free(stt_engine *e);
 /* The governor's handle (owned by the engine). */
 axiom_component *stt_engine_component(stt_engine *e);
+/* What loading is expected to cost, for the governor's budget check (measured for
+ * PocketSphinx: model plus one decoder; each further decoder costs about as much). */
+int64_t stt_engine_expected_bytes(stt_engine *e);
 /* Decoders in the pool: created so far, in use now, and the bound. */
 void stt_engine_pool_counts(stt_engine *e, int *created, int *in_use, int *pool_size);
 

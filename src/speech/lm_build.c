@@ -1,0 +1,841 @@
+/* The domain language model and dictionary, written in C from the knowledge pack
+ * (see lm_build.h for the method). Counting uses two open-addressing hash tables (words,
+ * and n-grams of up to three word ids); the ARPA writer sorts n-grams in unigram order
+ * because sphinxbase's reader requires each history's n-grams to be contiguous. */
+#include "speech/lm_build.h"
+
+#include "core/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <flite/flite.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+cst_lexicon *cmu_lex_init(void);
+
+#define LM_BUILDER_VERSION "lm3-v1"
+#define MAX_WORDS 200000
+#define MAX_NGRAMS 4000000
+#define MAX_SENT_WORDS 128
+#define NONE UINT32_MAX
+#define BOS 0 /* <s> */
+#define EOS 1 /* </s> */
+
+/* ---------- normalisation ---------- */
+
+static const char *const ones[] = {"zero", "one", "two", "three", "four", "five", "six",
+                                   "seven", "eight", "nine", "ten", "eleven", "twelve",
+                                   "thirteen", "fourteen", "fifteen", "sixteen",
+                                   "seventeen", "eighteen", "nineteen"};
+static const char *const tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty",
+                                   "seventy", "eighty", "ninety"};
+
+typedef struct {
+    char *out;
+    size_t cap, len;
+    int full;
+} nbuf;
+
+static void emit(nbuf *b, const char *w, size_t n) {
+    if (!n || b->full) return;
+    size_t need = n + (b->len ? 1 : 0);
+    if (b->len + need + 1 > b->cap) {
+        b->full = 1;
+        return;
+    }
+    if (b->len) b->out[b->len++] = ' ';
+    memcpy(b->out + b->len, w, n);
+    b->len += n;
+    b->out[b->len] = '\0';
+}
+static void emit_s(nbuf *b, const char *w) { emit(b, w, strlen(w)); }
+
+static void emit_number(nbuf *b, const char *d, size_t n) {
+    while (n > 1 && *d == '0') d++, n--; /* "007" -> 7 */
+    if (n > 4) { /* long numbers are read digit by digit */
+        for (size_t i = 0; i < n; i++) emit_s(b, ones[d[i] - '0']);
+        return;
+    }
+    int v = atoi(d);
+    (void)n;
+    if (v >= 1000) {
+        emit_s(b, ones[v / 1000]);
+        emit_s(b, "thousand");
+        v %= 1000;
+        if (!v) return;
+    }
+    if (v >= 100) {
+        emit_s(b, ones[v / 100]);
+        emit_s(b, "hundred");
+        v %= 100;
+        if (!v) return;
+    }
+    if (v >= 20) {
+        emit_s(b, tens[v / 10]);
+        if (v % 10) emit_s(b, ones[v % 10]);
+        return;
+    }
+    emit_s(b, ones[v]);
+}
+
+/* One raw token of letters, digits and apostrophes: split letter and digit runs. */
+static void emit_token(nbuf *b, const char *t, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        if (isdigit((unsigned char)t[i])) {
+            while (j < n && isdigit((unsigned char)t[j])) j++;
+            char num[32];
+            size_t k = j - i < sizeof num - 1 ? j - i : sizeof num - 1;
+            memcpy(num, t + i, k);
+            num[k] = '\0';
+            emit_number(b, num, k);
+        } else {
+            while (j < n && !isdigit((unsigned char)t[j])) j++;
+            size_t s = i, e = j;
+            while (s < e && t[s] == '\'') s++;
+            while (e > s && t[e - 1] == '\'') e--;
+            emit(b, t + s, e - s);
+        }
+        i = j;
+    }
+}
+
+size_t lm_normalize(const char *text, char *out, size_t outlen) {
+    if (!out || !outlen) return 0;
+    out[0] = '\0';
+    if (!text) return 0;
+    nbuf b = {out, outlen, 0, 0};
+    char tok[64];
+    size_t tn = 0;
+    for (const char *p = text;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c && (isalnum(c) || c == '\'') && c < 128) {
+            if (tn < sizeof tok) tok[tn++] = (char)tolower(c);
+            continue;
+        }
+        /* 3.5 -> three point five */
+        int decimal = c == '.' && tn && isdigit((unsigned char)tok[tn - 1]) &&
+                      isdigit((unsigned char)p[1]);
+        emit_token(&b, tok, tn);
+        tn = 0;
+        if (!c) break;
+        if (decimal) emit_s(&b, "point");
+        else if (c == '%') emit_s(&b, "percent");
+        else if (c == '&') emit_s(&b, "and");
+        else if (c == '+') emit_s(&b, "plus");
+    }
+    return b.len;
+}
+
+/* ---------- counting ---------- */
+
+typedef struct {
+    uint32_t w[3];      /* NONE-padded */
+    uint32_t count;
+    uint32_t ctx_count; /* occurrences as a history of the next order */
+    uint32_t ctx_types; /* distinct followers */
+    double logp, logbow;
+} ngram;
+
+typedef struct {
+    ngram *v;
+    uint32_t *slot; /* index+1 into v, 0 = empty */
+    size_t n, cap, nslots;
+} ngram_tab;
+
+struct lm_counts {
+    char **words;
+    uint32_t *wslot;
+    size_t nwords, wcap, nwslots;
+    unsigned char *acronym; /* seen written in capitals (2-5 letters) */
+    ngram_tab tab[3];
+    size_t nsent;
+};
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    return h;
+}
+#define FNV0 1469598103934665603ULL
+
+static int word_grow(lm_counts *c) {
+    size_t ns = c->nwslots ? c->nwslots * 2 : 1024;
+    uint32_t *sl = calloc(ns, sizeof *sl);
+    if (!sl) return -1;
+    for (size_t i = 0; i < c->nwords; i++) {
+        size_t h = fnv(c->words[i], strlen(c->words[i]), FNV0) & (ns - 1);
+        while (sl[h]) h = (h + 1) & (ns - 1);
+        sl[h] = (uint32_t)i + 1;
+    }
+    free(c->wslot);
+    c->wslot = sl;
+    c->nwslots = ns;
+    return 0;
+}
+
+/* Returns the word's id, adding it when add is set; NONE when absent or full. */
+static uint32_t word_id(lm_counts *c, const char *w, size_t n, int add) {
+    if (c->nwslots) {
+        size_t h = fnv(w, n, FNV0) & (c->nwslots - 1);
+        while (c->wslot[h]) {
+            const char *x = c->words[c->wslot[h] - 1];
+            if (strncmp(x, w, n) == 0 && x[n] == '\0') return c->wslot[h] - 1;
+            h = (h + 1) & (c->nwslots - 1);
+        }
+    }
+    if (!add || c->nwords >= MAX_WORDS) return NONE;
+    if ((c->nwords + 1) * 2 > c->nwslots && word_grow(c) != 0) return NONE;
+    if (c->nwords == c->wcap) {
+        size_t nc = c->wcap ? c->wcap * 2 : 256;
+        char **nw = realloc(c->words, nc * sizeof *nw);
+        if (!nw) return NONE;
+        c->words = nw;
+        unsigned char *na = realloc(c->acronym, nc);
+        if (!na) return NONE;
+        c->acronym = na;
+        c->wcap = nc;
+    }
+    char *copy = strndup(w, n);
+    if (!copy) return NONE;
+    uint32_t id = (uint32_t)c->nwords;
+    c->words[c->nwords] = copy;
+    c->acronym[c->nwords] = 0;
+    c->nwords++;
+    size_t h = fnv(w, n, FNV0) & (c->nwslots - 1);
+    while (c->wslot[h]) h = (h + 1) & (c->nwslots - 1);
+    c->wslot[h] = id + 1;
+    return id;
+}
+
+static size_t ngram_hash(const uint32_t w[3]) { return (size_t)fnv(w, 12, FNV0); }
+
+static int tab_grow(ngram_tab *t) {
+    size_t ns = t->nslots ? t->nslots * 2 : 4096;
+    while (ns < t->n * 2 + 2) ns <<= 1;
+    uint32_t *sl = calloc(ns, sizeof *sl);
+    if (!sl) return -1;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t h = ngram_hash(t->v[i].w) & (ns - 1);
+        while (sl[h]) h = (h + 1) & (ns - 1);
+        sl[h] = (uint32_t)i + 1;
+    }
+    free(t->slot);
+    t->slot = sl;
+    t->nslots = ns;
+    return 0;
+}
+
+static ngram *tab_find(ngram_tab *t, const uint32_t w[3], int add) {
+    if (t->nslots) {
+        size_t h = ngram_hash(w) & (t->nslots - 1);
+        while (t->slot[h]) {
+            ngram *g = &t->v[t->slot[h] - 1];
+            if (memcmp(g->w, w, 12) == 0) return g;
+            h = (h + 1) & (t->nslots - 1);
+        }
+    }
+    if (!add || t->n >= MAX_NGRAMS) return NULL;
+    if ((t->n + 1) * 2 > t->nslots && tab_grow(t) != 0) return NULL;
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 1024;
+        ngram *nv = realloc(t->v, nc * sizeof *nv);
+        if (!nv) return NULL;
+        t->v = nv;
+        t->cap = nc;
+    }
+    ngram *g = &t->v[t->n];
+    memset(g, 0, sizeof *g);
+    memcpy(g->w, w, 12);
+    size_t h = ngram_hash(w) & (t->nslots - 1);
+    while (t->slot[h]) h = (h + 1) & (t->nslots - 1);
+    t->slot[h] = (uint32_t)++t->n;
+    return g;
+}
+
+lm_counts *lm_counts_new(void) {
+    lm_counts *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    if (word_id(c, "<s>", 3, 1) != BOS || word_id(c, "</s>", 4, 1) != EOS) {
+        lm_counts_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void lm_counts_free(lm_counts *c) {
+    if (!c) return;
+    for (size_t i = 0; i < c->nwords; i++) free(c->words[i]);
+    free(c->words);
+    free(c->wslot);
+    free(c->acronym);
+    for (int k = 0; k < 3; k++) {
+        free(c->tab[k].v);
+        free(c->tab[k].slot);
+    }
+    free(c);
+}
+
+/* Marks words written in capitals in the original text ("IMU", "ROS") so the
+ * dictionary can offer a spelled-out pronunciation. */
+static void mark_acronyms(lm_counts *c, const char *text) {
+    const char *p = text;
+    while (*p) {
+        while (*p && !isalpha((unsigned char)*p)) p++;
+        const char *s = p;
+        int upper = 1;
+        while (*p && isalpha((unsigned char)*p)) {
+            if (!isupper((unsigned char)*p)) upper = 0;
+            p++;
+        }
+        size_t n = (size_t)(p - s);
+        if (upper && n >= 2 && n <= 5 && !isalnum((unsigned char)*p)) {
+            char low[8];
+            for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)s[i]);
+            uint32_t id = word_id(c, low, n, 0);
+            if (id != NONE) c->acronym[id] = 1;
+        }
+    }
+}
+
+int lm_counts_add(lm_counts *c, const char *sentence) {
+    char norm[4096];
+    size_t len = lm_normalize(sentence, norm, sizeof norm);
+    if (!len) return 0;
+    uint32_t ids[MAX_SENT_WORDS + 2];
+    size_t n = 0;
+    ids[n++] = BOS;
+    for (char *p = norm; *p && n < MAX_SENT_WORDS + 1;) {
+        char *e = strchr(p, ' ');
+        size_t wl = e ? (size_t)(e - p) : strlen(p);
+        uint32_t id = word_id(c, p, wl, 1);
+        if (id == NONE) return -1;
+        ids[n++] = id;
+        p += wl;
+        while (*p == ' ') p++;
+    }
+    ids[n++] = EOS;
+    mark_acronyms(c, sentence);
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < 3 && (size_t)k <= i; k++) {
+            uint32_t w[3] = {NONE, NONE, NONE};
+            for (int j = 0; j <= k; j++) w[j] = ids[i - (size_t)k + (size_t)j];
+            if (k == 0 && w[0] == BOS) continue; /* <s> is never predicted */
+            ngram *g = tab_find(&c->tab[k], w, 1);
+            if (!g) return -1;
+            g->count++;
+        }
+    }
+    c->nsent++;
+    return 0;
+}
+
+size_t lm_counts_vocab(const lm_counts *c, const char ***words) {
+    *words = (const char **)c->words;
+    return c->nwords;
+}
+
+/* ---------- ARPA writer ---------- */
+
+static int cmp_ngram(const void *a, const void *b) {
+    const ngram *x = a, *y = b;
+    for (int i = 0; i < 3; i++)
+        if (x->w[i] != y->w[i]) return x->w[i] < y->w[i] ? -1 : 1;
+    return 0;
+}
+
+static double discount(const ngram_tab *t) {
+    size_t n1 = 0, n2 = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->v[i].count == 1) n1++;
+        else if (t->v[i].count == 2) n2++;
+    }
+    double d = (n1 + 2 * n2) ? (double)n1 / (double)(n1 + 2 * n2) : 0.5;
+    return d < 0.1 ? 0.1 : d > 0.9 ? 0.9 : d;
+}
+
+int lm_write_arpa(const lm_counts *cc, const char *path, size_t n_ngrams[3], char *err,
+                  size_t errlen) {
+    lm_counts *c = (lm_counts *)cc; /* counts are annotated in place, not changed */
+    if (c->nsent == 0) {
+        snprintf(err, errlen, "language model: the knowledge pack gave no sentences to learn from");
+        return -1;
+    }
+    /* The unigram table must hold <s> (a history only) so it can carry a back-off. */
+    uint32_t bos[3] = {BOS, NONE, NONE};
+    ngram *gb = tab_find(&c->tab[0], bos, 1);
+    if (!gb) {
+        snprintf(err, errlen, "language model: out of memory");
+        return -1;
+    }
+    /* History statistics: each n-gram's prefix gets its count and distinct followers. */
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < c->tab[k].n; i++) c->tab[k].v[i].ctx_count = c->tab[k].v[i].ctx_types = 0;
+    for (int k = 1; k < 3; k++) {
+        for (size_t i = 0; i < c->tab[k].n; i++) {
+            ngram *g = &c->tab[k].v[i];
+            uint32_t h[3] = {g->w[0], k == 2 ? g->w[1] : NONE, NONE};
+            ngram *p = tab_find(&c->tab[k - 1], h, 0);
+            if (!p) continue; /* cannot happen: prefixes are counted too */
+            p->ctx_count += g->count;
+            p->ctx_types++;
+        }
+    }
+    double total = 0;
+    for (size_t i = 0; i < c->tab[0].n; i++) total += c->tab[0].v[i].count;
+    double d[3] = {0, discount(&c->tab[1]), discount(&c->tab[2])};
+    for (size_t i = 0; i < c->tab[0].n; i++) {
+        ngram *g = &c->tab[0].v[i];
+        g->logp = g->w[0] == BOS ? -99.0 : log10(g->count / total);
+    }
+    /* Interpolated absolute discounting; the back-off weight of a history is exactly
+     * the mass discounting freed (gamma), which keeps the ARPA model normalised. */
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < c->tab[k].n; i++) {
+            ngram *g = &c->tab[k].v[i];
+            g->logbow = g->ctx_count ? log10(d[k + 1] * g->ctx_types / g->ctx_count) : 0.0;
+        }
+    for (int k = 1; k < 3; k++) {
+        for (size_t i = 0; i < c->tab[k].n; i++) {
+            ngram *g = &c->tab[k].v[i];
+            uint32_t h[3] = {g->w[0], k == 2 ? g->w[1] : NONE, NONE};
+            uint32_t lo[3] = {g->w[1], k == 2 ? g->w[2] : NONE, NONE};
+            ngram *hist = tab_find(&c->tab[k - 1], h, 0);
+            ngram *lower = tab_find(&c->tab[k - 1], lo, 0);
+            if (!hist || !lower || !hist->ctx_count) continue;
+            double gamma = d[k] * hist->ctx_types / hist->ctx_count;
+            double p = (g->count - d[k]) / hist->ctx_count + gamma * pow(10.0, lower->logp);
+            g->logp = log10(p);
+        }
+    }
+    for (int k = 0; k < 3; k++) qsort(c->tab[k].v, c->tab[k].n, sizeof(ngram), cmp_ngram);
+    /* qsort moved the entries: the slot index is stale, rebuild it. */
+    for (int k = 0; k < 3; k++) {
+        free(c->tab[k].slot);
+        c->tab[k].slot = NULL;
+        c->tab[k].nslots = 0;
+        if (tab_grow(&c->tab[k]) != 0) {
+            snprintf(err, errlen, "language model: out of memory");
+            return -1;
+        }
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create (%s); check cache_dir is writable", path,
+                 strerror(errno));
+        return -1;
+    }
+    fprintf(f, "\\data\\\n");
+    for (int k = 0; k < 3; k++) fprintf(f, "ngram %d=%zu\n", k + 1, c->tab[k].n);
+    for (int k = 0; k < 3; k++) {
+        fprintf(f, "\n\\%d-grams:\n", k + 1);
+        for (size_t i = 0; i < c->tab[k].n; i++) {
+            const ngram *g = &c->tab[k].v[i];
+            fprintf(f, "%.5f", g->logp);
+            for (int j = 0; j <= k; j++) fprintf(f, " %s", c->words[g->w[j]]);
+            if (k < 2) fprintf(f, " %.5f", g->logbow);
+            fputc('\n', f);
+        }
+        if (n_ngrams) n_ngrams[k] = c->tab[k].n;
+    }
+    fprintf(f, "\n\\end\\\n");
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "%s: write failed (disk full?)", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------- dictionary ---------- */
+
+/* flite phones carry stress digits and a few symbols CMU's 39-phone set folds. */
+static const char *cmu_phone(const char *fp, char *buf, size_t buflen) {
+    size_t n = 0;
+    for (; fp[n] && !isdigit((unsigned char)fp[n]) && n + 1 < buflen; n++)
+        buf[n] = (char)toupper((unsigned char)fp[n]);
+    buf[n] = '\0';
+    if (strcmp(buf, "AX") == 0) return "AH";
+    if (strcmp(buf, "AXR") == 0) return "ER";
+    if (strcmp(buf, "IX") == 0) return "IH";
+    if (strcmp(buf, "NX") == 0) return "N";
+    if (strcmp(buf, "EL") == 0) return "AH L";
+    if (strcmp(buf, "EM") == 0) return "AH M";
+    if (strcmp(buf, "EN") == 0) return "AH N";
+    if (strcmp(buf, "PAU") == 0 || strcmp(buf, "H#") == 0) return "";
+    return buf;
+}
+
+/* flite's lexicon is static read-only data once initialised; lookups allocate their
+ * own results, so only the initialisation needs to happen once. */
+static cst_lexicon *flite_lex;
+static pthread_once_t flite_lex_once = PTHREAD_ONCE_INIT;
+static void flite_lex_init(void) {
+    flite_init();
+    flite_lex = cmu_lex_init();
+}
+
+size_t lm_word_phones(const char *word, char *out, size_t outlen) {
+    if (!outlen) return 0;
+    out[0] = '\0';
+    if (!word || !*word) return 0;
+    pthread_once(&flite_lex_once, flite_lex_init);
+    cst_lexicon *lex = flite_lex;
+    if (!lex) return 0;
+    char w[128];
+    size_t wl = 0;
+    for (const char *p = word; *p && wl + 1 < sizeof w; p++)
+        if (isalpha((unsigned char)*p) || *p == '\'') w[wl++] = (char)tolower((unsigned char)*p);
+    w[wl] = '\0';
+    if (!wl) return 0;
+    cst_val *ph = lex_lookup(lex, w, NULL, NULL);
+    size_t len = 0;
+    for (const cst_val *v = ph; v; v = val_cdr(v)) {
+        char buf[16];
+        const char *p = cmu_phone(val_string(val_car(v)), buf, sizeof buf);
+        size_t pl = strlen(p);
+        if (!pl) continue;
+        if (len + pl + 2 > outlen) break;
+        if (len) out[len++] = ' ';
+        memcpy(out + len, p, pl);
+        len += pl;
+        out[len] = '\0';
+    }
+    if (ph) delete_val(ph);
+    return len;
+}
+
+static const char *const letter_phones[26] = {
+    "EY", "B IY", "S IY", "D IY", "IY", "EH F", "JH IY", "EY CH", "AY", "JH EY", "K EY",
+    "EH L", "EH M", "EH N", "OW", "P IY", "K Y UW", "AA R", "EH S", "T IY", "Y UW",
+    "V IY", "D AH B AH L Y UW", "EH K S", "W AY", "Z IY"};
+
+/* The stock dictionary indexed by base word ("read(2)" is filed under "read"). */
+typedef struct {
+    char *text;
+    size_t len;
+    uint32_t *slot; /* line start offset + 1 of the first line per base word */
+    uint32_t *next; /* per line start: next line of the same base word (offset+1) */
+    size_t nslots;
+} stock_dict;
+
+static size_t base_len(const char *line) {
+    size_t n = 0;
+    while (line[n] && line[n] != ' ' && line[n] != '\t' && line[n] != '(' && line[n] != '\n') n++;
+    return n;
+}
+
+static void stock_free(stock_dict *d) {
+    free(d->text);
+    free(d->slot);
+    free(d->next);
+    memset(d, 0, sizeof *d);
+}
+
+static int stock_load(stock_dict *d, const char *path, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    if (!path || !*path) return 0; /* no stock dictionary: every word goes through flite */
+    d->text = file_read_all(path, 64u << 20, &d->len, err, errlen);
+    if (!d->text) return -1;
+    size_t lines = 0;
+    for (size_t i = 0; i < d->len; i++) lines += d->text[i] == '\n';
+    d->nslots = 1;
+    while (d->nslots < lines * 2 + 2) d->nslots <<= 1;
+    d->slot = calloc(d->nslots, sizeof *d->slot);
+    d->next = calloc(d->len + 1, sizeof *d->next);
+    if (!d->slot || !d->next) {
+        stock_free(d);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    /* Lines are chained newest first; order does not matter to the decoder. */
+    for (size_t off = 0; off < d->len;) {
+        const char *line = d->text + off;
+        size_t bl = base_len(line);
+        if (bl) {
+            size_t h = fnv(line, bl, FNV0) & (d->nslots - 1);
+            for (;;) {
+                if (!d->slot[h]) {
+                    d->slot[h] = (uint32_t)off + 1;
+                    break;
+                }
+                const char *o = d->text + d->slot[h] - 1;
+                if (base_len(o) == bl && memcmp(o, line, bl) == 0) {
+                    d->next[off] = d->slot[h];
+                    d->slot[h] = (uint32_t)off + 1;
+                    break;
+                }
+                h = (h + 1) & (d->nslots - 1);
+            }
+        }
+        const char *nl = memchr(line, '\n', d->len - off);
+        off = nl ? (size_t)(nl - d->text) + 1 : d->len;
+    }
+    return 0;
+}
+
+/* First line offset+1 of word in the stock dictionary, 0 when absent. */
+static uint32_t stock_find(const stock_dict *d, const char *w) {
+    if (!d->nslots) return 0;
+    size_t wl = strlen(w);
+    size_t h = fnv(w, wl, FNV0) & (d->nslots - 1);
+    while (d->slot[h]) {
+        const char *o = d->text + d->slot[h] - 1;
+        if (base_len(o) == wl && memcmp(o, w, wl) == 0) return d->slot[h];
+        h = (h + 1) & (d->nslots - 1);
+    }
+    return 0;
+}
+
+static void write_line(FILE *f, const char *word, int alt, const char *phones) {
+    if (alt > 1) fprintf(f, "%s(%d) %s\n", word, alt, phones);
+    else fprintf(f, "%s %s\n", word, phones);
+}
+
+/* Pronunciation hint for word (case-insensitive), or NULL. */
+static const char *hint_for(const stt_corpus *corpus, const char *word) {
+    if (!corpus) return NULL;
+    for (size_t i = 0; i < corpus->n_hints; i++) {
+        char norm[128];
+        lm_normalize(corpus->hint_words[i], norm, sizeof norm);
+        if (strcmp(norm, word) == 0) return corpus->hint_phones[i];
+    }
+    return NULL;
+}
+
+/* Hints are upper-cased, stress digits dropped, checked against CMU phone letters. */
+static int clean_phones(const char *in, char *out, size_t outlen) {
+    size_t n = 0;
+    for (const char *p = in; *p && n + 1 < outlen; p++) {
+        if (isdigit((unsigned char)*p)) continue;
+        if (isalpha((unsigned char)*p)) out[n++] = (char)toupper((unsigned char)*p);
+        else if (n && out[n - 1] != ' ') out[n++] = ' ';
+        else if (!isspace((unsigned char)*p) && *p != ',') return -1;
+    }
+    while (n && out[n - 1] == ' ') n--;
+    out[n] = '\0';
+    return n ? 0 : -1;
+}
+
+int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stock_path,
+                  const char *dict_path, const char *extra_path, size_t *n_oov, char *err,
+                  size_t errlen) {
+    stock_dict sd;
+    if (stock_load(&sd, stock_path, err, errlen) != 0) return -1;
+    FILE *f = fopen(dict_path, "w");
+    FILE *x = extra_path ? fopen(extra_path, "w") : NULL;
+    if (!f || (extra_path && !x)) {
+        snprintf(err, errlen, "%s: cannot create (%s); check cache_dir is writable",
+                 !f ? dict_path : extra_path, strerror(errno));
+        if (f) fclose(f);
+        if (x) fclose(x);
+        stock_free(&sd);
+        return -1;
+    }
+    size_t oov = 0;
+    for (size_t i = 2; i < c->nwords; i++) { /* 0, 1: <s>, </s> are not words */
+        const char *w = c->words[i];
+        int alt = 1;
+        char ph[512];
+        /* The extra dictionary (added to the stock one in mixed mode) holds only words
+         * the stock dictionary lacks, so its alternative numbering cannot clash. */
+        int in_stock = stock_find(&sd, w) != 0;
+        FILE *xo = in_stock ? NULL : x;
+        const char *hint = hint_for(corpus, w);
+        if (hint && clean_phones(hint, ph, sizeof ph) == 0) {
+            write_line(f, w, alt, ph);
+            if (xo) write_line(xo, w, alt, ph);
+            alt++;
+        }
+        uint32_t at = stock_find(&sd, w);
+        for (; at; at = sd.next[at - 1]) {
+            const char *line = sd.text + at - 1;
+            const char *sp = line + base_len(line);
+            while (*sp && *sp != ' ' && *sp != '\t' && *sp != '\n') sp++; /* skip "(2)" */
+            while (*sp == ' ' || *sp == '\t') sp++;
+            const char *nl = strchr(sp, '\n');
+            size_t pl = nl ? (size_t)(nl - sp) : strlen(sp);
+            if (!pl || pl >= sizeof ph) continue;
+            memcpy(ph, sp, pl);
+            ph[pl] = '\0';
+            char hp[512];
+            if (hint && clean_phones(hint, hp, sizeof hp) == 0 && strcmp(hp, ph) == 0) continue;
+            write_line(f, w, alt++, ph);
+        }
+        if (alt == 1) { /* neither hint nor stock entry: flite's lexicon + LTS */
+            oov++;
+            if (lm_word_phones(w, ph, sizeof ph) > 0) {
+                write_line(f, w, alt, ph);
+                if (xo) write_line(xo, w, alt, ph);
+                alt++;
+            }
+        }
+        size_t wl = strlen(w);
+        if (c->acronym[i] || (alt == 1 && wl <= 4)) { /* spelled out: "I M U" */
+            size_t n = 0;
+            int ok = 1;
+            for (size_t k = 0; k < wl && ok; k++) {
+                if (!isalpha((unsigned char)w[k])) { ok = 0; break; }
+                const char *lp = letter_phones[w[k] - 'a'];
+                size_t ll = strlen(lp);
+                if (n + ll + 2 > sizeof ph) { ok = 0; break; }
+                if (n) ph[n++] = ' ';
+                memcpy(ph + n, lp, ll);
+                n += ll;
+            }
+            ph[n] = '\0';
+            if (ok && n) {
+                write_line(f, w, alt, ph);
+                if (xo) write_line(xo, w, alt, ph);
+                alt++;
+            }
+        }
+    }
+    stock_free(&sd);
+    int bad = ferror(f) || (x && ferror(x));
+    bad |= fclose(f) != 0;
+    if (x) bad |= fclose(x) != 0;
+    if (bad) {
+        snprintf(err, errlen, "%s: write failed (disk full?)", dict_path);
+        return -1;
+    }
+    if (n_oov) *n_oov = oov;
+    return 0;
+}
+
+/* ---------- cache ---------- */
+
+static int mkdir_p(const char *path) {
+    char tmp[1024];
+    if (str_copy(tmp, sizeof tmp, path) >= sizeof tmp) return -1;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void files_in(lm_files *out, const char *dir) {
+    str_copy(out->dir, sizeof out->dir, dir);
+    snprintf(out->arpa, sizeof out->arpa, "%s/domain.arpa", dir);
+    snprintf(out->dict, sizeof out->dict, "%s/domain.dict", dir);
+    snprintf(out->extra_dict, sizeof out->extra_dict, "%s/extra.dict", dir);
+}
+
+static int read_info(lm_files *out) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/info", out->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int ok = fscanf(f, "words %zu oov %zu ngrams %zu %zu %zu", &out->n_words, &out->n_oov,
+                    &out->n_ngrams[0], &out->n_ngrams[1], &out->n_ngrams[2]) == 5;
+    fclose(f);
+    return ok && access(out->arpa, R_OK) == 0 && access(out->dict, R_OK) == 0 &&
+                   access(out->extra_dict, R_OK) == 0
+               ? 0
+               : -1;
+}
+
+static void rm_dir_files(const char *dir) {
+    static const char *const names[] = {"domain.arpa", "domain.dict", "extra.dict", "info"};
+    char p[1100];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+int lm_build_cached(const stt_corpus *corpus, const char *stock_dict, const char *cache_dir,
+                    lm_files *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    if (!corpus || !corpus->n_sentences) {
+        snprintf(err, errlen, "language model: the knowledge pack has no sentences (check the 'data' setting), or set stt.lm = stock");
+        return -1;
+    }
+    /* Cache key: the builder's version, the pack's own hash, and the text itself. */
+    uint64_t h = fnv(LM_BUILDER_VERSION, strlen(LM_BUILDER_VERSION), FNV0);
+    if (corpus->content_hash) h = fnv(corpus->content_hash, strlen(corpus->content_hash), h);
+    for (size_t i = 0; i < corpus->n_sentences; i++)
+        if (corpus->sentences[i]) h = fnv(corpus->sentences[i], strlen(corpus->sentences[i]) + 1, h);
+    for (size_t i = 0; i < corpus->n_hints; i++) {
+        h = fnv(corpus->hint_words[i], strlen(corpus->hint_words[i]) + 1, h);
+        h = fnv(corpus->hint_phones[i], strlen(corpus->hint_phones[i]) + 1, h);
+    }
+    char base[900], dir[960], tmp[1000];
+    if (strlen(cache_dir) > 800) {
+        snprintf(err, errlen, "cache_dir is longer than 800 bytes; choose a shorter folder");
+        return -1;
+    }
+    snprintf(base, sizeof base, "%s/stt", cache_dir);
+    snprintf(dir, sizeof dir, "%s/%016llx", base, (unsigned long long)h);
+    files_in(out, dir);
+    if (read_info(out) == 0) {
+        out->from_cache = 1;
+        return 0;
+    }
+    if (mkdir_p(base) != 0) {
+        snprintf(err, errlen, "%s: cannot create the cache folder (%s); set cache_dir to a writable folder",
+                 base, strerror(errno));
+        return -1;
+    }
+    /* Build beside the final folder and rename: a crash or a concurrent build never
+     * leaves a half-written model where the next start would trust it. */
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", dir, (long)getpid());
+    rm_dir_files(tmp);
+    if (mkdir(tmp, 0755) != 0) {
+        snprintf(err, errlen, "%s: cannot create (%s)", tmp, strerror(errno));
+        return -1;
+    }
+    lm_files t;
+    memset(&t, 0, sizeof t);
+    files_in(&t, tmp);
+    lm_counts *c = lm_counts_new();
+    int rc = c ? 0 : -1;
+    if (!c) snprintf(err, errlen, "language model: out of memory");
+    for (size_t i = 0; rc == 0 && i < corpus->n_sentences; i++) {
+        if (corpus->sentences[i] && lm_counts_add(c, corpus->sentences[i]) != 0) {
+            snprintf(err, errlen, "language model: the pack is too large (over %d words or %d n-grams)",
+                     MAX_WORDS, MAX_NGRAMS);
+            rc = -1;
+        }
+    }
+    if (rc == 0) rc = lm_write_arpa(c, t.arpa, out->n_ngrams, err, errlen);
+    if (rc == 0)
+        rc = lm_write_dict(c, corpus, stock_dict, t.dict, t.extra_dict, &out->n_oov, err, errlen);
+    if (rc == 0) {
+        out->n_words = c->nwords - 2;
+        char info[1300];
+        snprintf(info, sizeof info, "%s/info", tmp);
+        FILE *f = fopen(info, "w");
+        if (!f || fprintf(f, "words %zu oov %zu ngrams %zu %zu %zu\n", out->n_words, out->n_oov,
+                          out->n_ngrams[0], out->n_ngrams[1], out->n_ngrams[2]) < 0) {
+            snprintf(err, errlen, "%s: cannot write", info);
+            rc = -1;
+        }
+        if (f && fclose(f) != 0) rc = -1;
+    }
+    lm_counts_free(c);
+    if (rc != 0) {
+        rm_dir_files(tmp);
+        return -1;
+    }
+    rm_dir_files(dir); /* a damaged entry (read_info failed above) is replaced */
+    if (rename(tmp, dir) != 0) {
+        rm_dir_files(tmp); /* another process finished first: use its copy */
+        if (read_info(out) != 0) {
+            snprintf(err, errlen, "%s: cannot move the built model into place (%s)", dir, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}

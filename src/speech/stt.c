@@ -1,0 +1,354 @@
+/* The speech-to-text engine: backend selection, the governor component, and the
+ * bounded decoder pool that streams borrow from.
+ *
+ * Why a pool: a PocketSphinx decoder costs tens of MB and ~0.2-1 s to create, while a
+ * session only needs one while someone is actually speaking. Decoders are created on
+ * demand up to stt.pool_size and kept for reuse; a stream takes one at
+ * stt_stream_begin (waiting a bounded time when all are busy) and gives it back at
+ * finish or cancel. Streams also pin the component, so the governor can only unload
+ * the model (and every pooled decoder with it) when no utterance is in progress. */
+#include "speech/stt.h"
+
+#include "core/log.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Backends compiled in; a new backend is one file and one line here. */
+static const stt_backend *const backends[] = {
+    &stt_backend_pocketsphinx,
+};
+
+const stt_backend *stt_backend_find(const char *name) {
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (name && strcmp(backends[i]->name, name) == 0) return backends[i];
+    return NULL;
+}
+
+typedef struct {
+    void *dec;
+    int busy;
+} pool_slot;
+
+struct stt_engine {
+    const axiom_config *cfg;
+    stt_corpus_provider provider;
+    int has_provider;
+    const stt_backend *be;
+    axiom_component *comp;
+    void *model; /* set while loaded */
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    pool_slot *pool;
+    int pool_size, created, in_use, creating;
+};
+
+struct stt_stream {
+    stt_engine *e;
+    int slot;
+    int64_t samples;
+    int64_t decode_us;
+    int n_partials;
+};
+
+static int stt_load(void *ctx, char *err, size_t errlen) {
+    stt_engine *e = ctx;
+    stt_corpus corpus;
+    memset(&corpus, 0, sizeof corpus);
+    int have = 0;
+    if (e->has_provider && e->provider.get) {
+        /* Without the pack's text the backend can still run its general model. */
+        if (e->provider.get(e->provider.ctx, &corpus, err, errlen) == 0) have = 1;
+        else LOG_W("stt", "no knowledge pack text for the recogniser: %s", err);
+    }
+    void *model = e->be->model_load(e->cfg, have ? &corpus : NULL, err, errlen);
+    if (have && e->provider.release) e->provider.release(e->provider.ctx, &corpus);
+    if (!model) return -1;
+    /* One decoder now: it proves the model works, and the governor's RSS reading for
+     * this load then includes the cost of a decoder. */
+    void *dec = e->be->decoder_new(model, err, errlen);
+    if (!dec) {
+        e->be->model_free(model);
+        return -1;
+    }
+    pthread_mutex_lock(&e->mu);
+    e->model = model;
+    e->pool[0].dec = dec;
+    e->pool[0].busy = 0;
+    e->created = 1;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static void stt_unload(void *ctx) {
+    stt_engine *e = ctx;
+    pthread_mutex_lock(&e->mu);
+    for (int i = 0; e->pool && i < e->pool_size; i++) {
+        if (e->pool[i].dec) e->be->decoder_free(e->pool[i].dec);
+        e->pool[i].dec = NULL;
+        e->pool[i].busy = 0;
+    }
+    e->created = 0;
+    if (e->model) e->be->model_free(e->model);
+    e->model = NULL;
+    pthread_mutex_unlock(&e->mu);
+}
+
+static int64_t stt_mapped(void *ctx) {
+    stt_engine *e = ctx;
+    return e->model && e->be->model_mapped_bytes ? e->be->model_mapped_bytes(e->model) : 0;
+}
+
+stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *corpus, char *err,
+                           size_t errlen) {
+    const char *name = config_str(cfg, "stt.backend");
+    const stt_backend *be = stt_backend_find(name);
+    if (!be) {
+        snprintf(err, errlen, "stt.backend = '%s': this build has no such speech recogniser; use pocketsphinx",
+                 name);
+        return NULL;
+    }
+    stt_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "stt: out of memory");
+        return NULL;
+    }
+    e->cfg = cfg;
+    e->be = be;
+    if (corpus) {
+        e->provider = *corpus;
+        e->has_provider = 1;
+    }
+    long long ps = config_int(cfg, "stt.pool_size");
+    if (ps <= 0) ps = sysconf(_SC_NPROCESSORS_ONLN) + 1;
+    if (ps < 1) ps = 2;
+    if (ps > 256) ps = 256;
+    e->pool_size = (int)ps;
+    e->pool = calloc((size_t)ps, sizeof *e->pool);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->freed, &ca);
+    pthread_condattr_destroy(&ca);
+    component_desc d = {
+        .name = "stt",
+        .load_order = 30,
+        .essential = 1,
+        .load = stt_load,
+        .unload = stt_unload,
+        .mapped_bytes = stt_mapped,
+        .ctx = e,
+        .idle_unload_ms = config_int(cfg, "mem.idle_unload_s") * 1000,
+    };
+    e->comp = e->pool ? component_new(&d) : NULL;
+    if (!e->comp) {
+        snprintf(err, errlen, "stt: out of memory");
+        stt_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void stt_engine_free(stt_engine *e) {
+    if (!e) return;
+    if (e->comp) component_free(e->comp); /* unloads: frees decoders and model */
+    else stt_unload(e);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->freed);
+    free(e->pool);
+    free(e);
+}
+
+axiom_component *stt_engine_component(stt_engine *e) { return e->comp; }
+
+int64_t stt_engine_expected_bytes(stt_engine *e) {
+    if (strcmp(e->be->name, "pocketsphinx") != 0) return 64ll << 20;
+    const char *lm = config_str(e->cfg, "stt.lm");
+    /* Measured here (RSS delta of a load with one decoder): stock 91 MiB, mixed 117 MiB,
+     * a 1.7k-word domain model 10 MiB. */
+    if (strcmp(lm, "stock") == 0) return 96ll << 20;
+    if (strcmp(lm, "mixed") == 0) return 120ll << 20;
+    return 16ll << 20;
+}
+
+void stt_engine_pool_counts(stt_engine *e, int *created, int *in_use, int *pool_size) {
+    pthread_mutex_lock(&e->mu);
+    if (created) *created = e->created;
+    if (in_use) *in_use = e->in_use;
+    if (pool_size) *pool_size = e->pool_size;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Takes a decoder: an idle one, else a new one while under the bound, else waits.
+ * Returns the slot, -1 on failure, STT_BUSY on timeout. Called with mu unlocked. */
+static int pool_take(stt_engine *e, int wait_ms, char *err, size_t errlen) {
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    int64_t ns = dl.tv_nsec + (int64_t)(wait_ms > 0 ? wait_ms : 0) * 1000000;
+    dl.tv_sec += ns / 1000000000;
+    dl.tv_nsec = ns % 1000000000;
+    pthread_mutex_lock(&e->mu);
+    for (;;) {
+        for (int i = 0; i < e->pool_size; i++)
+            if (e->pool[i].dec && !e->pool[i].busy) {
+                e->pool[i].busy = 1;
+                e->in_use++;
+                pthread_mutex_unlock(&e->mu);
+                return i;
+            }
+        if (e->created + e->creating < e->pool_size) {
+            int slot = -1;
+            for (int i = 0; i < e->pool_size && slot < 0; i++)
+                if (!e->pool[i].dec && !e->pool[i].busy) slot = i;
+            e->pool[slot].busy = 1; /* reserved while the decoder is made */
+            e->creating++;
+            void *model = e->model;
+            pthread_mutex_unlock(&e->mu);
+            void *dec = e->be->decoder_new(model, err, errlen); /* slow: outside the lock */
+            pthread_mutex_lock(&e->mu);
+            e->creating--;
+            if (!dec) {
+                e->pool[slot].busy = 0;
+                pthread_cond_signal(&e->freed);
+                pthread_mutex_unlock(&e->mu);
+                return -1;
+            }
+            e->pool[slot].dec = dec;
+            e->created++;
+            e->in_use++;
+            pthread_mutex_unlock(&e->mu);
+            return slot;
+        }
+        int rc = wait_ms > 0 ? pthread_cond_timedwait(&e->freed, &e->mu, &dl) : ETIMEDOUT;
+        if (rc == ETIMEDOUT) {
+            snprintf(err, errlen, "speech recogniser busy: all %d decoders are in use (stt.pool_size); try again shortly",
+                     e->pool_size);
+            pthread_mutex_unlock(&e->mu);
+            return STT_BUSY;
+        }
+    }
+}
+
+static void pool_give(stt_engine *e, int slot, int broken) {
+    pthread_mutex_lock(&e->mu);
+    if (broken) { /* a decoder that failed is not trusted again */
+        e->be->decoder_free(e->pool[slot].dec);
+        e->pool[slot].dec = NULL;
+        e->created--;
+    }
+    e->pool[slot].busy = 0;
+    e->in_use--;
+    pthread_cond_signal(&e->freed);
+    pthread_mutex_unlock(&e->mu);
+}
+
+stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err, size_t errlen) {
+    int st_local;
+    if (!status) status = &st_local;
+    *status = -1;
+    if (!e) {
+        snprintf(err, errlen, "stt: no engine");
+        return NULL;
+    }
+    stt_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "stt: out of memory");
+        return NULL;
+    }
+    if (component_acquire(e->comp, err, errlen) != 0) {
+        free(s);
+        return NULL;
+    }
+    int slot = pool_take(e, wait_ms, err, errlen);
+    if (slot < 0) {
+        *status = slot == STT_BUSY ? STT_BUSY : -1;
+        component_release(e->comp);
+        free(s);
+        return NULL;
+    }
+    if (e->be->utt_begin(e->pool[slot].dec, err, errlen) != 0) {
+        pool_give(e, slot, 1);
+        component_release(e->comp);
+        free(s);
+        return NULL;
+    }
+    s->e = e;
+    s->slot = slot;
+    *status = 0;
+    return s;
+}
+
+int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
+    if (!s) {
+        snprintf(err, errlen, "stt: feed without a stream (call stt_stream_begin first)");
+        return -1;
+    }
+    if (!n) return 0;
+    if (!pcm) {
+        snprintf(err, errlen, "stt: feed of %zu samples from a NULL buffer", n);
+        return -1;
+    }
+    int64_t t0 = now_us();
+    int rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
+    s->decode_us += now_us() - t0;
+    if (rc == 0) s->samples += (int64_t)n;
+    return rc;
+}
+
+int stt_stream_partial(stt_stream *s, char *buf, size_t buflen) {
+    if (!buflen) return -1;
+    buf[0] = '\0';
+    if (!s) return -1;
+    s->n_partials++;
+    return s->e->be->utt_partial(s->e->pool[s->slot].dec, buf, buflen);
+}
+
+int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    if (!s) {
+        snprintf(err, errlen, "stt: finish without a stream");
+        return -1;
+    }
+    stt_engine *e = s->e;
+    char text[4096];
+    int64_t t0 = now_us();
+    int rc = e->be->utt_end(e->pool[s->slot].dec, text, sizeof text, err, errlen);
+    int64_t t1 = now_us();
+    pool_give(e, s->slot, rc != 0);
+    component_release(e->comp);
+    if (rc == 0) {
+        out->text = strdup(text);
+        if (!out->text) {
+            snprintf(err, errlen, "stt: out of memory");
+            rc = -1;
+        }
+        out->audio_ms = s->samples * 1000 / STT_SAMPLE_RATE;
+        out->finish_us = t1 - t0;
+        out->decode_us = s->decode_us + (t1 - t0);
+        out->n_partials = s->n_partials;
+    }
+    free(s);
+    return rc;
+}
+
+void stt_stream_cancel(stt_stream *s) {
+    if (!s) return;
+    stt_engine *e = s->e;
+    if (e->be->utt_abort) e->be->utt_abort(e->pool[s->slot].dec);
+    pool_give(e, s->slot, 0);
+    component_release(e->comp);
+    free(s);
+}
+
+void stt_result_clear(stt_result *r) {
+    if (!r) return;
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}

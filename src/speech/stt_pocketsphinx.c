@@ -1,0 +1,269 @@
+/* PocketSphinx backend (Debian's 0.8 API). The shared "model" is only file paths: the
+ * acoustic model, and the language model + dictionary chosen by stt.lm (built from the
+ * pack by lm_build.c and cached, or the stock ones). Each decoder is a full ps_init:
+ * 0.8 cannot share an acoustic model between decoders, which is why the engine pools
+ * them.
+ *
+ * stt.lm = mixed interpolates the domain trigram model with the stock 20k-word model
+ * at decode time (sphinxbase's ngram_model_set), over a dictionary that is the stock
+ * one plus the pack's extra words. */
+#include "speech/stt.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "speech/lm_build.h"
+
+#include <errno.h>
+#include <pocketsphinx.h>
+#include <sphinxbase/err.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Share of the domain model in stt.lm = mixed (the rest is general English). */
+#define MIXED_DOMAIN_WEIGHT 0.7f
+
+typedef enum { LM_DOMAIN, LM_MIXED, LM_STOCK } lm_mode;
+
+typedef struct {
+    lm_mode mode;
+    char hmm[1024];
+    char lm[1100];       /* domain ARPA, or the stock model for LM_STOCK */
+    char stock_lm[1100];
+    char dict[1200];
+    lm_files files;
+} ps_model;
+
+typedef struct {
+    ps_decoder_t *ps;
+    cmd_ln_t *cfg;
+    int in_utt;
+} ps_dec;
+
+/* sphinxbase's logging and cmd_ln parsing use process-wide state: decoders are created
+ * one at a time, and its chatter is switched off unless we log at debug level. */
+static pthread_mutex_t ps_global = PTHREAD_MUTEX_INITIALIZER;
+
+static int file_ok(const char *path) { return access(path, R_OK) == 0; }
+
+static int concat_files(const char *a, const char *b, const char *out, char *err, size_t errlen) {
+    char tmp[1300];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", out, (long)getpid());
+    FILE *o = fopen(tmp, "w");
+    if (!o) {
+        snprintf(err, errlen, "%s: cannot create (%s)", tmp, strerror(errno));
+        return -1;
+    }
+    const char *in[2] = {a, b};
+    int ok = 1;
+    for (int i = 0; i < 2 && ok; i++) {
+        FILE *f = fopen(in[i], "r");
+        if (!f) {
+            ok = 0;
+            break;
+        }
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            if (fwrite(buf, 1, n, o) != n) ok = 0;
+        fclose(f);
+    }
+    if (fclose(o) != 0) ok = 0;
+    if (!ok || rename(tmp, out) != 0) {
+        unlink(tmp);
+        snprintf(err, errlen, "%s: cannot write the mixed dictionary", out);
+        return -1;
+    }
+    return 0;
+}
+
+static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, char *err,
+                           size_t errlen) {
+    ps_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "stt: out of memory");
+        return NULL;
+    }
+    str_copy(m->hmm, sizeof m->hmm, config_str(cfg, "stt.hmm"));
+    char mdef[1100];
+    snprintf(mdef, sizeof mdef, "%s/mdef", m->hmm);
+    if (!file_ok(mdef)) {
+        snprintf(err, errlen, "stt.hmm = '%s': no acoustic model there (no mdef); install pocketsphinx-en-us or set stt.hmm",
+                 m->hmm);
+        free(m);
+        return NULL;
+    }
+    /* The stock LM and dictionary sit beside the acoustic model folder. */
+    char parent[1024];
+    str_copy(parent, sizeof parent, m->hmm);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) *slash = '\0';
+    char stock_dict[1100];
+    snprintf(m->stock_lm, sizeof m->stock_lm, "%s/en-us.lm.bin", parent);
+    snprintf(stock_dict, sizeof stock_dict, "%s/cmudict-en-us.dict", parent);
+    const char *mode = config_str(cfg, "stt.lm");
+    m->mode = strcmp(mode, "stock") == 0 ? LM_STOCK : strcmp(mode, "mixed") == 0 ? LM_MIXED : LM_DOMAIN;
+    if (m->mode != LM_STOCK && (!corpus || !corpus->n_sentences)) {
+        LOG_W("stt", "stt.lm = %s needs the knowledge pack's sentences and none were given; using the stock model",
+              mode);
+        m->mode = LM_STOCK;
+    }
+    if (!file_ok(stock_dict) || (m->mode != LM_DOMAIN && !file_ok(m->stock_lm))) {
+        snprintf(err, errlen, "%s or %s missing beside stt.hmm = '%s'; install pocketsphinx-en-us",
+                 stock_dict, m->stock_lm, m->hmm);
+        free(m);
+        return NULL;
+    }
+    if (m->mode == LM_STOCK) {
+        str_copy(m->lm, sizeof m->lm, m->stock_lm);
+        str_copy(m->dict, sizeof m->dict, stock_dict);
+        return m;
+    }
+    char cache[1024];
+    config_cache_dir(cfg, cache, sizeof cache);
+    int64_t t0 = now_ms();
+    if (lm_build_cached(corpus, stock_dict, cache, &m->files, err, errlen) != 0) {
+        free(m);
+        return NULL;
+    }
+    LOG_I("stt", "domain language model %s: %zu words (%zu not in the stock dictionary), %zu/%zu/%zu n-grams, %s in %lld ms",
+          m->files.dir, m->files.n_words, m->files.n_oov, m->files.n_ngrams[0],
+          m->files.n_ngrams[1], m->files.n_ngrams[2], m->files.from_cache ? "cached" : "built",
+          (long long)(now_ms() - t0));
+    str_copy(m->lm, sizeof m->lm, m->files.arpa);
+    if (m->mode == LM_DOMAIN) {
+        str_copy(m->dict, sizeof m->dict, m->files.dict);
+        return m;
+    }
+    snprintf(m->dict, sizeof m->dict, "%s/mixed.dict", m->files.dir);
+    if (!file_ok(m->dict) && concat_files(stock_dict, m->files.extra_dict, m->dict, err, errlen) != 0) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void ps_model_free(void *model) { free(model); }
+
+static void ps_dec_free(void *d_) {
+    ps_dec *d = d_;
+    if (!d) return;
+    if (d->ps) ps_free(d->ps);
+    if (d->cfg) cmd_ln_free_r(d->cfg);
+    free(d);
+}
+
+static void *ps_dec_new(void *model, char *err, size_t errlen) {
+    ps_model *m = model;
+    ps_dec *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "stt: out of memory");
+        return NULL;
+    }
+    pthread_mutex_lock(&ps_global);
+    if (log_get_level() > AX_LOG_DEBUG) err_set_logfp(NULL);
+    d->cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->hmm, "-dict", m->dict, "-lm", m->lm,
+                         NULL);
+    if (d->cfg) d->ps = ps_init(d->cfg);
+    if (d->ps && m->mode == LM_MIXED) {
+        /* Interpolate at decode time: the domain model (already loaded as the default
+         * search) and the stock one, sharing the decoder's log-math tables. */
+        logmath_t *lmath = ps_get_logmath(d->ps);
+        ngram_model_t *models[2];
+        models[0] = ngram_model_read(d->cfg, m->files.arpa, NGRAM_AUTO, lmath);
+        models[1] = ngram_model_read(d->cfg, m->stock_lm, NGRAM_AUTO, lmath);
+        char *names[2] = {"domain", "general"};
+        float32 w[2] = {MIXED_DOMAIN_WEIGHT, 1.0f - MIXED_DOMAIN_WEIGHT};
+        ngram_model_t *set = NULL;
+        if (models[0] && models[1]) set = ngram_model_set_init(d->cfg, models, names, w, 2);
+        if (!set) {
+            if (models[0]) ngram_model_free(models[0]);
+            if (models[1]) ngram_model_free(models[1]);
+        }
+        if (!set || ps_set_lm(d->ps, "mixed", set) != 0 || ps_set_search(d->ps, "mixed") != 0) {
+            if (set) ngram_model_free(set);
+            ps_free(d->ps);
+            d->ps = NULL;
+        } else {
+            ngram_model_free(set); /* the search holds its own reference */
+        }
+    }
+    pthread_mutex_unlock(&ps_global);
+    if (!d->ps) {
+        snprintf(err, errlen, "PocketSphinx could not load hmm '%s', dict '%s', lm '%s' (run with --log-level debug for its log)",
+                 m->hmm, m->dict, m->lm);
+        ps_dec_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static int ps_utt_begin(void *d_, char *err, size_t errlen) {
+    ps_dec *d = d_;
+    if (ps_start_utt(d->ps) < 0) {
+        snprintf(err, errlen, "PocketSphinx: cannot start an utterance");
+        return -1;
+    }
+    d->in_utt = 1;
+    return 0;
+}
+
+static int ps_utt_feed(void *d_, const int16_t *pcm, size_t n, char *err, size_t errlen) {
+    ps_dec *d = d_;
+    /* ps_process_raw takes a size_t count; feed in bounded slices anyway so a huge
+     * buffer never makes one long call that cannot be interleaved with partials. */
+    while (n) {
+        size_t k = n > 16000 ? 16000 : n;
+        if (ps_process_raw(d->ps, pcm, k, FALSE, FALSE) < 0) {
+            snprintf(err, errlen, "PocketSphinx: decoding failed");
+            return -1;
+        }
+        pcm += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int ps_utt_partial(void *d_, char *buf, size_t buflen) {
+    ps_dec *d = d_;
+    int32 score;
+    const char *h = ps_get_hyp(d->ps, &score);
+    str_copy(buf, buflen, h ? h : "");
+    return 0;
+}
+
+static int ps_utt_end(void *d_, char *buf, size_t buflen, char *err, size_t errlen) {
+    ps_dec *d = d_;
+    d->in_utt = 0;
+    if (ps_end_utt(d->ps) < 0) {
+        snprintf(err, errlen, "PocketSphinx: cannot end the utterance");
+        return -1;
+    }
+    int32 score;
+    const char *h = ps_get_hyp(d->ps, &score);
+    str_copy(buf, buflen, h ? h : "");
+    return 0;
+}
+
+static void ps_utt_abort(void *d_) {
+    ps_dec *d = d_;
+    if (d->in_utt) ps_end_utt(d->ps);
+    d->in_utt = 0;
+}
+
+const stt_backend stt_backend_pocketsphinx = {
+    .name = "pocketsphinx",
+    .model_load = ps_model_load,
+    .model_free = ps_model_free,
+    .model_mapped_bytes = NULL,
+    .decoder_new = ps_dec_new,
+    .decoder_free = ps_dec_free,
+    .utt_begin = ps_utt_begin,
+    .utt_feed = ps_utt_feed,
+    .utt_partial = ps_utt_partial,
+    .utt_end = ps_utt_end,
+    .utt_abort = ps_utt_abort,
+};

@@ -1,0 +1,485 @@
+/* Speech-to-text with PocketSphinx on real recordings (Debian's pocketsphinx-testdata,
+ * ../shared/audio) and on synthesised in-domain questions the language model never
+ * saw; the language model builder (normalisation, ARPA normalisation checked through
+ * sphinxbase itself, dictionary, cache); the decoder pool (busy, bounded wait,
+ * threads, cancel); streaming partials; bad input through `axiom transcribe`. */
+#include "check.h"
+#include "core/config.h"
+#include "core/util.h"
+#include "speech/lm_build.h"
+#include "speech/stt.h"
+#include "speech/stt_corpus.h"
+#include "speech/stt_file.h"
+#include "speech/tts.h"
+#include "speech/wav.h"
+#include "support/testutil.h"
+
+#include <math.h>
+#include <ngram_model.h>
+#include <pthread.h>
+#include <sndfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TESTDATA "/usr/share/pocketsphinx/test/data"
+
+static char tmp[256];
+static stt_text_corpus *pack;
+/* One stock-model engine (pool of 2) shared by the tests: loading the 20k-word model
+ * costs a second of CPU each time. */
+static axiom_config *stock_cfg;
+static stt_engine *stock;
+
+static axiom_config *make_cfg(const char *lm, int pool) {
+    axiom_config *cfg = config_new();
+    char err[256], v[16];
+    config_set(cfg, "stt.lm", lm, CFG_FLAG, "test", err, sizeof err);
+    config_set(cfg, "cache_dir", tmp, CFG_FLAG, "test", err, sizeof err);
+    snprintf(v, sizeof v, "%d", pool);
+    config_set(cfg, "stt.pool_size", v, CFG_FLAG, "test", err, sizeof err);
+    return cfg;
+}
+
+static int have_models(void) {
+    return access("/usr/share/pocketsphinx/model/en-us/en-us/mdef", R_OK) == 0;
+}
+
+static void test_normalize(void) {
+    char out[256];
+    lm_normalize("What's the ROS2 & Jetson's 3.5% (12V) draw?", out, sizeof out);
+    CHECK_STR(out, "what's the ros two and jetson's three point five percent twelve v draw");
+    lm_normalize("  2024 -- 007 100 1000000 ", out, sizeof out);
+    CHECK_STR(out, "two thousand twenty four seven one hundred one zero zero zero zero zero zero");
+    lm_normalize("\xc3\xa9t\xc3\xa9 'quoted' C++", out, sizeof out);
+    CHECK_STR(out, "t quoted c plus plus");
+    char small[12];
+    CHECK(lm_normalize("alpha beta gamma delta", small, sizeof small) <= 11);
+    CHECK_STR(small, "alpha beta");
+    int n;
+    CHECK_EQ_INT(stt_word_errors("go forward ten meters", "go forward 10 meters", &n), 0);
+    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_INT(stt_word_errors("a b c d", "a x c", &n), 2);
+    CHECK_EQ_INT(stt_word_errors("", "extra words", &n), 2);
+    CHECK_EQ_INT(n, 0);
+}
+
+/* sphinxbase reads the model and, for every history tried, the probabilities of all
+ * words sum to one: smoothing and back-off weights are consistent. */
+static void test_arpa_is_normalised(void) {
+    lm_counts *c = lm_counts_new();
+    const char *s[] = {"tell me about the robot dog", "tell me about the lidar",
+                       "what is the robot dog", "what can the lidar do", "the dog can walk",
+                       "tell me a joke", "the robot dog can walk and run"};
+    for (int i = 0; i < 7; i++) CHECK_EQ_INT(lm_counts_add(c, s[i]), 0);
+    char path[300], err[256];
+    size_t ng[3];
+    snprintf(path, sizeof path, "%s/t.arpa", tmp);
+    CHECK_EQ_INT(lm_write_arpa(c, path, ng, err, sizeof err), 0);
+    CHECK(ng[0] > 10 && ng[1] > 10 && ng[2] > 10);
+    logmath_t *lmath = logmath_init(1.0001, 0, 0);
+    ngram_model_t *m = ngram_model_read(NULL, path, NGRAM_ARPA, lmath);
+    CHECK(m != NULL);
+    if (m) {
+        const char **words;
+        size_t nw = lm_counts_vocab(c, &words);
+        const char *hist[][2] = {{"the", NULL}, {"the", "about"}, {"robot", "the"}, {"<s>", NULL},
+                                 {"dog", "robot"}, {"joke", NULL}, {"walk", "can"}};
+        for (size_t h = 0; h < sizeof hist / sizeof hist[0]; h++) {
+            double sum = 0;
+            for (size_t w = 1; w < nw; w++) { /* all but <s> */
+                int32 n_used;
+                int32 score = hist[h][1]
+                                  ? ngram_probv(m, words[w], hist[h][0], hist[h][1], NULL)
+                                  : ngram_probv(m, words[w], hist[h][0], NULL);
+                (void)n_used;
+                sum += logmath_exp(lmath, score);
+            }
+            CHECK_MSG(fabs(sum - 1.0) < 0.01, "P(. | %s %s) sums to %f", hist[h][1] ? hist[h][1] : "",
+                      hist[h][0], sum);
+        }
+        ngram_model_free(m);
+    }
+    logmath_free(lmath);
+    lm_counts_free(c);
+}
+
+static void test_dictionary_and_cache(void) {
+    const char *sents[] = {"tell me about the RPLidar and the IMU", "what does the Jetson do",
+                           "how fast is the quadcopter"};
+    const char *hw[] = {"Jetson"}, *hp[] = {"JH EH1 T S AH N"};
+    stt_corpus corpus = {sents, 3, hw, hp, 1, "abc"};
+    lm_files f;
+    char err[256];
+    CHECK_EQ_INT(lm_build_cached(&corpus, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", tmp, &f, err, sizeof err), 0);
+    CHECK_EQ_INT(f.from_cache, 0);
+    size_t len;
+    char *dict = file_read_all(f.dict, 1 << 20, &len, err, sizeof err);
+    CHECK(dict != NULL);
+    if (dict) {
+        CHECK_CONTAINS(dict, "jetson JH EH T S AH N\n");      /* hint, stress removed */
+        CHECK_CONTAINS(dict, "rplidar ");                     /* letter-to-sound */
+        CHECK_CONTAINS(dict, " AY EH M Y UW\n");              /* IMU spelled out */
+        CHECK_CONTAINS(dict, "quadcopter K W AA D K AH P T ER\n");
+        CHECK_CONTAINS(dict, "the DH IY\n");                  /* stock entries kept */
+        CHECK(strstr(dict, "jetson(2)") == NULL);             /* same as the hint: once */
+        CHECK(strstr(dict, "<s>") == NULL);
+        free(dict);
+    }
+    char *extra = file_read_all(f.extra_dict, 1 << 20, &len, err, sizeof err);
+    CHECK(extra && strstr(extra, "rplidar") && !strstr(extra, "\nthe "));
+    free(extra);
+    lm_files again;
+    CHECK_EQ_INT(lm_build_cached(&corpus, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", tmp, &again, err, sizeof err), 0);
+    CHECK_EQ_INT(again.from_cache, 1);
+    CHECK_STR(again.dir, f.dir);
+    /* A damaged cache entry is rebuilt, not trusted. */
+    unlink(f.dict);
+    CHECK_EQ_INT(lm_build_cached(&corpus, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", tmp, &again, err, sizeof err), 0);
+    CHECK_EQ_INT(again.from_cache, 0);
+    CHECK(access(again.dict, R_OK) == 0);
+    stt_corpus none = {NULL, 0, NULL, NULL, 0, ""};
+    CHECK(lm_build_cached(&none, NULL, tmp, &again, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "stt.lm = stock");
+    CHECK(lm_build_cached(&corpus, NULL, "/proc/no-such-dir", &again, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "cache_dir");
+}
+
+static int16_t *read_raw(const char *path, size_t *n) {
+    size_t len;
+    char err[256];
+    char *b = file_read_all(path, 16 << 20, &len, err, sizeof err);
+    *n = b ? len / 2 : 0;
+    return (int16_t *)b;
+}
+
+static void test_goforward_stock(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    size_t n;
+    int16_t *pcm = read_raw(TESTDATA "/goforward.raw", &n);
+    if (!pcm) SKIP("pocketsphinx-testdata is not installed (" TESTDATA ")");
+    char err[512];
+    stt_engine *e = stock;
+    /* Streamed in 32 ms frames as the browser sends them, asking for partials. */
+    int status;
+    stt_stream *s = stt_stream_begin(e, 1000, &status, err, sizeof err);
+    CHECK_MSG(s != NULL, "%s", err);
+    int partial_seen = 0;
+    for (size_t off = 0; s && off < n; off += 512) {
+        size_t k = n - off < 512 ? n - off : 512;
+        CHECK_EQ_INT(stt_stream_feed(s, pcm + off, k, err, sizeof err), 0);
+        char p[256];
+        if (off > n / 2 && stt_stream_partial(s, p, sizeof p) == 0 && strstr(p, "go")) partial_seen = 1;
+    }
+    CHECK(partial_seen);
+    stt_result r;
+    CHECK_EQ_INT(stt_stream_finish(s, &r, err, sizeof err), 0);
+    CHECK_STR(r.text, "go forward ten meters");
+    CHECK(r.audio_ms > 2000 && r.n_partials > 10);
+    stt_result_clear(&r);
+    free(pcm);
+}
+
+static void test_librivox_stock(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    char err[512], line[512];
+    FILE *tr = fopen(TESTDATA "/librivox/transcription", "r");
+    if (!tr) SKIP("pocketsphinx-testdata is not installed (" TESTDATA "/librivox)");
+    stt_engine *e = stock;
+    int errors = 0, words = 0, files = 0;
+    while (fgets(line, sizeof line, tr) && files < (getenv("AXIOM_SANITIZED") ? 1 : 3)) {
+        char *open = strrchr(line, '('), *close = strrchr(line, ')');
+        if (!open || !close) continue;
+        *close = '\0';
+        *open = '\0';
+        char ref[512], path[600];
+        str_copy(ref, sizeof ref, line + 4); /* after "<s> " */
+        char *end = strstr(ref, "</s>");
+        if (end) *end = '\0';
+        snprintf(path, sizeof path, TESTDATA "/librivox/%s.wav", open + 1);
+        wav_reader *r = wav_reader_open(path, 16000, 60, err, sizeof err);
+        CHECK_MSG(r != NULL, "%s", err);
+        if (!r) continue;
+        stt_transcript t;
+        CHECK_EQ_INT(stt_transcribe_reader(e, r, NULL, NULL, &t, err, sizeof err), 0);
+        int w;
+        int ec = stt_word_errors(ref, t.text, &w);
+        fprintf(stderr, "  %s: %d/%d errors: %s\n", open + 1, ec, w, t.text);
+        errors += ec;
+        words += w;
+        files++;
+        stt_transcript_clear(&t);
+        wav_reader_free(r);
+    }
+    fclose(tr);
+    CHECK(files >= 1);
+    /* Read speech from an audiobook with the general model: loose bound. */
+    CHECK_MSG(words && errors * 100 < words * 45, "stock WER %d/%d", errors, words);
+}
+
+/* Held-out questions: every fifth question of the pack is left out of the language
+ * model, spoken by flite's slt, and recognised with the domain model. */
+typedef struct {
+    stt_corpus corpus;
+} fixed_provider;
+static int fixed_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
+    (void)err;
+    (void)errlen;
+    *out = ((fixed_provider *)ctx)->corpus;
+    return 0;
+}
+
+static void test_heldout_domain_slt(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    if (!pack) SKIP("no knowledge pack in data/");
+    const char **kept = malloc(pack->n * sizeof *kept);
+    const char *held[8];
+    size_t nk = 0, nh = 0, q = 0;
+    for (size_t i = 0; i < pack->n; i++) {
+        if (pack->is_question[i] && q++ % 5 == 0) {
+            if (nh < 8 && q % 7 == 1) held[nh++] = pack->sentences[i];
+        } else {
+            kept[nk++] = pack->sentences[i];
+        }
+    }
+    fixed_provider fp = {{kept, nk, pack->corpus.hint_words, pack->corpus.hint_phones, pack->corpus.n_hints, "heldout"}};
+    stt_corpus_provider prov = {fixed_get, NULL, &fp};
+    axiom_config *cfg = make_cfg("domain", 1);
+    char err[512];
+    stt_engine *e = stt_engine_new(cfg, &prov, err, sizeof err);
+    tts_engine *t = tts_engine_new(cfg, err, sizeof err);
+    int errors = 0, words = 0;
+    for (size_t i = 0; i < nh; i++) {
+        tts_audio a;
+        CHECK_EQ_INT(tts_synth(t, held[i], "slt", 16000, NULL, &a, err, sizeof err), 0);
+        stt_transcript tr;
+        CHECK_EQ_INT(stt_transcribe_pcm(e, a.samples, a.n, NULL, NULL, &tr, err, sizeof err), 0);
+        int w, ec = stt_word_errors(held[i], tr.text, &w);
+        fprintf(stderr, "  %d/%d: '%s' -> '%s'\n", ec, w, held[i], tr.text);
+        errors += ec;
+        words += w;
+        stt_transcript_clear(&tr);
+        tts_audio_clear(&a);
+    }
+    CHECK(nh >= 4);
+    CHECK_MSG(words && errors * 100 < words * 50, "held-out WER %d/%d", errors, words);
+    tts_engine_free(t);
+    stt_engine_free(e);
+    config_free(cfg);
+    free(kept);
+}
+
+static void test_pool_busy_and_cancel(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    if (!pack) SKIP("no knowledge pack in data/");
+    stt_corpus_provider prov = stt_text_corpus_provider(pack);
+    axiom_config *cfg = make_cfg("domain", 2);
+    char err[512];
+    stt_engine *e = stt_engine_new(cfg, &prov, err, sizeof err);
+    int st;
+    stt_stream *a = stt_stream_begin(e, 1000, &st, err, sizeof err);
+    stt_stream *b = stt_stream_begin(e, 1000, &st, err, sizeof err);
+    CHECK(a && b);
+    int64_t t0 = now_ms();
+    stt_stream *c = stt_stream_begin(e, 150, &st, err, sizeof err);
+    int64_t waited = now_ms() - t0;
+    CHECK(c == NULL);
+    CHECK_EQ_INT(st, STT_BUSY);
+    CHECK_CONTAINS(err, "stt.pool_size");
+    CHECK(waited >= 140);
+    int created, in_use, size;
+    stt_engine_pool_counts(e, &created, &in_use, &size);
+    CHECK(created == 2 && in_use == 2 && size == 2);
+    /* The component cannot be unloaded while utterances hold decoders. */
+    CHECK_EQ_INT(component_unload(stt_engine_component(e)), -1);
+    stt_stream_cancel(a);
+    c = stt_stream_begin(e, 0, &st, err, sizeof err);
+    CHECK(c != NULL);
+    stt_result r;
+    CHECK_EQ_INT(stt_stream_finish(c, &r, err, sizeof err), 0);
+    CHECK_STR(r.text, ""); /* no audio, no words */
+    stt_result_clear(&r);
+    stt_stream_cancel(b);
+    stt_engine_pool_counts(e, &created, &in_use, &size);
+    CHECK_EQ_INT(in_use, 0);
+    CHECK(stt_stream_feed(NULL, NULL, 10, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "stt_stream_begin");
+    /* Unload, then the next utterance loads again (cache hit). */
+    CHECK(component_unload(stt_engine_component(e)) != -1);
+    c = stt_stream_begin(e, 0, &st, err, sizeof err);
+    CHECK(c != NULL);
+    stt_stream_cancel(c);
+    /* A refused load is a clear error, not a crash. */
+    component_unload(stt_engine_component(e));
+    component_set_refused(stt_engine_component(e), 1, "memory is critical");
+    CHECK(stt_stream_begin(e, 0, &st, err, sizeof err) == NULL);
+    CHECK_EQ_INT(st, -1);
+    CHECK_CONTAINS(err, "memory is critical");
+    stt_engine_free(e);
+    config_free(cfg);
+}
+
+static stt_engine *shared;
+static int16_t *shared_pcm;
+static size_t shared_n;
+static void *decode_thread(void *arg) {
+    (void)arg;
+    long ok = 0;
+    for (int i = 0; i < 2; i++) {
+        char err[512];
+        stt_transcript t;
+        if (stt_transcribe_pcm(shared, shared_pcm, shared_n, NULL, NULL, &t, err, sizeof err) == 0 &&
+            strcmp(t.text, "go forward ten meters") == 0)
+            ok++;
+        stt_transcript_clear(&t);
+    }
+    return (void *)ok;
+}
+
+static void test_threads_share_pool(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    shared_pcm = read_raw(TESTDATA "/goforward.raw", &shared_n);
+    if (!shared_pcm) SKIP("pocketsphinx-testdata is not installed");
+    shared = stock;
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, decode_thread, NULL);
+    long ok = 0;
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        ok += (long)r;
+    }
+    CHECK_EQ_INT(ok, 6);
+    int created, in_use, size;
+    stt_engine_pool_counts(shared, &created, &in_use, &size);
+    CHECK(created <= 2 && in_use == 0);
+    free(shared_pcm);
+}
+
+static int write_wav(const char *path, int format, int rate, int ch, const int16_t *mono, size_t n, double secs_silence) {
+    SF_INFO info = {.samplerate = rate, .channels = ch, .format = format};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    if (!f) return -1;
+    short buf[2048];
+    size_t total = mono ? n : (size_t)(secs_silence * rate);
+    for (size_t off = 0; off < total; off += 1024) {
+        size_t k = total - off < 1024 ? total - off : 1024;
+        for (size_t i = 0; i < k; i++)
+            for (int c = 0; c < ch; c++) buf[i * ch + c] = mono ? mono[off + i] : (short)((i * 7) % 5 - 2);
+        sf_writef_short(f, buf, (sf_count_t)k);
+    }
+    return sf_close(f);
+}
+
+static void test_cli_bad_and_odd_input(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    char out[8192], errout[8192], args[2048], path[300];
+    /* 48 kHz stereo speech made by flite: resampled and mixed down, still understood. */
+    axiom_config *cfg = make_cfg("stock", 1);
+    char err[256];
+    tts_engine *t = tts_engine_new(cfg, err, sizeof err);
+    tts_audio a;
+    CHECK_EQ_INT(tts_synth(t, "Tell me about the robot dog.", "slt", 48000, NULL, &a, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/stereo48.wav", tmp);
+    CHECK_EQ_INT(write_wav(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 48000, 2, a.samples, a.n, 0), 0);
+    tts_audio_clear(&a);
+    tts_engine_free(t);
+    config_free(cfg);
+    snprintf(args, sizeof args, "transcribe '%s' --json --cache-dir '%s'", path, tmp);
+    CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 0);
+    CHECK_CONTAINS(out, "\"text\":\"tell me about the robot dog\"");
+    CHECK_CONTAINS(out, "\"source_rate\":48000");
+    CHECK_CONTAINS(out, "\"partials\":[");
+    /* The same through stdin. */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' transcribe - --cache-dir '%s' < '%s' 2>/dev/null",
+             getenv("AXIOM_BIN") ? getenv("AXIOM_BIN") : "build/axiom", tmp, path);
+    FILE *p = popen(cmd, "r");
+    char line[256] = "";
+    if (p) {
+        if (!fgets(line, sizeof line, p)) line[0] = '\0';
+        CHECK_EQ_INT(pclose(p), 0);
+    }
+    CHECK_STR(line, "tell me about the robot dog\n");
+    /* Empty file, a text file, a missing file: exit 1 with the file named. */
+    snprintf(path, sizeof path, "%s/empty.wav", tmp);
+    tu_write_file(path, "");
+    snprintf(args, sizeof args, "transcribe '%s' --set stt.lm=stock", path);
+    CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 1);
+    CHECK_CONTAINS(errout, path);
+    CHECK_EQ_INT(tu_run_axiom(NULL, "transcribe /nonexistent.wav", out, sizeof out, errout, sizeof errout), 1);
+    CHECK_CONTAINS(errout, "/nonexistent.wav: cannot open");
+    CHECK_EQ_INT(tu_run_axiom(NULL, "transcribe", out, sizeof out, errout, sizeof errout), 2);
+    CHECK_CONTAINS(errout, "usage");
+    /* Ten minutes of near-silence: an empty transcript, nothing decoded. */
+    snprintf(path, sizeof path, "%s/silence.wav", tmp);
+    CHECK_EQ_INT(write_wav(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, NULL, 0, 600), 0);
+    snprintf(args, sizeof args, "transcribe '%s' --json --cache-dir '%s'", path, tmp);
+    CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 0);
+    CHECK_CONTAINS(out, "\"text\":\"\"");
+    CHECK_CONTAINS(out, "\"audio_ms\":600000");
+    CHECK_CONTAINS(out, "\"speech_ms\":0");
+    unlink(path);
+    /* A header-only file: valid, empty. */
+    snprintf(path, sizeof path, "%s/zero.wav", tmp);
+    CHECK_EQ_INT(wav_write_file(path, NULL, 0, 16000, err, sizeof err), 0);
+    snprintf(args, sizeof args, "transcribe '%s' --cache-dir '%s'", path, tmp);
+    CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 0);
+    CHECK_STR(out, "\n");
+}
+
+static void test_real_recordings_named(void) {
+    /* ../shared/audio: Harvard sentences (8 kHz) with the stock model, as a sanity
+     * bound only; the benchmark prints the WER of every model. */
+    char wav[512], txt[512];
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    if (getenv("AXIOM_SANITIZED")) SKIP("36 s of decoding is too slow under sanitizers; covered by the normal run");
+    if (!tu_shared_path("audio/harvard_list72_8k.wav", wav, sizeof wav) ||
+        !tu_shared_path("audio/harvard_list72_8k.txt", txt, sizeof txt))
+        SKIP("../shared/audio is absent");
+    char err[512];
+    size_t len;
+    char *ref = file_read_all(txt, 1 << 16, &len, err, sizeof err);
+    stt_engine *e = stock;
+    wav_reader *r = wav_reader_open(wav, 16000, 120, err, sizeof err);
+    CHECK(r && ref);
+    if (r && ref) {
+        stt_transcript t;
+        CHECK_EQ_INT(stt_transcribe_reader(e, r, NULL, NULL, &t, err, sizeof err), 0);
+        int w, ec = stt_word_errors(ref, t.text, &w);
+        fprintf(stderr, "  harvard, stock model: %d/%d errors, %zu utterances\n", ec, w, t.n);
+        CHECK(t.n >= 5); /* cut at the pauses between sentences */
+        CHECK_MSG(ec * 100 < w * 45, "WER %d/%d", ec, w);
+        stt_transcript_clear(&t);
+    }
+    wav_reader_free(r);
+    free(ref);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    if (tu_mkdtemp(tmp, sizeof tmp) != 0) return 1;
+    char data[1024], err[256];
+    pack = stt_text_corpus_load(tu_root_path("data", data, sizeof data), err, sizeof err);
+    if (!pack) fprintf(stderr, "  note: %s\n", err);
+    stock_cfg = make_cfg("stock", 2);
+    stock = stt_engine_new(stock_cfg, NULL, err, sizeof err);
+    if (!stock) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    RUN(test_normalize);
+    RUN(test_arpa_is_normalised);
+    RUN(test_dictionary_and_cache);
+    RUN(test_goforward_stock);
+    RUN(test_librivox_stock);
+    RUN(test_heldout_domain_slt);
+    RUN(test_pool_busy_and_cancel);
+    RUN(test_threads_share_pool);
+    RUN(test_cli_bad_and_odd_input);
+    RUN(test_real_recordings_named);
+    stt_text_corpus_free(pack);
+    stt_engine_free(stock);
+    config_free(stock_cfg);
+    tu_rmtree(tmp);
+    return CHECK_DONE(argv[0]);
+}
