@@ -83,6 +83,7 @@ int cmd_transcribe(const axiom_config *cfg, int argc, char **argv) {
         return 1;
     }
     int64_t t0 = now_us();
+    if (corpus && stt_engine_refresh_corpus(e, err, sizeof err) != 0) LOG_W("stt", "%s", err);
     if (component_load(stt_engine_component(e), err, sizeof err) != 0) {
         fprintf(stderr, "axiom transcribe: %s\n", err);
         stt_engine_free(e);

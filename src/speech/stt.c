@@ -36,10 +36,22 @@ typedef struct {
     int busy;
 } pool_slot;
 
+/* An owned copy of the pack's text, so that loading never has to call the provider
+ * (which may need to load the brain's own component, and component loads are
+ * serialised: calling it from inside our load could deadlock). */
+typedef struct {
+    stt_corpus view;
+    char **sentences, **hw, **hp;
+    char *hash;
+    int valid;
+} corpus_copy;
+
 struct stt_engine {
     const axiom_config *cfg;
     stt_corpus_provider provider;
     int has_provider;
+    corpus_copy copy;
+    pthread_mutex_t copy_mu;
     const stt_backend *be;
     axiom_component *comp;
     void *model; /* set while loaded */
@@ -57,18 +69,72 @@ struct stt_stream {
     int n_partials;
 };
 
-static int stt_load(void *ctx, char *err, size_t errlen) {
-    stt_engine *e = ctx;
+static void copy_clear(corpus_copy *c) {
+    for (size_t i = 0; c->sentences && i < c->view.n_sentences; i++) free(c->sentences[i]);
+    for (size_t i = 0; c->hw && i < c->view.n_hints; i++) {
+        free(c->hw[i]);
+        free(c->hp[i]);
+    }
+    free(c->sentences);
+    free(c->hw);
+    free(c->hp);
+    free(c->hash);
+    memset(c, 0, sizeof *c);
+}
+
+static int copy_fill(corpus_copy *c, const stt_corpus *src) {
+    memset(c, 0, sizeof *c);
+    c->sentences = calloc(src->n_sentences + 1, sizeof *c->sentences);
+    c->hw = calloc(src->n_hints + 1, sizeof *c->hw);
+    c->hp = calloc(src->n_hints + 1, sizeof *c->hp);
+    c->hash = strdup(src->content_hash ? src->content_hash : "");
+    if (!c->sentences || !c->hw || !c->hp || !c->hash) return copy_clear(c), -1;
+    for (size_t i = 0; i < src->n_sentences; i++, c->view.n_sentences++)
+        if (!(c->sentences[i] = strdup(src->sentences[i] ? src->sentences[i] : ""))) return copy_clear(c), -1;
+    for (size_t i = 0; i < src->n_hints; i++, c->view.n_hints++) {
+        c->hw[i] = strdup(src->hint_words[i] ? src->hint_words[i] : "");
+        c->hp[i] = strdup(src->hint_phones[i] ? src->hint_phones[i] : "");
+        if (!c->hw[i] || !c->hp[i]) {
+            c->view.n_hints++;
+            return copy_clear(c), -1;
+        }
+    }
+    c->view.sentences = (const char *const *)c->sentences;
+    c->view.hint_words = (const char *const *)c->hw;
+    c->view.hint_phones = (const char *const *)c->hp;
+    c->view.content_hash = c->hash;
+    c->valid = 1;
+    return 0;
+}
+
+int stt_engine_refresh_corpus(stt_engine *e, char *err, size_t errlen) {
+    if (!e->has_provider || !e->provider.get) return 0;
     stt_corpus corpus;
     memset(&corpus, 0, sizeof corpus);
-    int have = 0;
-    if (e->has_provider && e->provider.get) {
-        /* Without the pack's text the backend can still run its general model. */
-        if (e->provider.get(e->provider.ctx, &corpus, err, errlen) == 0) have = 1;
-        else LOG_W("stt", "no knowledge pack text for the recogniser: %s", err);
+    if (e->provider.get(e->provider.ctx, &corpus, err, errlen) != 0) return -1;
+    corpus_copy fresh;
+    int rc = copy_fill(&fresh, &corpus);
+    if (e->provider.release) e->provider.release(e->provider.ctx, &corpus);
+    if (rc != 0) {
+        snprintf(err, errlen, "stt: out of memory copying the pack's text");
+        return -1;
     }
-    void *model = e->be->model_load(e->cfg, have ? &corpus : NULL, err, errlen);
-    if (have && e->provider.release) e->provider.release(e->provider.ctx, &corpus);
+    pthread_mutex_lock(&e->copy_mu);
+    copy_clear(&e->copy);
+    e->copy = fresh;
+    pthread_mutex_unlock(&e->copy_mu);
+    return 0;
+}
+
+static int stt_load(void *ctx, char *err, size_t errlen) {
+    stt_engine *e = ctx;
+    /* First load without a prepared copy (governor preload: the brain's components
+     * load earlier in load order, so the provider finds them loaded). */
+    if (!e->copy.valid && e->has_provider && stt_engine_refresh_corpus(e, err, errlen) != 0)
+        LOG_W("stt", "no knowledge pack text for the recogniser: %s", err);
+    pthread_mutex_lock(&e->copy_mu);
+    void *model = e->be->model_load(e->cfg, e->copy.valid ? &e->copy.view : NULL, err, errlen);
+    pthread_mutex_unlock(&e->copy_mu);
     if (!model) return -1;
     /* One decoder now: it proves the model works, and the governor's RSS reading for
      * this load then includes the cost of a decoder. */
@@ -132,6 +198,7 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
     e->pool_size = (int)ps;
     e->pool = calloc((size_t)ps, sizeof *e->pool);
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->copy_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -161,7 +228,9 @@ void stt_engine_free(stt_engine *e) {
     if (e->comp) component_free(e->comp); /* unloads: frees decoders and model */
     else stt_unload(e);
     pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->copy_mu);
     pthread_cond_destroy(&e->freed);
+    copy_clear(&e->copy);
     free(e->pool);
     free(e);
 }
@@ -261,6 +330,13 @@ stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err,
     if (!s) {
         snprintf(err, errlen, "stt: out of memory");
         return NULL;
+    }
+    /* Not loaded: read the pack's text now, outside any component load (see
+     * corpus_copy), so a changed pack is picked up at the next load. */
+    if (!component_is_loaded(e->comp) && e->has_provider) {
+        char why[256];
+        if (stt_engine_refresh_corpus(e, why, sizeof why) != 0)
+            LOG_W("stt", "knowledge pack text unavailable (%s); using the previous copy", why);
     }
     if (component_acquire(e->comp, err, errlen) != 0) {
         free(s);
