@@ -78,7 +78,12 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
 
     /* Last: the first reading sees every component, so the mode logged at start is
      * the real one; then the watcher runs for the engine's lifetime. */
-    if (config_bool(cfg, "mem.preload")) governor_preload(e->gov);
+    if (config_bool(cfg, "mem.preload")) {
+        /* The recogniser's pack text is read before the loads, never inside one. */
+        char perr[256];
+        if (e->stt && stt_engine_refresh_corpus(e->stt, perr, sizeof perr) != 0) LOG_W("stt", "%s", perr);
+        governor_preload(e->gov);
+    }
     governor_check(e->gov);
     char werr[256];
     if (governor_start(e->gov, werr, sizeof werr) != 0) LOG_W("mem", "%s; memory is not watched", werr);

@@ -128,10 +128,11 @@ int stt_engine_refresh_corpus(stt_engine *e, char *err, size_t errlen) {
 
 static int stt_load(void *ctx, char *err, size_t errlen) {
     stt_engine *e = ctx;
-    /* First load without a prepared copy (governor preload: the brain's components
-     * load earlier in load order, so the provider finds them loaded). */
-    if (!e->copy.valid && e->has_provider && stt_engine_refresh_corpus(e, err, errlen) != 0)
-        LOG_W("stt", "no knowledge pack text for the recogniser: %s", err);
+    /* The provider is never called from here (see corpus_copy): without a copy, read
+     * by stt_stream_begin or stt_engine_refresh_corpus beforehand, the backend runs
+     * without the pack. */
+    if (!e->copy.valid && e->has_provider)
+        LOG_W("stt", "the knowledge pack's text was not read before loading; call stt_engine_refresh_corpus first");
     pthread_mutex_lock(&e->copy_mu);
     void *model = e->be->model_load(e->cfg, e->copy.valid ? &e->copy.view : NULL, err, errlen);
     pthread_mutex_unlock(&e->copy_mu);

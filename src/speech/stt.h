@@ -88,10 +88,11 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
 void stt_engine_free(stt_engine *e);
 /* The governor's handle (owned by the engine). */
 axiom_component *stt_engine_component(stt_engine *e);
-/* Asks the provider for the pack's text now and keeps a copy for the next load. The
- * engine does this itself before a lazy load in stt_stream_begin; call it before
- * loading the component directly (component_load) when the provider's own components
- * may not be loaded yet. Returns 0 or -1 with err. */
+/* Asks the provider for the pack's text now and keeps a copy for every later load.
+ * The engine does this itself before a lazy load in stt_stream_begin. Loading the
+ * component directly (component_load, governor preload) never calls the provider,
+ * because the provider may itself load a component and loads are serialised: call
+ * this first, outside any load. Returns 0 or -1 with err. */
 int stt_engine_refresh_corpus(stt_engine *e, char *err, size_t errlen);
 /* What loading is expected to cost, for the governor's budget check (measured for
  * PocketSphinx: model plus one decoder; each further decoder costs about as much). */

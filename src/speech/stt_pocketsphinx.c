@@ -30,6 +30,7 @@ typedef enum { LM_DOMAIN, LM_MIXED, LM_STOCK } lm_mode;
 
 typedef struct {
     lm_mode mode;
+    int final_pass; /* stt.final_pass: fwdflat + bestpath at the end of an utterance */
     char hmm[1024];
     char lm[1100];       /* domain ARPA, or the stock model for LM_STOCK */
     char stock_lm[1100];
@@ -88,6 +89,7 @@ static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, ch
         return NULL;
     }
     str_copy(m->hmm, sizeof m->hmm, config_str(cfg, "stt.hmm"));
+    m->final_pass = config_bool(cfg, "stt.final_pass");
     char mdef[1100];
     snprintf(mdef, sizeof mdef, "%s/mdef", m->hmm);
     if (!file_ok(mdef)) {
@@ -165,8 +167,12 @@ static void *ps_dec_new(void *model, char *err, size_t errlen) {
     }
     pthread_mutex_lock(&ps_global);
     if (log_get_level() > AX_LOG_DEBUG) err_set_logfp(NULL);
+    /* Without the final pass the result is the first (tree) search's best path, ready
+     * as soon as the audio ends; with it, PocketSphinx re-searches the whole utterance
+     * first (stt.final_pass). */
+    const char *fp = m->final_pass ? "yes" : "no";
     d->cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->hmm, "-dict", m->dict, "-lm", m->lm,
-                         NULL);
+                         "-fwdflat", fp, "-bestpath", fp, NULL);
     if (d->cfg) d->ps = ps_init(d->cfg);
     if (d->ps && m->mode == LM_MIXED) {
         /* Interpolate at decode time: the domain model (already loaded as the default
