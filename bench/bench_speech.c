@@ -76,7 +76,8 @@ static stt_engine *engine_for(axiom_config *cfg, stt_corpus_provider *prov, int6
         fprintf(stderr, "bench: %s\n", err);
         return NULL;
     }
-    if (component_load(stt_engine_component(e), err, sizeof err) != 0) {
+    if (stt_engine_refresh_corpus(e, err, sizeof err) != 0 ||
+        component_load(stt_engine_component(e), err, sizeof err) != 0) {
         fprintf(stderr, "bench: %s\n", err);
         stt_engine_free(e);
         return NULL;
@@ -151,6 +152,7 @@ static int synth_espeak(const char *voice, const char *text, const char *out) {
 
 int main(void) {
     log_set_level(AX_LOG_WARN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
     str_copy(root, sizeof root, axiom_root_dir());
     if (tu_mkdtemp_like(tmpdir) != 0) return 0;
     printf("== speech: recogniser (PocketSphinx 0.8, en-us acoustic model), synthesiser (flite 2.2)\n");
