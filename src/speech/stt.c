@@ -23,6 +23,7 @@
 /* Backends compiled in; a new backend is one file and one line here. */
 static const stt_backend *const backends[] = {
     &stt_backend_pocketsphinx,
+    &stt_backend_sherpa,
 };
 
 const stt_backend *stt_backend_find(const char *name) {
@@ -134,7 +135,15 @@ static int stt_load(void *ctx, char *err, size_t errlen) {
     if (!e->copy.valid && e->has_provider)
         LOG_W("stt", "the knowledge pack's text was not read before loading; call stt_engine_refresh_corpus first");
     pthread_mutex_lock(&e->copy_mu);
-    void *model = e->be->model_load(e->cfg, e->copy.valid ? &e->copy.view : NULL, err, errlen);
+    const stt_corpus *corpus = e->copy.valid ? &e->copy.view : NULL;
+    void *model = e->be->model_load(e->cfg, corpus, err, errlen);
+    if (!model && e->be != &stt_backend_pocketsphinx) {
+        /* A bring-your-own model that cannot load: say why, then use the embedded
+         * recogniser rather than having no speech input at all. */
+        LOG_E("stt", "%s; falling back to pocketsphinx", err);
+        e->be = &stt_backend_pocketsphinx;
+        model = e->be->model_load(e->cfg, corpus, err, errlen);
+    }
     pthread_mutex_unlock(&e->copy_mu);
     if (!model) return -1;
     /* One decoder now: it proves the model works, and the governor's RSS reading for

@@ -21,6 +21,7 @@
 /* Backends compiled in; a new backend is one file and one line here. */
 static const tts_backend *const backends[] = {
     &tts_backend_flite,
+    &tts_backend_sherpa,
 };
 
 const tts_backend *tts_backend_find(const char *name) {
@@ -50,6 +51,12 @@ static int tts_load(void *ctx, char *err, size_t errlen) {
         return -1;
     }
     void *m = e->be->model_load(e->cfg, err, errlen);
+    if (!m && e->be != &tts_backend_flite) {
+        /* A bring-your-own voice that cannot load: say why, then speak with flite. */
+        LOG_E("tts", "%s; falling back to flite", err);
+        e->be = &tts_backend_flite;
+        m = e->be->model_load(e->cfg, err, errlen);
+    }
     if (!m) return -1;
     pthread_mutex_lock(&e->mu);
     e->model = m;
