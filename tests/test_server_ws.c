@@ -332,6 +332,31 @@ static void test_disconnects_at_random_points(void) {
     fixture_stop(&f);
 }
 
+static void test_idle_timeout(void) {
+    const char *settings[] = {"server.max_sessions=4", "server.idle_timeout_s=5", NULL};
+    server_fixture f;
+    if (start(&f, settings) != 0) {
+        CHECK(0);
+        return;
+    }
+    ws_client *quiet = open_ws(f.port, NULL);
+    CHECK(quiet != NULL);
+    if (quiet) {
+        int64_t t0 = wsc_now_us();
+        ws_msg m;
+        int r;
+        while ((r = ws_client_recv(quiet, 9000, &m)) == 1) {
+        }
+        double waited = (double)(wsc_now_us() - t0) / 1e6;
+        CHECK_EQ_INT(r, -1); /* closed by the server, not a timeout here */
+        CHECK_MSG(waited >= 4.0 && waited < 8.5, "closed after %.1f s; server.idle_timeout_s=5", waited);
+        CHECK_EQ_INT(ws_client_close_code(quiet), 1001);
+        CHECK_CONTAINS(ws_client_close_reason(quiet), "idle_timeout_s");
+        ws_client_free(quiet);
+    }
+    fixture_stop(&f);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     RUN(test_client_ready_and_hello);
@@ -341,5 +366,6 @@ int main(int argc, char **argv) {
     RUN(test_busy_close_past_max_sessions);
     RUN(test_slow_reader_dropped);
     RUN(test_disconnects_at_random_points);
+    RUN(test_idle_timeout);
     return CHECK_DONE(argv[0]);
 }

@@ -82,6 +82,7 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     s->max_message_bytes = (size_t)config_int(cfg, "server.max_message_bytes");
     s->send_queue_bytes = (size_t)config_int(cfg, "server.send_queue_kb") * 1024;
     s->max_utterance_s = (int)config_int(cfg, "server.max_utterance_s");
+    s->idle_timeout_ms = config_int(cfg, "server.idle_timeout_s") * 1000;
     s->barge_in = config_bool(cfg, "server.barge_in");
     pthread_mutex_init(&s->mu, NULL);
 

@@ -51,6 +51,7 @@ struct axiom_server {
     size_t max_message_bytes;
     size_t send_queue_bytes;
     int max_utterance_s;
+    int64_t idle_timeout_ms;
     int barge_in;
     int64_t started_ms;
 
@@ -98,7 +99,8 @@ struct ws_session {
     int64_t refused_ms;
     ws_session *next_refused;   /* in srv->refused */
     int64_t connected_ms;
-    int64_t last_activity_ms;
+    _Atomic int64_t last_activity_ms; /* last message from the client */
+    int64_t idle_close_ms;      /* when the idle close was sent (0 = not yet) */
 
     /* negotiated by hello */
     int out_rate;               /* synthesis sample rate sent to this client */
@@ -205,8 +207,10 @@ struct audio_chunk *ws_audio_take(ws_session *s);
 const int16_t *ws_audio_samples(const struct audio_chunk *c, size_t *n);
 struct audio_chunk *ws_audio_next(const struct audio_chunk *c);
 void ws_audio_free(struct audio_chunk *c);
-/* Housekeeping thread: a refused connection whose client does not answer the close
- * within 2 s is cut, so refusals never tie up the network threads past capacity. */
+/* Housekeeping thread, twice a second: a refused connection whose client does not
+ * answer the close within 2 s is cut, so refusals never tie up the network threads
+ * past capacity; a session silent for server.idle_timeout_s is closed (1001), and cut
+ * 2 s later if the client does not answer. */
 int ws_reaper_start(axiom_server *srv);
 void ws_reaper_stop(axiom_server *srv);
 /* Closes every session (server stopping). */

@@ -165,7 +165,8 @@ static int ws_connect(const struct mg_connection *cconn, void *cbdata) {
     s->srv = srv;
     s->conn = conn;
     s->refs = 1; /* the connection's */
-    s->connected_ms = s->last_activity_ms = now_ms();
+    s->connected_ms = now_ms();
+    atomic_init(&s->last_activity_ms, s->connected_ms);
     s->out_rate = (int)config_int(srv->cfg, "tts.sample_rate");
     atomic_init(&s->cancel, 0);
     s->fd = find_socket_fd(mg_get_request_info(conn));
@@ -237,6 +238,21 @@ static void *reaper_main(void *arg) {
             pthread_mutex_lock(&s->mu);
             if (s->fd >= 0) shutdown(s->fd, SHUT_RDWR);
             pthread_mutex_unlock(&s->mu);
+        }
+        for (ws_session *s = srv->sessions; s; s = s->next) {
+            if (s->idle_close_ms) {
+                if (now - s->idle_close_ms >= 2000) session_drop(s, "idle, and did not answer the close");
+                continue;
+            }
+            int64_t idle = now - atomic_load(&s->last_activity_ms);
+            if (idle < srv->idle_timeout_ms) continue;
+            s->idle_close_ms = now;
+            char payload[96];
+            int n = snprintf(payload + 2, sizeof payload - 2,
+                             "idle for %lld s (server.idle_timeout_s)", (long long)(idle / 1000));
+            payload[0] = (char)(WS_CLOSE_GOING_AWAY >> 8);
+            payload[1] = (char)(WS_CLOSE_GOING_AWAY & 0xff);
+            session_send(s, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, payload, (size_t)n + 2, 0, 0, 0);
         }
     }
     pthread_mutex_unlock(&srv->mu);
@@ -466,7 +482,7 @@ static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len,
     int opcode = bits & 0x0f;
     if (opcode == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE) return 0;
     if (!s || s->refused) return 1; /* waiting for the client to answer our close */
-    s->last_activity_ms = now_ms();
+    atomic_store(&s->last_activity_ms, now_ms());
     if (opcode == MG_WEBSOCKET_OPCODE_PING) {
         session_send(s, MG_WEBSOCKET_OPCODE_PONG, data, len, 0, 0, 0);
         return 1;
@@ -562,7 +578,8 @@ void ws_status_json(axiom_server *srv, cJSON *arr) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", (double)s->id);
         cJSON_AddNumberToObject(o, "connected_s", (double)(now - s->connected_ms) / 1000.0);
-        cJSON_AddNumberToObject(o, "idle_s", (double)(now - s->last_activity_ms) / 1000.0);
+        cJSON_AddNumberToObject(o, "idle_s",
+                                (double)(now - atomic_load(&s->last_activity_ms)) / 1000.0);
         pthread_mutex_lock(&s->mu);
         cJSON_AddBoolToObject(o, "answering", s->answering);
         pthread_mutex_unlock(&s->mu);
