@@ -22,6 +22,9 @@ seed_real() { # target corpus-dir: copies real inputs of that kind into the run'
     fuzz_labelled_tsv)
       [ -f "$root/data/utterances.tsv" ] && { printf '\0'; head -c 20000 "$root/data/utterances.tsv"; } >"$dir/pack-tsv"
       [ -f "$shared/axiom-reference/data/production_dataset.json" ] && { printf '\1'; head -c 20000 "$shared/axiom-reference/data/production_dataset.json"; } >"$dir/ref-json" ;;
+    fuzz_lm_build) # pack sentences, one a line, and pronunciation hints (word<TAB>phones)
+      [ -f "$root/data/utterances.tsv" ] && grep -v "^#" "$root/data/utterances.tsv" | cut -f2 | head -200 >"$dir/utterances"
+      [ -f "$root/data/pronunciations.tsv" ] && head -50 "$root/data/pronunciations.tsv" >"$dir/hints" ;;
     fuzz_wav*) for w in "$shared"/audio/*.wav; do [ -f "$w" ] && head -c 65536 "$w" >"$dir/$(basename "$w")"; done ;;
     fuzz_pack) # the first byte selects the file the input stands for (see fuzz_pack.c)
       local names=(items.json templates.json facts.json responses.json pronunciations.tsv
