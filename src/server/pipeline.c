@@ -21,12 +21,17 @@
 #include "mem/governor.h"
 #include "server/server_internal.h"
 #include "server/turn.h"
+#include "speech/stt.h"
+#include "speech/tts.h"
 #include "speech/vad.h"
 
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PARTIAL_EVERY_SAMPLES 4800 /* 300 ms */
+#define STT_WAIT_ON_TURN_MS 5000
 
 struct pipeline_shared {
     axiom_server *srv;
@@ -35,7 +40,15 @@ struct pipeline_shared {
 struct pipeline_session {
     ws_session *s;
     vad_stream *vad;
+    stt_stream *stt;
     int in_speech;
+    int16_t *backlog;          /* utterance audio not yet fed to a decoder */
+    size_t nbacklog, backlog_cap;
+    size_t max_utt_samples;
+    int64_t utt_samples;
+    int64_t partial_at;
+    char last_partial[256];
+    int64_t stt_us;
     int speech_reported;       /* "no voice input" error sent once */
 };
 
@@ -59,8 +72,8 @@ pipeline_shared *pipeline_shared_new(axiom_server *srv, char *err, size_t errlen
     p->srv = srv;
     axiom_engine *e = srv->engine;
     if (!e->brain) LOG_W("server", "no brain: text and voice turns will answer with an error");
-    LOG_W("server", "no speech recogniser or synthesiser in this build: voice input is "
-                    "answered with an error event, answers are text only");
+    if (!e->vad || !e->stt) LOG_W("server", "no VAD or recogniser: voice input is refused with an error event");
+    if (!e->tts) LOG_W("server", "no synthesiser: answers are sent as text only");
     return p;
 }
 
@@ -81,9 +94,17 @@ void pipeline_status_json(pipeline_shared *p, cJSON *obj) {
     cJSON *av = cJSON_AddObjectToObject(obj, "available");
     cJSON_AddBoolToObject(av, "brain", e->brain != NULL);
     cJSON_AddBoolToObject(av, "vad", e->vad != NULL);
-    cJSON_AddBoolToObject(av, "stt", 0); /* not in this build yet */
-    cJSON_AddBoolToObject(av, "tts", 0);
+    cJSON_AddBoolToObject(av, "stt", e->stt != NULL);
+    cJSON_AddBoolToObject(av, "tts", e->tts != NULL);
     cJSON_AddBoolToObject(av, "llm", e->llm != NULL);
+    if (e->stt) {
+        int created = 0, in_use = 0, size = 0;
+        stt_engine_pool_counts(e->stt, &created, &in_use, &size);
+        cJSON *d = cJSON_AddObjectToObject(obj, "stt_decoders");
+        cJSON_AddNumberToObject(d, "created", created);
+        cJSON_AddNumberToObject(d, "in_use", in_use);
+        cJSON_AddNumberToObject(d, "pool_size", size);
+    }
     if (e->vad) {
         vad_engine_info vi;
         vad_engine_get_info(e->vad, &vi);
@@ -148,6 +169,58 @@ int pipeline_cancel_answer(ws_session *s, const char *why) {
     return 1;
 }
 
+static int backlog_append(struct pipeline_session *ps, const int16_t *pcm, size_t n) {
+    if (ps->nbacklog + n > ps->max_utt_samples) n = ps->max_utt_samples - ps->nbacklog;
+    if (n == 0) return 0;
+    if (ps->nbacklog + n > ps->backlog_cap) {
+        size_t nc = ps->backlog_cap ? ps->backlog_cap * 2 : 16000;
+        while (nc < ps->nbacklog + n) nc *= 2;
+        if (nc > ps->max_utt_samples) nc = ps->max_utt_samples;
+        int16_t *nb = realloc(ps->backlog, nc * sizeof *nb);
+        if (!nb) return -1;
+        ps->backlog = nb;
+        ps->backlog_cap = nc;
+    }
+    memcpy(ps->backlog + ps->nbacklog, pcm, n * sizeof *pcm);
+    ps->nbacklog += n;
+    return 0;
+}
+
+static void backlog_drop(struct pipeline_session *ps) {
+    free(ps->backlog);
+    ps->backlog = NULL;
+    ps->nbacklog = ps->backlog_cap = 0;
+}
+
+/* Takes a decoder if one is free right now, and feeds it what was kept meanwhile.
+ * Never loads the recogniser here: a load takes seconds and would stall every
+ * session's audio; until it is loaded the utterance is kept and recognised on the
+ * turn pool. */
+static void try_begin_stt(struct pipeline_session *ps) {
+    axiom_engine *e = ps->s->srv->engine;
+    if (ps->stt || !e->stt) return;
+    if (!component_is_loaded(stt_engine_component(e->stt))) return;
+    int status = 0;
+    char err[256];
+    ps->stt = stt_stream_begin(e->stt, 0, &status, err, sizeof err);
+    if (!ps->stt) {
+        if (status != STT_BUSY && !ps->speech_reported) {
+            ps->speech_reported = 1;
+            char m[400];
+            snprintf(m, sizeof m, "speech recognition unavailable: %s", err);
+            send_error_event(ps->s, "stt_unavailable", m, 0);
+        }
+        return;
+    }
+    if (ps->nbacklog) {
+        int64_t t = now_us();
+        if (stt_stream_feed(ps->stt, ps->backlog, ps->nbacklog, err, sizeof err) != 0)
+            LOG_W("server", "recogniser feed: %s", err);
+        ps->stt_us += now_us() - t;
+    }
+    backlog_drop(ps);
+}
+
 static void on_speech_start(void *user, int64_t start_sample) {
     struct pipeline_session *ps = user;
     ws_session *s = ps->s;
@@ -155,12 +228,44 @@ static void on_speech_start(void *user, int64_t start_sample) {
     session_send_text(s, "{\"event\":\"speech_start\"}", 0);
     if (s->srv->barge_in) pipeline_cancel_answer(s, "barge-in");
     ps->in_speech = 1;
+    ps->utt_samples = 0;
+    ps->partial_at = 0;
+    ps->last_partial[0] = '\0';
+    ps->stt_us = 0;
+    backlog_drop(ps);
+    try_begin_stt(ps);
 }
 
 static void on_speech_audio(void *user, const int16_t *pcm, size_t n) {
-    (void)user;
-    (void)pcm;
-    (void)n;
+    struct pipeline_session *ps = user;
+    ws_session *s = ps->s;
+    if (!ps->in_speech) return;
+    ps->utt_samples += (int64_t)n;
+    if (!ps->stt) try_begin_stt(ps);
+    if (!ps->stt) {
+        backlog_append(ps, pcm, n);
+        return;
+    }
+    char err[256];
+    int64_t t = now_us();
+    if (stt_stream_feed(ps->stt, pcm, n, err, sizeof err) != 0)
+        LOG_W("server", "session %llu: recogniser feed: %s", (unsigned long long)s->id, err);
+    ps->stt_us += now_us() - t;
+    if (s->want_partials && ps->utt_samples - ps->partial_at >= PARTIAL_EVERY_SAMPLES) {
+        ps->partial_at = ps->utt_samples;
+        char part[256];
+        if (stt_stream_partial(ps->stt, part, sizeof part) == 0 && part[0] &&
+            strcmp(part, ps->last_partial) != 0) {
+            str_copy(ps->last_partial, sizeof ps->last_partial, part);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "partial");
+            cJSON_AddStringToObject(o, "text", part);
+            char *txt = cJSON_PrintUnformatted(o);
+            if (txt) session_send_text(s, txt, 0);
+            free(txt);
+            cJSON_Delete(o);
+        }
+    }
 }
 
 static void on_speech_end(void *user, int64_t end_sample) {
@@ -169,12 +274,33 @@ static void on_speech_end(void *user, int64_t end_sample) {
     (void)end_sample;
     if (!ps->in_speech) return;
     ps->in_speech = 0;
+    int64_t t0 = now_us();
     session_send_text(s, "{\"event\":\"speech_end\"}", 0);
-    send_error_event(s, "stt_unavailable",
-                     "speech recognition is not available in this build; send the question as "
-                     "a text message", 0);
-    session_send_text(s, "{\"state\":\"idle\",\"error\":\"speech recognition is not available\"}", 0);
-    session_send_text(s, "{\"event\":\"ready_to_listen\",\"state\":\"idle\"}", 0);
+    turn_input *in = calloc(1, sizeof *in);
+    if (!in) return;
+    in->t0_us = t0;
+    if (ps->stt) {
+        stt_result r;
+        memset(&r, 0, sizeof r);
+        char err[256];
+        int64_t t = now_us();
+        int rc = stt_stream_finish(ps->stt, &r, err, sizeof err);
+        ps->stt = NULL;
+        ps->stt_us += now_us() - t;
+        metrics_observe_ms(s->srv->metrics, STAGE_STT, (double)(now_us() - t) / 1000.0);
+        in->text = strdup(rc == 0 && r.text ? r.text : "");
+        stt_result_clear(&r);
+        if (rc != 0) LOG_W("server", "session %llu: recogniser: %s", (unsigned long long)s->id, err);
+    } else {
+        /* No decoder was free during speech: recognise on the turn pool. */
+        in->audio = ps->backlog;
+        in->naudio = ps->nbacklog;
+        ps->backlog = NULL;
+        ps->nbacklog = ps->backlog_cap = 0;
+        if (!in->audio) in->text = strdup("");
+    }
+    in->stt_us = ps->stt_us;
+    pipeline_submit(s, in);
 }
 
 /* ---- sessions ---- */
@@ -187,6 +313,7 @@ int pipeline_session_new(ws_session *s, char *err, size_t errlen) {
         return -1;
     }
     ps->s = s;
+    ps->max_utt_samples = (size_t)s->srv->max_utterance_s * 16000;
     if (e->vad) {
         vad_sink sink = {on_speech_start, on_speech_audio, on_speech_end, ps};
         char verr[256];
@@ -202,6 +329,8 @@ void pipeline_session_free(ws_session *s) {
     struct pipeline_session *ps = s->ps;
     if (ps) {
         vad_stream_free(ps->vad);
+        stt_stream_cancel(ps->stt);
+        free(ps->backlog);
         free(ps);
     }
     s->ps = NULL;
@@ -226,12 +355,14 @@ void pipeline_audio_job(void *arg) {
             ws_audio_free(chunks);
             continue;
         }
-        if (!ps->vad) {
+        if (!ps->vad || !s->srv->engine->stt) {
             if (!ps->speech_reported) {
                 ps->speech_reported = 1;
                 send_error_event(s, "speech_unavailable",
-                                 "voice input is not available: no voice activity detector (see "
-                                 "the server log); text messages work",
+                                 !ps->vad ? "voice input is not available: no voice activity "
+                                            "detector (see the server log); text messages work"
+                                          : "voice input is not available: no speech recogniser "
+                                            "(see the server log); text messages work",
                                  0);
             }
             ws_audio_free(chunks);
@@ -255,11 +386,39 @@ typedef struct {
     uint64_t seq;
 } turn_job;
 
+/* Recognises an utterance kept whole because no decoder was free during speech. */
+static void recognise_backlog(ws_session *s, turn_input *in) {
+    axiom_engine *e = s->srv->engine;
+    int status = 0;
+    char err[256];
+    int64_t t = now_us();
+    stt_stream *st = stt_stream_begin(e->stt, STT_WAIT_ON_TURN_MS, &status, err, sizeof err);
+    stt_result r;
+    memset(&r, 0, sizeof r);
+    if (st && stt_stream_feed(st, in->audio, in->naudio, err, sizeof err) == 0 &&
+        stt_stream_finish(st, &r, err, sizeof err) == 0) {
+        in->text = strdup(r.text ? r.text : "");
+    } else {
+        if (st) stt_stream_cancel(st);
+        LOG_W("server", "session %llu: recognition failed: %s", (unsigned long long)s->id, err);
+        char m[320];
+        snprintf(m, sizeof m, "speech recognition failed: %s", err);
+        send_error_event(s, status == STT_BUSY ? "busy" : "stt_failed", m, 0);
+        in->text = strdup("");
+    }
+    stt_result_clear(&r);
+    in->stt_us += now_us() - t;
+    metrics_observe_ms(s->srv->metrics, STAGE_STT, (double)(now_us() - t) / 1000.0);
+    free(in->audio);
+    in->audio = NULL;
+}
+
 static void turn_main(void *arg) {
     turn_job *j = arg;
     ws_session *s = j->s;
     for (;;) {
         if (session_is_open(s) && !atomic_load(&s->cancel)) {
+            if (j->in->audio) recognise_backlog(s, j->in);
             turn_run(s, j->seq, j->in->text ? j->in->text : "", j->in->t0_us, j->in->stt_us);
         }
         turn_input_free(j->in);

@@ -16,8 +16,11 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "mem/governor.h"
+#include "server/audio_cache.h"
 #include "server/server_internal.h"
 #include "server/turn.h"
+#include "speech/tts.h"
+#include "speech/wav.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 
 #define STREAM_AFTER_MS 250
 #define MAX_HELD 64
+#define PCM_CHUNK_BYTES 32768
 
 typedef struct {
     ws_session *s;
@@ -96,14 +100,66 @@ static void send_card_events(turn_ctx *t) {
     }
 }
 
-/* No synthesiser in this build yet: the answer goes out as text, and the client is
- * told once why there is no voice. */
+/* Synthesises one sentence and queues its audio (WAV, or PCM chunks). */
 static void speak_sentence(turn_ctx *t, const char *sentence) {
-    (void)sentence;
-    if (cancelled(t) || t->tts_failed) return;
-    t->tts_failed = 1;
-    send_error(t, "tts_unavailable", "speech synthesis is not available in this build; the "
-                                     "answer is text only");
+    ws_session *s = t->s;
+    axiom_server *srv = s->srv;
+    if (cancelled(t) || t->tts_failed || !srv->engine->tts) return;
+    tts_audio a = {0};
+    char err[256];
+    int64_t t1 = now_us();
+    /* Canned answers repeat: their sentences come from the cache. Streamed (LLM)
+     * sentences rarely do and are not stored. */
+    int cacheable = t->reply != NULL && t->reply->path != BRAIN_PATH_LLM;
+    int rc = 0;
+    if (cacheable && audio_cache_get(srv->acache, sentence, s->out_rate, &a.samples, &a.n)) {
+        a.rate = s->out_rate;
+    } else {
+        rc = tts_synth(srv->engine->tts, sentence, NULL, s->out_rate, &s->cancel, &a, err,
+                       sizeof err);
+        if (rc == 0 && cacheable && a.rate == s->out_rate)
+            audio_cache_put(srv->acache, sentence, a.rate, a.samples, a.n);
+    }
+    int64_t dt = now_us() - t1;
+    t->tts_us += dt;
+    metrics_observe_ms(srv->metrics, STAGE_TTS, (double)dt / 1000.0);
+    if (rc == 1 || cancelled(t)) {
+        tts_audio_clear(&a);
+        return;
+    }
+    if (rc != 0) {
+        /* Text still reaches the client; say once why there is no voice. */
+        t->tts_failed = 1;
+        char m[320];
+        snprintf(m, sizeof m, "speech synthesis failed (%s); the answer is text only", err);
+        send_error(t, "tts_failed", m);
+        tts_audio_clear(&a);
+        return;
+    }
+    int audio_ms = a.rate > 0 ? (int)((int64_t)a.n * 1000 / a.rate) : 0;
+    if (!s->out_pcm) {
+        uint8_t *wav = NULL;
+        size_t wl = 0;
+        if (wav_encode(a.samples, a.n, a.rate, &wav, &wl) == 0)
+            session_send(s, MG_WEBSOCKET_OPCODE_BINARY, wav, wl, t->seq, audio_ms, 0);
+        free(wav);
+    } else {
+        /* Raw s16le in chunks; each chunk's share of the playback time. */
+        size_t bytes = a.n * 2, off = 0;
+        while (off < bytes) {
+            size_t n = bytes - off < PCM_CHUNK_BYTES ? bytes - off : PCM_CHUNK_BYTES;
+            int ms = a.rate > 0 ? (int)((int64_t)(n / 2) * 1000 / a.rate) : 0;
+            session_send(s, MG_WEBSOCKET_OPCODE_BINARY, (const char *)a.samples + off, n, t->seq,
+                         ms, 0);
+            off += n;
+        }
+    }
+    if (!t->audio_sent) {
+        t->audio_sent = 1;
+        t->first_audio_us = now_us();
+        metrics_observe_ms(srv->metrics, STAGE_TURN, (double)(t->first_audio_us - t->t0_us) / 1000.0);
+    }
+    tts_audio_clear(&a);
 }
 
 static void append_spoken(turn_ctx *t, const char *sentence) {
@@ -228,9 +284,15 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int6
     } else if (!t.streaming) {
         send_card_events(&t);
         send_speaking(&t, reply.text);
+        if (!srv->engine->tts) send_error(&t, "tts_unavailable", "speech synthesis is off; text only");
         if (t.nheld == 0) {
             /* The brain gave no sentences through the sink: split the text here. */
-            speak_sentence(&t, reply.text);
+            size_t pos = 0, st, len;
+            while (!cancelled(&t) && tts_sentence_next(reply.text, &pos, &st, &len)) {
+                char *one = strndup(reply.text + st, len);
+                if (one) speak_sentence(&t, one);
+                free(one);
+            }
         }
         flush_held(&t);
     } else {
