@@ -208,6 +208,9 @@ int main(void) {
     if (tr) fclose(tr);
 
     const char *lms[3] = {"domain", "mixed", "stock"};
+    /* BENCH_SPEECH_SKIP=models,ratio leaves sections out (they take minutes). */
+    const char *skip = getenv("BENCH_SPEECH_SKIP") ? getenv("BENCH_SPEECH_SKIP") : "";
+    if (!strstr(skip, "models")) {
     printf("\n-- recogniser per language model (one stream, one core; CPU per audio second)\n");
     printf("%-7s %-5s %10s %9s %8s %10s %10s\n", "lm", "final", "load MiB", "RTF", "WER real", "fin p50", "fin p95");
     for (int li = 0; li < 3; li++) {
@@ -249,10 +252,13 @@ int main(void) {
         }
     }
     printf("(WER real = Harvard 8 kHz + JFK + 5 LibriVox recordings, %d files; fin = final result after the end of a 3 s utterance)\n", nrec);
+    }
 
     /* --- CPU ratio to pocketsphinx_continuous --- */
     printf("\n-- CPU time, AXIOM vs pocketsphinx_continuous, same file, same models, model load included\n");
-    if (access("/usr/bin/pocketsphinx_continuous", X_OK) == 0 && href) {
+    if (strstr(skip, "ratio")) {
+        printf("skipped (BENCH_SPEECH_SKIP)\n");
+    } else if (access("/usr/bin/pocketsphinx_continuous", X_OK) == 0 && href) {
         int16_t *pcm;
         size_t n;
         char wav16[600];
