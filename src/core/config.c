@@ -76,7 +76,7 @@ static const key_def keys[] = {
     ENUM("stt.sherpa_model_type", "transducer", "transducer|nemo-transducer|whisper", "layout of stt.sherpa_model_dir"),
     /* text-to-speech */
     ENUM("tts.backend", "flite", "flite|sherpa|none", "speech synthesiser; none = text-only replies"),
-    ENUM("tts.voice", "slt", "slt|kal16|awb|rms|kal", "flite voice"),
+    ENUM("tts.voice", "kal16", "slt|kal16|awb|rms|kal", "flite voice: kal16 starts speaking in ~20 ms; slt, awb, rms sound better but take 10x longer per sentence"),
     STR("tts.sherpa_model_dir", "", "sherpa-onnx TTS model folder (bring your own)"),
     ENUM("tts.sherpa_model_type", "vits", "vits|kokoro", "layout of tts.sherpa_model_dir"),
     INT("tts.sample_rate", "16000", 8000, 48000, "sample rate of the audio sent to clients"),
