@@ -426,8 +426,9 @@ static void test_microphone_streams_16k_frames(void) {
             "%.0f bytes\n", num(v, "captureRate"), frames, msgs, bytes);
     CHECK_MSG(num(v, "captureRate") > 16000, "capture context at %.0f Hz: the resampler is not used",
               num(v, "captureRate"));
-    /* 4 s of listening is ~125 frames; allow for the microphone's start-up. */
-    CHECK_MSG(frames >= 60 && frames <= 160, "frames sent in 4 s: %.0f", frames);
+    /* 4 s of listening is ~125 frames; fewer when the speech is answered (the page
+     * mutes the microphone while AXIOM thinks and speaks) or the microphone starts late. */
+    CHECK_MSG(frames >= 30 && frames <= 160, "frames sent in 4 s: %.0f", frames);
     /* The page keeps sending until the browser closes, a moment after its report. */
     CHECK_MSG(msgs >= frames * 0.95 && msgs <= frames + 40, "server got %.0f of %.0f frames", msgs,
               frames);

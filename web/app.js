@@ -144,6 +144,7 @@ function showError(text) {
 // A spoken question: partials show in the caption; the last one becomes the user's
 // line when the server starts thinking (or the final transcript, when sent).
 let partialText = '';
+let spokenTurn = false; // speech_start seen, its question not yet shown
 function setCaption(text) {
   partialText = text;
   ui.caption.textContent = text;
@@ -153,7 +154,11 @@ function setCaption(text) {
 function finishSpokenLine(finalText) {
   const text = (finalText || partialText || '').trim();
   setCaption('');
-  if (!text) return;
+  if (!text) {
+    // Recognised without partial results (the server sends no final transcript).
+    addLine('user', '(spoken question)', 'spoken');
+    return;
+  }
   trace.user.push(text);
   addLine('user', text, 'spoken');
 }
@@ -200,7 +205,10 @@ function onJson(msg) {
       ui.interrupt.disabled = !msg.barge_in;
       return;
     case 'speech_start':
-      setCaption('…');
+      spokenTurn = true;
+      setCaption('');
+      ui.caption.textContent = '…';
+      ui.caption.hidden = false;
       setState('hearing');
       return;
     case 'partial':
@@ -259,7 +267,8 @@ function onJson(msg) {
       answerEl = null;
       dropAudio = false;
       lastErrorShown = '';
-      if (partialText) finishSpokenLine(msg.transcript);
+      if (spokenTurn) finishSpokenLine(msg.transcript);
+      spokenTurn = false;
       setMuted(true);
       setState('thinking');
       return;
@@ -285,6 +294,7 @@ function onJson(msg) {
     case 'idle':
       if (msg.error) showError(msg.error);
       setCaption('');
+      spokenTurn = false;
       if (!turnOpen || msg.error) {
         if (!player.busy) setState(micOn ? 'listening' : 'idle');
         unmuteSoon();
