@@ -91,17 +91,27 @@ void history_db_close(history_db *h) {
 int history_db_add(history_db *h, const char *session, const char *user, const char *answer, const char *intent,
                    const char *path, char *err, size_t errlen) {
     pthread_mutex_lock(&h->mu);
-    const char *v[5] = {session, user, answer, intent, path};
-    for (int i = 0; i < 5; i++) sqlite3_bind_text(h->ins, i + 1, v[i] ? v[i] : "", -1, SQLITE_STATIC);
-    int rc = sqlite3_step(h->ins) == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(h->ins);
-    sqlite3_clear_bindings(h->ins);
+    /* The insert and the retention trim commit together, so a kill between them can
+     * never leave the table over its bound. */
+    int rc = sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (rc == 0) {
+        const char *v[5] = {session, user, answer, intent, path};
+        for (int i = 0; i < 5; i++) sqlite3_bind_text(h->ins, i + 1, v[i] ? v[i] : "", -1, SQLITE_STATIC);
+        rc = sqlite3_step(h->ins) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(h->ins);
+        sqlite3_clear_bindings(h->ins);
+    }
     if (rc == 0) {
         sqlite3_bind_int64(h->trim, 1, h->retention);
         rc = sqlite3_step(h->trim) == SQLITE_DONE ? 0 : -1;
         sqlite3_reset(h->trim);
     }
     if (rc) snprintf(err, errlen, "history.db: %s", sqlite3_errmsg(h->db));
+    if (sqlite3_exec(h->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && rc == 0) {
+        snprintf(err, errlen, "history.db: %s", sqlite3_errmsg(h->db));
+        sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = -1;
+    }
     pthread_mutex_unlock(&h->mu);
     return rc;
 }
