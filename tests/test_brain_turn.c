@@ -505,6 +505,8 @@ static void test_components_and_corpus(void) {
     CHECK(corpus.n_sentences >= 6 + 4);
     CHECK_EQ_INT(corpus.n_hints, 2);
     CHECK_STR(corpus.hint_words[0], "Jetson");
+    CHECK(corpus.hint_heard && corpus.hint_heard[0] && corpus.hint_heard[1]);
+    if (corpus.hint_heard && corpus.hint_heard[1]) CHECK_STR(corpus.hint_heard[1], "r p lidar|are pee lidar");
     CHECK_EQ_INT(strlen(corpus.content_hash), 32);
     CHECK_STR(brain_content_hash(b), corpus.content_hash);
     pv.release(pv.ctx, &corpus);

@@ -103,14 +103,112 @@ static void test_arpa_is_normalised(void) {
     lm_counts_free(c);
 }
 
+/* Kneser-Ney: a word that is frequent but only ever follows one word ("lidar" after
+ * "the") gets less of the unigram mass than one seen after many different words; and
+ * with general-English words mixed in, every history still sums to one over the
+ * larger vocabulary. */
+static void test_arpa_kneser_ney_and_general_words(void) {
+    lm_counts *c = lm_counts_new();
+    const char *s[] = {"the lidar", "the lidar", "the lidar", "the lidar", "the lidar",
+                       "a dog", "my dog barks", "your dog sits", "the robot"};
+    for (int i = 0; i < 9; i++) CHECK_EQ_INT(lm_counts_add(c, s[i]), 0);
+    const char *gw[] = {"stand", "hold", "the"};
+    const double gp[] = {0.5, 0.3, 0.2};
+    CHECK_EQ_INT(lm_counts_set_general(c, gw, gp, 3, 0.1), 0);
+    char path[300], err[256];
+    size_t ng[3];
+    snprintf(path, sizeof path, "%s/kn.arpa", tmp);
+    CHECK_EQ_INT(lm_write_arpa(c, path, ng, err, sizeof err), 0);
+    logmath_t *lmath = logmath_init(1.0001, 0, 0);
+    ngram_model_t *m = ngram_model_read(NULL, path, NGRAM_ARPA, lmath);
+    CHECK(m != NULL);
+    if (m) {
+        double lidar = logmath_exp(lmath, ngram_probv(m, "lidar", NULL));
+        double dog = logmath_exp(lmath, ngram_probv(m, "dog", NULL));
+        double stand = logmath_exp(lmath, ngram_probv(m, "stand", NULL));
+        CHECK_MSG(lidar < dog, "P(lidar) %f should be below P(dog) %f", lidar, dog);
+        CHECK_MSG(stand > 0.04 && stand < 0.06, "P(stand) = %f, expected 0.1 * 0.5", stand);
+        const char **words;
+        size_t nw = lm_counts_vocab(c, &words);
+        const char *hist[][2] = {{"the", NULL}, {"dog", "my"}, {"<s>", NULL}, {"stand", NULL}};
+        for (size_t h = 0; h < 4; h++) {
+            double sum = 0;
+            for (size_t w = 1; w < nw; w++)
+                sum += logmath_exp(lmath, hist[h][1] ? ngram_probv(m, words[w], hist[h][0], hist[h][1], NULL)
+                                                     : ngram_probv(m, words[w], hist[h][0], NULL));
+            CHECK_MSG(fabs(sum - 1.0) < 0.01, "P(. | %s) sums to %f", hist[h][0], sum);
+        }
+        ngram_model_free(m);
+    }
+    logmath_free(lmath);
+    lm_counts_free(c);
+}
+
+/* The pack's digit names stay one word ("d435i"), pronounced by the hint and by each
+ * way the pack says people say it; the stock model's common words join the model. */
+static void test_kept_names_heard_forms_and_general_words(void) {
+    const char *kw[] = {"d435i"};
+    lm_keep keep = {kw, 1};
+    char out[256];
+    lm_normalize_keep("Does the D435i see 3 m?", &keep, out, sizeof out);
+    CHECK_STR(out, "does the d435i see three m");
+    lm_normalize("Does the D435i see 3 m?", out, sizeof out);
+    CHECK_STR(out, "does the d four hundred thirty five i see three m");
+    int n;
+    CHECK_EQ_INT(stt_word_errors_keep("does the D435i work", "does the d435i work", &keep, &n), 0);
+    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_INT(stt_word_errors_keep("does the D435i work", "does the d four three five i work", &keep, &n), 5);
+
+    const char *sents[] = {"does the D435i work with the pi", "what range does the D435i have"};
+    const char *hw[] = {"D435i", "Jetson"}, *hp[] = {"D IY F AO R TH R IY F AY V AY", "JH EH T S AH N"};
+    const char *hh[] = {"d four thirty five i|the four three five", NULL};
+    stt_corpus corpus = {sents, 2, hw, hp, 2, "kept", hh};
+    lm_keep k2;
+    CHECK_EQ_INT(lm_keep_from_corpus(&corpus, &k2), 0);
+    CHECK_EQ_INT((int)k2.n, 1); /* "Jetson" has no digits: it stays whole anyway */
+    if (k2.n) CHECK_STR(k2.words[0], "d435i");
+    lm_keep_free(&k2);
+    lm_sources src = {"/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict",
+                      "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin", 2000};
+    lm_files f;
+    char err[256];
+    CHECK_EQ_INT(lm_build_cached(&corpus, &src, tmp, &f, err, sizeof err), 0);
+    CHECK(f.n_words > 1500); /* the pack's 9 words and the common ones */
+    size_t len;
+    char *dict = file_read_all(f.dict, 1 << 20, &len, err, sizeof err);
+    char *arpa = file_read_all(f.arpa, 8 << 20, &len, err, sizeof err);
+    CHECK(dict && arpa);
+    if (dict && arpa) {
+        CHECK_CONTAINS(dict, "d435i D IY F AO R TH R IY F AY V AY\n");
+        CHECK_CONTAINS(dict, "d435i(2) D IY F AO R TH ER T IY F AY V AY\n");
+        CHECK_CONTAINS(dict, "d435i(3) DH IY F AO R TH R IY F AY V\n");
+        CHECK_CONTAINS(dict, "\nstand S T AE N D\n");
+        CHECK_CONTAINS(arpa, " does the d435i");
+        CHECK(strstr(arpa, "hundred") == NULL || strstr(arpa, " d four hundred") == NULL);
+    }
+    free(dict);
+    free(arpa);
+    /* A different number of common words is a different model. */
+    lm_files g;
+    src.general_words = 0;
+    CHECK_EQ_INT(lm_build_cached(&corpus, &src, tmp, &g, err, sizeof err), 0);
+    CHECK(strcmp(g.dir, f.dir) != 0);
+    CHECK(g.n_words < 20);
+    src.stock_lm = "/nonexistent/en-us.lm.bin";
+    src.general_words = 10;
+    CHECK(lm_build_cached(&corpus, &src, tmp, &g, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "/nonexistent/en-us.lm.bin");
+}
+
 static void test_dictionary_and_cache(void) {
     const char *sents[] = {"tell me about the RPLidar and the IMU", "what does the Jetson do",
                            "how fast is the quadcopter"};
     const char *hw[] = {"Jetson"}, *hp[] = {"JH EH1 T S AH N"};
-    stt_corpus corpus = {sents, 3, hw, hp, 1, "abc"};
+    stt_corpus corpus = {sents, 3, hw, hp, 1, "abc", NULL};
     lm_files f;
     char err[256];
-    CHECK_EQ_INT(lm_build_cached(&corpus, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", tmp, &f, err, sizeof err), 0);
+    lm_sources src = {"/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", NULL, 0};
+    CHECK_EQ_INT(lm_build_cached(&corpus, &src, tmp, &f, err, sizeof err), 0);
     CHECK_EQ_INT(f.from_cache, 0);
     size_t len;
     char *dict = file_read_all(f.dict, 1 << 20, &len, err, sizeof err);
@@ -129,15 +227,15 @@ static void test_dictionary_and_cache(void) {
     CHECK(extra && strstr(extra, "rplidar") && !strstr(extra, "\nthe "));
     free(extra);
     lm_files again;
-    CHECK_EQ_INT(lm_build_cached(&corpus, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", tmp, &again, err, sizeof err), 0);
+    CHECK_EQ_INT(lm_build_cached(&corpus, &src, tmp, &again, err, sizeof err), 0);
     CHECK_EQ_INT(again.from_cache, 1);
     CHECK_STR(again.dir, f.dir);
     /* A damaged cache entry is rebuilt, not trusted. */
     unlink(f.dict);
-    CHECK_EQ_INT(lm_build_cached(&corpus, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", tmp, &again, err, sizeof err), 0);
+    CHECK_EQ_INT(lm_build_cached(&corpus, &src, tmp, &again, err, sizeof err), 0);
     CHECK_EQ_INT(again.from_cache, 0);
     CHECK(access(again.dict, R_OK) == 0);
-    stt_corpus none = {NULL, 0, NULL, NULL, 0, ""};
+    stt_corpus none = {NULL, 0, NULL, NULL, 0, "", NULL};
     CHECK(lm_build_cached(&none, NULL, tmp, &again, err, sizeof err) != 0);
     CHECK_CONTAINS(err, "stt.lm = stock");
     CHECK(lm_build_cached(&corpus, NULL, "/proc/no-such-dir", &again, err, sizeof err) != 0);
@@ -241,7 +339,7 @@ static void test_heldout_domain_slt(void) {
             kept[nk++] = pack->sentences[i];
         }
     }
-    fixed_provider fp = {{kept, nk, pack->corpus.hint_words, pack->corpus.hint_phones, pack->corpus.n_hints, "heldout"}};
+    fixed_provider fp = {{kept, nk, pack->corpus.hint_words, pack->corpus.hint_phones, pack->corpus.n_hints, "heldout", pack->corpus.hint_heard}};
     stt_corpus_provider prov = {fixed_get, NULL, &fp};
     axiom_config *cfg = make_cfg("domain", 1);
     char err[512];
@@ -471,6 +569,8 @@ int main(int argc, char **argv) {
     }
     RUN(test_normalize);
     RUN(test_arpa_is_normalised);
+    RUN(test_arpa_kneser_ney_and_general_words);
+    RUN(test_kept_names_heard_forms_and_general_words);
     RUN(test_dictionary_and_cache);
     RUN(test_goforward_stock);
     RUN(test_librivox_stock);

@@ -237,6 +237,8 @@ typedef struct {
     const char **sentences;
     size_t n, cap;
     const char **hw, **hp;
+    char **hh; /* heard-as forms joined with '|', one per hint */
+    size_t nhh;
     labelled_set *utter;
 } corpus_state;
 
@@ -253,6 +255,26 @@ static void corpus_push(corpus_state *c, const char *s) {
 
 static void corpus_add(corpus_state *c, const char *s) {
     if (s && *s) corpus_push(c, s);
+}
+
+/* "d four three five i|d four thirty five i", or NULL (none, or out of memory: the
+ * heard forms only add pronunciations). */
+static char *join_heard(const pack_pron *pr) {
+    size_t len = 0;
+    for (size_t i = 0; i < pr->n_heard; i++) len += strlen(pr->heard[i]) + 1;
+    char *s = len ? malloc(len) : NULL;
+    if (!s) return NULL;
+    s[0] = '\0';
+    for (size_t i = 0; i < pr->n_heard; i++) {
+        if (i) strcat(s, "|");
+        strcat(s, pr->heard[i]);
+    }
+    return s;
+}
+
+static void free_heard(char **hh, size_t n) {
+    for (size_t i = 0; hh && i < n; i++) free(hh[i]);
+    free(hh);
 }
 
 static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
@@ -279,17 +301,21 @@ static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
     }
     c->hw = calloc(p->n_prons + 1, sizeof *c->hw);
     c->hp = calloc(p->n_prons + 1, sizeof *c->hp);
+    c->hh = calloc(p->n_prons + 1, sizeof *c->hh);
+    c->nhh = c->hh ? p->n_prons : 0;
     size_t nh = 0;
-    for (size_t i = 0; c->hw && c->hp && i < p->n_prons; i++)
+    for (size_t i = 0; c->hw && c->hp && c->hh && i < p->n_prons; i++)
         if (p->prons[i].phones) {
             c->hw[nh] = p->prons[i].word;
-            c->hp[nh++] = p->prons[i].phones;
+            c->hp[nh] = p->prons[i].phones;
+            c->hh[nh++] = join_heard(&p->prons[i]);
         }
     out->sentences = c->sentences;
     out->n_sentences = c->n;
     out->hint_words = c->hw;
     out->hint_phones = c->hp;
     out->n_hints = nh;
+    out->hint_heard = (const char *const *)c->hh;
     out->content_hash = p->content_hash;
     /* stt_corpus has no slot for the provider's state, so it rides one past the last
      * sentence (not counted in n_sentences) where release finds it */
@@ -298,6 +324,7 @@ static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
     if (c->n == before) { /* could not grow: no room for the state */
         free(c->sentences);
         labelled_set_free(c->utter);
+        free_heard(c->hh, c->nhh);
         free(c->hw);
         free(c->hp);
         free(c);
@@ -314,6 +341,7 @@ static void corpus_release(void *ctx, stt_corpus *corpus) {
     if (!corpus || !corpus->sentences) return;
     corpus_state *c = (corpus_state *)(const void *)corpus->sentences[corpus->n_sentences];
     labelled_set_free(c->utter);
+    free_heard(c->hh, c->nhh);
     free(c->hw);
     free(c->hp);
     free(c->sentences);

@@ -70,6 +70,7 @@ static const key_def keys[] = {
     ENUM("stt.backend", "pocketsphinx", "pocketsphinx|sherpa", "speech recogniser"),
     ENUM("stt.lm", "domain", "domain|mixed|stock", "PocketSphinx language model: built from the pack, pack mixed with general English, or the stock 20k-word model"),
     STR("stt.hmm", "/usr/share/pocketsphinx/model/en-us/en-us", "PocketSphinx acoustic model folder"),
+    INT("stt.general_words", "5000", 0, 50000, "the stock model's most common English words added to the domain model, so everyday words outside the pack can be heard; 0 = the pack's words only"),
     BOOL("stt.final_pass", "false", "PocketSphinx's second search over each whole utterance: fewer errors on open speech, but the final text comes hundreds of ms later"),
     INT("stt.pool_size", "0", 0, 256, "decoders shared by all sessions; 0 = number of cores + 1"),
     STR("stt.sherpa_model_dir", "", "sherpa-onnx recogniser model folder (bring your own)"),

@@ -4,23 +4,31 @@
  * because sphinxbase's reader requires each history's n-grams to be contiguous. */
 #include "speech/lm_build.h"
 
+#include "core/log.h"
 #include "core/util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <flite/flite.h>
+#include <sphinxbase/err.h>
+#include <sphinxbase/logmath.h>
+#include <sphinxbase/ngram_model.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 cst_lexicon *cmu_lex_init(void);
 
-#define LM_BUILDER_VERSION "lm3-v1"
+#define LM_BUILDER_VERSION "lm3-v3"
+/* Share of the unigram distribution given to general-English words (stt.general_words),
+ * chosen by the held-out word error rate in `make bench speech`. */
+#define GENERAL_WEIGHT 0.15
 #define MAX_WORDS 200000
 #define MAX_NGRAMS 4000000
 #define MAX_SENT_WORDS 128
@@ -108,7 +116,52 @@ static void emit_token(nbuf *b, const char *t, size_t n) {
     }
 }
 
+/* 1 when the raw token (lower case, tn bytes) is one of keep's words. */
+static int kept_whole(const lm_keep *keep, const char *tok, size_t tn) {
+    for (size_t i = 0; keep && i < keep->n; i++)
+        if (strlen(keep->words[i]) == tn && strncasecmp(keep->words[i], tok, tn) == 0) return 1;
+    return 0;
+}
+
+int lm_keep_from_corpus(const stt_corpus *corpus, lm_keep *keep) {
+    memset(keep, 0, sizeof *keep);
+    size_t n = corpus ? corpus->n_hints : 0;
+    if (!n) return 0;
+    char **w = calloc(n, sizeof *w);
+    if (!w) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *h = corpus->hint_words[i];
+        size_t l = h ? strlen(h) : 0, digits = 0, j = 0;
+        for (; j < l && isalnum((unsigned char)h[j]) && (unsigned char)h[j] < 128; j++)
+            digits += isdigit((unsigned char)h[j]) != 0;
+        /* words without digits stay whole anyway; other punctuation splits tokens */
+        if (!l || j < l || !digits || l >= 64) continue;
+        if (!(w[k] = strdup(h))) {
+            for (size_t i2 = 0; i2 < k; i2++) free(w[i2]);
+            free(w);
+            return -1;
+        }
+        for (char *p = w[k]; *p; p++) *p = (char)tolower((unsigned char)*p);
+        k++;
+    }
+    keep->words = (const char *const *)w;
+    keep->n = k;
+    return 0;
+}
+
+void lm_keep_free(lm_keep *keep) {
+    if (!keep) return;
+    for (size_t i = 0; i < keep->n; i++) free((void *)keep->words[i]);
+    free((void *)keep->words);
+    memset(keep, 0, sizeof *keep);
+}
+
 size_t lm_normalize(const char *text, char *out, size_t outlen) {
+    return lm_normalize_keep(text, NULL, out, outlen);
+}
+
+size_t lm_normalize_keep(const char *text, const lm_keep *keep, char *out, size_t outlen) {
     if (!out || !outlen) return 0;
     out[0] = '\0';
     if (!text) return 0;
@@ -124,7 +177,8 @@ size_t lm_normalize(const char *text, char *out, size_t outlen) {
         /* 3.5 -> three point five */
         int decimal = c == '.' && tn && isdigit((unsigned char)tok[tn - 1]) &&
                       isdigit((unsigned char)p[1]);
-        emit_token(&b, tok, tn);
+        if (tn && kept_whole(keep, tok, tn)) emit(&b, tok, tn);
+        else emit_token(&b, tok, tn);
         tn = 0;
         if (!c) break;
         if (decimal) emit_s(&b, "point");
@@ -140,6 +194,9 @@ size_t lm_normalize(const char *text, char *out, size_t outlen) {
 typedef struct {
     uint32_t w[3];      /* NONE-padded */
     uint32_t count;
+    uint32_t kn;        /* Kneser-Ney count: the count for the top order and n-grams
+                           starting with <s>, else the number of distinct words seen
+                           before it */
     uint32_t ctx_count; /* occurrences as a history of the next order */
     uint32_t ctx_types; /* distinct followers */
     double logp, logbow;
@@ -158,6 +215,10 @@ struct lm_counts {
     unsigned char *acronym; /* seen written in capitals (2-5 letters) */
     ngram_tab tab[3];
     size_t nsent;
+    const lm_keep *keep; /* borrowed; words normalisation keeps whole */
+    double *bg;          /* per word id: general-English unigram probability, or NULL */
+    size_t bg_cap;
+    double bg_weight;    /* its share of the unigram distribution */
 };
 
 static uint64_t fnv(const void *p, size_t n, uint64_t h) {
@@ -271,8 +332,36 @@ lm_counts *lm_counts_new(void) {
     return c;
 }
 
+void lm_counts_set_keep(lm_counts *c, const lm_keep *keep) {
+    if (c) c->keep = keep;
+}
+
+int lm_counts_set_general(lm_counts *c, const char *const *words, const double *prob, size_t n,
+                          double weight) {
+    double total = 0;
+    for (size_t i = 0; i < n; i++) total += prob[i] > 0 ? prob[i] : 0;
+    if (!n || total <= 0 || weight <= 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (prob[i] <= 0) continue;
+        uint32_t id = word_id(c, words[i], strlen(words[i]), 1);
+        if (id == NONE) return -1;
+        if (id >= c->bg_cap) {
+            size_t nc = c->wcap > id ? c->wcap : (size_t)id + 1;
+            double *nb = realloc(c->bg, nc * sizeof *nb);
+            if (!nb) return -1;
+            for (size_t j = c->bg_cap; j < nc; j++) nb[j] = 0;
+            c->bg = nb;
+            c->bg_cap = nc;
+        }
+        c->bg[id] += prob[i] / total;
+    }
+    c->bg_weight = weight > 0.5 ? 0.5 : weight;
+    return 0;
+}
+
 void lm_counts_free(lm_counts *c) {
     if (!c) return;
+    free(c->bg);
     for (size_t i = 0; i < c->nwords; i++) free(c->words[i]);
     free(c->words);
     free(c->wslot);
@@ -308,7 +397,7 @@ static void mark_acronyms(lm_counts *c, const char *text) {
 
 int lm_counts_add(lm_counts *c, const char *sentence) {
     char norm[4096];
-    size_t len = lm_normalize(sentence, norm, sizeof norm);
+    size_t len = lm_normalize_keep(sentence, c->keep, norm, sizeof norm);
     if (!len) return 0;
     uint32_t ids[MAX_SENT_WORDS + 2];
     size_t n = 0;
@@ -355,8 +444,8 @@ static int cmp_ngram(const void *a, const void *b) {
 static double discount(const ngram_tab *t) {
     size_t n1 = 0, n2 = 0;
     for (size_t i = 0; i < t->n; i++) {
-        if (t->v[i].count == 1) n1++;
-        else if (t->v[i].count == 2) n2++;
+        if (t->v[i].kn == 1) n1++;
+        else if (t->v[i].kn == 2) n2++;
     }
     double d = (n1 + 2 * n2) ? (double)n1 / (double)(n1 + 2 * n2) : 0.5;
     return d < 0.1 ? 0.1 : d > 0.9 ? 0.9 : d;
@@ -376,25 +465,51 @@ int lm_write_arpa(const lm_counts *cc, const char *path, size_t n_ngrams[3], cha
         snprintf(err, errlen, "language model: out of memory");
         return -1;
     }
-    /* History statistics: each n-gram's prefix gets its count and distinct followers. */
+    /* Kneser-Ney counts: a lower order is used when the longer context was not seen,
+     * so it should say how many contexts a word follows, not how often it occurs
+     * ("francisco" is frequent but only after "san"). */
     for (int k = 0; k < 3; k++)
-        for (size_t i = 0; i < c->tab[k].n; i++) c->tab[k].v[i].ctx_count = c->tab[k].v[i].ctx_types = 0;
+        for (size_t i = 0; i < c->tab[k].n; i++) {
+            ngram *g = &c->tab[k].v[i];
+            g->kn = k == 2 || (k == 1 && g->w[0] == BOS) ? g->count : 0;
+            g->ctx_count = g->ctx_types = 0;
+        }
+    for (int k = 1; k < 3; k++)
+        for (size_t i = 0; i < c->tab[k].n; i++) {
+            const ngram *g = &c->tab[k].v[i];
+            uint32_t suf[3] = {g->w[1], k == 2 ? g->w[2] : NONE, NONE};
+            ngram *lo = tab_find(&c->tab[k - 1], suf, 0);
+            if (lo && !(k - 1 == 1 && lo->w[0] == BOS)) lo->kn++;
+        }
+    /* History statistics: each n-gram's prefix gets its count and distinct followers. */
     for (int k = 1; k < 3; k++) {
         for (size_t i = 0; i < c->tab[k].n; i++) {
             ngram *g = &c->tab[k].v[i];
             uint32_t h[3] = {g->w[0], k == 2 ? g->w[1] : NONE, NONE};
             ngram *p = tab_find(&c->tab[k - 1], h, 0);
-            if (!p) continue; /* cannot happen: prefixes are counted too */
-            p->ctx_count += g->count;
+            if (!p || !g->kn) continue; /* a prefix is always counted too */
+            p->ctx_count += g->kn;
             p->ctx_types++;
         }
     }
+    /* General-English words join the unigrams (with no count of their own), so the
+     * model can still hear an everyday word the pack never used. */
+    for (size_t id = 2; c->bg && id < c->bg_cap; id++) {
+        uint32_t w[3] = {(uint32_t)id, NONE, NONE};
+        if (c->bg[id] > 0 && !tab_find(&c->tab[0], w, 1)) {
+            snprintf(err, errlen, "language model: out of memory");
+            return -1;
+        }
+    }
     double total = 0;
-    for (size_t i = 0; i < c->tab[0].n; i++) total += c->tab[0].v[i].count;
+    for (size_t i = 0; i < c->tab[0].n; i++) total += c->tab[0].v[i].kn;
     double d[3] = {0, discount(&c->tab[1]), discount(&c->tab[2])};
+    double lam = c->bg ? c->bg_weight : 0;
     for (size_t i = 0; i < c->tab[0].n; i++) {
         ngram *g = &c->tab[0].v[i];
-        g->logp = g->w[0] == BOS ? -99.0 : log10(g->count / total);
+        double bg = c->bg && g->w[0] < c->bg_cap ? c->bg[g->w[0]] : 0;
+        double p = (1 - lam) * (total > 0 ? g->kn / total : 0) + lam * bg;
+        g->logp = g->w[0] == BOS || p <= 0 ? -99.0 : log10(p);
     }
     /* Interpolated absolute discounting; the back-off weight of a history is exactly
      * the mass discounting freed (gamma), which keeps the ARPA model normalised. */
@@ -412,7 +527,7 @@ int lm_write_arpa(const lm_counts *cc, const char *path, size_t n_ngrams[3], cha
             ngram *lower = tab_find(&c->tab[k - 1], lo, 0);
             if (!hist || !lower || !hist->ctx_count) continue;
             double gamma = d[k] * hist->ctx_types / hist->ctx_count;
-            double p = (g->count - d[k]) / hist->ctx_count + gamma * pow(10.0, lower->logp);
+            double p = (g->kn - d[k]) / hist->ctx_count + gamma * pow(10.0, lower->logp);
             g->logp = log10(p);
         }
     }
@@ -452,6 +567,86 @@ int lm_write_arpa(const lm_counts *cc, const char *path, size_t n_ngrams[3], cha
         return -1;
     }
     return 0;
+}
+
+/* ---------- general English ---------- */
+
+typedef struct {
+    double p;
+    int32_t wid;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b) {
+    double x = ((const ranked *)a)->p, y = ((const ranked *)b)->p;
+    return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/* Plain words only: letters with at most inner apostrophes ("don't"), and no single
+ * letters but "a" and "i" (the stock model lists every letter as a word). */
+static int plain_word(const char *w) {
+    size_t n = strlen(w);
+    if (!n || n > 40 || w[0] == '\'' || w[n - 1] == '\'') return 0;
+    if (n == 1 && w[0] != 'a' && w[0] != 'i') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)w[i]) || w[i] == '\'')) return 0;
+    return 1;
+}
+
+int lm_general_words(const char *stock_lm, size_t k, char ***words, double **prob, size_t *n,
+                     char *err, size_t errlen) {
+    *words = NULL;
+    *prob = NULL;
+    *n = 0;
+    if (!k) return 0;
+    if (log_get_level() > AX_LOG_DEBUG) err_set_logfp(NULL); /* sphinxbase's chatter */
+    logmath_t *lmath = logmath_init(1.0001, 0, 0);
+    ngram_model_t *m = lmath ? ngram_model_read(NULL, stock_lm, NGRAM_AUTO, lmath) : NULL;
+    if (!m) {
+        snprintf(err, errlen, "%s: cannot read the stock language model (install pocketsphinx-en-us, or set stt.general_words = 0)",
+                 stock_lm);
+        if (lmath) logmath_free(lmath);
+        return -1;
+    }
+    uint32_t nuni = ngram_model_get_counts(m)[0];
+    ranked *r = malloc((nuni ? nuni : 1) * sizeof *r);
+    size_t nr = 0;
+    for (uint32_t i = 0; r && i < nuni; i++) {
+        const char *w = ngram_word(m, (int32_t)i);
+        if (!w || !plain_word(w)) continue;
+        int32_t used;
+        r[nr].p = logmath_exp(lmath, ngram_ng_prob(m, (int32_t)i, NULL, 0, &used));
+        r[nr++].wid = (int32_t)i;
+    }
+    int rc = r ? 0 : -1;
+    if (r) {
+        qsort(r, nr, sizeof *r, cmp_ranked);
+        if (k > nr) k = nr;
+        *words = calloc(k ? k : 1, sizeof **words);
+        *prob = calloc(k ? k : 1, sizeof **prob);
+        for (size_t i = 0; *words && *prob && i < k; i++) {
+            if (!((*words)[i] = strdup(ngram_word(m, r[i].wid)))) break;
+            (*prob)[i] = r[i].p;
+            (*n)++;
+        }
+        if (*n < k) rc = -1;
+    }
+    free(r);
+    ngram_model_free(m);
+    logmath_free(lmath);
+    if (rc != 0) {
+        lm_general_free(*words, *prob, *n);
+        *words = NULL;
+        *prob = NULL;
+        *n = 0;
+        snprintf(err, errlen, "language model: out of memory");
+    }
+    return rc;
+}
+
+void lm_general_free(char **words, double *prob, size_t n) {
+    for (size_t i = 0; words && i < n; i++) free(words[i]);
+    free(words);
+    free(prob);
 }
 
 /* ---------- dictionary ---------- */
@@ -599,15 +794,16 @@ static void write_line(FILE *f, const char *word, int alt, const char *phones) {
     else fprintf(f, "%s %s\n", word, phones);
 }
 
-/* Pronunciation hint for word (case-insensitive), or NULL. */
-static const char *hint_for(const stt_corpus *corpus, const char *word) {
-    if (!corpus) return NULL;
+/* Index of word's pronunciation hint (case-insensitive, as written or in normal
+ * form), or -1. */
+static long hint_for(const stt_corpus *corpus, const char *word) {
+    if (!corpus) return -1;
     for (size_t i = 0; i < corpus->n_hints; i++) {
         char norm[128];
         lm_normalize(corpus->hint_words[i], norm, sizeof norm);
-        if (strcmp(norm, word) == 0) return corpus->hint_phones[i];
+        if (strcmp(norm, word) == 0 || strcasecmp(corpus->hint_words[i], word) == 0) return (long)i;
     }
-    return NULL;
+    return -1;
 }
 
 /* Hints are upper-cased, stress digits dropped, checked against CMU phone letters. */
@@ -622,6 +818,56 @@ static int clean_phones(const char *in, char *out, size_t outlen) {
     while (n && out[n - 1] == ' ') n--;
     out[n] = '\0';
     return n ? 0 : -1;
+}
+
+#define MAX_ALTS 8
+
+static int is_seen(char seen[][256], int n, const char *ph) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(seen[i], ph) == 0) return 1;
+    return 0;
+}
+
+static void remember(char seen[][256], int *n, const char *ph) {
+    if (*n < MAX_ALTS && strlen(ph) < 256) strcpy(seen[(*n)++], ph);
+}
+
+/* The phones of one stock dictionary line ("read(2) R EH D\n" -> "R EH D"). Returns
+ * the length, 0 when they do not fit. */
+static size_t stock_phones(const char *line, char *out, size_t outlen) {
+    const char *sp = line + base_len(line);
+    while (*sp && *sp != ' ' && *sp != '\t' && *sp != '\n') sp++; /* skip "(2)" */
+    while (*sp == ' ' || *sp == '\t') sp++;
+    const char *nl = strchr(sp, '\n');
+    size_t pl = nl ? (size_t)(nl - sp) : strlen(sp);
+    if (!pl || pl >= outlen) return 0;
+    memcpy(out, sp, pl);
+    out[pl] = '\0';
+    return pl;
+}
+
+/* Phones of a spoken phrase, word by word: the stock dictionary's first entry, else
+ * a single letter's name, else flite's rules. Returns the length, 0 when a word has
+ * none or the result does not fit. */
+static size_t phrase_phones(const stock_dict *sd, const char *phrase, char *out, size_t outlen) {
+    char norm[256];
+    if (!lm_normalize(phrase, norm, sizeof norm) || !outlen) return 0;
+    size_t len = 0;
+    out[0] = '\0';
+    char *save = NULL;
+    for (char *wd = strtok_r(norm, " ", &save); wd; wd = strtok_r(NULL, " ", &save)) {
+        char ph[256];
+        uint32_t at = stock_find(sd, wd);
+        size_t pl = at ? stock_phones(sd->text + at - 1, ph, sizeof ph) : 0;
+        if (!pl && strlen(wd) == 1 && isalpha((unsigned char)wd[0]))
+            pl = (size_t)snprintf(ph, sizeof ph, "%s", letter_phones[wd[0] - 'a']);
+        if (!pl) pl = lm_word_phones(wd, ph, sizeof ph);
+        if (!pl || len + pl + 2 > outlen) return 0;
+        if (len) out[len++] = ' ';
+        memcpy(out + len, ph, pl + 1);
+        len += pl;
+    }
+    return len;
 }
 
 int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stock_path,
@@ -648,26 +894,40 @@ int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stoc
          * the stock dictionary lacks, so its alternative numbering cannot clash. */
         int in_stock = stock_find(&sd, w) != 0;
         FILE *xo = in_stock ? NULL : x;
-        const char *hint = hint_for(corpus, w);
+        long hi = hint_for(corpus, w);
+        const char *hint = hi >= 0 ? corpus->hint_phones[hi] : NULL;
+        char seen[MAX_ALTS][256];
+        int nseen = 0;
         if (hint && clean_phones(hint, ph, sizeof ph) == 0) {
             write_line(f, w, alt, ph);
             if (xo) write_line(xo, w, alt, ph);
             alt++;
+            remember(seen, &nseen, ph);
         }
         uint32_t at = stock_find(&sd, w);
         for (; at; at = sd.next[at - 1]) {
-            const char *line = sd.text + at - 1;
-            const char *sp = line + base_len(line);
-            while (*sp && *sp != ' ' && *sp != '\t' && *sp != '\n') sp++; /* skip "(2)" */
-            while (*sp == ' ' || *sp == '\t') sp++;
-            const char *nl = strchr(sp, '\n');
-            size_t pl = nl ? (size_t)(nl - sp) : strlen(sp);
-            if (!pl || pl >= sizeof ph) continue;
-            memcpy(ph, sp, pl);
-            ph[pl] = '\0';
-            char hp[512];
-            if (hint && clean_phones(hint, hp, sizeof hp) == 0 && strcmp(hp, ph) == 0) continue;
+            if (!stock_phones(sd.text + at - 1, ph, sizeof ph) || is_seen(seen, nseen, ph)) continue;
             write_line(f, w, alt++, ph);
+            remember(seen, &nseen, ph);
+        }
+        /* The ways the pack says people say it ("b n o zero five five"), as further
+         * pronunciations of the one word. */
+        const char *heard = hi >= 0 && corpus->hint_heard ? corpus->hint_heard[hi] : NULL;
+        for (const char *hp = heard; hp && *hp && nseen < MAX_ALTS;) {
+            const char *bar = strchr(hp, '|');
+            size_t hl = bar ? (size_t)(bar - hp) : strlen(hp);
+            char form[256];
+            if (hl < sizeof form) {
+                memcpy(form, hp, hl);
+                form[hl] = '\0';
+                if (phrase_phones(&sd, form, ph, sizeof ph) && !is_seen(seen, nseen, ph)) {
+                    write_line(f, w, alt, ph);
+                    if (xo) write_line(xo, w, alt, ph);
+                    alt++;
+                    remember(seen, &nseen, ph);
+                }
+            }
+            hp = bar ? bar + 1 : hp + hl;
         }
         if (alt == 1) { /* neither hint nor stock entry: flite's lexicon + LTS */
             oov++;
@@ -755,8 +1015,10 @@ static void rm_dir_files(const char *dir) {
     rmdir(dir);
 }
 
-int lm_build_cached(const stt_corpus *corpus, const char *stock_dict, const char *cache_dir,
+int lm_build_cached(const stt_corpus *corpus, const lm_sources *src, const char *cache_dir,
                     lm_files *out, char *err, size_t errlen) {
+    const char *dict_path = src ? src->stock_dict : NULL;
+    size_t n_general = src && src->stock_lm ? src->general_words : 0;
     memset(out, 0, sizeof *out);
     if (!corpus || !corpus->n_sentences) {
         snprintf(err, errlen, "language model: the knowledge pack has no sentences (check the 'data' setting), or set stt.lm = stock");
@@ -765,11 +1027,16 @@ int lm_build_cached(const stt_corpus *corpus, const char *stock_dict, const char
     /* Cache key: the builder's version, the pack's own hash, and the text itself. */
     uint64_t h = fnv(LM_BUILDER_VERSION, strlen(LM_BUILDER_VERSION), FNV0);
     if (corpus->content_hash) h = fnv(corpus->content_hash, strlen(corpus->content_hash), h);
+    char general[1100];
+    snprintf(general, sizeof general, "%zu %s", n_general, n_general ? src->stock_lm : "");
+    h = fnv(general, strlen(general) + 1, h);
     for (size_t i = 0; i < corpus->n_sentences; i++)
         if (corpus->sentences[i]) h = fnv(corpus->sentences[i], strlen(corpus->sentences[i]) + 1, h);
     for (size_t i = 0; i < corpus->n_hints; i++) {
         h = fnv(corpus->hint_words[i], strlen(corpus->hint_words[i]) + 1, h);
         h = fnv(corpus->hint_phones[i], strlen(corpus->hint_phones[i]) + 1, h);
+        const char *heard = corpus->hint_heard ? corpus->hint_heard[i] : NULL;
+        if (heard) h = fnv(heard, strlen(heard) + 1, h);
     }
     char base[900], dir[960], tmp[1000];
     if (strlen(cache_dir) > 800) {
@@ -800,8 +1067,23 @@ int lm_build_cached(const stt_corpus *corpus, const char *stock_dict, const char
     memset(&t, 0, sizeof t);
     files_in(&t, tmp);
     lm_counts *c = lm_counts_new();
-    int rc = c ? 0 : -1;
-    if (!c) snprintf(err, errlen, "language model: out of memory");
+    lm_keep keep;
+    int rc = c && lm_keep_from_corpus(corpus, &keep) == 0 ? 0 : -1;
+    if (rc) snprintf(err, errlen, "language model: out of memory");
+    else lm_counts_set_keep(c, &keep);
+    if (rc == 0 && n_general) {
+        char **gw;
+        double *gp;
+        size_t gn;
+        rc = lm_general_words(src->stock_lm, n_general, &gw, &gp, &gn, err, errlen);
+        if (rc == 0) {
+            if (lm_counts_set_general(c, (const char *const *)gw, gp, gn, GENERAL_WEIGHT) != 0) {
+                snprintf(err, errlen, "language model: out of memory");
+                rc = -1;
+            }
+            lm_general_free(gw, gp, gn);
+        }
+    }
     for (size_t i = 0; rc == 0 && i < corpus->n_sentences; i++) {
         if (corpus->sentences[i] && lm_counts_add(c, corpus->sentences[i]) != 0) {
             snprintf(err, errlen, "language model: the pack is too large (over %d words or %d n-grams)",
@@ -811,7 +1093,7 @@ int lm_build_cached(const stt_corpus *corpus, const char *stock_dict, const char
     }
     if (rc == 0) rc = lm_write_arpa(c, t.arpa, out->n_ngrams, err, errlen);
     if (rc == 0)
-        rc = lm_write_dict(c, corpus, stock_dict, t.dict, t.extra_dict, &out->n_oov, err, errlen);
+        rc = lm_write_dict(c, corpus, dict_path, t.dict, t.extra_dict, &out->n_oov, err, errlen);
     if (rc == 0) {
         out->n_words = c->nwords - 2;
         char info[1300];
@@ -825,6 +1107,7 @@ int lm_build_cached(const stt_corpus *corpus, const char *stock_dict, const char
         if (f && fclose(f) != 0) rc = -1;
     }
     lm_counts_free(c);
+    if (c) lm_keep_free(&keep);
     if (rc != 0) {
         rm_dir_files(tmp);
         return -1;

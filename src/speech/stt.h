@@ -35,6 +35,9 @@ typedef struct {
     const char *const *hint_phones; /* ... and their phones, same index */
     size_t n_hints;
     const char *content_hash; /* hex digest of the pack's content; "" = unknown (no caching) */
+    /* How each hinted word is said, '|'-separated ("d four three five i|d four thirty
+     * five i"), same index as hint_words; NULL, or NULL entries, when not known. */
+    const char *const *hint_heard;
 } stt_corpus;
 
 /* The brain hands the corpus over at load time. get fills *out and returns 0, or -1

@@ -98,7 +98,7 @@ static void walk(stt_text_corpus *c, const cJSON *node, int kind) {
     }
 }
 
-static int add_hint(stt_text_corpus *c, const char *word, const char *phones) {
+static int add_hint(stt_text_corpus *c, const char *word, const char *heard, const char *phones) {
     if (c->n_hints == c->hints_cap) {
         size_t nc = c->hints_cap ? c->hints_cap * 2 : 64;
         char **w = realloc(c->hint_words, nc * sizeof *w);
@@ -107,18 +107,24 @@ static int add_hint(stt_text_corpus *c, const char *word, const char *phones) {
         char **p = realloc(c->hint_phones, nc * sizeof *p);
         if (!p) return -1;
         c->hint_phones = p;
+        char **h = realloc(c->hint_heard, nc * sizeof *h);
+        if (!h) return -1;
+        c->hint_heard = h;
         c->hints_cap = nc;
     }
     c->hint_words[c->n_hints] = strdup(word);
     c->hint_phones[c->n_hints] = strdup(phones);
+    c->hint_heard[c->n_hints] = heard && *heard ? strdup(heard) : NULL;
     if (!c->hint_words[c->n_hints] || !c->hint_phones[c->n_hints]) {
         free(c->hint_words[c->n_hints]);
         free(c->hint_phones[c->n_hints]);
+        free(c->hint_heard[c->n_hints]);
         return -1;
     }
     c->n_hints++;
     c->corpus.hint_words = (const char *const *)c->hint_words;
     c->corpus.hint_phones = (const char *const *)c->hint_phones;
+    c->corpus.hint_heard = (const char *const *)c->hint_heard;
     c->corpus.n_hints = c->n_hints;
     return 0;
 }
@@ -143,7 +149,7 @@ static void read_tsv(stt_text_corpus *c, char *text, int pron) {
             stt_text_corpus_add(c, col[n - 1], 1);
         } else if (n >= 1 && *col[0]) {
             stt_text_corpus_add(c, col[0], 0);
-            if (n >= 3 && *col[2]) add_hint(c, col[0], col[2]);
+            if (n >= 3 && *col[2]) add_hint(c, col[0], col[1], col[2]);
         }
     }
 }
@@ -204,9 +210,11 @@ void stt_text_corpus_free(stt_text_corpus *c) {
     for (size_t i = 0; i < c->n_hints; i++) {
         free(c->hint_words[i]);
         free(c->hint_phones[i]);
+        free(c->hint_heard[i]);
     }
     free(c->hint_words);
     free(c->hint_phones);
+    free(c->hint_heard);
     free(c);
 }
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 typedef struct {
-    char **hint_words, **hint_phones; /* from pronunciations.tsv */
+    char **hint_words, **hint_phones, **hint_heard; /* from pronunciations.tsv */
     size_t n_hints, hints_cap;
     char **sentences;
     unsigned char *is_question; /* 1 for questions/utterances, 0 for names */

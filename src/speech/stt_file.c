@@ -23,6 +23,7 @@
 #define PARTIAL_EVERY_FRAMES 30
 #define MAX_SEGMENTS 200000
 #define MAX_TEXT (4u << 20)
+#define FEED_FRAMES 16 /* the decoder gets 160 ms at a time: fewer, larger calls */
 
 typedef struct {
     stt_engine *e;
@@ -38,6 +39,8 @@ typedef struct {
     double floor_db;
     char last_partial[1024];
     size_t text_len;
+    int16_t pend[FEED_FRAMES * FRAME]; /* audio not yet handed to the decoder */
+    size_t npend;
 } splitter;
 
 static int64_t thread_cpu_us(void) {
@@ -84,7 +87,19 @@ static int add_segment(splitter *sp, const stt_result *r, char *err, size_t errl
     return 0;
 }
 
+static int flush(splitter *sp, char *err, size_t errlen) {
+    if (!sp->npend) return 0;
+    size_t n = sp->npend;
+    sp->npend = 0;
+    return stt_stream_feed(sp->s, sp->pend, n, err, errlen);
+}
+
 static int end_utt(splitter *sp, char *err, size_t errlen) {
+    if (flush(sp, err, errlen) != 0) {
+        stt_stream_cancel(sp->s);
+        sp->s = NULL;
+        return -1;
+    }
     stt_result r;
     int rc = stt_stream_finish(sp->s, &r, err, errlen);
     sp->s = NULL;
@@ -99,7 +114,15 @@ static int end_utt(splitter *sp, char *err, size_t errlen) {
 
 static int feed(splitter *sp, const int16_t *pcm, size_t n, char *err, size_t errlen) {
     sp->t->speech_ms += (int64_t)n * 1000 / STT_SAMPLE_RATE;
-    return stt_stream_feed(sp->s, pcm, n, err, errlen);
+    while (n) {
+        size_t room = sizeof sp->pend / sizeof sp->pend[0] - sp->npend, k = n < room ? n : room;
+        memcpy(sp->pend + sp->npend, pcm, k * sizeof *pcm);
+        sp->npend += k;
+        pcm += k;
+        n -= k;
+        if (sp->npend == sizeof sp->pend / sizeof sp->pend[0] && flush(sp, err, errlen) != 0) return -1;
+    }
+    return 0;
 }
 
 static int frame_in(splitter *sp, const int16_t *f, char *err, size_t errlen) {
@@ -141,6 +164,7 @@ static int frame_in(splitter *sp, const int16_t *f, char *err, size_t errlen) {
     if (sp->on_partial && ++sp->since_partial >= PARTIAL_EVERY_FRAMES) {
         char p[1024];
         sp->since_partial = 0;
+        if (flush(sp, err, errlen) != 0) return -1;
         if (stt_stream_partial(sp->s, p, sizeof p) == 0 && *p && strcmp(p, sp->last_partial) != 0) {
             str_copy(sp->last_partial, sizeof sp->last_partial, p);
             sp->on_partial(sp->ctx, sp->frame_no * 10, p);
@@ -248,14 +272,18 @@ static int split_words(char *s, char **w, int max) {
 }
 
 int stt_word_errors(const char *ref, const char *hyp, int *ref_words) {
+    return stt_word_errors_keep(ref, hyp, NULL, ref_words);
+}
+
+int stt_word_errors_keep(const char *ref, const char *hyp, const lm_keep *keep, int *ref_words) {
     static const size_t cap = 16384;
     char *a = malloc(cap), *b = malloc(cap);
     char **wa = malloc(sizeof(char *) * WER_MAX_WORDS), **wb = malloc(sizeof(char *) * WER_MAX_WORDS);
     int *prev = malloc(sizeof(int) * (WER_MAX_WORDS + 1)), *cur = malloc(sizeof(int) * (WER_MAX_WORDS + 1));
     int errors = 0, na = 0;
     if (a && b && wa && wb && prev && cur) {
-        lm_normalize(ref, a, cap);
-        lm_normalize(hyp, b, cap);
+        lm_normalize_keep(ref, keep, a, cap);
+        lm_normalize_keep(hyp, keep, b, cap);
         na = split_words(a, wa, WER_MAX_WORDS);
         int nb = split_words(b, wb, WER_MAX_WORDS);
         for (int j = 0; j <= nb; j++) prev[j] = j;

@@ -6,6 +6,7 @@
 #ifndef AXIOM_STT_FILE_H
 #define AXIOM_STT_FILE_H
 
+#include "speech/lm_build.h"
 #include "speech/stt.h"
 #include "speech/wav.h"
 
@@ -43,5 +44,8 @@ void stt_transcript_clear(stt_transcript *t);
  * against ref, both compared in lm_normalize's form. *ref_words gets the reference's
  * word count. At most 1000 words of each are compared. Returns the error count. */
 int stt_word_errors(const char *ref, const char *hyp, int *ref_words);
+/* The same, with the pack's digit names ("D435i") kept whole, one word each, as the
+ * domain model writes them. */
+int stt_word_errors_keep(const char *ref, const char *hyp, const lm_keep *keep, int *ref_words);
 
 #endif

@@ -127,7 +127,13 @@ static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, ch
     char cache[1024];
     config_cache_dir(cfg, cache, sizeof cache);
     int64_t t0 = now_ms();
-    if (lm_build_cached(corpus, stock_dict, cache, &m->files, err, errlen) != 0) {
+    lm_sources src = {stock_dict, m->stock_lm, (size_t)config_int(cfg, "stt.general_words")};
+    if (src.general_words && !file_ok(m->stock_lm)) {
+        LOG_W("stt", "%s is missing: the domain model is built without general English words (install pocketsphinx-en-us)",
+              m->stock_lm);
+        src.general_words = 0;
+    }
+    if (lm_build_cached(corpus, &src, cache, &m->files, err, errlen) != 0) {
         free(m);
         return NULL;
     }
