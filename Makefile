@@ -22,8 +22,8 @@ PKG_CF    := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Third-party headers are not ours to warn about.
 SYS_INC   := $(patsubst -I%,-isystem %,$(PKG_CF)) -isystem $(ROOT)/deps/llama/include
-FLITE     := -lflite_cmu_us_slt -lflite_cmu_us_kal16 -lflite_cmu_us_awb -lflite_cmu_us_rms \
-             -lflite_cmu_us_kal -lflite_usenglish -lflite_cmulex -lflite
+# The voices themselves are opened at run time (tts_flite.c), not linked.
+FLITE     := -lflite_usenglish -lflite_cmulex -lflite
 LIBS      := $(PKG_LIBS) -lcivetweb $(FLITE) -lpthread -ldl -lm
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc $(SYS_INC) \

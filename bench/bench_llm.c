@@ -19,16 +19,14 @@
 #include "llm/llm_stream.h"
 
 #include "brain/speech_text.h"
+#include "speech/tts.h"
 #include "../tests/support/llama_server_proc.h"
 
-#include <flite/flite.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/* flite ships no header for its compiled-in voices. */
-cst_voice *register_cmu_us_slt(const char *voxdir);
 
 #define RUNS 7
 
@@ -168,23 +166,25 @@ static void bench_in_process(const char *model) {
  * AXIOM's own time (splitter calls) are shown. */
 typedef struct {
     sentence_splitter *sp;
-    cst_voice *voice;
+    tts_engine *tts;
     int64_t t_end_token, t_emitted, t_audio, split_us, synth_us;
     int emitted;
 } first_sentence;
 
-/* The brain hands the sentence to TTS at once; here flite's slt voice (the default
- * synthesiser) makes its audio, as the TTS engine would. */
+/* The brain hands the sentence to TTS at once; here the TTS engine (flite, its
+ * default voice) makes its audio. */
 static void on_sentence(void *user, const char *sentence) {
     first_sentence *f = user;
     if (f->emitted) return;
     f->emitted = 1;
     f->t_emitted = now_us();
-    if (f->voice) {
-        cst_wave *w = flite_text_to_wave(sentence, f->voice);
+    if (f->tts) {
+        tts_audio a;
+        char err[256];
+        int rc = tts_synth(f->tts, sentence, NULL, 16000, NULL, &a, err, sizeof err);
         f->t_audio = now_us();
         f->synth_us = f->t_audio - f->t_emitted;
-        if (w) delete_wave(w);
+        if (rc == 0) tts_audio_clear(&a);
     }
 }
 
@@ -212,10 +212,13 @@ static void bench_first_sentence(const char *model) {
     llm_options o = {.max_tokens = 120};
     double wall[RUNS], own[RUNS], spoken[RUNS], synth[RUNS];
     int n = 0;
-    flite_init();
-    cst_voice *voice = register_cmu_us_slt(NULL);
+    tts_engine *tts = tts_engine_new(c, err, sizeof err);
+    if (tts && component_load(tts_engine_component(tts), err, sizeof err) != 0) {
+        tts_engine_free(tts);
+        tts = NULL;
+    }
     for (int r = 0; r < RUNS; r++) {
-        first_sentence f = {.sp = splitter_new(0), .voice = voice};
+        first_sentence f = {.sp = splitter_new(0), .tts = tts};
         llm_result res;
         if (llm_chat(m, msgs, 1, &o, feed_splitter, &f, NULL, &res, err, sizeof err) == 0 && f.emitted &&
             f.t_end_token) {
@@ -234,11 +237,12 @@ static void bench_first_sentence(const char *model) {
         /* pct sorts in place: copy before reusing arrays. */
         double over[RUNS];
         for (int i = 0; i < n; i++) over[i] = spoken[i] - synth[i];
-        printf("first spoken sentence: sentence-ending token -> audio ready (flite slt) median %.2f ms (p95 %.2f), "
+        printf("first spoken sentence: sentence-ending token -> audio ready (flite, default voice) median %.2f ms (p95 %.2f), "
                "of which synthesis %.2f ms; AXIOM beyond TTS median %.2f ms (target <= 30 ms)\n",
                pct(spoken, n, 0.5), pct(spoken, n, 0.95), pct(synth, n, 0.5), pct(over, n, 0.5));
     }
     else printf("first sentence: no sentence ended within 120 tokens (%s)\n", err);
+    tts_engine_free(tts);
     llm_free(m);
     config_free(c);
 }

@@ -1,5 +1,6 @@
-/* flite backend: the five voices Debian's flite compiles in. A voice is registered
- * the first time it is asked for and kept until the model is unloaded.
+/* flite backend: the five voices Debian's flite ships. A voice's library is opened
+ * and the voice registered the first time it is asked for, and both are kept until
+ * the model is unloaded.
  *
  * flite's synthesis entry points share voice feature tables and its lexicon's lazily
  * built state, so calls are serialised by one lock. A sentence takes a few
@@ -10,35 +11,21 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <dlfcn.h>
 #include <flite/flite.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-cst_voice *register_cmu_us_slt(const char *voxdir);
-cst_voice *register_cmu_us_kal16(const char *voxdir);
-cst_voice *register_cmu_us_awb(const char *voxdir);
-cst_voice *register_cmu_us_rms(const char *voxdir);
-cst_voice *register_cmu_us_kal(const char *voxdir);
-void unregister_cmu_us_slt(cst_voice *v);
-void unregister_cmu_us_kal16(cst_voice *v);
-void unregister_cmu_us_awb(cst_voice *v);
-void unregister_cmu_us_rms(cst_voice *v);
-void unregister_cmu_us_kal(cst_voice *v);
+/* Each voice is its own shared library, opened the first time the voice is asked for
+ * and closed with the model: the three clustergen voices (slt, awb, rms) are about
+ * 5 MiB of relocated data that a process speaking with kal16 should never carry. */
+static const char *const voice_names[] = {"slt", "kal16", "awb", "rms", "kal"};
+#define NVOICES (sizeof voice_names / sizeof voice_names[0])
 
-static const struct {
-    const char *name;
-    cst_voice *(*reg)(const char *);
-    void (*unreg)(cst_voice *);
-} voice_table[] = {
-    {"slt", register_cmu_us_slt, unregister_cmu_us_slt},
-    {"kal16", register_cmu_us_kal16, unregister_cmu_us_kal16},
-    {"awb", register_cmu_us_awb, unregister_cmu_us_awb},
-    {"rms", register_cmu_us_rms, unregister_cmu_us_rms},
-    {"kal", register_cmu_us_kal, unregister_cmu_us_kal},
-};
-#define NVOICES (sizeof voice_table / sizeof voice_table[0])
+typedef cst_voice *(*register_fn)(const char *voxdir);
+typedef void (*unregister_fn)(cst_voice *v);
 
 static pthread_mutex_t flite_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t flite_once = PTHREAD_ONCE_INIT;
@@ -47,12 +34,44 @@ static void flite_start(void) { flite_init(); }
 typedef struct {
     char def_voice[16];
     cst_voice *voices[NVOICES];
+    void *libs[NVOICES];
+    unregister_fn unreg[NVOICES];
 } flite_model;
 
 static int voice_index(const char *name) {
     for (size_t i = 0; i < NVOICES; i++)
-        if (strcmp(voice_table[i].name, name) == 0) return (int)i;
+        if (strcmp(voice_names[i], name) == 0) return (int)i;
     return -1;
+}
+
+/* Opens and registers voice vi (flite_lock held). Returns it, or NULL with err. */
+static cst_voice *open_voice(flite_model *m, int vi, char *err, size_t errlen) {
+    if (m->voices[vi]) return m->voices[vi];
+    char lib[64], sym[64];
+    snprintf(lib, sizeof lib, "libflite_cmu_us_%s.so.1", voice_names[vi]);
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(err, errlen, "flite voice '%s': %s (install Debian's libflite1)", voice_names[vi], dlerror());
+        return NULL;
+    }
+    register_fn reg = NULL;
+    unregister_fn unreg = NULL;
+    /* Object pointer to function pointer: POSIX guarantees this works for dlsym. */
+    snprintf(sym, sizeof sym, "register_cmu_us_%s", voice_names[vi]);
+    *(void **)(&reg) = dlsym(h, sym);
+    snprintf(sym, sizeof sym, "unregister_cmu_us_%s", voice_names[vi]);
+    *(void **)(&unreg) = dlsym(h, sym);
+    cst_voice *v = reg && unreg ? reg(NULL) : NULL;
+    if (!v) {
+        snprintf(err, errlen, "flite voice '%s': %s has no usable %s", voice_names[vi], lib,
+                 reg && unreg ? "voice" : "register/unregister functions");
+        dlclose(h);
+        return NULL;
+    }
+    m->voices[vi] = v;
+    m->libs[vi] = h;
+    m->unreg[vi] = unreg;
+    return v;
 }
 
 static void *flite_load(const axiom_config *cfg, char *err, size_t errlen) {
@@ -70,10 +89,9 @@ static void *flite_load(const axiom_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     pthread_mutex_lock(&flite_lock);
-    m->voices[vi] = voice_table[vi].reg(NULL);
+    cst_voice *v = open_voice(m, vi, err, errlen);
     pthread_mutex_unlock(&flite_lock);
-    if (!m->voices[vi]) {
-        snprintf(err, errlen, "tts.voice = '%s': flite could not register the voice", m->def_voice);
+    if (!v) {
         free(m);
         return NULL;
     }
@@ -85,7 +103,10 @@ static void flite_free_model(void *model) {
     if (!m) return;
     pthread_mutex_lock(&flite_lock);
     for (size_t i = 0; i < NVOICES; i++)
-        if (m->voices[i]) voice_table[i].unreg(m->voices[i]);
+        if (m->voices[i]) {
+            m->unreg[i](m->voices[i]);
+            dlclose(m->libs[i]);
+        }
     pthread_mutex_unlock(&flite_lock);
     free(m);
 }
@@ -102,10 +123,10 @@ static int flite_synth(void *model, const char *voice, const char *text, const a
     }
     if (cancel && atomic_load(cancel)) return 1;
     pthread_mutex_lock(&flite_lock);
-    if (!m->voices[vi]) m->voices[vi] = voice_table[vi].reg(NULL);
-    cst_voice *v = m->voices[vi];
+    cst_voice *v = open_voice(m, vi, err, errlen);
     cst_wave *w = v ? flite_text_to_wave(text, v) : NULL;
     pthread_mutex_unlock(&flite_lock);
+    if (!v) return -1;
     if (!w) {
         snprintf(err, errlen, "flite could not synthesise with voice '%s'", vn);
         return -1;
