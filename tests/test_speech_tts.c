@@ -2,6 +2,7 @@
  * sentence splitter, cancellation (before and between sentences), parallel callers,
  * tts.backend = none, and `axiom say`. */
 #include "check.h"
+#include "core/component.h"
 #include "core/config.h"
 #include "speech/tts.h"
 #include "speech/wav.h"
@@ -50,6 +51,34 @@ static void test_voices(void) {
     CHECK_EQ_INT(tts_synth(e, "", NULL, 16000, NULL, &a, err, sizeof err), 0);
     CHECK_EQ_INT(a.n, 0);
     tts_audio_clear(&a);
+    tts_engine_free(e);
+    config_free(cfg);
+}
+
+/* The voices are shared libraries opened on first use and closed when the component
+ * unloads (idle unloading does this in the server); a voice used before the unload
+ * speaks the same after the reload, and an unused one still opens. */
+static void test_voices_reopen_after_unload(void) {
+    axiom_config *cfg = cfg_with(NULL, NULL);
+    char err[256];
+    tts_engine *e = tts_engine_new(cfg, err, sizeof err);
+    CHECK(e != NULL);
+    size_t before[2] = {0, 0};
+    const char *voices[] = {"awb", NULL};
+    for (int round = 0; e && round < 3; round++) {
+        for (int v = 0; v < 2; v++) {
+            tts_audio a;
+            CHECK_MSG(tts_synth(e, "Pick it up at the front desk.", voices[v], 16000, NULL, &a, err, sizeof err) == 0,
+                      "round %d: %s", round, err);
+            if (round == 0) before[v] = a.n;
+            else CHECK_EQ_INT((int)a.n, (int)before[v]); /* same voice, same audio */
+            CHECK(rms(&a) > 300);
+            tts_audio_clear(&a);
+        }
+        CHECK(component_is_loaded(tts_engine_component(e)));
+        component_unload(tts_engine_component(e));
+        CHECK(!component_is_loaded(tts_engine_component(e)));
+    }
     tts_engine_free(e);
     config_free(cfg);
 }
@@ -223,6 +252,7 @@ static void test_cli_say(void) {
 int main(int argc, char **argv) {
     (void)argc;
     RUN(test_voices);
+    RUN(test_voices_reopen_after_unload);
     RUN(test_rates);
     RUN(test_sentence_split);
     RUN(test_speak_and_cancel);
