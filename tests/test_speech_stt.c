@@ -4,6 +4,7 @@
  * sphinxbase itself, dictionary, cache); the decoder pool (busy, bounded wait,
  * threads, cancel); streaming partials; bad input through `axiom transcribe`. */
 #include "check.h"
+#include "core/component.h"
 #include "core/config.h"
 #include "core/util.h"
 #include "speech/lm_build.h"
@@ -366,6 +367,37 @@ static void test_heldout_domain_slt(void) {
     free(kept);
 }
 
+/* The engine keeps its own copy of the pack's text: the heard-as forms must survive the
+ * copy and reach the dictionary it builds. */
+static void test_engine_builds_heard_forms(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    const char *sents[] = {"does the BNO055 work with the pi", "tell me about the BNO055"};
+    const char *hw[] = {"BNO055"}, *hp[] = {"B IY EH N OW Z IY R OW F AY V F AY V"};
+    const char *hh[] = {"b n o oh five five"};
+    fixed_provider fp = {{sents, 2, hw, hp, 1, "engine-heard", hh}};
+    stt_corpus_provider prov = {fixed_get, NULL, &fp};
+    axiom_config *cfg = make_cfg("domain", 1);
+    char err[512];
+    stt_engine *e = stt_engine_new(cfg, &prov, err, sizeof err);
+    CHECK(e != NULL);
+    CHECK_MSG(e && stt_engine_refresh_corpus(e, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(e && component_load(stt_engine_component(e), err, sizeof err) == 0, "%s", err);
+    /* the same inputs find the engine's cached build */
+    lm_sources src = {"/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict",
+                      "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin",
+                      (size_t)config_int(cfg, "stt.general_words")};
+    lm_files f;
+    CHECK_EQ_INT(lm_build_cached(&fp.corpus, &src, tmp, &f, err, sizeof err), 0);
+    CHECK_EQ_INT(f.from_cache, 1);
+    size_t len;
+    char *dict = file_read_all(f.dict, 1 << 20, &len, err, sizeof err);
+    CHECK(dict != NULL);
+    if (dict) CHECK_CONTAINS(dict, "bno055(2) B IY EH N OW OW F AY V F AY V\n");
+    free(dict);
+    stt_engine_free(e);
+    config_free(cfg);
+}
+
 static void test_pool_busy_and_cancel(void) {
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
     if (!pack) SKIP("no knowledge pack in data/");
@@ -575,6 +607,7 @@ int main(int argc, char **argv) {
     RUN(test_goforward_stock);
     RUN(test_librivox_stock);
     RUN(test_heldout_domain_slt);
+    RUN(test_engine_builds_heard_forms);
     RUN(test_pool_busy_and_cancel);
     RUN(test_threads_share_pool);
     RUN(test_cli_bad_and_odd_input);

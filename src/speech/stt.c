@@ -42,7 +42,7 @@ typedef struct {
  * serialised: calling it from inside our load could deadlock). */
 typedef struct {
     stt_corpus view;
-    char **sentences, **hw, **hp;
+    char **sentences, **hw, **hp, **hh; /* hh: heard-as forms, entries may be NULL */
     char *hash;
     int valid;
 } corpus_copy;
@@ -75,10 +75,12 @@ static void copy_clear(corpus_copy *c) {
     for (size_t i = 0; c->hw && i < c->view.n_hints; i++) {
         free(c->hw[i]);
         free(c->hp[i]);
+        if (c->hh) free(c->hh[i]);
     }
     free(c->sentences);
     free(c->hw);
     free(c->hp);
+    free(c->hh);
     free(c->hash);
     memset(c, 0, sizeof *c);
 }
@@ -88,14 +90,17 @@ static int copy_fill(corpus_copy *c, const stt_corpus *src) {
     c->sentences = calloc(src->n_sentences + 1, sizeof *c->sentences);
     c->hw = calloc(src->n_hints + 1, sizeof *c->hw);
     c->hp = calloc(src->n_hints + 1, sizeof *c->hp);
+    c->hh = calloc(src->n_hints + 1, sizeof *c->hh);
     c->hash = strdup(src->content_hash ? src->content_hash : "");
-    if (!c->sentences || !c->hw || !c->hp || !c->hash) return copy_clear(c), -1;
+    if (!c->sentences || !c->hw || !c->hp || !c->hh || !c->hash) return copy_clear(c), -1;
     for (size_t i = 0; i < src->n_sentences; i++, c->view.n_sentences++)
         if (!(c->sentences[i] = strdup(src->sentences[i] ? src->sentences[i] : ""))) return copy_clear(c), -1;
     for (size_t i = 0; i < src->n_hints; i++, c->view.n_hints++) {
         c->hw[i] = strdup(src->hint_words[i] ? src->hint_words[i] : "");
         c->hp[i] = strdup(src->hint_phones[i] ? src->hint_phones[i] : "");
-        if (!c->hw[i] || !c->hp[i]) {
+        const char *heard = src->hint_heard ? src->hint_heard[i] : NULL;
+        c->hh[i] = heard ? strdup(heard) : NULL;
+        if (!c->hw[i] || !c->hp[i] || (heard && !c->hh[i])) {
             c->view.n_hints++;
             return copy_clear(c), -1;
         }
@@ -103,6 +108,7 @@ static int copy_fill(corpus_copy *c, const stt_corpus *src) {
     c->view.sentences = (const char *const *)c->sentences;
     c->view.hint_words = (const char *const *)c->hw;
     c->view.hint_phones = (const char *const *)c->hp;
+    c->view.hint_heard = (const char *const *)c->hh;
     c->view.content_hash = c->hash;
     c->valid = 1;
     return 0;
