@@ -113,9 +113,9 @@ static void test_arpa_kneser_ney_and_general_words(void) {
     const char *s[] = {"the lidar", "the lidar", "the lidar", "the lidar", "the lidar",
                        "a dog", "my dog barks", "your dog sits", "the robot"};
     for (int i = 0; i < 9; i++) CHECK_EQ_INT(lm_counts_add(c, s[i]), 0);
-    const char *gw[] = {"stand", "hold", "the"};
-    const double gp[] = {0.5, 0.3, 0.2};
-    CHECK_EQ_INT(lm_counts_set_general(c, gw, gp, 3, 0.1), 0);
+    const char *gw[] = {"stand", "hold", "the", "", "two words"}; /* the last two are skipped */
+    const double gp[] = {0.5, 0.3, 0.2, 0.4, 0.4};
+    CHECK_EQ_INT(lm_counts_set_general(c, gw, gp, 5, 0.1), 0);
     char path[300], err[256];
     size_t ng[3];
     snprintf(path, sizeof path, "%s/kn.arpa", tmp);

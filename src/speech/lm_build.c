@@ -337,13 +337,18 @@ void lm_counts_set_keep(lm_counts *c, const lm_keep *keep) {
     if (c) c->keep = keep;
 }
 
+/* One ARPA token with a probability: not empty, no white space inside. */
+static int general_ok(const char *w, double p) {
+    return p > 0 && w && *w && !strpbrk(w, " \t\r\n");
+}
+
 int lm_counts_set_general(lm_counts *c, const char *const *words, const double *prob, size_t n,
                           double weight) {
     double total = 0;
-    for (size_t i = 0; i < n; i++) total += prob[i] > 0 ? prob[i] : 0;
+    for (size_t i = 0; i < n; i++) total += general_ok(words[i], prob[i]) ? prob[i] : 0;
     if (!n || total <= 0 || weight <= 0) return 0;
     for (size_t i = 0; i < n; i++) {
-        if (prob[i] <= 0) continue;
+        if (!general_ok(words[i], prob[i])) continue;
         uint32_t id = word_id(c, words[i], strlen(words[i]), 1);
         if (id == NONE) return -1;
         if (id >= c->bg_cap) {
