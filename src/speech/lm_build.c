@@ -801,14 +801,11 @@ static void write_line(FILE *f, const char *word, int alt, const char *phones) {
 }
 
 /* Index of word's pronunciation hint (case-insensitive, as written or in normal
- * form), or -1. */
-static long hint_for(const stt_corpus *corpus, const char *word) {
-    if (!corpus) return -1;
-    for (size_t i = 0; i < corpus->n_hints; i++) {
-        char norm[128];
-        lm_normalize(corpus->hint_words[i], norm, sizeof norm);
-        if (strcmp(norm, word) == 0 || strcasecmp(corpus->hint_words[i], word) == 0) return (long)i;
-    }
+ * form: norm[i] is hint i's, computed once per dictionary), or -1. */
+static long hint_for(const stt_corpus *corpus, char (*norm)[128], const char *word) {
+    if (!corpus || !norm) return -1;
+    for (size_t i = 0; i < corpus->n_hints; i++)
+        if (strcmp(norm[i], word) == 0 || strcasecmp(corpus->hint_words[i], word) == 0) return (long)i;
     return -1;
 }
 
@@ -891,6 +888,16 @@ int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stoc
         stock_free(&sd);
         return -1;
     }
+    size_t nh = corpus ? corpus->n_hints : 0;
+    char(*hint_norm)[128] = nh ? calloc(nh, sizeof *hint_norm) : NULL;
+    if (nh && !hint_norm) {
+        snprintf(err, errlen, "language model: out of memory");
+        fclose(f);
+        if (x) fclose(x);
+        stock_free(&sd);
+        return -1;
+    }
+    for (size_t i = 0; i < nh; i++) lm_normalize(corpus->hint_words[i], hint_norm[i], sizeof hint_norm[i]);
     size_t oov = 0;
     for (size_t i = 2; i < c->nwords; i++) { /* 0, 1: <s>, </s> are not words */
         const char *w = c->words[i];
@@ -900,7 +907,7 @@ int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stoc
          * the stock dictionary lacks, so its alternative numbering cannot clash. */
         int in_stock = stock_find(&sd, w) != 0;
         FILE *xo = in_stock ? NULL : x;
-        long hi = hint_for(corpus, w);
+        long hi = hint_for(corpus, hint_norm, w);
         const char *hint = hi >= 0 ? corpus->hint_phones[hi] : NULL;
         char seen[MAX_ALTS][256];
         int nseen = 0;
@@ -965,6 +972,7 @@ int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stoc
         }
     }
     stock_free(&sd);
+    free(hint_norm);
     int bad = ferror(f) || (x && ferror(x));
     bad |= fclose(f) != 0;
     if (x) bad |= fclose(x) != 0;
