@@ -221,8 +221,8 @@ const char *brain_content_hash(brain *b) {
 }
 
 const char *brain_path_name(brain_path p) {
-    static const char *const names[] = {"none", "template", "retrieval", "llm", "fallback"};
-    return (unsigned)p < 5 ? names[p] : "?";
+    static const char *const names[] = {"none", "template", "retrieval", "llm", "fallback", "rejected"};
+    return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
 }
 
 int brain_mode_parse(const char *name, brain_mode *out) {

@@ -39,7 +39,8 @@ typedef enum {
     BRAIN_PATH_TEMPLATE, /* canned answer */
     BRAIN_PATH_RETRIEVAL,/* composed from retrieved facts, no LLM */
     BRAIN_PATH_LLM,      /* streamed from the language model */
-    BRAIN_PATH_FALLBACK  /* the LLM failed; honest answer from retrieval */
+    BRAIN_PATH_FALLBACK,  /* the LLM failed; honest answer from retrieval */
+    BRAIN_PATH_REJECTED   /* speech the pack cannot answer with confidence: asked again */
 } brain_path;
 
 struct brain_reply;
@@ -60,7 +61,13 @@ typedef struct {
      * reply->card and reply->model_3d filled; the rest of the reply is not final yet.
      * Lets a front end show the card while an LLM answer is still streaming. */
     void (*on_events)(void *user, const struct brain_reply *reply);
+    /* The text was heard, not typed: a retrieval answer needs firmer evidence (an
+     * item named with a sure intent, or facts that cover the question), otherwise
+     * the reply is BRAIN_PATH_REJECTED, asking the user to say it again. */
+    int spoken;
 } brain_turn_opts;
+
+#define SPOKEN_REJECT_TEXT "Sorry, I didn't catch that. Could you say it again?"
 
 /* Per-stage wall time of one turn, microseconds. */
 typedef struct {
@@ -81,6 +88,7 @@ typedef struct brain_reply {
     brain_path path;
     char *text;            /* the whole answer, speech-shaped (owned; "" when dropped) */
     char *normalised;      /* the transcript after normalisation (owned) */
+    char *heard;      /* brain_turn_heard: the hearing answered (owned; NULL otherwise) */
     char dropped[64];      /* why input was dropped ("empty", "filler", "noise"), or "" */
     int truncated;         /* input was longer than the cap and was cut */
     struct {
@@ -93,6 +101,7 @@ typedef struct brain_reply {
         char name[128];
     } model_3d;
     int n_facts;           /* retrieved facts used in the answer or the prompt */
+    double coverage;   /* share of the question's content words the best hit holds */
     brain_hit hits[8];     /* what retrieval found, best first */
     int n_hits;
     int template_index;    /* the template answered with, -1 otherwise */
@@ -123,6 +132,48 @@ const char *brain_session_id(const brain_session *s);
 int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_opts *opts,
                brain_reply *out, char *err, size_t errlen);
 void brain_reply_free(brain_reply *r);
+
+/* What brain_turn would make of a text, without saying anything or touching the
+ * session (no history, no topic change, no events). */
+typedef struct {
+    char intent[32]; /* "" when the text would be dropped */
+    float confidence;
+    int item;              /* the item the question is about (named or the topic), -1 */
+    int named;             /* the text names that item */
+    int n_words;           /* tokens after normalisation */
+    int template_index;    /* the closest template, -1 */
+    double template_score; /* its similarity (0..1) */
+    brain_path path;       /* NONE (dropped), TEMPLATE, RETRIEVAL or LLM */
+    int fast_path;         /* a confident intent and a template close enough to answer */
+    int social;            /* a greeting, thanks or goodbye */
+} brain_assessment;
+
+/* Returns 0 with out filled, or -1 with err when the pack cannot load. s may be used by
+ * a turn on another thread at the same time only if it is not; like brain_turn, one
+ * session is used by one caller at a time. */
+int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode mode,
+                 brain_assessment *out, char *err, size_t errlen);
+
+/* How a spoken turn is understood (brain_turn_heard). */
+typedef struct {
+    int rescore;          /* stt.rescore: pick among the recogniser's hypotheses */
+    int trim;             /* stt.trim_background: drop quiet words at the edges */
+    float trim_margin_db; /* ... quieter than the speaker by this much */
+    int reject;           /* stt.reject: ask again instead of answering a doubtful hearing */
+} brain_heard_opts;
+
+/* Reads stt.rescore, stt.trim_background, stt.trim_margin_db, stt.reject. */
+void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out);
+
+/* Answers a spoken utterance: from the recogniser's hypotheses (best first) picks
+ * the hearing the pack answers with the most confidence, keeping the background out,
+ * then answers it as brain_turn does; out->heard is what it took the user to say.
+ * When nothing heard is a question the pack can answer with confidence, the reply is
+ * BRAIN_PATH_REJECTED with the pack's "say it again" text (nothing enters the
+ * history). heard_opts may be NULL (the defaults). */
+int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
+                     const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
+                     brain_reply *out, char *err, size_t errlen);
 
 const char *brain_path_name(brain_path p);
 int brain_mode_parse(const char *name, brain_mode *out);

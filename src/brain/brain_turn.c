@@ -17,6 +17,12 @@
 #define TEMPLATE_ANY_MIN_SIM 0.90 /* ... when the question names no item */
 #define TEMPLATE_ANY_MARGIN 0.10  /* ... and beats every other item's template by this */
 #define FACTS_K 5
+/* Spoken turns answered from retrieval (see brain_turn_opts.spoken): the share of
+ * the question's content words the best fact must hold, with and without an item
+ * named, and the intent's probability. */
+#define SPOKEN_NAMED_MIN_COVERAGE 0.5
+#define SPOKEN_MIN_COVERAGE 0.75
+#define SPOKEN_MIN_P 0.4f
 #define COMPOSE_MAX 320       /* bytes of composed spoken answer */
 
 typedef struct {
@@ -56,7 +62,9 @@ static void say_sentence(void *user, const char *sentence) {
     free(shaped);
 }
 
-static void say_all(speaker *sp, const char *text) { speech_split_all(text, say_sentence, sp); }
+static void say_all(speaker *sp, const char *text) {
+    speech_split_all(text, say_sentence, sp);
+}
 
 static const char *pick(const pack *p, pack_resp_kind k, unsigned n) {
     return p->n_responses[k] ? p->responses[k][n % p->n_responses[k]] : "";
@@ -68,7 +76,8 @@ static int is_goodbye(const text_toks *tt) {
     int bye = 0, see = 0, later = 0;
     for (size_t i = 0; i < tt->n; i++) {
         const char *t = tt->t[i];
-        bye |= !strcmp(t, "bye") || !strcmp(t, "goodbye") || !strcmp(t, "farewell") || !strcmp(t, "goodnight");
+        bye |= !strcmp(t, "bye") || !strcmp(t, "goodbye") || !strcmp(t, "farewell") ||
+               !strcmp(t, "goodnight");
         see |= !strcmp(t, "see");
         later |= !strcmp(t, "later") || !strcmp(t, "soon");
     }
@@ -88,12 +97,14 @@ static int has_pronoun(const text_toks *tt) {
 static void question_words(text_toks *tt) {
     static const struct {
         const char *adj, *noun;
-    } q[] = {{"long", "hours"}, {"heavy", "weight"}, {"fast", "speed"}, {"far", "range"},    {"big", "size"},
-             {"tall", "height"}, {"wide", "width"},  {"old", "age"},    {"loud", "noise"}, {"hot", "temperature"}};
+    } q[] = {{"long", "hours"}, {"heavy", "weight"},   {"fast", "speed"}, {"far", "range"},
+             {"big", "size"},   {"tall", "height"},    {"wide", "width"}, {"old", "age"},
+             {"loud", "noise"}, {"hot", "temperature"}};
     for (size_t i = 0; i + 1 < tt->n; i++) {
         if (strcmp(tt->t[i], "how") != 0) continue;
         for (size_t k = 0; k < sizeof q / sizeof q[0]; k++)
-            if (strcmp(tt->t[i + 1], q[k].adj) == 0) snprintf(tt->t[i + 1], TOK_LEN, "%s", q[k].noun);
+            if (strcmp(tt->t[i + 1], q[k].adj) == 0)
+                snprintf(tt->t[i + 1], TOK_LEN, "%s", q[k].noun);
     }
 }
 
@@ -123,8 +134,8 @@ static double coverage(const text_toks *q, const char *text) {
 /* Retrieval: facts about the item first, then anything; template answers when no fact
  * matched. Fills out->hits and facts[] (best first, borrowed from the pack).
  * confident: the intent is sure, so half the question's words is enough cover. */
-static int retrieve(brain *b, const text_toks *tt, int item, int confident, brain_reply *out, const char **facts,
-                    int maxf, char *err, size_t errlen) {
+static int retrieve(brain *b, const text_toks *tt, int item, int confident, brain_reply *out,
+                    const char **facts, int maxf, char *err, size_t errlen) {
     store_hit fh[FACTS_K], th[2], ih[1];
     int nf = 0, nt = 0, ni = 0;
     pthread_mutex_lock(&b->store_mu);
@@ -132,18 +143,26 @@ static int retrieve(brain *b, const text_toks *tt, int item, int confident, brai
     if (nf == 0) nf = b->sb->search(b->st, STORE_FACTS, tt, -1, fh, FACTS_K, err, errlen);
     /* templates only when facts are thin; items only when no item is known yet */
     if (nf >= 0 && nf < 2) nt = b->sb->search(b->st, STORE_TEMPLATES, tt, item, th, 2, err, errlen);
-    if (nf >= 0 && nt >= 0 && item < 0) ni = b->sb->search(b->st, STORE_ITEMS, tt, -1, ih, 1, err, errlen);
+    if (nf >= 0 && nt >= 0 && item < 0)
+        ni = b->sb->search(b->st, STORE_ITEMS, tt, -1, ih, 1, err, errlen);
     pthread_mutex_unlock(&b->store_mu);
     if (nf < 0 || nt < 0 || ni < 0) return -1;
     /* about no item, the best hit must cover most of the question */
     double need = confident ? 0.5 : 0.51;
-    if (item < 0 && nf > 0) {
+    double fcov = 0, tcov = 0;
+    if (nf > 0) {
         const pack_fact *f = &b->pk->facts[fh[0].index];
         char both[1024];
-        snprintf(both, sizeof both, "%s %s", f->topic ? f->topic : "", f->text); /* the topic is indexed too */
-        if (coverage(tt, both) < need) nf = 0;
+        snprintf(both, sizeof both, "%s %s", f->topic ? f->topic : "",
+                 f->text); /* the topic is indexed too */
+        fcov = coverage(tt, both);
+        if (item < 0 && fcov < need) nf = 0;
     }
-    if (item < 0 && nt > 0 && coverage(tt, b->pk->templates[th[0].index].question) < need) nt = 0;
+    if (nt > 0) {
+        tcov = coverage(tt, b->pk->templates[th[0].index].question);
+        if (item < 0 && tcov < need) nt = 0;
+    }
+    out->coverage = nf > 0 ? fcov : nt > 0 ? tcov : 0;
     int n = 0;
     for (int i = 0; i < nf && out->n_hits < 8; i++) {
         out->hits[out->n_hits++] = (brain_hit){'f', fh[i].index, fh[i].score};
@@ -163,8 +182,8 @@ static int retrieve(brain *b, const text_toks *tt, int item, int confident, brai
 static void compose(speaker *sp, const char *const *facts, int n, const brain_reply *out) {
     say_all(sp, facts[0]);
     if (n > 1 && out->n_hits > 1 && out->hits[1].kind == out->hits[0].kind &&
-        out->hits[1].score >= 0.8 * out->hits[0].score && strlen(facts[0]) + strlen(facts[1]) < COMPOSE_MAX &&
-        strcmp(facts[0], facts[1]) != 0)
+        out->hits[1].score >= 0.8 * out->hits[0].score &&
+        strlen(facts[0]) + strlen(facts[1]) < COMPOSE_MAX && strcmp(facts[0], facts[1]) != 0)
         say_all(sp, facts[1]);
 }
 
@@ -181,11 +200,14 @@ static int on_token(void *user, const char *piece, size_t len) {
     return 0;
 }
 
-static int count_llm(void *ctx, const char *text) { return llm_count_tokens(ctx, text); }
+static int count_llm(void *ctx, const char *text) {
+    return llm_count_tokens(ctx, text);
+}
 
 /* The LLM path. Returns 0 when it answered (possibly cut by barge-in), -1 to fall back. */
-static int answer_llm(brain *b, brain_session *s, const char *question, const char *const *facts, int nf,
-                      const brain_turn_opts *o, speaker *sp, brain_reply *out, char *why, size_t whylen) {
+static int answer_llm(brain *b, brain_session *s, const char *question, const char *const *facts,
+                      int nf, const brain_turn_opts *o, speaker *sp, brain_reply *out, char *why,
+                      size_t whylen) {
     prompt pr;
     int ctx_len = llm_context_length(o->llm);
     if (ctx_len <= 0) ctx_len = b->context_len;
@@ -193,16 +215,20 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
      * vocabulary can need twice the estimate); pinned until the answer ends. */
     axiom_component *lc = llm_component(o->llm);
     if (lc && component_acquire(lc, why, whylen) != 0) return -1;
-    if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts, (size_t)nf, &s->ring,
-                     question, ctx_len, b->max_tokens, count_llm, o->llm) != 0) {
-        snprintf(why, whylen, "the question does not fit the context window (context_length %d)", ctx_len);
+    if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts,
+                     (size_t)nf, &s->ring, question, ctx_len, b->max_tokens, count_llm,
+                     o->llm) != 0) {
+        snprintf(why, whylen, "the question does not fit the context window (context_length %d)",
+                 ctx_len);
         if (lc) component_release(lc);
         return -1;
     }
     out->n_facts = pr.facts_used;
     stream_ctx sc = {sp, splitter_new(0), o->cancel};
     llm_result res;
-    int rc = sc.split ? llm_chat(o->llm, pr.msgs, pr.n, NULL, on_token, &sc, o->cancel, &res, why, whylen) : -1;
+    int rc = sc.split ? llm_chat(o->llm, pr.msgs, pr.n, NULL, on_token, &sc, o->cancel, &res, why,
+                                 whylen)
+                      : -1;
     if (sc.split) splitter_flush(sc.split, (o->cancel && *o->cancel) ? NULL : say_sentence, sp);
     splitter_free(sc.split);
     prompt_free(&pr);
@@ -215,13 +241,15 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
     return 0;
 }
 
-static void set_events(brain *b, brain_session *s, int named_item, int item, const char *keyword, brain_reply *out) {
+static void set_events(brain *b, brain_session *s, int named_item, int item, const char *keyword,
+                       brain_reply *out) {
     /* a card only for an item named in this utterance, and only a valid index */
     if (named_item >= 0) {
         const pack_item *it = &b->pk->items[named_item];
         if (it->card_index >= 0) {
             out->card.index = it->card_index;
-            str_copy(out->card.keyword, sizeof out->card.keyword, keyword && *keyword ? keyword : it->name);
+            str_copy(out->card.keyword, sizeof out->card.keyword,
+                     keyword && *keyword ? keyword : it->name);
             str_copy(out->card.product_name, sizeof out->card.product_name, it->name);
         }
     }
@@ -229,113 +257,94 @@ static void set_events(brain *b, brain_session *s, int named_item, int item, con
         const pack_item *it = &b->pk->items[item];
         if (strcmp(s->last_model, it->model_path) != 0) { /* only when the topic changes */
             str_copy(out->model_3d.path, sizeof out->model_3d.path, it->model_path);
-            str_copy(out->model_3d.name, sizeof out->model_3d.name, it->model_name ? it->model_name : it->name);
+            str_copy(out->model_3d.name, sizeof out->model_3d.name,
+                     it->model_name ? it->model_name : it->name);
             str_copy(s->last_model, sizeof s->last_model, it->model_path);
         }
     }
 }
 
-int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_opts *opts, brain_reply *out, char *err,
-               size_t errlen) {
-    static const brain_turn_opts none = {.mode = BRAIN_MODE_FULL};
-    const brain_turn_opts *o = opts ? opts : &none;
-    memset(out, 0, sizeof *out);
-    out->card.index = -1;
-    out->template_index = -1;
-    int64_t t0 = now_us(), t;
-    if (component_acquire(b->c_index, err, errlen) != 0) return -1;
-    char ierr[256] = "";
-    int have_intent = 0;
-    if (!b->intent_failed_ms || now_ms() - b->intent_failed_ms > 60000) {
-        have_intent = component_acquire(b->c_intent, ierr, sizeof ierr) == 0;
-        if (!have_intent) {
-            b->intent_failed_ms = now_ms();
-            LOG_W("brain", "intent model unavailable (%s); only greetings by rule, no template fast path for a minute",
-                  ierr);
-        } else {
-            b->intent_failed_ms = 0;
-        }
+/* Everything a turn decides before it says anything: the normalised text, the intent,
+ * the items named, and whether a social reply or a template answers. Computing it has
+ * no side effects, so brain_assess can weigh several hearings of one utterance. */
+typedef struct {
+    norm_result nr;
+    text_toks tt;
+    intent_result ir;
+    int confident;
+    int named_all[3];
+    size_t starts[3], lens[3], n_named;
+    int named, item;
+    enum {
+        PLAN_DROPPED,
+        PLAN_GOODBYE,
+        PLAN_SOCIAL,
+        PLAN_TEMPLATE,
+        PLAN_UNKNOWN,
+        PLAN_RETRIEVE
+    } kind;
+    int tpl;
+    double sim;
+} turn_plan;
+
+static void plan_turn(brain *b, const brain_session *s, const char *text, brain_mode mode,
+                      int have_intent, turn_plan *pl, brain_timing *t_out) {
+    int64_t t = now_us();
+    normalise_text(b->nz, text, &pl->nr);
+    if (t_out) t_out->normalise_us = now_us() - t;
+    pl->tpl = -1;
+    pl->sim = 0;
+    pl->named = pl->item = -1;
+    pl->n_named = 0;
+    pl->ir = (intent_result){.label = INTENT_UNKNOWN};
+    pl->confident = 0;
+    if (pl->nr.dropped) {
+        pl->kind = PLAN_DROPPED;
+        return;
     }
-    out->t.load_us = now_us() - t0;
-    t = now_us();
-    speaker sp = {out, o, NULL, 0, 0};
-    const pack *p = b->pk;
-    norm_result *nr = malloc(sizeof *nr);
-    text_toks *tt = malloc(sizeof *tt);
-    int rc = 0;
-    if (!nr || !tt) {
-        snprintf(err, errlen, "out of memory");
-        rc = -1;
-        goto done;
-    }
-    normalise_text(b->nz, text, nr);
-    out->normalised = strdup(nr->text);
-    out->truncated = nr->truncated;
-    out->t.normalise_us = now_us() - t;
-    if (nr->dropped) {
-        str_copy(out->dropped, sizeof out->dropped, nr->dropped);
-        out->path = BRAIN_PATH_NONE;
-        goto done;
-    }
-    if (nr->truncated) say_all(&sp, "Your question was very long, so I only read the first part.");
-    text_tokens(nr->text, tt);
+    text_tokens(pl->nr.text, &pl->tt);
+    text_toks *tt = &pl->tt;
 
     /* intent */
     t = now_us();
-    intent_result ir = {.label = INTENT_UNKNOWN};
-    if (have_intent) intent_predict(b->im, nr->text, &ir);
-    else if ((ir.label = intent_social_rule(nr->text)) != INTENT_UNKNOWN) ir.p = 1.0f; /* the rule needs no model */
-    str_copy(out->intent, sizeof out->intent, intent_label_name(ir.label));
-    out->confidence = ir.p;
-    out->t.intent_us = now_us() - t;
-    int confident = ir.label != INTENT_UNKNOWN && ir.p >= b->threshold;
+    intent_result *ir = &pl->ir;
+    if (have_intent)
+        intent_predict(b->im, pl->nr.text, ir);
+    else if ((ir->label = intent_social_rule(pl->nr.text)) != INTENT_UNKNOWN)
+        ir->p = 1.0f; /* the rule needs no model */
+    if (t_out) t_out->intent_us = now_us() - t;
+    pl->confident = ir->label != INTENT_UNKNOWN && ir->p >= b->threshold;
 
     /* the items: named now (best first), or the topic still in force when the user
      * says "it" */
-    int named_all[3];
-    size_t starts[3], lens[3];
-    size_t n_named = mention_find_all(b->mi, tt, named_all, starts, lens, 3);
-    int named = n_named ? named_all[0] : -1;
-    size_t ms = n_named ? starts[0] : 0, ml = n_named ? lens[0] : 0;
-    int item = named >= 0 ? named : (has_pronoun(tt) ? s->topic_item : -1);
-
-    /* UI events are known now, before any sentence: a front end can show the card
-     * while the answer is still being produced */
-    {
-        char kw[64] = ""; /* the words that named the item, as the user said them */
-        size_t w = 0;
-        for (size_t i = ms; named >= 0 && i < ms + ml && i < tt->n && w + 1 < sizeof kw; i++) {
-            int n = snprintf(kw + w, sizeof kw - w, "%s%s", i > ms ? " " : "", tt->t[i]);
-            w = n > 0 && (size_t)n < sizeof kw - w ? w + (size_t)n : sizeof kw - 1;
-        }
-        set_events(b, s, named, item, kw, out);
-    }
-    if ((out->card.index >= 0 || out->model_3d.path[0]) && o->on_events) o->on_events(o->sink.user, out);
+    pl->n_named = mention_find_all(b->mi, tt, pl->named_all, pl->starts, pl->lens, 3);
+    pl->named = pl->n_named ? pl->named_all[0] : -1;
+    pl->item = pl->named >= 0 ? pl->named : (has_pronoun(tt) ? s->topic_item : -1);
+    int named = pl->named, item = pl->item;
 
     /* social turns */
     t = now_us();
     if (named < 0 && is_goodbye(tt)) {
-        say_all(&sp, pick(p, RESP_GOODBYE, s->turn_no));
-        out->path = BRAIN_PATH_TEMPLATE;
-        out->t.template_us = now_us() - t;
-        goto answered;
+        pl->kind = PLAN_GOODBYE;
+        if (t_out) t_out->template_us = now_us() - t;
+        return;
     }
-    if (confident && (ir.label == INTENT_GREETING || ir.label == INTENT_ACKNOWLEDGMENT) && named < 0) {
-        say_all(&sp, pick(p, ir.label == INTENT_GREETING ? RESP_GREETING : RESP_ACK, s->turn_no));
-        out->path = BRAIN_PATH_TEMPLATE;
-        out->t.template_us = now_us() - t;
-        goto answered;
+    if (pl->confident && (ir->label == INTENT_GREETING || ir->label == INTENT_ACKNOWLEDGMENT) &&
+        named < 0) {
+        pl->kind = PLAN_SOCIAL;
+        if (t_out) t_out->template_us = now_us() - t;
+        return;
     }
 
     /* fast path: a confident intent and a template about this item close to this question */
     double sim = 0;
-    const char *iname = intent_label_name(ir.label);
+    const char *iname = intent_label_name(ir->label);
     int tpl = template_index_best(b->ti, tt, item, iname, &sim);
     /* a question naming two items ("does the x500 work with the jetson") may be filed
      * under either: each named item's templates compete */
-    for (size_t k = 1; k < n_named; k++) {
+    for (size_t k = 1; k < pl->n_named; k++) {
         double s2;
-        int t2 = template_index_best(b->ti, tt, named_all[k], iname, &s2);
+        int t2 = template_index_best(b->ti, tt, pl->named_all[k], iname, &s2);
         if (t2 >= 0 && s2 > sim + 1e-9) tpl = t2, sim = s2;
     }
     if ((tpl < 0 || sim < TEMPLATE_MIN_SIM) && item >= 0) {
@@ -350,20 +359,164 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
          * is nearly as close; otherwise retrieval decides. */
         double other = 0, s2 = 0;
         int t2 = template_index_best_any(b->ti, tt, iname, &s2, &other);
-        if (t2 >= 0 && s2 >= TEMPLATE_ANY_MIN_SIM && other < s2 - TEMPLATE_ANY_MARGIN) tpl = t2, sim = s2;
+        if (t2 >= 0 && s2 >= TEMPLATE_ANY_MIN_SIM && other < s2 - TEMPLATE_ANY_MARGIN)
+            tpl = t2, sim = s2;
     }
-    out->t.template_us = now_us() - t;
-    if (tpl >= 0 && (confident || o->mode == BRAIN_MODE_TEMPLATE_ONLY) && sim >= TEMPLATE_MIN_SIM) {
-        out->template_index = tpl;
-        out->template_score = sim;
-        say_all(&sp, p->templates[tpl].answer);
+    if (t_out) t_out->template_us = now_us() - t;
+    pl->tpl = tpl;
+    pl->sim = sim;
+    if (tpl >= 0 && (pl->confident || mode == BRAIN_MODE_TEMPLATE_ONLY) && sim >= TEMPLATE_MIN_SIM)
+        pl->kind = PLAN_TEMPLATE;
+    else if (mode == BRAIN_MODE_TEMPLATE_ONLY)
+        pl->kind = PLAN_UNKNOWN;
+    else
+        pl->kind = PLAN_RETRIEVE;
+}
+
+/* Takes the components a turn reads. Returns 0 (*have_intent says whether the intent
+ * model is there) or -1 with err when the pack cannot load. */
+static int turn_acquire(brain *b, int *have_intent, char *err, size_t errlen) {
+    if (component_acquire(b->c_index, err, errlen) != 0) return -1;
+    char ierr[256] = "";
+    *have_intent = 0;
+    if (!b->intent_failed_ms || now_ms() - b->intent_failed_ms > 60000) {
+        *have_intent = component_acquire(b->c_intent, ierr, sizeof ierr) == 0;
+        if (!*have_intent) {
+            b->intent_failed_ms = now_ms();
+            LOG_W("brain",
+                  "intent model unavailable (%s); only greetings by rule, no template fast path "
+                  "for a minute",
+                  ierr);
+        } else {
+            b->intent_failed_ms = 0;
+        }
+    }
+    return 0;
+}
+
+static void turn_release(brain *b, int have_intent) {
+    component_release(b->c_index);
+    if (have_intent) component_release(b->c_intent);
+}
+
+static brain_path plan_path(const turn_plan *pl, const brain_turn_opts *o) {
+    switch (pl->kind) {
+    case PLAN_DROPPED:
+        return BRAIN_PATH_NONE;
+    case PLAN_GOODBYE:
+    case PLAN_SOCIAL:
+    case PLAN_TEMPLATE:
+    case PLAN_UNKNOWN:
+        return BRAIN_PATH_TEMPLATE;
+    default:
+        return o && o->llm && o->mode == BRAIN_MODE_FULL ? BRAIN_PATH_LLM : BRAIN_PATH_RETRIEVAL;
+    }
+}
+
+int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode mode,
+                 brain_assessment *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    out->template_index = -1;
+    out->item = -1;
+    int have_intent = 0;
+    if (turn_acquire(b, &have_intent, err, errlen) != 0) return -1;
+    turn_plan *pl = malloc(sizeof *pl);
+    if (!pl) {
+        turn_release(b, have_intent);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    plan_turn(b, s, text, mode, have_intent, pl, NULL);
+    str_copy(out->intent, sizeof out->intent,
+             pl->kind == PLAN_DROPPED ? "" : intent_label_name(pl->ir.label));
+    out->confidence = pl->ir.p;
+    out->item = pl->item;
+    out->named = pl->named >= 0;
+    out->n_words = pl->kind == PLAN_DROPPED ? 0 : (int)pl->tt.n;
+    out->template_index = pl->tpl;
+    out->template_score = pl->sim;
+    brain_turn_opts o = {.mode = mode};
+    out->path = plan_path(pl, &o);
+    out->social = pl->kind == PLAN_GOODBYE || pl->kind == PLAN_SOCIAL;
+    out->fast_path = pl->kind == PLAN_TEMPLATE;
+    free(pl);
+    turn_release(b, have_intent);
+    return 0;
+}
+
+int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_opts *opts,
+               brain_reply *out, char *err, size_t errlen) {
+    static const brain_turn_opts none = {.mode = BRAIN_MODE_FULL};
+    const brain_turn_opts *o = opts ? opts : &none;
+    memset(out, 0, sizeof *out);
+    out->card.index = -1;
+    out->template_index = -1;
+    int64_t t0 = now_us(), t;
+    int have_intent = 0;
+    if (turn_acquire(b, &have_intent, err, errlen) != 0) return -1;
+    out->t.load_us = now_us() - t0;
+    speaker sp = {out, o, NULL, 0, 0};
+    const pack *p = b->pk;
+    turn_plan *pl = malloc(sizeof *pl);
+    int rc = 0;
+    if (!pl) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        goto done;
+    }
+    plan_turn(b, s, text, o->mode, have_intent, pl, &out->t);
+    norm_result *nr = &pl->nr;
+    text_toks *tt = &pl->tt;
+    out->normalised = strdup(nr->text);
+    out->truncated = nr->truncated;
+    if (pl->kind == PLAN_DROPPED) {
+        str_copy(out->dropped, sizeof out->dropped, nr->dropped);
+        out->path = BRAIN_PATH_NONE;
+        goto done;
+    }
+    if (nr->truncated) say_all(&sp, "Your question was very long, so I only read the first part.");
+    str_copy(out->intent, sizeof out->intent, intent_label_name(pl->ir.label));
+    out->confidence = pl->ir.p;
+    int confident = pl->confident;
+    int named = pl->named, item = pl->item;
+    size_t ms = pl->n_named ? pl->starts[0] : 0, ml = pl->n_named ? pl->lens[0] : 0;
+
+    /* UI events are known now, before any sentence: a front end can show the card
+     * while the answer is still being produced */
+    {
+        char kw[64] = ""; /* the words that named the item, as the user said them */
+        size_t w = 0;
+        for (size_t i = ms; named >= 0 && i < ms + ml && i < tt->n && w + 1 < sizeof kw; i++) {
+            int n = snprintf(kw + w, sizeof kw - w, "%s%s", i > ms ? " " : "", tt->t[i]);
+            w = n > 0 && (size_t)n < sizeof kw - w ? w + (size_t)n : sizeof kw - 1;
+        }
+        set_events(b, s, named, item, kw, out);
+    }
+    if ((out->card.index >= 0 || out->model_3d.path[0]) && o->on_events)
+        o->on_events(o->sink.user, out);
+
+    switch (pl->kind) {
+    case PLAN_GOODBYE:
+        say_all(&sp, pick(p, RESP_GOODBYE, s->turn_no));
         out->path = BRAIN_PATH_TEMPLATE;
         goto answered;
-    }
-    if (o->mode == BRAIN_MODE_TEMPLATE_ONLY) {
+    case PLAN_SOCIAL:
+        say_all(&sp,
+                pick(p, pl->ir.label == INTENT_GREETING ? RESP_GREETING : RESP_ACK, s->turn_no));
+        out->path = BRAIN_PATH_TEMPLATE;
+        goto answered;
+    case PLAN_TEMPLATE:
+        out->template_index = pl->tpl;
+        out->template_score = pl->sim;
+        say_all(&sp, p->templates[pl->tpl].answer);
+        out->path = BRAIN_PATH_TEMPLATE;
+        goto answered;
+    case PLAN_UNKNOWN:
         say_all(&sp, pick(p, RESP_UNKNOWN, s->turn_no));
         out->path = BRAIN_PATH_TEMPLATE;
         goto answered;
+    default:
+        break;
     }
 
     /* retrieval: about a named item, the item's own words add nothing to the ranking
@@ -401,6 +554,18 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
         rc = -1;
         goto done;
     }
+    int summary_only = named >= 0 && !content;
+    if (o->spoken && !summary_only &&
+        (nf == 0 || pl->ir.p < SPOKEN_MIN_P ||
+         out->coverage < (named >= 0 ? SPOKEN_NAMED_MIN_COVERAGE : SPOKEN_MIN_COVERAGE))) {
+        /* Heard, not typed: a question whose words the facts barely cover is more
+         * likely misheard (or not meant for us) than a real question nobody wrote
+         * down; ask again rather than guess. Naming an item is evidence, so less
+         * cover is needed then (the item's own words are not counted). */
+        say_all(&sp, SPOKEN_REJECT_TEXT);
+        out->path = BRAIN_PATH_REJECTED;
+        goto done;
+    }
     if (o->llm && o->mode == BRAIN_MODE_FULL) {
         t = now_us();
         char why[512] = "";
@@ -412,8 +577,10 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
         }
         LOG_W("brain", "LLM failed (%s); answering from retrieval", why);
         say_all(&sp, p->llm_unavailable);
-        if (nf > 0) compose(&sp, facts, nf, out);
-        else say_all(&sp, "I don't have anything on that in my notes.");
+        if (nf > 0)
+            compose(&sp, facts, nf, out);
+        else
+            say_all(&sp, "I don't have anything on that in my notes.");
         out->n_facts = nf > 1 ? 2 : nf;
         out->path = BRAIN_PATH_FALLBACK;
         goto answered;
@@ -436,17 +603,15 @@ answered:
     history_ring_push(&s->ring, nr->clean, sp.text ? sp.text : "");
     if (b->hdb) {
         char herr[256];
-        if (history_db_add(b->hdb, s->id, nr->clean, sp.text ? sp.text : "", out->intent, brain_path_name(out->path), herr,
-                           sizeof herr) != 0)
+        if (history_db_add(b->hdb, s->id, nr->clean, sp.text ? sp.text : "", out->intent,
+                           brain_path_name(out->path), herr, sizeof herr) != 0)
             LOG_W("brain", "%s", herr);
     }
 done:
     if (!out->normalised) out->normalised = strdup("");
     out->text = sp.text ? sp.text : strdup("");
-    free(nr);
-    free(tt);
-    component_release(b->c_index);
-    if (have_intent) component_release(b->c_intent);
+    free(pl);
+    turn_release(b, have_intent);
     out->t.total_us = now_us() - t0;
     return rc;
 }
@@ -455,5 +620,6 @@ void brain_reply_free(brain_reply *r) {
     if (!r) return;
     free(r->text);
     free(r->normalised);
-    r->text = r->normalised = NULL;
+    free(r->heard);
+    r->text = r->normalised = r->heard = NULL;
 }

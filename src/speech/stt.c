@@ -13,6 +13,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,16 +63,27 @@ struct stt_engine {
     int pool_size, created, in_use, creating;
 };
 
+/* Frame energies are kept for the first minute of an utterance (6,000 floats): enough
+ * to place every word of any utterance the VAD lets through (server.max_utterance_s is
+ * at most 60). */
+#define LEVEL_FRAME 160
+#define LEVEL_MAX_FRAMES 6000
+
 struct stt_stream {
     stt_engine *e;
     int slot;
     int64_t samples;
     int64_t decode_us;
     int n_partials;
+    float *level; /* dB of each whole 10 ms frame fed so far (owned, bounded) */
+    int n_level;
+    double acc; /* energy of the frame being filled ... */
+    int acc_n;  /* ... and its samples so far */
 };
 
 static void copy_clear(corpus_copy *c) {
-    for (size_t i = 0; c->sentences && i < c->view.n_sentences; i++) free(c->sentences[i]);
+    for (size_t i = 0; c->sentences && i < c->view.n_sentences; i++)
+        free(c->sentences[i]);
     for (size_t i = 0; c->hw && i < c->view.n_hints; i++) {
         free(c->hw[i]);
         free(c->hp[i]);
@@ -94,7 +106,8 @@ static int copy_fill(corpus_copy *c, const stt_corpus *src) {
     c->hash = strdup(src->content_hash ? src->content_hash : "");
     if (!c->sentences || !c->hw || !c->hp || !c->hh || !c->hash) return copy_clear(c), -1;
     for (size_t i = 0; i < src->n_sentences; i++, c->view.n_sentences++)
-        if (!(c->sentences[i] = strdup(src->sentences[i] ? src->sentences[i] : ""))) return copy_clear(c), -1;
+        if (!(c->sentences[i] = strdup(src->sentences[i] ? src->sentences[i] : "")))
+            return copy_clear(c), -1;
     for (size_t i = 0; i < src->n_hints; i++, c->view.n_hints++) {
         c->hw[i] = strdup(src->hint_words[i] ? src->hint_words[i] : "");
         c->hp[i] = strdup(src->hint_phones[i] ? src->hint_phones[i] : "");
@@ -139,7 +152,8 @@ static int stt_load(void *ctx, char *err, size_t errlen) {
      * by stt_stream_begin or stt_engine_refresh_corpus beforehand, the backend runs
      * without the pack. */
     if (!e->copy.valid && e->has_provider)
-        LOG_W("stt", "the knowledge pack's text was not read before loading; call stt_engine_refresh_corpus first");
+        LOG_W("stt", "the knowledge pack's text was not read before loading; call "
+                     "stt_engine_refresh_corpus first");
     pthread_mutex_lock(&e->copy_mu);
     const stt_corpus *corpus = e->copy.valid ? &e->copy.view : NULL;
     void *model = e->be->model_load(e->cfg, corpus, err, errlen);
@@ -192,7 +206,8 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
     const char *name = config_str(cfg, "stt.backend");
     const stt_backend *be = stt_backend_find(name);
     if (!be) {
-        snprintf(err, errlen, "stt.backend = '%s': this build has no such speech recogniser; use pocketsphinx",
+        snprintf(err, errlen,
+                 "stt.backend = '%s': this build has no such speech recogniser; use pocketsphinx",
                  name);
         return NULL;
     }
@@ -241,8 +256,10 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
 
 void stt_engine_free(stt_engine *e) {
     if (!e) return;
-    if (e->comp) component_free(e->comp); /* unloads: frees decoders and model */
-    else stt_unload(e);
+    if (e->comp)
+        component_free(e->comp); /* unloads: frees decoders and model */
+    else
+        stt_unload(e);
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->copy_mu);
     pthread_cond_destroy(&e->freed);
@@ -251,7 +268,9 @@ void stt_engine_free(stt_engine *e) {
     free(e);
 }
 
-axiom_component *stt_engine_component(stt_engine *e) { return e->comp; }
+axiom_component *stt_engine_component(stt_engine *e) {
+    return e->comp;
+}
 
 int64_t stt_engine_expected_bytes(stt_engine *e) {
     if (strcmp(e->be->name, "pocketsphinx") != 0) return 64ll << 20;
@@ -313,7 +332,9 @@ static int pool_take(stt_engine *e, int wait_ms, char *err, size_t errlen) {
         }
         int rc = wait_ms > 0 ? pthread_cond_timedwait(&e->freed, &e->mu, &dl) : ETIMEDOUT;
         if (rc == ETIMEDOUT) {
-            snprintf(err, errlen, "speech recogniser busy: all %d decoders are in use (stt.pool_size); try again shortly",
+            snprintf(err, errlen,
+                     "speech recogniser busy: all %d decoders are in use (stt.pool_size); try "
+                     "again shortly",
                      e->pool_size);
             pthread_mutex_unlock(&e->mu);
             return STT_BUSY;
@@ -377,6 +398,50 @@ stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err,
     return s;
 }
 
+static void track_level(stt_stream *s, const int16_t *pcm, size_t n) {
+    if (!s->level) s->level = malloc(LEVEL_MAX_FRAMES * sizeof *s->level);
+    if (!s->level) return; /* levels are an aid; recognition goes on without them */
+    for (size_t i = 0; i < n && s->n_level < LEVEL_MAX_FRAMES; i++) {
+        s->acc += (double)pcm[i] * pcm[i];
+        if (++s->acc_n == LEVEL_FRAME) {
+            s->level[s->n_level++] =
+                (float)(10.0 * log10(s->acc / LEVEL_FRAME / (32768.0 * 32768.0) + 1e-10));
+            s->acc = 0;
+            s->acc_n = 0;
+        }
+    }
+}
+
+static int cmp_float_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+/* The speaker's level: the 95th percentile of the frames' levels. The person
+ * addressing the microphone is the loudest voice in it, so this follows their
+ * syllables and not a quieter talker behind them. */
+static float speech_level(const stt_stream *s) {
+    if (!s->level || s->n_level == 0) return 0;
+    float *v = malloc((size_t)s->n_level * sizeof *v);
+    if (!v) return 0;
+    memcpy(v, s->level, (size_t)s->n_level * sizeof *v);
+    qsort(v, (size_t)s->n_level, sizeof *v, cmp_float_desc);
+    float r = v[s->n_level / 20];
+    free(v);
+    return r;
+}
+
+static void word_levels(const stt_stream *s, stt_hyp *h) {
+    for (int w = 0; w < h->n_words; w++) {
+        int a = h->words[w].start_ms / 10, b = h->words[w].end_ms / 10;
+        if (a < 0) a = 0;
+        float peak = -100.0f;
+        for (int f = a; f < b && f < s->n_level; f++)
+            if (s->level && s->level[f] > peak) peak = s->level[f];
+        h->words[w].level_db = peak;
+    }
+}
+
 int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
     if (!s) {
         snprintf(err, errlen, "stt: feed without a stream (call stt_stream_begin first)");
@@ -390,7 +455,10 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
     int64_t t0 = now_us();
     int rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
     s->decode_us += now_us() - t0;
-    if (rc == 0) s->samples += (int64_t)n;
+    if (rc == 0) {
+        s->samples += (int64_t)n;
+        track_level(s, pcm, n);
+    }
     return rc;
 }
 
@@ -412,6 +480,9 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
     char text[4096];
     int64_t t0 = now_us();
     int rc = e->be->utt_end(e->pool[s->slot].dec, text, sizeof text, err, errlen);
+    int n_alts = 0;
+    if (rc == 0 && e->be->utt_alternatives)
+        n_alts = e->be->utt_alternatives(e->pool[s->slot].dec, out->alts, STT_MAX_ALTS);
     int64_t t1 = now_us();
     pool_give(e, s->slot, rc != 0);
     component_release(e->comp);
@@ -421,11 +492,40 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
             snprintf(err, errlen, "stt: out of memory");
             rc = -1;
         }
+        /* the first alternative is the result itself, whatever the backend listed */
+        if (n_alts == 0 || !out->alts[0].text || strcmp(out->alts[0].text, text) != 0) {
+            if (n_alts == STT_MAX_ALTS) stt_hyp_clear(&out->alts[--n_alts]);
+            memmove(&out->alts[1], &out->alts[0], (size_t)n_alts * sizeof out->alts[0]);
+            memset(&out->alts[0], 0, sizeof out->alts[0]);
+            out->alts[0].text = strdup(text);
+            n_alts++;
+            for (int i = 1; i < n_alts; i++) /* the same text again adds nothing */
+                if (out->alts[i].text && strcmp(out->alts[i].text, text) == 0) {
+                    if (!out->alts[0].words) {
+                        out->alts[0].words = out->alts[i].words;
+                        out->alts[0].n_words = out->alts[i].n_words;
+                        out->alts[i].words = NULL;
+                    }
+                    stt_hyp_clear(&out->alts[i]);
+                    memmove(&out->alts[i], &out->alts[i + 1],
+                            (size_t)(n_alts - i - 1) * sizeof out->alts[0]);
+                    memset(&out->alts[--n_alts], 0, sizeof out->alts[0]);
+                    break;
+                }
+        }
+        out->n_alts = n_alts;
+        for (int i = 0; i < n_alts; i++)
+            word_levels(s, &out->alts[i]);
+        out->speech_db = speech_level(s);
         out->audio_ms = s->samples * 1000 / STT_SAMPLE_RATE;
         out->finish_us = t1 - t0;
         out->decode_us = s->decode_us + (t1 - t0);
         out->n_partials = s->n_partials;
+    } else {
+        for (int i = 0; i < n_alts; i++)
+            stt_hyp_clear(&out->alts[i]);
     }
+    free(s->level);
     free(s);
     return rc;
 }
@@ -436,11 +536,21 @@ void stt_stream_cancel(stt_stream *s) {
     if (e->be->utt_abort) e->be->utt_abort(e->pool[s->slot].dec);
     pool_give(e, s->slot, 0);
     component_release(e->comp);
+    free(s->level);
     free(s);
+}
+
+void stt_hyp_clear(stt_hyp *h) {
+    if (!h) return;
+    free(h->text);
+    free(h->words);
+    memset(h, 0, sizeof *h);
 }
 
 void stt_result_clear(stt_result *r) {
     if (!r) return;
     free(r->text);
+    for (int i = 0; i < r->n_alts && i < STT_MAX_ALTS; i++)
+        stt_hyp_clear(&r->alts[i]);
     memset(r, 0, sizeof *r);
 }

@@ -48,6 +48,8 @@ typedef struct {
     void *ctx;
 } stt_corpus_provider;
 
+struct stt_hyp;
+
 /* A backend. "model" is the shared, loaded state (one per engine); "decoder" is one
  * recogniser instance that decodes one utterance at a time (one per pool slot). Every
  * call returning int returns 0, or -1 with a message in err naming what to fix.
@@ -71,6 +73,11 @@ typedef struct {
     int (*utt_end)(void *decoder, char *buf, size_t buflen, char *err, size_t errlen);
     /* Drops the utterance in progress (no result); the decoder stays usable. */
     void (*utt_abort)(void *decoder);
+    /* Optional (may be NULL): after utt_end, the utterance's best hypotheses, best
+     * first, with their words' frame spans (10 ms frames from the utterance's first
+     * sample). Fills at most max entries of alts (texts and words owned by the caller)
+     * and returns how many. */
+    int (*utt_alternatives)(void *decoder, struct stt_hyp *alts, int max);
 } stt_backend;
 
 extern const stt_backend stt_backend_pocketsphinx;
@@ -115,8 +122,34 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
 /* The best hypothesis so far (cheap; call it every few hundred ms). */
 int stt_stream_partial(stt_stream *s, char *buf, size_t buflen);
 
+/* One recognised word: where it lies in the utterance and how loud it was there. */
+typedef struct {
+    char word[40];
+    int start_ms, end_ms; /* from the utterance's first sample; end exclusive */
+    float level_db;       /* energy of its loudest 10 ms frame, dB full scale */
+} stt_word;
+
+#define STT_MAX_ALTS 8
+#define STT_MAX_WORDS 48
+
+/* One hypothesis of the utterance: its text and words, and its path score relative
+ * to the best one (natural log units, 0 for the best, negative for the others). */
+typedef struct stt_hyp {
+    char *text; /* owned */
+    double score;
+    stt_word *words; /* owned; NULL when the backend gives no word spans */
+    int n_words;
+} stt_hyp;
+
 typedef struct {
     char *text;           /* final text, lower case, words separated by one space (owned) */
+    /* The best hypotheses (alts[0] is text), when the backend lists them; otherwise
+     * n_alts is 1 with no words. */
+    stt_hyp alts[STT_MAX_ALTS];
+    int n_alts;
+    /* The speaker's level: the 95th percentile of the utterance's 10 ms frame levels
+     * (dB full scale), the reference for telling a quieter background voice apart. */
+    float speech_db;
     int64_t audio_ms;     /* audio fed */
     int64_t decode_us;    /* CPU-side time spent in feed + finish calls (wall clock) */
     int64_t finish_us;    /* time the final result took after the last audio */
@@ -129,5 +162,6 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen);
 /* Drops the utterance, returns the decoder, frees the stream. NULL is fine. */
 void stt_stream_cancel(stt_stream *s);
 void stt_result_clear(stt_result *r);
+void stt_hyp_clear(stt_hyp *h);
 
 #endif

@@ -15,8 +15,8 @@
 
 #include <errno.h>
 #include <pocketsphinx.h>
-#include <sphinxbase/err.h>
 #include <pthread.h>
+#include <sphinxbase/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +48,9 @@ typedef struct {
  * one at a time, and its chatter is switched off unless we log at debug level. */
 static pthread_mutex_t ps_global = PTHREAD_MUTEX_INITIALIZER;
 
-static int file_ok(const char *path) { return access(path, R_OK) == 0; }
+static int file_ok(const char *path) {
+    return access(path, R_OK) == 0;
+}
 
 static int concat_files(const char *a, const char *b, const char *out, char *err, size_t errlen) {
     char tmp[1300];
@@ -93,7 +95,9 @@ static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, ch
     char mdef[1100];
     snprintf(mdef, sizeof mdef, "%s/mdef", m->hmm);
     if (!file_ok(mdef)) {
-        snprintf(err, errlen, "stt.hmm = '%s': no acoustic model there (no mdef); install pocketsphinx-en-us or set stt.hmm",
+        snprintf(err, errlen,
+                 "stt.hmm = '%s': no acoustic model there (no mdef); install pocketsphinx-en-us or "
+                 "set stt.hmm",
                  m->hmm);
         free(m);
         return NULL;
@@ -107,9 +111,13 @@ static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, ch
     snprintf(m->stock_lm, sizeof m->stock_lm, "%s/en-us.lm.bin", parent);
     snprintf(stock_dict, sizeof stock_dict, "%s/cmudict-en-us.dict", parent);
     const char *mode = config_str(cfg, "stt.lm");
-    m->mode = strcmp(mode, "stock") == 0 ? LM_STOCK : strcmp(mode, "mixed") == 0 ? LM_MIXED : LM_DOMAIN;
+    m->mode = strcmp(mode, "stock") == 0   ? LM_STOCK
+              : strcmp(mode, "mixed") == 0 ? LM_MIXED
+                                           : LM_DOMAIN;
     if (m->mode != LM_STOCK && (!corpus || !corpus->n_sentences)) {
-        LOG_W("stt", "stt.lm = %s needs the knowledge pack's sentences and none were given; using the stock model",
+        LOG_W("stt",
+              "stt.lm = %s needs the knowledge pack's sentences and none were given; using the "
+              "stock model",
               mode);
         m->mode = LM_STOCK;
     }
@@ -129,7 +137,9 @@ static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, ch
     int64_t t0 = now_ms();
     lm_sources src = {stock_dict, m->stock_lm, (size_t)config_int(cfg, "stt.general_words")};
     if (src.general_words && !file_ok(m->stock_lm)) {
-        LOG_W("stt", "%s is missing: the domain model is built without general English words (install pocketsphinx-en-us)",
+        LOG_W("stt",
+              "%s is missing: the domain model is built without general English words (install "
+              "pocketsphinx-en-us)",
               m->stock_lm);
         src.general_words = 0;
     }
@@ -137,7 +147,9 @@ static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, ch
         free(m);
         return NULL;
     }
-    LOG_I("stt", "domain language model %s: %zu words (%zu not in the stock dictionary), %zu/%zu/%zu n-grams, %s in %lld ms",
+    LOG_I("stt",
+          "domain language model %s: %zu words (%zu not in the stock dictionary), %zu/%zu/%zu "
+          "n-grams, %s in %lld ms",
           m->files.dir, m->files.n_words, m->files.n_oov, m->files.n_ngrams[0],
           m->files.n_ngrams[1], m->files.n_ngrams[2], m->files.from_cache ? "cached" : "built",
           (long long)(now_ms() - t0));
@@ -147,14 +159,17 @@ static void *ps_model_load(const axiom_config *cfg, const stt_corpus *corpus, ch
         return m;
     }
     snprintf(m->dict, sizeof m->dict, "%s/mixed.dict", m->files.dir);
-    if (!file_ok(m->dict) && concat_files(stock_dict, m->files.extra_dict, m->dict, err, errlen) != 0) {
+    if (!file_ok(m->dict) &&
+        concat_files(stock_dict, m->files.extra_dict, m->dict, err, errlen) != 0) {
         free(m);
         return NULL;
     }
     return m;
 }
 
-static void ps_model_free(void *model) { free(model); }
+static void ps_model_free(void *model) {
+    free(model);
+}
 
 static void ps_dec_free(void *d_) {
     ps_dec *d = d_;
@@ -175,10 +190,12 @@ static void *ps_dec_new(void *model, char *err, size_t errlen) {
     if (log_get_level() > AX_LOG_DEBUG) err_set_logfp(NULL);
     /* Without the final pass the result is the first (tree) search's best path, ready
      * as soon as the audio ends; with it, PocketSphinx re-searches the whole utterance
-     * first (stt.final_pass). */
+     * first (stt.final_pass). The VAD has already cut the utterance, so PocketSphinx's
+     * own silence removal is off: it would shift every word's frames off the audio's
+     * clock, and word levels need them on it. */
     const char *fp = m->final_pass ? "yes" : "no";
     d->cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->hmm, "-dict", m->dict, "-lm", m->lm,
-                         "-fwdflat", fp, "-bestpath", fp, NULL);
+                         "-fwdflat", fp, "-bestpath", fp, "-remove_silence", "no", NULL);
     if (d->cfg) d->ps = ps_init(d->cfg);
     if (d->ps && m->mode == LM_MIXED) {
         /* Interpolate at decode time: the domain model (already loaded as the default
@@ -205,7 +222,9 @@ static void *ps_dec_new(void *model, char *err, size_t errlen) {
     }
     pthread_mutex_unlock(&ps_global);
     if (!d->ps) {
-        snprintf(err, errlen, "PocketSphinx could not load hmm '%s', dict '%s', lm '%s' (run with --log-level debug for its log)",
+        snprintf(err, errlen,
+                 "PocketSphinx could not load hmm '%s', dict '%s', lm '%s' (run with --log-level "
+                 "debug for its log)",
                  m->hmm, m->dict, m->lm);
         ps_dec_free(d);
         return NULL;
@@ -254,6 +273,7 @@ static int ps_utt_end(void *d_, char *buf, size_t buflen, char *err, size_t errl
         snprintf(err, errlen, "PocketSphinx: cannot end the utterance");
         return -1;
     }
+
     int32 score;
     const char *h = ps_get_hyp(d->ps, &score);
     str_copy(buf, buflen, h ? h : "");
@@ -262,8 +282,82 @@ static int ps_utt_end(void *d_, char *buf, size_t buflen, char *err, size_t errl
 
 static void ps_utt_abort(void *d_) {
     ps_dec *d = d_;
-    if (d->in_utt) ps_end_utt(d->ps);
+    if (d->in_utt) {
+        ps_end_utt(d->ps);
+    }
     d->in_utt = 0;
+}
+
+/* A dictionary word as the text shows it: fillers ("<s>", "<sil>", "[NOISE]") are
+ * none, alternative pronunciations ("the(2)") are the word. Returns 0 for a filler. */
+static int plain_word(const char *w, char *out, size_t outlen) {
+    if (!w || !*w || w[0] == '<' || w[0] == '[' || w[0] == '+') return 0;
+    size_t n = strcspn(w, "(");
+    if (n == 0) return 0;
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, w, n);
+    out[n] = '\0';
+    return 1;
+}
+
+/* How many entries of the N-best search are read to find STT_MAX_ALTS different
+ * texts: most entries differ only in fillers or pronunciation variants. */
+#define NBEST_SCAN 48
+
+static int ps_utt_alternatives(void *d_, stt_hyp *alts, int max) {
+    ps_dec *d = d_;
+    logmath_t *lmath = ps_get_logmath(d->ps);
+    ps_nbest_t *nb = ps_nbest(d->ps);
+    int n = 0;
+    int32 best = 0;
+    for (int scanned = 0; nb && n < max && scanned < NBEST_SCAN;
+         scanned++, nb = ps_nbest_next(nb)) {
+        int32 score = 0;
+        ps_nbest_hyp(nb, &score);
+        stt_hyp h = {0};
+        h.words = calloc(STT_MAX_WORDS, sizeof *h.words);
+        char text[1024];
+        size_t len = 0;
+        text[0] = '\0';
+        /* The lattice numbers frames from somewhere before the utterance (not its
+         * start, not the decoder's frame count either); the path's opening <s> is at
+         * the utterance's first frame, so positions are taken from there. */
+        int base = -1;
+        for (ps_seg_t *sg = ps_nbest_seg(nb); sg; sg = ps_seg_next(sg)) {
+            char w[40];
+            int sf = 0, ef = 0;
+            ps_seg_frames(sg, &sf, &ef);
+            if (base < 0) base = sf;
+            if (!plain_word(ps_seg_word(sg), w, sizeof w)) continue;
+            sf -= base;
+            ef -= base;
+            if (h.words && h.n_words < STT_MAX_WORDS) {
+                stt_word *x = &h.words[h.n_words++];
+                str_copy(x->word, sizeof x->word, w);
+                x->start_ms = sf * 10;
+                x->end_ms = (ef + 1) * 10;
+            }
+            int k = snprintf(text + len, sizeof text - len, "%s%s", len ? " " : "", w);
+            if (k > 0 && (size_t)k < sizeof text - len) len += (size_t)k;
+        }
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++)
+            dup = strcmp(alts[i].text, text) == 0;
+        if (dup || !text[0]) {
+            free(h.words);
+            continue;
+        }
+        if (n == 0) best = score;
+        h.text = strdup(text);
+        h.score = logmath_log_to_ln(lmath, score - best);
+        if (!h.text) {
+            free(h.words);
+            break;
+        }
+        alts[n++] = h;
+    }
+    if (nb) ps_nbest_free(nb);
+    return n;
 }
 
 const stt_backend stt_backend_pocketsphinx = {
@@ -278,4 +372,5 @@ const stt_backend stt_backend_pocketsphinx = {
     .utt_partial = ps_utt_partial,
     .utt_end = ps_utt_end,
     .utt_abort = ps_utt_abort,
+    .utt_alternatives = ps_utt_alternatives,
 };

@@ -1,0 +1,206 @@
+/* A spoken turn: which of the recogniser's hearings to answer, and whether to answer.
+ *
+ * The recogniser's best path is not always what the person said. In a room where
+ * someone else talks, the background talker's words land around the question ("and
+ * a girl what is the jetson orin nano home"); a word the language model likes better
+ * can replace the right one. So every hearing the recogniser offers (its N-best list)
+ * is tried whole and with words cut from its edges, and each is weighed by what the
+ * brain would make of it (brain_assess: does a confident template answer it?) less
+ * what it took to get there: a lower-ranked hypothesis, and every word dropped, cost
+ * something; a word much quieter than the speaker costs nearly nothing to drop,
+ * because it is most likely somebody else's.
+ *
+ * Then the gate: speech that no hearing turns into a confident template answer, and
+ * whose best hearing names nothing the pack knows with a sure intent, is not answered
+ * from retrieval (that path would find some fact for almost any words: six of six
+ * out-of-domain recordings got a confident-sounding answer before the gate). The user
+ * is asked to say it again instead, and sees what was heard. */
+#include "brain/brain_internal.h"
+
+#include "core/log.h"
+#include "core/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EDGE_DROP 3      /* words cut from each edge at most */
+#define SCORE_COST 3.0       /* per unit of path score below the best hypothesis */
+#define RANK_COST 0.02       /* per place down the N-best list */
+#define LOUD_DROP_COST 0.15  /* dropping a word as loud as the speaker */
+#define QUIET_DROP_COST 0.01 /* dropping a word from a quieter voice */
+#define MAX_CANDIDATES 160
+#define MAX_SWITCH_COST 0.4 /* the most a hearing may cost to be preferred */
+#define MAX_LOUD_DROPPED 2  /* loud words a preferred hearing may leave out */
+
+void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out) {
+    out->rescore = config_bool(cfg, "stt.rescore");
+    out->trim = config_bool(cfg, "stt.trim_background");
+    out->trim_margin_db = (float)config_double(cfg, "stt.trim_margin_db");
+    out->reject = config_bool(cfg, "stt.reject");
+}
+
+typedef struct {
+    char text[1024];
+    double cost;
+    int alt, lead, trail, loud_dropped;
+    brain_assessment a;
+    double score;
+} candidate;
+
+static int quiet(const stt_word *w, float speech_db, float margin) {
+    return w->level_db < speech_db - margin;
+}
+
+/* Joins words[a..b) into out. */
+static void join_words(const stt_word *w, int a, int b, char *out, size_t outlen) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = a; i < b; i++) {
+        int k = snprintf(out + len, outlen - len, "%s%s", len ? " " : "", w[i].word);
+        if (k < 0 || (size_t)k >= outlen - len) break;
+        len += (size_t)k;
+    }
+}
+
+/* A hearing the pack can answer with confidence: a template, a greeting or goodbye,
+ * or a question with a sure intent about an item it names. */
+static int answerable(const brain_assessment *a) {
+    return a->fast_path || a->social || (a->named && a->confidence >= 0.5f);
+}
+
+/* What a hearing is worth: one the pack answers with confidence is worth most (a
+ * template a little more, by how close it is), anything else by its intent's
+ * confidence. */
+static double worth(const brain_assessment *a) {
+    if (a->path == BRAIN_PATH_NONE) return 0;
+    if (a->fast_path) return 1.0 + 0.3 * a->template_score;
+    if (a->social) return 1.2;
+    if (answerable(a)) return 1.0;
+    return 0.5 * a->confidence;
+}
+
+static int already(const candidate *c, int n, const char *text) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(c[i].text, text) == 0) return 1;
+    return 0;
+}
+
+/* The recogniser's best hypothesis with the quiet words at its edges dropped: what the
+ * person at the microphone said, as far as levels tell. */
+static void trimmed_best(const stt_result *r, const brain_heard_opts *ho, char *out,
+                         size_t outlen) {
+    const stt_hyp *h = r->n_alts ? &r->alts[0] : NULL;
+    if (!h || !h->words || !h->n_words || !ho->trim) {
+        str_copy(out, outlen, r->text ? r->text : "");
+        return;
+    }
+    int a = 0, b = h->n_words;
+    while (a < b && quiet(&h->words[a], r->speech_db, ho->trim_margin_db))
+        a++;
+    while (b > a && quiet(&h->words[b - 1], r->speech_db, ho->trim_margin_db))
+        b--;
+    if (a == b) { /* nothing loud: keep the hearing as it is, the gate decides */
+        str_copy(out, outlen, r->text ? r->text : "");
+        return;
+    }
+    join_words(h->words, a, b, out, outlen);
+}
+
+/* Fills cands with every hearing worth weighing; returns how many. */
+static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c, int max) {
+    int n = 0;
+    int n_alts = ho->rescore ? r->n_alts : (r->n_alts ? 1 : 0);
+    for (int i = 0; i < n_alts && n < max; i++) {
+        const stt_hyp *h = &r->alts[i];
+        if (!h->words || !h->n_words) {
+            if (h->text && !already(c, n, h->text)) {
+                memset(&c[n], 0, sizeof c[n]);
+                str_copy(c[n].text, sizeof c[n].text, h->text);
+                c[n].alt = i;
+                c[n].cost = RANK_COST * i - SCORE_COST * h->score;
+                n++;
+            }
+            continue;
+        }
+        int maxd = ho->rescore ? MAX_EDGE_DROP : 0;
+        for (int lead = 0; lead <= maxd && lead < h->n_words; lead++)
+            for (int trail = 0; trail <= maxd && lead + trail < h->n_words && n < max; trail++) {
+                if (h->n_words - lead - trail < 2 && lead + trail > 0) continue; /* keep a phrase */
+                double cost = RANK_COST * i - SCORE_COST * h->score;
+                int loud = 0;
+                for (int k = 0; k < lead; k++) {
+                    int q = ho->trim && quiet(&h->words[k], r->speech_db, ho->trim_margin_db);
+                    cost += q ? QUIET_DROP_COST : LOUD_DROP_COST;
+                    loud += !q;
+                }
+                for (int k = h->n_words - trail; k < h->n_words; k++) {
+                    int q = ho->trim && quiet(&h->words[k], r->speech_db, ho->trim_margin_db);
+                    cost += q ? QUIET_DROP_COST : LOUD_DROP_COST;
+                    loud += !q;
+                }
+                char text[1024];
+                join_words(h->words, lead, h->n_words - trail, text, sizeof text);
+                if (!text[0] || already(c, n, text)) continue;
+                memset(&c[n], 0, sizeof c[n]);
+                str_copy(c[n].text, sizeof c[n].text, text);
+                c[n].alt = i;
+                c[n].lead = lead;
+                c[n].trail = trail;
+                c[n].loud_dropped = loud;
+                c[n].cost = cost;
+                n++;
+            }
+    }
+    return n;
+}
+
+int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
+                     const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
+                     brain_reply *out, char *err, size_t errlen) {
+    brain_heard_opts defaults = {1, 1, 10.0f, 1};
+    const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
+    brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
+    int64_t t0 = now_us();
+    char fallback[1024];
+    trimmed_best(heard, ho, fallback, sizeof fallback);
+
+    candidate *c = calloc(MAX_CANDIDATES, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int n = gather(heard, ho, c, MAX_CANDIDATES);
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        if (brain_assess(b, s, c[i].text, mode, &c[i].a, err, errlen) != 0) {
+            free(c);
+            return -1;
+        }
+        c[i].score = worth(&c[i].a) - c[i].cost;
+        if (best < 0 || c[i].score > c[best].score) best = i;
+    }
+    /* A hearing other than the trimmed best one must be answerable, cheap to reach
+     * and keep most of what the speaker said: otherwise it is a guess pulling
+     * unrelated speech onto something the pack knows. */
+    const char *chosen = fallback;
+    if (best >= 0 && answerable(&c[best].a) && c[best].cost <= MAX_SWITCH_COST &&
+        c[best].loud_dropped <= MAX_LOUD_DROPPED && !(c[best].a.social && c[best].alt > 0))
+        chosen = c[best].text;
+    brain_turn_opts o = opts ? *opts : (brain_turn_opts){.mode = BRAIN_MODE_FULL};
+    o.spoken = ho->reject;
+    LOG_D("brain", "heard '%s' -> '%s' (%d hearings weighed in %lld us)",
+          heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0));
+    int rc = brain_turn(b, s, chosen, &o, out, err, errlen);
+    if (rc == 0) {
+        out->heard = strdup(chosen);
+        if (!out->heard) {
+            brain_reply_free(out);
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    free(c);
+    return rc;
+}
