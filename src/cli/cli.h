@@ -16,6 +16,9 @@ int cmd_doctor(const axiom_config *cfg, int argc, char **argv);
 int cmd_bench(const axiom_config *cfg, int argc, char **argv);
 int cmd_vad(const axiom_config *cfg, int argc, char **argv);
 
+/* axiom ask --audio: answers each recording as the server would (cli_voice_ask.c). */
+int cli_ask_audio(const axiom_config *cfg, char **files, int nfiles, int json);
+
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 /* Says the subcommand is not built yet and returns 2. */
