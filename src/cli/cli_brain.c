@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static brain_mode mode_now(axiom_engine *e) {
+brain_mode cli_brain_mode(axiom_engine *e) {
     switch (governor_effective_mode(e->gov)) {
     case GOV_MODE_FULL: return BRAIN_MODE_FULL;
     case GOV_MODE_SKIP_LLM: return BRAIN_MODE_SKIP_LLM;
@@ -127,7 +127,7 @@ int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
     }
     brain_session *s = brain_session_new(e->brain);
     brain_reply r;
-    brain_turn_opts o = {.mode = mode_now(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
+    brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
     int rc = s ? brain_turn(e->brain, s, text, &o, &r, err, sizeof err) : -1;
     if (rc != 0) {
         fprintf(stderr, "axiom ask: %s\n", s ? err : "out of memory");
@@ -183,7 +183,7 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
         if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0) break;
         int first = 1;
         brain_reply r;
-        brain_turn_opts o = {.mode = mode_now(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
+        brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
         if (brain_turn(e->brain, s, line, &o, &r, err, sizeof err) != 0) {
             fprintf(stderr, "axiom chat: %s\n", err);
             brain_reply_free(&r);

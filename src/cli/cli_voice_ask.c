@@ -16,17 +16,6 @@
 
 #define ASK_AUDIO_MAX_S 600.0 /* one request; longer recordings are refused, not read whole */
 
-static brain_mode mode_of(axiom_engine *e) {
-    switch (governor_effective_mode(e->gov)) {
-    case GOV_MODE_FULL:
-        return BRAIN_MODE_FULL;
-    case GOV_MODE_SKIP_LLM:
-        return BRAIN_MODE_SKIP_LLM;
-    default:
-        return BRAIN_MODE_TEMPLATE_ONLY;
-    }
-}
-
 static void print_line(const char *file, const voice_answer *a, const char *error, int json) {
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -64,7 +53,7 @@ static int ask_file(axiom_engine *e, const char *file, int json) {
         return 1;
     }
     brain_session *s = brain_session_new(e->brain);
-    brain_turn_opts o = {.mode = mode_of(e), .llm = e->llm};
+    brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm};
     voice_answer a;
     int rc = voice_ask_pcm(e, s, pcm, n, &o, &a, err, sizeof err);
     if (rc != 0) fprintf(stderr, "axiom ask: %s: %s\n", file, err);
