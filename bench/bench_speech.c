@@ -19,6 +19,7 @@
 #include "speech/stt_file.h"
 #include "speech/tts.h"
 #include "speech/wav.h"
+#include "../tests/support/voices.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,11 +147,6 @@ static char *slurp(const char *path) {
     size_t len;
     char err[256];
     return file_read_all(path, 1 << 20, &len, err, sizeof err);
-}
-
-static int synth_espeak(const char *voice, const char *text, const char *out) {
-    char *const argv[] = {"espeak-ng", "-v", (char *)voice, "-w", (char *)out, (char *)text, NULL};
-    return child_cpu(argv) < 0 ? -1 : 0;
 }
 
 /* The held-out split, over the very corpus the server's recogniser is built from (the
@@ -409,15 +405,9 @@ int main(void) {
             size_t k = (size_t)i * (nh / (size_t)n_held ? nh / (size_t)n_held : 1) % nh;
             int16_t *pcm = NULL;
             size_t n = 0;
-            if (strncmp(voices[v], "flite:", 6) == 0) {
-                tts_audio a;
-                if (tts_synth(tts, held[k], voices[v] + 6, 16000, NULL, &a, err, sizeof err) != 0) continue;
-                pcm = a.samples, n = a.n;
-            } else {
-                char w[600];
-                snprintf(w, sizeof w, "%s/es.wav", tmpdir);
-                if (synth_espeak(voices[v] + 7, held[k], w) != 0) break;
-                if (wav_read_all(w, 16000, 60, &pcm, &n, err, sizeof err) != 0) continue;
+            if (voice_speak(tts, voices[v], held[k], tmpdir, &pcm, &n, err, sizeof err) != 0) {
+                if (strncmp(voices[v], "espeak:", 7) == 0) break; /* espeak-ng missing */
+                continue;
             }
             for (int li = 0; li < 3; li++) {
                 if (!eng[li] || (li > 0 && i >= n_cmp)) continue;

@@ -4,6 +4,8 @@
 #ifndef AXIOM_CLI_H
 #define AXIOM_CLI_H
 
+#include "axiom.h"
+#include "brain/brain.h"
 #include "core/config.h"
 
 int cmd_serve(const axiom_config *cfg, int argc, char **argv);
@@ -15,6 +17,12 @@ int cmd_say(const axiom_config *cfg, int argc, char **argv);
 int cmd_doctor(const axiom_config *cfg, int argc, char **argv);
 int cmd_bench(const axiom_config *cfg, int argc, char **argv);
 int cmd_vad(const axiom_config *cfg, int argc, char **argv);
+
+/* The brain mode the memory governor allows now (cli_brain.c). */
+brain_mode cli_brain_mode(axiom_engine *e);
+
+/* axiom ask --audio: answers each recording as the server would (cli_voice_ask.c). */
+int cli_ask_audio(const axiom_config *cfg, char **files, int nfiles, int json);
 
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static brain_mode mode_now(axiom_engine *e) {
+brain_mode cli_brain_mode(axiom_engine *e) {
     switch (governor_effective_mode(e->gov)) {
     case GOV_MODE_FULL: return BRAIN_MODE_FULL;
     case GOV_MODE_SKIP_LLM: return BRAIN_MODE_SKIP_LLM;
@@ -87,19 +87,33 @@ static void print_json(const brain_reply *r) {
 int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: axiom ask \"question\" [--json] [--data DIR] [--template-only|--skip-llm]\n"
+               "       axiom ask --audio FILE.wav|- [FILE...] [--json]\n"
                "Answers one question from the knowledge pack and prints the answer, intent, confidence,\n"
-               "path (template, retrieval, llm, fallback) and per-stage microseconds.\n");
+               "path (template, retrieval, llm, fallback) and per-stage microseconds.\n"
+               "--audio: each recording (any WAV) goes through the server's turn: voice activity\n"
+               "detection, recognition per speech segment, then the brain, in a fresh conversation\n"
+               "per file; prints the transcript, each segment's turn, the answer and stage times.\n");
         return 0;
     }
-    int json = 0;
-    const char *text = NULL;
+    int json = 0, audio = 0, npos = 0;
+    /* Positional arguments: the question, or with --audio (anywhere) the files. */
+    char **pos = calloc((size_t)argc, sizeof *pos);
+    if (!pos) return 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (!text) text = argv[i];
-        else {
-            fprintf(stderr, "axiom ask: one question only (quote it): unexpected '%s'\n", argv[i]);
-            return 2;
-        }
+        else if (strcmp(argv[i], "--audio") == 0) audio = 1;
+        else pos[npos++] = argv[i];
+    }
+    if (audio) {
+        int rc = cli_ask_audio(cfg, pos, npos, json);
+        free(pos);
+        return rc;
+    }
+    const char *text = npos ? pos[0] : NULL, *extra = npos > 1 ? pos[1] : NULL;
+    free(pos);
+    if (extra) {
+        fprintf(stderr, "axiom ask: one question only (quote it): unexpected '%s'\n", extra);
+        return 2;
     }
     if (!text) {
         fprintf(stderr, "axiom ask: give the question, e.g. axiom ask \"what is the jetson orin nano\"\n");
@@ -113,7 +127,7 @@ int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
     }
     brain_session *s = brain_session_new(e->brain);
     brain_reply r;
-    brain_turn_opts o = {.mode = mode_now(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
+    brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
     int rc = s ? brain_turn(e->brain, s, text, &o, &r, err, sizeof err) : -1;
     if (rc != 0) {
         fprintf(stderr, "axiom ask: %s\n", s ? err : "out of memory");
@@ -169,7 +183,7 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
         if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0) break;
         int first = 1;
         brain_reply r;
-        brain_turn_opts o = {.mode = mode_now(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
+        brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
         if (brain_turn(e->brain, s, line, &o, &r, err, sizeof err) != 0) {
             fprintf(stderr, "axiom chat: %s\n", err);
             brain_reply_free(&r);

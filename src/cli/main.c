@@ -16,7 +16,7 @@ typedef struct {
 
 static const command commands[] = {
     {"serve", cmd_serve, "start the voice server (HTTP + WebSocket, default 127.0.0.1:8000)"},
-    {"ask", cmd_ask, "answer one typed question: axiom ask \"text\" [--json]"},
+    {"ask", cmd_ask, "answer a question: axiom ask \"text\" | --audio FILE.wav... [--json]"},
     {"chat", cmd_chat, "a conversation in the terminal"},
     {"transcribe", cmd_transcribe, "speech to text: axiom transcribe FILE.wav|- [--json]"},
     {"say", cmd_say, "text to speech: axiom say \"text\" -o out.wav [--voice V] [--rate HZ]"},
