@@ -27,6 +27,7 @@ APT_PACKAGES=(
   libcjson-dev                                            # JSON
   libsqlite3-dev                                          # knowledge index, history
   libsndfile1-dev libsamplerate0-dev                      # audio files, resampling
+  libspeexdsp-dev                                         # noise suppression before the recogniser
   pocketsphinx-testdata espeak-ng espeak-ng-data libespeak-ng-dev sox  # test speech
   valgrind git curl                                       # leak checks, bundle unpacking
   cmake                                                   # llama-server for the LLM tests (scripts/build-llama-server.sh)

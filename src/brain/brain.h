@@ -146,12 +146,18 @@ typedef struct {
     brain_path path;       /* NONE (dropped), TEMPLATE, RETRIEVAL or LLM */
     int fast_path;         /* a confident intent and a template close enough to answer */
     int social;            /* a greeting, thanks or goodbye */
+    /* With evidence: retrieval was run too; coverage is the share of the question's
+     * content words its best hit holds, and spoken_ok says whether a spoken question
+     * would be answered (brain_turn_opts.spoken) rather than asked again. Without
+     * evidence spoken_ok is 1 for anything but a dropped or unknown question. */
+    double coverage;
+    int spoken_ok;
 } brain_assessment;
 
-/* Returns 0 with out filled, or -1 with err when the pack cannot load. s may be used by
- * a turn on another thread at the same time only if it is not; like brain_turn, one
- * session is used by one caller at a time. */
-int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode mode,
+/* Returns 0 with out filled, or -1 with err when the pack cannot load. evidence: also
+ * run retrieval (a SQLite query; without it the assessment costs tens of
+ * microseconds). Like brain_turn, one session is used by one caller at a time. */
+int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode mode, int evidence,
                  brain_assessment *out, char *err, size_t errlen);
 
 /* How a spoken turn is understood (brain_turn_heard). */

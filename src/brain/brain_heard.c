@@ -64,20 +64,12 @@ static void join_words(const stt_word *w, int a, int b, char *out, size_t outlen
     }
 }
 
-/* A hearing the pack can answer with confidence: a template, a greeting or goodbye,
- * or a question with a sure intent about an item it names. */
-static int answerable(const brain_assessment *a) {
-    return a->fast_path || a->social || (a->named && a->confidence >= 0.5f);
-}
-
-/* What a hearing is worth: one the pack answers with confidence is worth most (a
- * template a little more, by how close it is), anything else by its intent's
- * confidence. */
+/* What a hearing is worth: a template answer most (a little more the closer the
+ * template), then a greeting or goodbye, then anything by its intent's confidence. */
 static double worth(const brain_assessment *a) {
     if (a->path == BRAIN_PATH_NONE) return 0;
     if (a->fast_path) return 1.0 + 0.3 * a->template_score;
     if (a->social) return 1.2;
-    if (answerable(a)) return 1.0;
     return 0.5 * a->confidence;
 }
 
@@ -156,9 +148,8 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
     return n;
 }
 
-int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
-                     const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
-                     brain_reply *out, char *err, size_t errlen) {
+int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard, const brain_heard_opts *heard_opts,
+                     const brain_turn_opts *opts, brain_reply *out, char *err, size_t errlen) {
     brain_heard_opts defaults = {1, 1, 10.0f, 1};
     const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
     brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
@@ -166,32 +157,41 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
     char fallback[1024];
     trimmed_best(heard, ho, fallback, sizeof fallback);
 
-    candidate *c = calloc(MAX_CANDIDATES, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    int n = gather(heard, ho, c, MAX_CANDIDATES);
-    int best = -1;
-    for (int i = 0; i < n; i++) {
-        if (brain_assess(b, s, c[i].text, mode, &c[i].a, err, errlen) != 0) {
-            free(c);
+    /* The best hearing, without its quiet edges, is taken whenever the pack answers
+     * it with confidence: the other hearings are only for when it does not. */
+    brain_assessment fa;
+    if (brain_assess(b, s, fallback, mode, 1, &fa, err, errlen) != 0) return -1;
+    const char *chosen = fallback;
+    candidate *c = NULL;
+    int n = 0;
+    if (!(fa.spoken_ok && fa.path != BRAIN_PATH_NONE) && ho->rescore) {
+        c = calloc(MAX_CANDIDATES, sizeof *c);
+        if (!c) {
+            snprintf(err, errlen, "out of memory");
             return -1;
         }
-        c[i].score = worth(&c[i].a) - c[i].cost;
-        if (best < 0 || c[i].score > c[best].score) best = i;
+        n = gather(heard, ho, c, MAX_CANDIDATES);
+        int best = -1;
+        for (int i = 0; i < n; i++) {
+            if (brain_assess(b, s, c[i].text, mode, 0, &c[i].a, err, errlen) != 0) {
+                free(c);
+                return -1;
+            }
+            c[i].score = worth(&c[i].a) - c[i].cost;
+            if (best < 0 || c[i].score > c[best].score) best = i;
+        }
+        /* Another hearing must be one a template answers, cheap to reach, and keep
+         * most of what the speaker said: otherwise it is a guess pulling unrelated
+         * speech onto something the pack knows. */
+        if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) &&
+            c[best].cost <= MAX_SWITCH_COST && c[best].loud_dropped <= MAX_LOUD_DROPPED)
+            chosen = c[best].text;
     }
-    /* A hearing other than the trimmed best one must be answerable, cheap to reach
-     * and keep most of what the speaker said: otherwise it is a guess pulling
-     * unrelated speech onto something the pack knows. */
-    const char *chosen = fallback;
-    if (best >= 0 && answerable(&c[best].a) && c[best].cost <= MAX_SWITCH_COST &&
-        c[best].loud_dropped <= MAX_LOUD_DROPPED && !(c[best].a.social && c[best].alt > 0))
-        chosen = c[best].text;
     brain_turn_opts o = opts ? *opts : (brain_turn_opts){.mode = BRAIN_MODE_FULL};
     o.spoken = ho->reject;
-    LOG_D("brain", "heard '%s' -> '%s' (%d hearings weighed in %lld us)",
-          heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0));
+    LOG_D("brain", "heard '%s' -> '%s' (%d other hearings weighed, %lld us; best: named %d p %.2f cover %.2f ok %d)",
+          heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0), fa.named, fa.confidence, fa.coverage,
+          fa.spoken_ok);
     int rc = brain_turn(b, s, chosen, &o, out, err, errlen);
     if (rc == 0) {
         out->heard = strdup(chosen);

@@ -373,6 +373,54 @@ static void plan_turn(brain *b, const brain_session *s, const char *text, brain_
         pl->kind = PLAN_RETRIEVE;
 }
 
+/* Retrieval for a planned turn. About a named item, the item's own words add nothing
+ * to the ranking (every fact about it has them), so only the rest of the question is
+ * searched; when nothing is left ("tell me about the go2") the item's summary answers
+ * (*summary_only). Fills facts (borrowed from the pack), out->hits and out->coverage;
+ * returns how many facts, or -1 with err. */
+static int find_facts(brain *b, turn_plan *pl, brain_reply *out, const char **facts, int *summary_only, char *err,
+                      size_t errlen) {
+    text_toks *tt = &pl->tt;
+    int named = pl->named;
+    size_t ms = pl->n_named ? pl->starts[0] : 0, ml = pl->n_named ? pl->lens[0] : 0;
+    text_toks *rest = tt;
+    int content = 0;
+    question_words(tt);
+    if (named >= 0) {
+        rest = malloc(sizeof *rest);
+        if (!rest) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        rest->n = 0;
+        for (size_t i = 0; i < tt->n; i++)
+            if (i < ms || i >= ms + ml) {
+                memcpy(rest->t[rest->n++], tt->t[i], TOK_LEN);
+                content += !text_is_stopword(tt->t[i]);
+            }
+    }
+    int nf;
+    *summary_only = named >= 0 && !content && b->pk->items[named].summary;
+    if (*summary_only) {
+        facts[0] = b->pk->items[named].summary;
+        nf = 1;
+    } else {
+        nf = retrieve(b, rest, pl->item, pl->confident, out, facts, FACTS_K + 2, err, errlen);
+    }
+    if (rest != tt) free(rest);
+    return nf;
+}
+
+/* Heard, not typed: a question whose words the facts barely cover is more likely
+ * misheard (or not meant for us) than a real question nobody wrote down; better to
+ * ask again than guess. Naming an item is evidence, so less cover is needed then (the
+ * item's own words are not counted). */
+static int spoken_doubtful(const turn_plan *pl, int nf, int summary_only, double coverage) {
+    if (summary_only) return 0;
+    return nf == 0 || pl->ir.p < SPOKEN_MIN_P ||
+           coverage < (pl->named >= 0 ? SPOKEN_NAMED_MIN_COVERAGE : SPOKEN_MIN_COVERAGE);
+}
+
 /* Takes the components a turn reads. Returns 0 (*have_intent says whether the intent
  * model is there) or -1 with err when the pack cannot load. */
 static int turn_acquire(brain *b, int *have_intent, char *err, size_t errlen) {
@@ -413,7 +461,7 @@ static brain_path plan_path(const turn_plan *pl, const brain_turn_opts *o) {
     }
 }
 
-int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode mode,
+int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode mode, int evidence,
                  brain_assessment *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->template_index = -1;
@@ -439,6 +487,22 @@ int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode 
     out->path = plan_path(pl, &o);
     out->social = pl->kind == PLAN_GOODBYE || pl->kind == PLAN_SOCIAL;
     out->fast_path = pl->kind == PLAN_TEMPLATE;
+    out->spoken_ok = pl->kind != PLAN_DROPPED && pl->kind != PLAN_UNKNOWN;
+    if (evidence && pl->kind == PLAN_RETRIEVE) {
+        brain_reply *r = calloc(1, sizeof *r);
+        const char *facts[FACTS_K + 2];
+        int summary_only = 0, nf = r ? find_facts(b, pl, r, facts, &summary_only, err, errlen) : -1;
+        if (nf < 0) {
+            if (!r) snprintf(err, errlen, "out of memory");
+            free(r);
+            free(pl);
+            turn_release(b, have_intent);
+            return -1;
+        }
+        out->coverage = r->coverage;
+        out->spoken_ok = !spoken_doubtful(pl, nf, summary_only, r->coverage);
+        free(r);
+    }
     free(pl);
     turn_release(b, have_intent);
     return 0;
@@ -477,7 +541,6 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
     if (nr->truncated) say_all(&sp, "Your question was very long, so I only read the first part.");
     str_copy(out->intent, sizeof out->intent, intent_label_name(pl->ir.label));
     out->confidence = pl->ir.p;
-    int confident = pl->confident;
     int named = pl->named, item = pl->item;
     size_t ms = pl->n_named ? pl->starts[0] : 0, ml = pl->n_named ? pl->lens[0] : 0;
 
@@ -519,49 +582,16 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
         break;
     }
 
-    /* retrieval: about a named item, the item's own words add nothing to the ranking
-     * (every fact about it has them), so only the rest of the question is searched;
-     * when nothing is left ("tell me about the go2") the item's summary answers */
     t = now_us();
     const char *facts[FACTS_K + 2];
-    text_toks *rest = tt;
-    int content = 0;
-    question_words(tt);
-    if (named >= 0) {
-        rest = malloc(sizeof *rest);
-        if (!rest) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            goto done;
-        }
-        rest->n = 0;
-        for (size_t i = 0; i < tt->n; i++)
-            if (i < ms || i >= ms + ml) {
-                memcpy(rest->t[rest->n++], tt->t[i], TOK_LEN);
-                content += !text_is_stopword(tt->t[i]);
-            }
-    }
-    int nf;
-    if (named >= 0 && !content && p->items[named].summary) {
-        facts[0] = p->items[named].summary;
-        nf = 1;
-    } else {
-        nf = retrieve(b, rest, item, confident, out, facts, FACTS_K + 2, err, errlen);
-    }
-    if (rest != tt) free(rest);
+    int summary_only = 0;
+    int nf = find_facts(b, pl, out, facts, &summary_only, err, errlen);
     out->t.retrieval_us = now_us() - t;
     if (nf < 0) {
         rc = -1;
         goto done;
     }
-    int summary_only = named >= 0 && !content;
-    if (o->spoken && !summary_only &&
-        (nf == 0 || pl->ir.p < SPOKEN_MIN_P ||
-         out->coverage < (named >= 0 ? SPOKEN_NAMED_MIN_COVERAGE : SPOKEN_MIN_COVERAGE))) {
-        /* Heard, not typed: a question whose words the facts barely cover is more
-         * likely misheard (or not meant for us) than a real question nobody wrote
-         * down; ask again rather than guess. Naming an item is evidence, so less
-         * cover is needed then (the item's own words are not counted). */
+    if (o->spoken && spoken_doubtful(pl, nf, summary_only, out->coverage)) {
         say_all(&sp, SPOKEN_REJECT_TEXT);
         out->path = BRAIN_PATH_REJECTED;
         goto done;

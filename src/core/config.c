@@ -72,6 +72,8 @@ static const key_def keys[] = {
     STR("stt.hmm", "/usr/share/pocketsphinx/model/en-us/en-us", "PocketSphinx acoustic model folder"),
     INT("stt.general_words", "5000", 0, 50000, "the stock model's most common English words added to the domain model, so everyday words outside the pack can be heard; 0 = the pack's words only"),
     BOOL("stt.final_pass", "false", "PocketSphinx's second search over each whole utterance: fewer errors on open speech, but the final text comes hundreds of ms later"),
+    BOOL("stt.denoise", "true", "suppress steady noise (hiss, fans, hum) in the audio before the recogniser (speexdsp)"),
+    INT("stt.denoise_db", "-10", -40, -1, "the most the noise suppressor takes off, in dB"),
     BOOL("stt.rescore", "true", "weigh the recogniser's other hypotheses, and each with words cut from its edges, by how confidently the pack answers them"),
     BOOL("stt.trim_background", "true", "words at the edges of an utterance much quieter than the speaker count as someone else's and are dropped"),
     DBL("stt.trim_margin_db", "10", 3, 40, "how much quieter than the speaker (dB) a word must be to count as background"),

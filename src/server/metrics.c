@@ -32,7 +32,7 @@ static const struct {
     {"axiom_http_requests_total", "HTTP requests served"},
 };
 
-static const char *const turn_paths[] = {"template", "retrieval", "llm", "none", "error"};
+static const char *const turn_paths[] = {"template", "retrieval", "llm", "rejected", "none", "error"};
 #define NPATHS (sizeof turn_paths / sizeof turn_paths[0])
 
 typedef struct {

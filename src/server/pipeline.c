@@ -140,7 +140,22 @@ void turn_input_free(turn_input *in) {
     if (!in) return;
     free(in->text);
     free(in->audio);
+    stt_result_clear(in->heard);
+    free(in->heard);
     free(in);
+}
+
+/* Keeps a recogniser result (its hypotheses) for the turn: moved into a new owned
+ * stt_result; r is left empty. Returns NULL when out of memory (r is then cleared). */
+static stt_result *keep_heard(stt_result *r) {
+    stt_result *h = malloc(sizeof *h);
+    if (!h) {
+        stt_result_clear(r);
+        return NULL;
+    }
+    *h = *r;
+    memset(r, 0, sizeof *r);
+    return h;
 }
 
 /* ---- the listening half: VAD sink callbacks (audio pool, inside vad_stream_feed) ---- */
@@ -289,6 +304,7 @@ static void on_speech_end(void *user, int64_t end_sample) {
         ps->stt_us += now_us() - t;
         metrics_observe_ms(s->srv->metrics, STAGE_STT, (double)(now_us() - t) / 1000.0);
         in->text = strdup(rc == 0 && r.text ? r.text : "");
+        if (rc == 0) in->heard = keep_heard(&r);
         stt_result_clear(&r);
         if (rc != 0) LOG_W("server", "session %llu: recogniser: %s", (unsigned long long)s->id, err);
     } else {
@@ -398,6 +414,7 @@ static void recognise_backlog(ws_session *s, turn_input *in) {
     if (st && stt_stream_feed(st, in->audio, in->naudio, err, sizeof err) == 0 &&
         stt_stream_finish(st, &r, err, sizeof err) == 0) {
         in->text = strdup(r.text ? r.text : "");
+        in->heard = keep_heard(&r);
     } else {
         if (st) stt_stream_cancel(st);
         LOG_W("server", "session %llu: recognition failed: %s", (unsigned long long)s->id, err);
@@ -419,7 +436,7 @@ static void turn_main(void *arg) {
     for (;;) {
         if (session_is_open(s) && !atomic_load(&s->cancel)) {
             if (j->in->audio) recognise_backlog(s, j->in);
-            turn_run(s, j->seq, j->in->text ? j->in->text : "", j->in->t0_us, j->in->stt_us);
+            turn_run(s, j->seq, j->in->text ? j->in->text : "", j->in->heard, j->in->t0_us, j->in->stt_us);
         }
         turn_input_free(j->in);
         j->in = NULL;
@@ -446,7 +463,19 @@ void pipeline_submit(ws_session *s, turn_input *in) {
         turn_input_free(in);
         return;
     }
-    session_send_text(s, "{\"state\":\"thinking\"}", 0);
+    if (in->heard && in->text && in->text[0]) {
+        /* what was heard, so the page can show the spoken question even when no
+         * partial result arrived (the original front end reads it here too) */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "state", "thinking");
+        cJSON_AddStringToObject(o, "transcript", in->text);
+        char *txt = cJSON_PrintUnformatted(o);
+        session_send_text(s, txt ? txt : "{\"state\":\"thinking\"}", 0);
+        free(txt);
+        cJSON_Delete(o);
+    } else {
+        session_send_text(s, "{\"state\":\"thinking\"}", 0);
+    }
     pthread_mutex_lock(&s->mu);
     if (s->turn_running) {
         /* One answer at a time per session; the newest request waits. */

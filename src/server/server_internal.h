@@ -175,6 +175,7 @@ typedef struct turn_input {
     size_t naudio;
     int64_t t0_us;          /* when the user finished (latency base) */
     int64_t stt_us;         /* recognition time so far */
+    stt_result *heard;      /* owned: the recogniser's hypotheses of a spoken turn, NULL when typed */
 } turn_input;
 void turn_input_free(turn_input *in);
 /* Starts an answer (sends thinking). Takes ownership of in. */

@@ -75,6 +75,7 @@ static void send_speaking(turn_ctx *t, const char *text) {
         cJSON_AddStringToObject(o, "path", r->path == BRAIN_PATH_FALLBACK ? "retrieval"
                                                : brain_path_name(r->path));
         cJSON_AddNumberToObject(o, "confidence", (int)(r->confidence * 1000) / 1000.0);
+        if (r->heard) cJSON_AddStringToObject(o, "heard", r->heard);
     } else {
         cJSON_AddStringToObject(o, "path", "llm");
     }
@@ -214,6 +215,7 @@ static const char *metrics_path(const brain_reply *r) {
     case BRAIN_PATH_RETRIEVAL:
     case BRAIN_PATH_FALLBACK: return "retrieval";
     case BRAIN_PATH_LLM: return "llm";
+    case BRAIN_PATH_REJECTED: return "rejected";
     default: return "none";
     }
 }
@@ -223,7 +225,8 @@ static void send_ready(turn_ctx *t) {
     session_send(t->s, MG_WEBSOCKET_OPCODE_TEXT, m, strlen(m), t->seq, 0, 1);
 }
 
-void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int64_t stt_us) {
+void turn_run(ws_session *s, uint64_t seq, const char *text, const stt_result *heard, int64_t t0_us,
+              int64_t stt_us) {
     axiom_server *srv = s->srv;
     turn_ctx t = {.s = s, .seq = seq, .t0_us = t0_us};
     if (atomic_load(&s->cancel)) return;
@@ -255,7 +258,14 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int6
     char err[512] = "";
     t.start_us = now_us();
     t.llm_possible = opts.llm != NULL && opts.mode == BRAIN_MODE_FULL;
-    int rc = brain_turn(srv->engine->brain, s->brain, p, &opts, &reply, err, sizeof err);
+    int rc;
+    if (heard && heard->n_alts) {
+        brain_heard_opts ho;
+        brain_heard_opts_from_config(srv->cfg, &ho);
+        rc = brain_turn_heard(srv->engine->brain, s->brain, heard, &ho, &opts, &reply, err, sizeof err);
+    } else {
+        rc = brain_turn(srv->engine->brain, s->brain, p, &opts, &reply, err, sizeof err);
+    }
     t.brain_done = 1;
     int64_t brain_us = now_us() - t.start_us;
     metrics_observe_ms(srv->metrics, STAGE_BRAIN, (double)brain_us / 1000.0);

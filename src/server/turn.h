@@ -5,9 +5,12 @@
 
 #include "server/server_internal.h"
 
-/* Answers text for session s as answer number seq. t0_us: when the user finished
- * (latency base); stt_us: recognition time, for the timings event. Queues every
- * message of the turn, ending with ready_to_listen (unless cancelled). */
-void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int64_t stt_us);
+/* Answers text for session s as answer number seq. heard: the recogniser's hypotheses
+ * when the turn was spoken (NULL when typed): the brain then picks among them and may
+ * ask the user to say it again. t0_us: when the user finished (latency base); stt_us:
+ * recognition time, for the timings event. Queues every message of the turn, ending
+ * with ready_to_listen (unless cancelled). */
+void turn_run(ws_session *s, uint64_t seq, const char *text, const stt_result *heard, int64_t t0_us,
+              int64_t stt_us);
 
 #endif

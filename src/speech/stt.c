@@ -13,6 +13,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <speex/speex_preprocess.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -61,6 +62,7 @@ struct stt_engine {
     pthread_cond_t freed;
     pool_slot *pool;
     int pool_size, created, in_use, creating;
+    int denoise_db; /* stt.denoise_db: noise suppression before decoding, 0 = off */
 };
 
 /* Frame energies are kept for the first minute of an utterance (6,000 floats): enough
@@ -68,6 +70,10 @@ struct stt_engine {
  * at most 60). */
 #define LEVEL_FRAME 160
 #define LEVEL_MAX_FRAMES 6000
+/* Noise suppression works on 20 ms frames (speexdsp's spectral estimator: steady
+ * noise such as hiss, a fan or hum is learnt from the pre-roll and taken out before
+ * the recogniser, whose acoustic model was trained on quiet speech). */
+#define DENOISE_FRAME 320
 
 struct stt_stream {
     stt_engine *e;
@@ -79,6 +85,9 @@ struct stt_stream {
     int n_level;
     double acc; /* energy of the frame being filled ... */
     int acc_n;  /* ... and its samples so far */
+    SpeexPreprocessState *dn;      /* noise suppressor (NULL = off) ... */
+    int16_t dn_buf[DENOISE_FRAME]; /* ... and the frame it is filling */
+    int dn_n;
 };
 
 static void copy_clear(corpus_copy *c) {
@@ -217,6 +226,7 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
         return NULL;
     }
     e->cfg = cfg;
+    e->denoise_db = config_bool(cfg, "stt.denoise") ? (int)config_int(cfg, "stt.denoise_db") : 0;
     e->be = be;
     if (corpus) {
         e->provider = *corpus;
@@ -394,6 +404,11 @@ stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err,
     }
     s->e = e;
     s->slot = slot;
+    if (e->denoise_db < 0 && (s->dn = speex_preprocess_state_init(DENOISE_FRAME, STT_SAMPLE_RATE))) {
+        int on = 1, db = e->denoise_db;
+        speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_DENOISE, &on);
+        speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &db);
+    }
     *status = 0;
     return s;
 }
@@ -453,12 +468,23 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
         return -1;
     }
     int64_t t0 = now_us();
-    int rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
-    s->decode_us += now_us() - t0;
-    if (rc == 0) {
-        s->samples += (int64_t)n;
-        track_level(s, pcm, n);
+    track_level(s, pcm, n);
+    int rc = 0;
+    if (!s->dn) {
+        rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
+    } else {
+        /* whole frames through the suppressor, the rest waits for the next call */
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            s->dn_buf[s->dn_n++] = pcm[i];
+            if (s->dn_n == DENOISE_FRAME) {
+                speex_preprocess_run(s->dn, s->dn_buf);
+                rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, s->dn_buf, DENOISE_FRAME, err, errlen);
+                s->dn_n = 0;
+            }
+        }
     }
+    s->decode_us += now_us() - t0;
+    if (rc == 0) s->samples += (int64_t)n;
     return rc;
 }
 
@@ -479,7 +505,10 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
     stt_engine *e = s->e;
     char text[4096];
     int64_t t0 = now_us();
-    int rc = e->be->utt_end(e->pool[s->slot].dec, text, sizeof text, err, errlen);
+    int rc = 0;
+    if (s->dn && s->dn_n) /* the last part-frame goes in as it is */
+        rc = e->be->utt_feed(e->pool[s->slot].dec, s->dn_buf, (size_t)s->dn_n, err, errlen);
+    if (rc == 0) rc = e->be->utt_end(e->pool[s->slot].dec, text, sizeof text, err, errlen);
     int n_alts = 0;
     if (rc == 0 && e->be->utt_alternatives)
         n_alts = e->be->utt_alternatives(e->pool[s->slot].dec, out->alts, STT_MAX_ALTS);
@@ -526,6 +555,7 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
             stt_hyp_clear(&out->alts[i]);
     }
     free(s->level);
+    if (s->dn) speex_preprocess_state_destroy(s->dn);
     free(s);
     return rc;
 }
@@ -537,6 +567,7 @@ void stt_stream_cancel(stt_stream *s) {
     pool_give(e, s->slot, 0);
     component_release(e->comp);
     free(s->level);
+    if (s->dn) speex_preprocess_state_destroy(s->dn);
     free(s);
 }
 

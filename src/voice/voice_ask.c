@@ -64,8 +64,8 @@ static int voice_answer_segment(ask_ctx *c, stt_stream *st, voice_turn *t) {
     int rc = stt_stream_finish(st, &r, err, sizeof err);
     a->stt_us += now_us() - t0;
     t->transcript = strdup(rc == 0 && r.text ? r.text : "");
-    stt_result_clear(&r);
     if (rc != 0) {
+        stt_result_clear(&r);
         fail(c, "speech recognition", err);
         return -1;
     }
@@ -73,6 +73,7 @@ static int voice_answer_segment(ask_ctx *c, stt_stream *st, voice_turn *t) {
     while (p && *p == ' ')
         p++;
     if (!p || !*p) {
+        stt_result_clear(&r);
         str_copy(t->dropped, sizeof t->dropped, "empty");
         t->text = strdup("");
         return 0;
@@ -80,13 +81,17 @@ static int voice_answer_segment(ask_ctx *c, stt_stream *st, voice_turn *t) {
     brain_reply br;
     memset(&br, 0, sizeof br);
     char berr[512] = "";
+    brain_heard_opts ho;
+    brain_heard_opts_from_config(c->e->cfg, &ho);
     t0 = now_us();
-    rc = brain_turn(c->e->brain, c->s, p, c->o, &br, berr, sizeof berr);
+    rc = brain_turn_heard(c->e->brain, c->s, &r, &ho, c->o, &br, berr, sizeof berr);
     a->brain_us += now_us() - t0;
+    stt_result_clear(&r);
     if (rc != 0) {
         fail(c, "answering", berr);
     } else {
         t->text = strdup(br.text ? br.text : "");
+        t->heard = strdup(br.heard ? br.heard : "");
         str_copy(t->intent, sizeof t->intent, br.intent);
         t->confidence = br.confidence;
         t->path = br.path;
@@ -134,7 +139,7 @@ static void on_end(void *user, int64_t end_sample) {
     voice_answer_segment(c, st, t);
 }
 
-/* The transcripts of the turns, joined; and the last turn that was answered. */
+/* The transcripts of the turns, joined; and the turn that answers the request. */
 static int answer_finish(voice_answer *a) {
     size_t len = 1;
     for (size_t i = 0; i < a->n; i++)
@@ -147,8 +152,14 @@ static int answer_finish(voice_answer *a) {
         if (!tx || !*tx) continue;
         if (a->transcript[0]) strcat(a->transcript, " ");
         strcat(a->transcript, tx);
-        if (a->turns[i].path != BRAIN_PATH_NONE) a->answer = (int)i;
     }
+    /* the last answered turn; a request to say it again only when nothing was
+     * answered (a background voice after the question is not the question) */
+    for (size_t i = 0; i < a->n; i++)
+        if (a->turns[i].path != BRAIN_PATH_NONE &&
+            (a->turns[i].path != BRAIN_PATH_REJECTED || a->answer < 0 ||
+             a->turns[a->answer].path == BRAIN_PATH_REJECTED))
+            a->answer = (int)i;
     return 0;
 }
 
@@ -188,6 +199,7 @@ void voice_answer_free(voice_answer *a) {
     if (!a) return;
     for (size_t i = 0; i < a->n; i++) {
         free(a->turns[i].transcript);
+        free(a->turns[i].heard);
         free(a->turns[i].text);
     }
     free(a->turns);
@@ -214,6 +226,7 @@ void voice_answer_json(const voice_answer *a, cJSON *obj) {
         const voice_turn *t = &a->turns[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "transcript", t->transcript ? t->transcript : "");
+        if (t->heard) cJSON_AddStringToObject(o, "heard", t->heard);
         cJSON_AddStringToObject(o, "text", t->text ? t->text : "");
         cJSON_AddStringToObject(o, "intent", t->intent);
         cJSON_AddNumberToObject(o, "confidence", conf3(t->confidence));

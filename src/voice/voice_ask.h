@@ -1,6 +1,7 @@
 /* One spoken request answered the way the server answers it, from a buffer instead of
  * a WebSocket: audio -> VAD stream (the engine's vad_params) -> one recogniser stream
- * per speech segment -> brain_turn in the caller's brain session, segment by segment.
+ * per speech segment -> brain_turn_heard in the caller's brain session, segment by
+ * segment.
  * Used by `axiom ask --audio` and the understanding benchmark, so both measure the
  * turn users get.
  *
@@ -19,6 +20,7 @@
 /* One VAD segment and what the brain made of it. */
 typedef struct {
     char *transcript; /* the recogniser's text (owned; "" when nothing was heard) */
+    char *heard;      /* the hearing the brain answered (brain_turn_heard; owned; NULL when none) */
     char *text;       /* the answer (owned; "" when dropped) */
     char intent[32];
     float confidence;
