@@ -74,6 +74,7 @@ static const key_def keys[] = {
     BOOL("stt.final_pass", "false", "PocketSphinx's second search over each whole utterance: fewer errors on open speech, but the final text comes hundreds of ms later"),
     BOOL("stt.denoise", "true", "suppress steady noise (hiss, fans, hum) in the audio before the recogniser (speexdsp)"),
     INT("stt.denoise_db", "-10", -40, -1, "the most the noise suppressor takes off, in dB"),
+    DBL("stt.denoise_above_db", "-40", -100, 0, "the noise suppressor only runs when an utterance's opening 160 ms are louder than this (dB full scale)"),
     BOOL("stt.rescore", "true", "weigh the recogniser's other hypotheses, and each with words cut from its edges, by how confidently the pack answers them"),
     BOOL("stt.trim_background", "true", "words at the edges of an utterance much quieter than the speaker count as someone else's and are dropped"),
     DBL("stt.trim_margin_db", "10", 3, 40, "how much quieter than the speaker (dB) a word must be to count as background"),

@@ -62,7 +62,8 @@ struct stt_engine {
     pthread_cond_t freed;
     pool_slot *pool;
     int pool_size, created, in_use, creating;
-    int denoise_db; /* stt.denoise_db: noise suppression before decoding, 0 = off */
+    int denoise_db;        /* stt.denoise_db: noise suppression before decoding, 0 = off */
+    double denoise_above;  /* stt.denoise_above_db: only when the pre-roll is louder */
 };
 
 /* Frame energies are kept for the first minute of an utterance (6,000 floats): enough
@@ -72,8 +73,12 @@ struct stt_engine {
 #define LEVEL_MAX_FRAMES 6000
 /* Noise suppression works on 20 ms frames (speexdsp's spectral estimator: steady
  * noise such as hiss, a fan or hum is learnt from the pre-roll and taken out before
- * the recogniser, whose acoustic model was trained on quiet speech). */
+ * the recogniser, whose acoustic model was trained on quiet speech). It is only
+ * switched on when the utterance's first 160 ms (the VAD's pre-roll, before the
+ * speech) are louder than stt.denoise_above_db: on a quiet recording its artefacts
+ * cost words (a real recording lost one) and there is nothing to take out. */
 #define DENOISE_FRAME 320
+#define DENOISE_PROBE 2560
 
 struct stt_stream {
     stt_engine *e;
@@ -88,6 +93,8 @@ struct stt_stream {
     SpeexPreprocessState *dn;      /* noise suppressor (NULL = off) ... */
     int16_t dn_buf[DENOISE_FRAME]; /* ... and the frame it is filling */
     int dn_n;
+    int16_t *probe; /* the opening audio, held until the suppressor is decided (owned) */
+    int n_probe;    /* samples held; -1 once decided */
 };
 
 static void copy_clear(corpus_copy *c) {
@@ -227,6 +234,7 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
     }
     e->cfg = cfg;
     e->denoise_db = config_bool(cfg, "stt.denoise") ? (int)config_int(cfg, "stt.denoise_db") : 0;
+    e->denoise_above = config_double(cfg, "stt.denoise_above_db");
     e->be = be;
     if (corpus) {
         e->provider = *corpus;
@@ -404,11 +412,8 @@ stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err,
     }
     s->e = e;
     s->slot = slot;
-    if (e->denoise_db < 0 && (s->dn = speex_preprocess_state_init(DENOISE_FRAME, STT_SAMPLE_RATE))) {
-        int on = 1, db = e->denoise_db;
-        speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_DENOISE, &on);
-        speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &db);
-    }
+    s->n_probe = -1;
+    if (e->denoise_db < 0 && (s->probe = malloc(DENOISE_PROBE * sizeof *s->probe))) s->n_probe = 0;
     *status = 0;
     return s;
 }
@@ -457,6 +462,41 @@ static void word_levels(const stt_stream *s, stt_hyp *h) {
     }
 }
 
+/* Hands audio to the decoder, through the noise suppressor when it is on (whole
+ * frames; the rest waits for the next call). */
+static int decode(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
+    if (!s->dn) return s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        s->dn_buf[s->dn_n++] = pcm[i];
+        if (s->dn_n == DENOISE_FRAME) {
+            speex_preprocess_run(s->dn, s->dn_buf);
+            rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, s->dn_buf, DENOISE_FRAME, err, errlen);
+            s->dn_n = 0;
+        }
+    }
+    return rc;
+}
+
+/* The opening audio is in: suppress noise from here on if it was loud, then decode
+ * what was held. */
+static int denoise_decide(stt_stream *s, char *err, size_t errlen) {
+    double e = 0;
+    for (int i = 0; i < s->n_probe; i++) e += (double)s->probe[i] * s->probe[i];
+    double db = s->n_probe ? 10.0 * log10(e / s->n_probe / (32768.0 * 32768.0) + 1e-10) : -100;
+    if (db > s->e->denoise_above && (s->dn = speex_preprocess_state_init(DENOISE_FRAME, STT_SAMPLE_RATE))) {
+        int on = 1, lim = s->e->denoise_db;
+        speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_DENOISE, &on);
+        speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &lim);
+    }
+    int n = s->n_probe;
+    s->n_probe = -1;
+    int rc = n ? decode(s, s->probe, (size_t)n, err, errlen) : 0;
+    free(s->probe);
+    s->probe = NULL;
+    return rc;
+}
+
 int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
     if (!s) {
         snprintf(err, errlen, "stt: feed without a stream (call stt_stream_begin first)");
@@ -470,19 +510,15 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
     int64_t t0 = now_us();
     track_level(s, pcm, n);
     int rc = 0;
-    if (!s->dn) {
-        rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
-    } else {
-        /* whole frames through the suppressor, the rest waits for the next call */
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            s->dn_buf[s->dn_n++] = pcm[i];
-            if (s->dn_n == DENOISE_FRAME) {
-                speex_preprocess_run(s->dn, s->dn_buf);
-                rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, s->dn_buf, DENOISE_FRAME, err, errlen);
-                s->dn_n = 0;
-            }
-        }
+    if (s->n_probe >= 0 && s->probe) {
+        size_t k = n < (size_t)(DENOISE_PROBE - s->n_probe) ? n : (size_t)(DENOISE_PROBE - s->n_probe);
+        memcpy(s->probe + s->n_probe, pcm, k * sizeof *pcm);
+        s->n_probe += (int)k;
+        pcm += k;
+        n -= k;
+        if (s->n_probe == DENOISE_PROBE) rc = denoise_decide(s, err, errlen);
     }
+    if (rc == 0 && n) rc = decode(s, pcm, n, err, errlen);
     s->decode_us += now_us() - t0;
     if (rc == 0) s->samples += (int64_t)n;
     return rc;
@@ -506,7 +542,8 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
     char text[4096];
     int64_t t0 = now_us();
     int rc = 0;
-    if (s->dn && s->dn_n) /* the last part-frame goes in as it is */
+    if (s->n_probe > 0) rc = denoise_decide(s, err, errlen); /* a short utterance */
+    if (rc == 0 && s->dn && s->dn_n) /* the last part-frame goes in as it is */
         rc = e->be->utt_feed(e->pool[s->slot].dec, s->dn_buf, (size_t)s->dn_n, err, errlen);
     if (rc == 0) rc = e->be->utt_end(e->pool[s->slot].dec, text, sizeof text, err, errlen);
     int n_alts = 0;
@@ -555,6 +592,7 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
             stt_hyp_clear(&out->alts[i]);
     }
     free(s->level);
+    free(s->probe);
     if (s->dn) speex_preprocess_state_destroy(s->dn);
     free(s);
     return rc;
@@ -567,6 +605,7 @@ void stt_stream_cancel(stt_stream *s) {
     pool_give(e, s->slot, 0);
     component_release(e->comp);
     free(s->level);
+    free(s->probe);
     if (s->dn) speex_preprocess_state_destroy(s->dn);
     free(s);
 }

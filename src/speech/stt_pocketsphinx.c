@@ -195,7 +195,7 @@ static void *ps_dec_new(void *model, char *err, size_t errlen) {
      * clock, and word levels need them on it. */
     const char *fp = m->final_pass ? "yes" : "no";
     d->cfg = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->hmm, "-dict", m->dict, "-lm", m->lm,
-                         "-fwdflat", fp, "-bestpath", fp, "-remove_silence", "no", NULL);
+                         "-fwdflat", fp, "-bestpath", fp, "-remove_silence", getenv("RS") ? getenv("RS") : "no", NULL);
     if (d->cfg) d->ps = ps_init(d->cfg);
     if (d->ps && m->mode == LM_MIXED) {
         /* Interpolate at decode time: the domain model (already loaded as the default
