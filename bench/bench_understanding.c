@@ -384,7 +384,8 @@ static void cell(double v) {
         printf(" %5.1f%%", v);
 }
 
-/* Accuracy of one family averaged over the named conditions (-1 when none ran). */
+/* Accuracy of one family averaged over those of the named conditions that ran (-1 when
+ * none did). */
 static double mean_acc(tally (*t)[MAX_CONDS][2], int fam, const char *const *names, size_t nn) {
     double sum = 0;
     int k = 0;
@@ -398,7 +399,7 @@ static double mean_acc(tally (*t)[MAX_CONDS][2], int fam, const char *const *nam
 }
 
 static void summary_line(const char *label, double a, double b, const char *target) {
-    printf("%-58s", label);
+    printf("%-62s", label);
     cell(a);
     printf("  |");
     cell(b);
@@ -494,14 +495,15 @@ static void report(dataset *ds, size_t nds, int show_misses) {
             v[d][6] = pc(cond_t[k][cl][0].rejected + cond_t[k][cl][1].rejected,
                          cond_t[k][cl][0].n + cond_t[k][cl][1].n);
     }
-    printf("\n-- summary (%s questions)%*s pack  | reference\n",
-           getenv("BENCH_UNDERSTANDING_SET") ? getenv("BENCH_UNDERSTANDING_SET") : "heldout", 27,
-           "");
+    char title[80];
+    snprintf(title, sizeof title, "-- summary (%s questions)",
+             getenv("BENCH_UNDERSTANDING_SET") ? getenv("BENCH_UNDERSTANDING_SET") : "heldout");
+    printf("\n%-62s %6s  | %9s\n", title, "pack", "reference");
     summary_line("answer accuracy, clean, flite voices", v[0][0], v[1][0], "(target >= 95%)");
-    summary_line("answer accuracy, hiss10+fan10+reverb+babble10 mean, flite", v[0][1], v[1][1],
+    summary_line("answer accuracy, mean of hiss10/fan10/reverb/babble10, flite", v[0][1], v[1][1],
                  "(target >= 85%)");
     summary_line("answer accuracy, clean, espeak-ng voices", v[0][2], v[1][2], "(reported)");
-    summary_line("answer accuracy, hiss10+fan10+reverb+babble10 mean, espeak", v[0][3], v[1][3],
+    summary_line("answer accuracy, mean of hiss10/fan10/reverb/babble10, espeak", v[0][3], v[1][3],
                  "(reported)");
     summary_line("false answers, out-of-domain human recordings", v[0][4], v[1][4],
                  "(target <= 5%)");
