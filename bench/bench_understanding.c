@@ -3,7 +3,9 @@
  * default) are spoken by flite and espeak-ng voices, put through room conditions
  * (tests/support/room.h: babble of real talkers, hiss, fan, reverb, speaking rate,
  * pitch, telephone band, gain) and answered in-process by voice_ask_pcm, the server's
- * spoken turn, on 2 worker threads with a fresh conversation per file. Out-of-domain
+ * spoken turn, on 2 worker threads with a fresh conversation per file. Each worker has
+ * its own engine and a fixed share of the files, so a run gives the same figures every
+ * time for the same inputs (see worker()). Out-of-domain
  * speech (human recordings, off-topic sentences) measures false answers.
  *
  * Reports per condition and per voice: WER of the transcript (both sides as the brain
@@ -42,6 +44,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +78,7 @@ typedef struct {
     const char *name;
     char dir[1100];
     axiom_config *cfg;
-    axiom_engine *e;
+    axiom_engine *e[WORKERS]; /* one per worker: see worker() */
     pack *pk;
     normaliser *nz;
     strlist qs, typed, ood;
@@ -101,7 +104,6 @@ static char audio_dir[1200];
 static room_noise noise;
 static job *jobs;
 static size_t njobs;
-static atomic_size_t next_job;
 static atomic_int gen_count;
 static pthread_mutex_t print_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -150,19 +152,25 @@ static int dataset_open(dataset *d, const char *set_dir, const char *set, size_t
         fprintf(stderr, "bench understanding: %s: configuration: %s\n", d->name, err);
         return -1;
     }
-    d->e = axiom_engine_new(d->cfg, err, sizeof err);
-    d->pk = d->e ? pack_load(d->dir, NULL, err, sizeof err) : NULL;
-    if (!d->e || !d->pk || !d->e->stt || brain_load(d->e->brain, err, sizeof err) != 0) {
+    config_set(d->cfg, "stt.pool_size", "1", CFG_FLAG, "bench", err, sizeof err);
+    d->pk = pack_load(d->dir, NULL, err, sizeof err);
+    if (!d->pk) {
         fprintf(stderr, "bench understanding: %s (%s): %s\n", d->name, d->dir, err);
         return -1;
     }
     d->nz = normaliser_new(d->pk);
-    /* Load the speech components now, so no file pays for it. */
-    if (stt_engine_refresh_corpus(d->e->stt, err, sizeof err) != 0 ||
-        component_load(stt_engine_component(d->e->stt), err, sizeof err) != 0 ||
-        component_load(vad_engine_component(d->e->vad), err, sizeof err) != 0) {
-        fprintf(stderr, "bench understanding: %s: speech components: %s\n", d->name, err);
-        return -1;
+    for (int w = 0; w < WORKERS; w++) {
+        d->e[w] = axiom_engine_new(d->cfg, err, sizeof err);
+        axiom_engine *e = d->e[w];
+        /* Loaded now, so no file pays for it. */
+        if (!e || !e->stt || brain_load(e->brain, err, sizeof err) != 0 ||
+            stt_engine_refresh_corpus(e->stt, err, sizeof err) != 0 ||
+            component_load(stt_engine_component(e->stt), err, sizeof err) != 0 ||
+            component_load(vad_engine_component(e->vad), err, sizeof err) != 0) {
+            fprintf(stderr, "bench understanding: %s (%s): %s\n", d->name, d->dir,
+                    e && !e->stt ? "no speech recogniser" : err);
+            return -1;
+        }
     }
     snprintf(path, sizeof path, "%s/%s_%s.tsv", set_dir, set, d->name);
     if (read_set(path, max, &d->qs) != 0) {
@@ -175,9 +183,9 @@ static int dataset_open(dataset *d, const char *set_dir, const char *set, size_t
     /* The reference answers: each question typed, in a fresh conversation. */
     brain_turn_opts o = turn_opts();
     for (size_t i = 0; i < d->qs.n; i++) {
-        brain_session *s = brain_session_new(d->e->brain);
+        brain_session *s = brain_session_new(d->e[0]->brain);
         brain_reply r;
-        int rc = brain_turn(d->e->brain, s, d->qs.v[i], &o, &r, err, sizeof err);
+        int rc = brain_turn(d->e[0]->brain, s, d->qs.v[i], &o, &r, err, sizeof err);
         strlist_add(&d->typed, rc == 0 && r.text ? r.text : "");
         brain_reply_free(&r);
         brain_session_free(s);
@@ -186,7 +194,8 @@ static int dataset_open(dataset *d, const char *set_dir, const char *set, size_t
 }
 
 static void dataset_close(dataset *d) {
-    axiom_engine_free(d->e);
+    for (int w = 0; w < WORKERS; w++)
+        axiom_engine_free(d->e[w]);
     config_free(d->cfg);
     normaliser_free(d->nz);
     pack_free(d->pk);
@@ -281,7 +290,7 @@ static int job_audio(job *j, int16_t **pcm, size_t *n, char *err, size_t errlen)
     if (!file_exists(path)) {
         int16_t *clean = NULL;
         size_t nc = 0;
-        if (clean_source(voice, j->text, &clean, &nc, err, errlen, j->d->e->tts) != 0) return -1;
+        if (clean_source(voice, j->text, &clean, &nc, err, errlen, j->d->e[0]->tts) != 0) return -1;
         uint64_t seed = room_hash(room_hash(ROOM_HASH_INIT, voice), j->text);
         int rc = room_render(c, &noise, clean, nc, seed, audio_dir, path, err, errlen);
         free(clean);
@@ -303,7 +312,7 @@ static int is_rejected(const voice_turn *t) {
     return !t || t->path == BRAIN_PATH_NONE || strcmp(brain_path_name(t->path), "rejected") == 0;
 }
 
-static void run_job(job *j) {
+static void run_job(job *j, int w) {
     char err[512] = "";
     int16_t *pcm = NULL;
     size_t n = 0;
@@ -315,11 +324,11 @@ static void run_job(job *j) {
         return;
     }
     dataset *d = j->d;
-    brain_session *s = brain_session_new(d->e->brain);
+    brain_session *s = brain_session_new(d->e[w]->brain);
     brain_turn_opts o = turn_opts();
     voice_answer a;
     int64_t t0 = now_us();
-    int rc = voice_ask_pcm(d->e, s, pcm, n, &o, &a, err, sizeof err);
+    int rc = voice_ask_pcm(d->e[w], s, pcm, n, &o, &a, err, sizeof err);
     j->proc_us = now_us() - t0;
     j->audio_ms = a.audio_ms;
     if (rc != 0) {
@@ -342,13 +351,14 @@ static void run_job(job *j) {
     free(pcm);
 }
 
+/* Worker w answers jobs w, w + WORKERS, ... in order, each with its own engine (one
+ * decoder): a decoder carries its cepstral mean from one utterance to the next, as in
+ * the server, so a fixed order on a fixed decoder makes every run give the same
+ * figures for the same inputs. */
 static void *worker(void *arg) {
-    (void)arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&next_job, 1);
-        if (i >= njobs) break;
-        run_job(&jobs[i]);
-    }
+    int w = (int)(intptr_t)arg;
+    for (size_t i = (size_t)w; i < njobs; i += WORKERS)
+        run_job(&jobs[i], w);
     return NULL;
 }
 
@@ -384,7 +394,8 @@ static void cell(double v) {
         printf(" %5.1f%%", v);
 }
 
-/* Accuracy of one family averaged over the named conditions (-1 when none ran). */
+/* Accuracy of one family averaged over those of the named conditions that ran (-1 when
+ * none did). */
 static double mean_acc(tally (*t)[MAX_CONDS][2], int fam, const char *const *names, size_t nn) {
     double sum = 0;
     int k = 0;
@@ -398,7 +409,7 @@ static double mean_acc(tally (*t)[MAX_CONDS][2], int fam, const char *const *nam
 }
 
 static void summary_line(const char *label, double a, double b, const char *target) {
-    printf("%-58s", label);
+    printf("%-62s", label);
     cell(a);
     printf("  |");
     cell(b);
@@ -494,14 +505,15 @@ static void report(dataset *ds, size_t nds, int show_misses) {
             v[d][6] = pc(cond_t[k][cl][0].rejected + cond_t[k][cl][1].rejected,
                          cond_t[k][cl][0].n + cond_t[k][cl][1].n);
     }
-    printf("\n-- summary (%s questions)%*s pack  | reference\n",
-           getenv("BENCH_UNDERSTANDING_SET") ? getenv("BENCH_UNDERSTANDING_SET") : "heldout", 27,
-           "");
+    char title[80];
+    snprintf(title, sizeof title, "-- summary (%s questions)",
+             getenv("BENCH_UNDERSTANDING_SET") ? getenv("BENCH_UNDERSTANDING_SET") : "heldout");
+    printf("\n%-62s %6s  | %9s\n", title, "pack", "reference");
     summary_line("answer accuracy, clean, flite voices", v[0][0], v[1][0], "(target >= 95%)");
-    summary_line("answer accuracy, hiss10+fan10+reverb+babble10 mean, flite", v[0][1], v[1][1],
+    summary_line("answer accuracy, mean of hiss10/fan10/reverb/babble10, flite", v[0][1], v[1][1],
                  "(target >= 85%)");
     summary_line("answer accuracy, clean, espeak-ng voices", v[0][2], v[1][2], "(reported)");
-    summary_line("answer accuracy, hiss10+fan10+reverb+babble10 mean, espeak", v[0][3], v[1][3],
+    summary_line("answer accuracy, mean of hiss10/fan10/reverb/babble10, espeak", v[0][3], v[1][3],
                  "(reported)");
     summary_line("false answers, out-of-domain human recordings", v[0][4], v[1][4],
                  "(target <= 5%)");
@@ -657,7 +669,7 @@ int main(void) {
     int64_t t_run = now_us();
     pthread_t th[WORKERS];
     for (int i = 0; i < WORKERS; i++)
-        pthread_create(&th[i], NULL, worker, NULL);
+        pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
     for (int i = 0; i < WORKERS; i++)
         pthread_join(th[i], NULL);
     int64_t t_end = now_us();

@@ -3,7 +3,8 @@
  * 1 dB, measured on the added noise alone) and start before the question and go on
  * after it; background segments are chosen where someone is talking; every sox
  * condition writes a readable file of the expected rate and length; gain is gain;
- * voices speak; cache keys tell inputs apart. */
+ * voices speak; cache keys tell inputs apart; without sox the benchmark stops with a
+ * message saying what to install. */
 #include "check.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -206,6 +207,17 @@ static void test_voices_and_keys(void) {
     config_free(cfg);
 }
 
+/* Without sox the benchmark stops at once and says what to install. */
+static void test_bench_needs_sox(void) {
+    if (access("/usr/share/pocketsphinx/model/en-us/en-us/mdef", R_OK) != 0)
+        SKIP("pocketsphinx-en-us is not installed");
+    static char out[8192], errb[8192];
+    int rc = tu_run_axiom("PATH=/nonexistent", "bench understanding", out, sizeof out, errb,
+                          sizeof errb);
+    CHECK(rc != 0);
+    CHECK_CONTAINS(errb, "sox is not installed");
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     log_set_level(AX_LOG_WARN);
@@ -215,6 +227,7 @@ int main(int argc, char **argv) {
     RUN(test_pick_segment);
     RUN(test_sox_conditions);
     RUN(test_voices_and_keys);
+    RUN(test_bench_needs_sox);
     tu_rmtree(tmp);
     return CHECK_DONE(argv[0]);
 }

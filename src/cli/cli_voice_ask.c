@@ -2,7 +2,8 @@
  * request (voice/voice_ask.c), one line per file: the transcript, each VAD segment's
  * turn, the answer and the time each stage took (one JSON object with --json). Every
  * file gets a fresh conversation. A file that cannot be read gets an error line and
- * the exit status says so, after the other files. */
+ * the exit status says so, after the other files. The components load before the
+ * first file, so every file's timings are those of a warm turn. */
 #include "brain/brain.h"
 #include "cli/cli.h"
 #include "core/engine.h"
@@ -73,6 +74,16 @@ int cli_ask_audio(const axiom_config *cfg, char **files, int nfiles, int json) {
     axiom_engine *e = axiom_engine_new(cfg, err, sizeof err);
     if (!e) {
         fprintf(stderr, "axiom ask: %s\n", err);
+        return 1;
+    }
+    /* Loaded before the first file, so every file's timings are those of a warm turn. */
+    if (brain_load(e->brain, err, sizeof err) != 0 || !e->stt ||
+        stt_engine_refresh_corpus(e->stt, err, sizeof err) != 0 ||
+        component_load(stt_engine_component(e->stt), err, sizeof err) != 0 ||
+        component_load(vad_engine_component(e->vad), err, sizeof err) != 0) {
+        fprintf(stderr, "axiom ask: %s\n",
+                e->stt ? err : "no speech recogniser (see the log above)");
+        axiom_engine_free(e);
         return 1;
     }
     int failed = 0;
