@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *status_text(int status) {
     switch (status) {
@@ -24,6 +25,7 @@ static const char *status_text(int status) {
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Error";
@@ -69,9 +71,10 @@ int server_auth_ok(axiom_server *srv, const struct mg_connection *conn) {
     if (!srv->token[0]) return 1;
     const char *h = mg_get_header(conn, "Authorization");
     if (h && strncmp(h, "Bearer ", 7) == 0 && token_equal(h + 7, srv->token)) return 1;
-    /* Browsers cannot set headers on a WebSocket: /ws also takes ?token=. */
+    /* Browsers cannot set headers on a WebSocket: /ws also takes ?token=. Nowhere
+     * else: a token in a URL ends up in logs and browser history. */
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    if (ri->query_string) {
+    if (ri->query_string && ri->local_uri && strcmp(ri->local_uri, "/ws") == 0) {
         char tok[300];
         int n = mg_get_var(ri->query_string, strlen(ri->query_string), "token", tok, sizeof tok);
         if (n > 0 && token_equal(tok, srv->token)) return 1;
@@ -125,14 +128,33 @@ static char *read_body(struct mg_connection *conn, size_t max, int *status) {
     return buf;
 }
 
+/* "application/json", any case, optionally followed by parameters (charset). */
+static int is_json_type(const char *ct) {
+    if (!ct) return 0;
+    while (*ct == ' ') ct++;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0) return 0;
+    ct += n;
+    while (*ct == ' ') ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
 static int handle_ask(struct mg_connection *conn, void *data) {
     axiom_server *srv = data;
     metrics_add(srv->metrics, COUNT_HTTP_REQUESTS, 1);
     if (!require_auth(srv, conn)) return 401;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (strcmp(ri->request_method, "POST") != 0) {
-        http_reply_error(conn, 405, "POST the question: {\"text\":\"...\"} or plain text");
+        http_reply_error(conn, 405, "POST the question as application/json: {\"text\":\"...\"}");
         return 405;
+    }
+    /* JSON only: a web page can send text/plain or a form anywhere without asking
+     * (no CORS preflight), but not application/json. */
+    const char *ct = mg_get_header(conn, "Content-Type");
+    if (!is_json_type(ct)) {
+        http_reply_error(conn, 415, "POST the question as Content-Type: application/json, "
+                                    "{\"text\":\"...\"}");
+        return 415;
     }
     int status = 400;
     char *body = read_body(conn, 8192, &status);
@@ -141,21 +163,15 @@ static int handle_ask(struct mg_connection *conn, void *data) {
                                                      : "cannot read the request body");
         return status;
     }
-    /* JSON {"text": "..."} or the question as plain text. */
-    const char *text = body;
-    cJSON *in = NULL;
-    const char *ct = mg_get_header(conn, "Content-Type");
-    if ((ct && strstr(ct, "json")) || body[0] == '{') {
-        in = cJSON_Parse(body);
-        const cJSON *t = in ? cJSON_GetObjectItemCaseSensitive(in, "text") : NULL;
-        if (!cJSON_IsString(t)) {
-            cJSON_Delete(in);
-            free(body);
-            http_reply_error(conn, 400, "expected JSON {\"text\":\"your question\"}");
-            return 400;
-        }
-        text = t->valuestring;
+    cJSON *in = cJSON_Parse(body);
+    const cJSON *t = in ? cJSON_GetObjectItemCaseSensitive(in, "text") : NULL;
+    if (!cJSON_IsString(t)) {
+        cJSON_Delete(in);
+        free(body);
+        http_reply_error(conn, 400, "expected JSON {\"text\":\"your question\"}");
+        return 400;
     }
+    const char *text = t->valuestring;
     while (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t') text++;
     if (!*text) {
         cJSON_Delete(in);

@@ -30,6 +30,7 @@ static const struct {
     {"axiom_turn_errors_total", "turns that ended with an error event"},
     {"axiom_work_shed_total", "work refused because a bounded queue was full"},
     {"axiom_http_requests_total", "HTTP requests served"},
+    {"axiom_requests_refused_host_total", "requests refused: Host header not this machine"},
 };
 
 static const char *const turn_paths[] = {"template", "retrieval", "llm", "none", "error"};

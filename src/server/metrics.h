@@ -33,6 +33,7 @@ typedef enum {
     COUNT_ERRORS,          /* turns that ended in an error event */
     COUNT_SHED,            /* work refused because a queue was full */
     COUNT_HTTP_REQUESTS,
+    COUNT_REFUSED_HOST,    /* requests whose Host is not this machine (DNS rebinding) */
     COUNT_KINDS
 } metrics_counter;
 

@@ -75,6 +75,7 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     str_copy(s->host, sizeof s->host, host);
     str_copy(s->token, sizeof s->token, token);
     str_copy(s->origins, sizeof s->origins, config_str(cfg, "server.allowed_origins"));
+    str_copy(s->allowed_hosts, sizeof s->allowed_hosts, config_str(cfg, "server.allowed_hosts"));
     const char *web = config_str(cfg, "server.web_dir");
     if (*web) str_copy(s->web_dir, sizeof s->web_dir, web);
     else snprintf(s->web_dir, sizeof s->web_dir, "%s/web", axiom_root_dir());
@@ -121,6 +122,7 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = log_civetweb;
+    cb.begin_request = server_begin_request;
     mg_init_library(0);
     s->ctx = mg_start(&cb, s, options);
     if (!s->ctx) {

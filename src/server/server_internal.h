@@ -47,6 +47,7 @@ struct axiom_server {
     char web_dir[4096];
     char token[256];          /* empty = no token required */
     char origins[2048];       /* server.allowed_origins, comma-separated */
+    char allowed_hosts[2048]; /* server.allowed_hosts, comma-separated names */
     int max_sessions;
     size_t max_message_bytes;
     size_t send_queue_bytes;
@@ -198,6 +199,17 @@ void http_reply_error(struct mg_connection *conn, int status, const char *messag
 /* 1 when the request carries the token (Authorization: Bearer, or ?token= for /ws),
  * or when no token is configured. */
 int server_auth_ok(axiom_server *srv, const struct mg_connection *conn);
+
+/* ---- who may send requests (http_guard.c) ---- */
+/* 1 when a Host header names this machine: loopback, server.host, or a name in
+ * server.allowed_hosts (any port). */
+int server_host_allowed(const axiom_server *srv, const char *host);
+/* 1 when the request has no Origin, a same-origin one, or one in
+ * server.allowed_origins. */
+int server_origin_allowed(const axiom_server *srv, const struct mg_connection *conn);
+/* civetweb's begin_request callback: refuses (403) a foreign Host on every route and
+ * a foreign Origin on every state-changing request before any handler runs. */
+int server_begin_request(struct mg_connection *conn);
 
 /* ---- WebSocket (ws_session.c) ---- */
 void ws_register(axiom_server *srv);

@@ -98,33 +98,6 @@ static int find_socket_fd(const struct mg_request_info *ri) {
     return found;
 }
 
-static int origin_allowed(axiom_server *srv, const struct mg_connection *conn) {
-    const char *origin = mg_get_header(conn, "Origin");
-    /* Browsers always send Origin on WebSocket upgrades; a client without one is not
-     * a web page, so a random site cannot reach us through it. */
-    if (!origin) return 1;
-    const char *host = mg_get_header(conn, "Host");
-    if (host) {
-        char same[320];
-        snprintf(same, sizeof same, "http://%s", host);
-        if (strcasecmp(origin, same) == 0) return 1;
-        snprintf(same, sizeof same, "https://%s", host);
-        if (strcasecmp(origin, same) == 0) return 1;
-    }
-    size_t ol = strlen(origin);
-    for (const char *p = srv->origins; *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n && p[n - 1] == ' ') n--;
-        if (n == 1 && *p == '*') return 1;
-        if (n && n == ol && strncasecmp(p, origin, n) == 0) return 1;
-        if (!end) break;
-        p = end + 1;
-    }
-    return 0;
-}
-
 static void refuse_http(struct mg_connection *conn, int status, const char *msg) {
     char body[512];
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", msg);
@@ -135,7 +108,7 @@ static int ws_connect(const struct mg_connection *cconn, void *cbdata) {
     axiom_server *srv = cbdata;
     struct mg_connection *conn = (struct mg_connection *)cconn;
     metrics_add(srv->metrics, COUNT_HTTP_REQUESTS, 1);
-    if (!origin_allowed(srv, conn)) {
+    if (!server_origin_allowed(srv, conn)) { /* begin_request checked it too */
         metrics_add(srv->metrics, COUNT_REFUSED_ORIGIN, 1);
         const char *o = mg_get_header(conn, "Origin");
         LOG_W("server", "refused /ws from Origin %.100s (add it to server.allowed_origins)", o);
