@@ -57,6 +57,8 @@ static const key_def keys[] = {
     INT("server.workers", "0", 0, 256, "worker threads for decoding and synthesis; 0 = number of cores"),
     BOOL("server.barge_in", "true", "speech while AXIOM speaks cancels the rest of the answer"),
     INT("server.send_queue_kb", "2048", 16, 1048576, "outgoing bytes queued per client before a slow reader is dropped"),
+    INT("server.ask_max_concurrent", "0", 0, 1024, "POST /api/ask answers running at once; more are refused with 503; 0 = half the turn workers, at least 1"),
+    INT("server.ask_timeout_s", "20", 1, 3600, "longest wait for a POST /api/ask answer before 504"),
     INT("server.audio_cache_mb", "16", 0, 4096, "synthesised answer sentences kept for answers that repeat; 0 = off"),
     /* voice activity detection */
     ENUM("vad.backend", "silero", "silero|energy", "silero (via sherpa-onnx) or the plain energy detector; silero falls back to energy when its model is missing"),

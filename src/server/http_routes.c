@@ -28,6 +28,7 @@ static const char *status_text(int status) {
     case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     default: return "Error";
     }
 }
@@ -43,13 +44,28 @@ void http_reply(struct mg_connection *conn, int status, const char *ctype, const
     if (len) mg_write(conn, body, len);
 }
 
-void http_reply_error(struct mg_connection *conn, int status, const char *message) {
+void http_reply_error_retry(struct mg_connection *conn, int status, const char *message,
+                            int retry_after_s) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", message);
     char *txt = cJSON_PrintUnformatted(o);
-    http_reply(conn, status, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2);
+    if (retry_after_s > 0) {
+        size_t len = txt ? strlen(txt) : 2;
+        mg_printf(conn,
+                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+                  "Retry-After: %d\r\nConnection: close\r\n\r\n",
+                  status, status_text(status), len, retry_after_s);
+        mg_write(conn, txt ? txt : "{}", len);
+    } else {
+        http_reply(conn, status, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2);
+    }
     free(txt);
     cJSON_Delete(o);
+}
+
+void http_reply_error(struct mg_connection *conn, int status, const char *message) {
+    http_reply_error_retry(conn, status, message, 0);
 }
 
 static void reply_json(struct mg_connection *conn, int status, cJSON *o) {
@@ -179,9 +195,12 @@ static int handle_ask(struct mg_connection *conn, void *data) {
         http_reply_error(conn, 400, "the question is empty");
         return 400;
     }
-    cJSON *out = cJSON_CreateObject();
-    status = pipeline_ask(srv, text, out);
-    reply_json(conn, status, out);
+    cJSON *out = NULL;
+    char err[256] = "";
+    int retry_s = 0;
+    status = ask_run(srv, text, &out, err, sizeof err, &retry_s);
+    if (out) reply_json(conn, status, out);
+    else http_reply_error_retry(conn, status, err, retry_s);
     cJSON_Delete(out);
     cJSON_Delete(in);
     free(body);
@@ -203,6 +222,9 @@ static int handle_status(struct mg_connection *conn, void *data) {
     pthread_mutex_unlock(&srv->mu);
     cJSON_AddNumberToObject(sess, "max", srv->max_sessions);
     ws_status_json(srv, cJSON_AddArrayToObject(sess, "list"));
+    cJSON *asks = cJSON_AddObjectToObject(o, "asks");
+    cJSON_AddNumberToObject(asks, "running", atomic_load(&srv->asks_running));
+    cJSON_AddNumberToObject(asks, "max", srv->ask_max);
     cJSON *mem = cJSON_AddObjectToObject(o, "memory");
     cJSON_AddNumberToObject(mem, "rss_bytes", (double)proc_rss_bytes());
     cJSON_AddNumberToObject(mem, "pss_bytes", (double)proc_pss_bytes());

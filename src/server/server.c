@@ -94,6 +94,11 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     s->audio_pool = worker_pool_new("axiom-audio", workers, queue, err, errlen);
     s->turn_pool = s->audio_pool ? worker_pool_new("axiom-turn", workers, queue, err, errlen) : NULL;
     if (!s->metrics || !s->turn_pool) goto fail;
+    int ask_max = (int)config_int(cfg, "server.ask_max_concurrent");
+    s->ask_max = ask_max > 0 ? ask_max : ask_max_default(workers);
+    s->ask_timeout_ms = config_int(cfg, "server.ask_timeout_s") * 1000;
+    atomic_init(&s->asks_running, 0);
+    atomic_init(&s->asks_stopping, 0);
     s->pipe = pipeline_shared_new(s, err, errlen);
     if (!s->pipe) goto fail;
     s->acache = audio_cache_new((size_t)config_int(cfg, "server.audio_cache_mb") << 20);
@@ -162,6 +167,7 @@ int server_port(const axiom_server *s) { return s->port; }
 
 void server_stop(axiom_server *s) {
     if (!s) return;
+    atomic_store(&s->asks_stopping, 1);
     ws_shutdown_all(s);
     ws_reaper_stop(s);
     mg_stop(s->ctx);

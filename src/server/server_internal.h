@@ -55,6 +55,10 @@ struct axiom_server {
     int64_t idle_timeout_ms;
     int barge_in;
     int64_t started_ms;
+    int ask_max;              /* server.ask_max_concurrent, resolved */
+    int64_t ask_timeout_ms;   /* server.ask_timeout_s */
+    atomic_int asks_running;  /* /api/ask jobs admitted and not yet finished */
+    atomic_int asks_stopping; /* set by server_stop: waiting asks give up */
 
     pthread_mutex_t mu;       /* guards the session lists and count */
     ws_session *sessions;     /* open sessions, for /api/status and shutdown */
@@ -186,8 +190,20 @@ void session_set_cancel(ws_session *s, int on);
 /* Barge-in or a client's cancel: stops the answer in progress, drops its queued
  * audio and tells the client (barge_in event). Returns 1 when there was one. */
 int pipeline_cancel_answer(ws_session *s, const char *why);
-/* One-shot answer for /api/ask: fills a JSON object; returns HTTP status. */
-int pipeline_ask(axiom_server *srv, const char *text, cJSON *out);
+/* One-shot answer for /api/ask: fills a JSON object; returns HTTP status. cancel
+ * (may be NULL): non-zero stops the turn at its next check. Turn pool only. */
+int pipeline_ask(axiom_server *srv, const char *text, cJSON *out, const volatile int *cancel);
+
+/* ---- /api/ask admission and deadline (ask.c) ---- */
+/* Answers text on the turn pool within server.ask_timeout_s. Returns the HTTP
+ * status: 200 (or the pipeline's status) with *out set (caller frees), or an error
+ * status with err filled (*out NULL) and *retry_after_s > 0 when the client should
+ * retry (503 at the governor's critical level or past server.ask_max_concurrent),
+ * 504 past the deadline. */
+int ask_run(axiom_server *srv, const char *text, cJSON **out, char *err, size_t errlen,
+            int *retry_after_s);
+/* server.ask_max_concurrent = 0: half the turn pool's threads, at least 1. */
+int ask_max_default(int turn_threads);
 
 /* ---- HTTP (http_routes.c, static_files.c) ---- */
 void http_routes_register(axiom_server *srv);
@@ -196,6 +212,9 @@ int static_files_handle(struct mg_connection *conn, void *srv);
 void http_reply(struct mg_connection *conn, int status, const char *ctype, const char *body,
                 size_t len);
 void http_reply_error(struct mg_connection *conn, int status, const char *message);
+/* The same with a Retry-After header (seconds; 0 = none). */
+void http_reply_error_retry(struct mg_connection *conn, int status, const char *message,
+                            int retry_after_s);
 /* 1 when the request carries the token (Authorization: Bearer, or ?token= for /ws),
  * or when no token is configured. */
 int server_auth_ok(axiom_server *srv, const struct mg_connection *conn);
