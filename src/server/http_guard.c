@@ -108,6 +108,30 @@ static int changes_state(const struct mg_request_info *ri) {
     return strcmp(uri, "/ws") == 0;
 }
 
+void http_stop_reading(struct mg_connection *conn) {
+    int fd = ws_socket_fd(mg_get_request_info(conn));
+    if (fd >= 0) socket_flush_and_stop(fd);
+}
+
+/* Request bodies: only POST /api/ask takes one (8192 bytes at most, checked as it is
+ * read); elsewhere a body larger than server.max_message_bytes, or one of unknown
+ * length, is refused on its headers, and nothing of it is read (civetweb would
+ * otherwise read and discard it to the end, however long). */
+static int body_refused(axiom_server *srv, struct mg_connection *conn,
+                        const struct mg_request_info *ri) {
+    const char *uri = ri->local_uri ? ri->local_uri : "";
+    if (strcmp(uri, "/api/ask") == 0) return 0;
+    const char *te = mg_get_header(conn, "Transfer-Encoding");
+    if (!te && ri->content_length <= (long long)srv->max_message_bytes) return 0;
+    metrics_add(srv->metrics, COUNT_HTTP_REQUESTS, 1);
+    metrics_add(srv->metrics, COUNT_BAD_MESSAGES, 1);
+    http_reply_error(conn, 413,
+                     "request body too large (server.max_message_bytes) or of "
+                     "unknown length: not read");
+    http_stop_reading(conn);
+    return 1;
+}
+
 int server_begin_request(struct mg_connection *conn) {
     axiom_server *srv = mg_get_user_data(mg_get_context(conn));
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -138,5 +162,7 @@ int server_begin_request(struct mg_connection *conn) {
                          "may send requests that change state or open /ws");
         return 403;
     }
+    if (body_refused(srv, conn, ri)) return 413;
+    if (ri->local_uri && strcmp(ri->local_uri, "/ws") == 0) return ws_transport_handle(conn, srv);
     return 0; /* civetweb goes on to the route */
 }

@@ -177,6 +177,7 @@ static int handle_ask(struct mg_connection *conn, void *data) {
     if (!body) {
         http_reply_error(conn, status, status == 413 ? "question longer than 8192 bytes"
                                                      : "cannot read the request body");
+        if (status == 413) http_stop_reading(conn); /* the rest is not read */
         return status;
     }
     cJSON *in = cJSON_Parse(body);

@@ -141,7 +141,6 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
         goto fail;
     }
     http_routes_register(s);
-    ws_register(s);
     mg_set_request_handler(s->ctx, "/", static_files_handle, s);
     struct mg_server_port sp[4];
     int n = mg_get_server_ports(s->ctx, 4, sp);

@@ -231,7 +231,30 @@ int server_origin_allowed(const axiom_server *srv, const struct mg_connection *c
 int server_begin_request(struct mg_connection *conn);
 
 /* ---- WebSocket (ws_session.c) ---- */
-void ws_register(axiom_server *srv);
+/* What the transport calls for each /ws connection, on its network thread:
+ * connect after a valid upgrade request (0 = go on; otherwise it has answered with an
+ * HTTP error), ready after the 101, data for each frame (bits: FIN and opcode as on
+ * the wire; returns 0 to close), close once at the end. */
+int ws_connect(struct mg_connection *conn, axiom_server *srv, int fd);
+void ws_ready(struct mg_connection *conn, axiom_server *srv);
+int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_server *srv);
+void ws_close(const struct mg_connection *conn, axiom_server *srv);
+
+/* ---- WebSocket transport (ws_transport.c) ---- */
+/* Serves one /ws connection from begin_request: handshake, then frames read with
+ * their size checked before the payload (server.max_message_bytes), handed to the
+ * ws_* functions above. Returns when the connection ends (HTTP status for the log). */
+int ws_transport_handle(struct mg_connection *conn, axiom_server *srv);
+/* The socket of a connection (civetweb does not expose it), or -1. */
+int ws_socket_fd(const struct mg_request_info *ri);
+/* After a refusal has been written: sends it and a FIN, waits (at most 2 s) until the
+ * client has it, and stops reading, so nothing more of what the client sends is
+ * read (the kernel resets the connection on close instead). */
+void socket_flush_and_stop(int fd);
+/* The same for an HTTP request whose body is refused unread. */
+void http_stop_reading(struct mg_connection *conn);
+/* Sec-WebSocket-Accept for a client's Sec-WebSocket-Key; -1 for a malformed key. */
+int ws_accept_key(const char *key, char out[29]);
 /* Queued inbound audio, taken by the audio job (NULL when none; the job flag is
  * then cleared so the next message submits a new job). */
 struct audio_chunk *ws_audio_take(ws_session *s);
