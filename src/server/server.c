@@ -112,14 +112,12 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
      * life (a WebSocket keeps it), so it needs one per allowed session plus some for
      * plain HTTP and for refusing sessions past the limit with a clear close code
      * (a refused client that does not leave is cut after 2 s by the reaper). */
-    char ports[96], threads[16], ws_timeout[24];
+    char ports[96], threads[16];
     if (strchr(host, ':')) snprintf(ports, sizeof ports, "[%s]:%lld", host, config_int(cfg, "server.port"));
     else snprintf(ports, sizeof ports, "%s:%lld", host, config_int(cfg, "server.port"));
     snprintf(threads, sizeof threads, "%d", s->max_sessions + 32);
-    snprintf(ws_timeout, sizeof ws_timeout, "%lld", config_int(cfg, "server.idle_timeout_s") * 1000);
     const char *options[] = {"listening_ports", ports,
                              "num_threads", threads,
-                             "websocket_timeout_ms", ws_timeout,
                              /* bounds a write to a client that stopped reading */
                              "request_timeout_ms", "10000",
                              "enable_keep_alive", "no",
