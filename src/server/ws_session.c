@@ -11,10 +11,7 @@
 #include "mem/governor.h"
 #include "server/server_internal.h"
 
-#include <arpa/inet.h>
 #include <cJSON.h>
-#include <dirent.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
