@@ -148,30 +148,59 @@ int ws_socket_fd(const struct mg_request_info *ri) {
     return found;
 }
 
-/* Reads exactly n bytes. Returns 0, or -1 when the peer left, the socket was shut
- * down (the session was dropped or the server is stopping), or nothing came for
- * idle_ms. */
-static int read_full(axiom_server *srv, int fd, void *buf, size_t n, int64_t idle_ms) {
-    unsigned char *p = buf;
+/* The connection's reader: a small buffer so a frame's header, mask and a short
+ * payload usually come from one recv. At most its size is held beyond the frame being
+ * read. */
+typedef struct {
+    axiom_server *srv;
+    int fd;
+    int64_t idle_ms; /* give up when nothing arrives for this long */
+    size_t off, len;
+    unsigned char buf[4096];
+} reader;
+
+/* One recv into dst, waiting as needed. Returns the bytes read, or -1 when the peer
+ * left, the socket was shut down (the session was dropped or the server is
+ * stopping), or nothing came for idle_ms. */
+static ssize_t recv_some(reader *rd, void *dst, size_t cap) {
     int64_t last = now_ms();
-    while (n) {
-        if (atomic_load(&srv->asks_stopping)) return -1;
-        struct pollfd pf = {fd, POLLIN, 0};
+    for (;;) {
+        if (atomic_load(&rd->srv->asks_stopping)) return -1;
+        ssize_t r = recv(rd->fd, dst, cap, MSG_DONTWAIT);
+        if (r > 0) return r;
+        if (r == 0) return -1;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+        struct pollfd pf = {rd->fd, POLLIN, 0};
         int pr = poll(&pf, 1, 500);
         if (pr < 0 && errno != EINTR) return -1;
-        if (pr <= 0) {
-            if (now_ms() - last > idle_ms) return -1;
+        if (pr == 0 && now_ms() - last > rd->idle_ms) return -1;
+    }
+}
+
+/* Reads exactly n bytes. Returns 0, or -1 (see recv_some). */
+static int read_full(reader *rd, void *out, size_t n) {
+    unsigned char *p = out;
+    while (n) {
+        if (rd->off < rd->len) {
+            size_t k = rd->len - rd->off < n ? rd->len - rd->off : n;
+            memcpy(p, rd->buf + rd->off, k);
+            rd->off += k;
+            p += k;
+            n -= k;
             continue;
         }
-        ssize_t r = recv(fd, p, n, 0);
-        if (r == 0) return -1;
-        if (r < 0) {
-            if (errno == EINTR || errno == EAGAIN) continue;
-            return -1;
+        /* A long payload goes straight to its buffer; short reads refill ours. */
+        if (n >= sizeof rd->buf) {
+            ssize_t r = recv_some(rd, p, n);
+            if (r < 0) return -1;
+            p += r;
+            n -= (size_t)r;
+        } else {
+            ssize_t r = recv_some(rd, rd->buf, sizeof rd->buf);
+            if (r < 0) return -1;
+            rd->off = 0;
+            rd->len = (size_t)r;
         }
-        p += r;
-        n -= (size_t)r;
-        last = now_ms();
     }
     return 0;
 }
@@ -216,18 +245,18 @@ enum { OP_CLOSE = 8 };
 static void frame_loop(axiom_server *srv, struct mg_connection *conn, int fd) {
     /* Past the idle close (the reaper sends it and cuts 2 s later) nothing legitimate
      * is this quiet; the margin only matters if the reaper is gone. */
-    int64_t idle_ms = srv->idle_timeout_ms + 10000;
+    reader rd = {.srv = srv, .fd = fd, .idle_ms = srv->idle_timeout_ms + 10000};
     for (;;) {
         unsigned char h[14];
-        if (read_full(srv, fd, h, 2, idle_ms) != 0) return;
+        if (read_full(&rd, h, 2) != 0) return;
         int fin = h[0] & 0x80, rsv = h[0] & 0x70, op = h[0] & 0x0f;
         int masked = h[1] & 0x80;
         uint64_t len = h[1] & 0x7f;
         if (len == 126) {
-            if (read_full(srv, fd, h + 2, 2, idle_ms) != 0) return;
+            if (read_full(&rd, h + 2, 2) != 0) return;
             len = (uint64_t)h[2] << 8 | h[3];
         } else if (len == 127) {
-            if (read_full(srv, fd, h + 2, 8, idle_ms) != 0) return;
+            if (read_full(&rd, h + 2, 8) != 0) return;
             len = 0;
             for (int i = 0; i < 8; i++)
                 len = len << 8 | h[2 + i];
@@ -258,13 +287,13 @@ static void frame_loop(axiom_server *srv, struct mg_connection *conn, int fd) {
             return;
         }
         unsigned char mask[4];
-        if (read_full(srv, fd, mask, 4, idle_ms) != 0) return;
+        if (read_full(&rd, mask, 4) != 0) return;
         char *payload = malloc(len + 1);
         if (!payload) {
             ws_send_close(conn, WS_CLOSE_INTERNAL, "out of memory");
             return;
         }
-        if (len && read_full(srv, fd, payload, len, idle_ms) != 0) {
+        if (len && read_full(&rd, payload, len) != 0) {
             free(payload);
             return;
         }
