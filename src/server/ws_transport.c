@@ -305,6 +305,10 @@ static void frame_loop(axiom_server *srv, struct mg_connection *conn, int fd) {
             /* Answer the client's close with its code (RFC 6455 5.5.1). */
             int code = len >= 2 ? ((unsigned char)payload[0] << 8 | (unsigned char)payload[1])
                                 : WS_CLOSE_NORMAL;
+            /* Codes that must never be sent (1005, 1006, 1015, out of range). */
+            if (code < 1000 || code > 4999 || code == 1004 || code == 1005 || code == 1006 ||
+                code == 1015)
+                code = WS_CLOSE_NORMAL;
             ws_send_close(conn, code, NULL);
             free(payload);
             return;
