@@ -56,11 +56,15 @@ static void test_ask_input_checks(void) {
                               "{\"txt\":1}", body, sizeof body),
                  400);
     CHECK_CONTAINS(body, "{\\\"text\\\"");
-    CHECK_EQ_INT(http_request(f.port, "POST", "/api/ask", NULL, "   ", body, sizeof body), 400);
+    CHECK_EQ_INT(http_request(f.port, "POST", "/api/ask", "Content-Type: application/json\r\n",
+                              "{\"text\":\"   \"}", body, sizeof body),
+                 400);
     CHECK_CONTAINS(body, "empty");
     static char big[20000];
     memset(big, 'a', sizeof big - 1);
-    CHECK_EQ_INT(http_request(f.port, "POST", "/api/ask", NULL, big, body, sizeof body), 413);
+    CHECK_EQ_INT(http_request(f.port, "POST", "/api/ask", "Content-Type: application/json\r\n",
+                              big, body, sizeof body),
+                 413);
     /* A well-formed question gets an answer or an honest error, never a crash. */
     int st = http_request(f.port, "POST", "/api/ask", "Content-Type: application/json\r\n",
                           "{\"text\":\"hello\"}", body, sizeof body);

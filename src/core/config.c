@@ -47,7 +47,8 @@ static const key_def keys[] = {
     STR("server.host", "127.0.0.1", "listen address; anything but loopback requires server.auth_token"),
     INT("server.port", "8000", 1, 65535, "listen port"),
     STR("server.web_dir", "", "browser UI folder; default <root>/web"),
-    STR("server.allowed_origins", "", "comma-separated extra Origins allowed on /ws (same-origin is always allowed)"),
+    STR("server.allowed_origins", "", "comma-separated extra Origins allowed on /ws and POST requests (same-origin is always allowed)"),
+    STR("server.allowed_hosts", "", "comma-separated host names besides loopback and server.host that requests may address (Host header)"),
     {"server.auth_token", T_STR, "", 0, 0, NULL, NULL, 1, "bearer token required by the server when set (always when not on loopback)"},
     INT("server.max_sessions", "200", 1, 100000, "concurrent voice sessions; more are refused with a busy close"),
     INT("server.max_message_bytes", "65536", 1024, 16777216, "largest WebSocket message accepted"),
@@ -56,6 +57,8 @@ static const key_def keys[] = {
     INT("server.workers", "0", 0, 256, "worker threads for decoding and synthesis; 0 = number of cores"),
     BOOL("server.barge_in", "true", "speech while AXIOM speaks cancels the rest of the answer"),
     INT("server.send_queue_kb", "2048", 16, 1048576, "outgoing bytes queued per client before a slow reader is dropped"),
+    INT("server.ask_max_concurrent", "0", 0, 1024, "POST /api/ask answers running at once; more are refused with 503; 0 = half the turn workers, at least 1"),
+    INT("server.ask_timeout_s", "20", 1, 3600, "longest wait for a POST /api/ask answer before 504"),
     INT("server.audio_cache_mb", "16", 0, 4096, "synthesised answer sentences kept for answers that repeat; 0 = off"),
     /* voice activity detection */
     ENUM("vad.backend", "silero", "silero|energy", "silero (via sherpa-onnx) or the plain energy detector; silero falls back to energy when its model is missing"),

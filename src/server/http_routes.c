@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *status_text(int status) {
     switch (status) {
@@ -24,8 +25,10 @@ static const char *status_text(int status) {
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     default: return "Error";
     }
 }
@@ -41,13 +44,28 @@ void http_reply(struct mg_connection *conn, int status, const char *ctype, const
     if (len) mg_write(conn, body, len);
 }
 
-void http_reply_error(struct mg_connection *conn, int status, const char *message) {
+void http_reply_error_retry(struct mg_connection *conn, int status, const char *message,
+                            int retry_after_s) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", message);
     char *txt = cJSON_PrintUnformatted(o);
-    http_reply(conn, status, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2);
+    if (retry_after_s > 0) {
+        size_t len = txt ? strlen(txt) : 2;
+        mg_printf(conn,
+                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+                  "Retry-After: %d\r\nConnection: close\r\n\r\n",
+                  status, status_text(status), len, retry_after_s);
+        mg_write(conn, txt ? txt : "{}", len);
+    } else {
+        http_reply(conn, status, "application/json", txt ? txt : "{}", txt ? strlen(txt) : 2);
+    }
     free(txt);
     cJSON_Delete(o);
+}
+
+void http_reply_error(struct mg_connection *conn, int status, const char *message) {
+    http_reply_error_retry(conn, status, message, 0);
 }
 
 static void reply_json(struct mg_connection *conn, int status, cJSON *o) {
@@ -69,9 +87,10 @@ int server_auth_ok(axiom_server *srv, const struct mg_connection *conn) {
     if (!srv->token[0]) return 1;
     const char *h = mg_get_header(conn, "Authorization");
     if (h && strncmp(h, "Bearer ", 7) == 0 && token_equal(h + 7, srv->token)) return 1;
-    /* Browsers cannot set headers on a WebSocket: /ws also takes ?token=. */
+    /* Browsers cannot set headers on a WebSocket: /ws also takes ?token=. Nowhere
+     * else: a token in a URL ends up in logs and browser history. */
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    if (ri->query_string) {
+    if (ri->query_string && ri->local_uri && strcmp(ri->local_uri, "/ws") == 0) {
         char tok[300];
         int n = mg_get_var(ri->query_string, strlen(ri->query_string), "token", tok, sizeof tok);
         if (n > 0 && token_equal(tok, srv->token)) return 1;
@@ -125,37 +144,51 @@ static char *read_body(struct mg_connection *conn, size_t max, int *status) {
     return buf;
 }
 
+/* "application/json", any case, optionally followed by parameters (charset). */
+static int is_json_type(const char *ct) {
+    if (!ct) return 0;
+    while (*ct == ' ') ct++;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0) return 0;
+    ct += n;
+    while (*ct == ' ') ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
 static int handle_ask(struct mg_connection *conn, void *data) {
     axiom_server *srv = data;
     metrics_add(srv->metrics, COUNT_HTTP_REQUESTS, 1);
     if (!require_auth(srv, conn)) return 401;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (strcmp(ri->request_method, "POST") != 0) {
-        http_reply_error(conn, 405, "POST the question: {\"text\":\"...\"} or plain text");
+        http_reply_error(conn, 405, "POST the question as application/json: {\"text\":\"...\"}");
         return 405;
+    }
+    /* JSON only: a web page can send text/plain or a form anywhere without asking
+     * (no CORS preflight), but not application/json. */
+    const char *ct = mg_get_header(conn, "Content-Type");
+    if (!is_json_type(ct)) {
+        http_reply_error(conn, 415, "POST the question as Content-Type: application/json, "
+                                    "{\"text\":\"...\"}");
+        return 415;
     }
     int status = 400;
     char *body = read_body(conn, 8192, &status);
     if (!body) {
         http_reply_error(conn, status, status == 413 ? "question longer than 8192 bytes"
                                                      : "cannot read the request body");
+        if (status == 413) http_stop_reading(conn); /* the rest is not read */
         return status;
     }
-    /* JSON {"text": "..."} or the question as plain text. */
-    const char *text = body;
-    cJSON *in = NULL;
-    const char *ct = mg_get_header(conn, "Content-Type");
-    if ((ct && strstr(ct, "json")) || body[0] == '{') {
-        in = cJSON_Parse(body);
-        const cJSON *t = in ? cJSON_GetObjectItemCaseSensitive(in, "text") : NULL;
-        if (!cJSON_IsString(t)) {
-            cJSON_Delete(in);
-            free(body);
-            http_reply_error(conn, 400, "expected JSON {\"text\":\"your question\"}");
-            return 400;
-        }
-        text = t->valuestring;
+    cJSON *in = cJSON_Parse(body);
+    const cJSON *t = in ? cJSON_GetObjectItemCaseSensitive(in, "text") : NULL;
+    if (!cJSON_IsString(t)) {
+        cJSON_Delete(in);
+        free(body);
+        http_reply_error(conn, 400, "expected JSON {\"text\":\"your question\"}");
+        return 400;
     }
+    const char *text = t->valuestring;
     while (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t') text++;
     if (!*text) {
         cJSON_Delete(in);
@@ -163,9 +196,12 @@ static int handle_ask(struct mg_connection *conn, void *data) {
         http_reply_error(conn, 400, "the question is empty");
         return 400;
     }
-    cJSON *out = cJSON_CreateObject();
-    status = pipeline_ask(srv, text, out);
-    reply_json(conn, status, out);
+    cJSON *out = NULL;
+    char err[256] = "";
+    int retry_s = 0;
+    status = ask_run(srv, text, &out, err, sizeof err, &retry_s);
+    if (out) reply_json(conn, status, out);
+    else http_reply_error_retry(conn, status, err, retry_s);
     cJSON_Delete(out);
     cJSON_Delete(in);
     free(body);
@@ -187,6 +223,9 @@ static int handle_status(struct mg_connection *conn, void *data) {
     pthread_mutex_unlock(&srv->mu);
     cJSON_AddNumberToObject(sess, "max", srv->max_sessions);
     ws_status_json(srv, cJSON_AddArrayToObject(sess, "list"));
+    cJSON *asks = cJSON_AddObjectToObject(o, "asks");
+    cJSON_AddNumberToObject(asks, "running", atomic_load(&srv->asks_running));
+    cJSON_AddNumberToObject(asks, "max", srv->ask_max);
     cJSON *mem = cJSON_AddObjectToObject(o, "memory");
     cJSON_AddNumberToObject(mem, "rss_bytes", (double)proc_rss_bytes());
     cJSON_AddNumberToObject(mem, "pss_bytes", (double)proc_pss_bytes());

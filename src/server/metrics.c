@@ -30,6 +30,9 @@ static const struct {
     {"axiom_turn_errors_total", "turns that ended with an error event"},
     {"axiom_work_shed_total", "work refused because a bounded queue was full"},
     {"axiom_http_requests_total", "HTTP requests served"},
+    {"axiom_requests_refused_host_total", "requests refused: Host header not this machine"},
+    {"axiom_ask_refused_busy_total", "/api/ask refused with 503: too many at once or memory critical"},
+    {"axiom_ask_timeouts_total", "/api/ask answered 504: no answer within server.ask_timeout_s"},
 };
 
 static const char *const turn_paths[] = {"template", "retrieval", "llm", "rejected", "none", "error"};

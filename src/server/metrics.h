@@ -33,6 +33,9 @@ typedef enum {
     COUNT_ERRORS,          /* turns that ended in an error event */
     COUNT_SHED,            /* work refused because a queue was full */
     COUNT_HTTP_REQUESTS,
+    COUNT_REFUSED_HOST,    /* requests whose Host is not this machine (DNS rebinding) */
+    COUNT_ASK_REFUSED_BUSY, /* /api/ask refused: bound reached or memory critical */
+    COUNT_ASK_TIMEOUTS,    /* /api/ask answered 504: past server.ask_timeout_s */
     COUNT_KINDS
 } metrics_counter;
 

@@ -527,7 +527,7 @@ static void collect_sentence(void *user, const char *sentence) {
     (void)sentence;
 }
 
-int pipeline_ask(axiom_server *srv, const char *text, cJSON *out) {
+int pipeline_ask(axiom_server *srv, const char *text, cJSON *out, const volatile int *cancel) {
     axiom_engine *e = srv->engine;
     if (!e->brain) {
         cJSON_AddStringToObject(out, "error", "answering is not available: no knowledge pack "
@@ -543,7 +543,8 @@ int pipeline_ask(axiom_server *srv, const char *text, cJSON *out) {
     governor_mode gm = governor_effective_mode(e->gov);
     if (gm == GOV_MODE_SKIP_LLM) mode = BRAIN_MODE_SKIP_LLM;
     else if (gm == GOV_MODE_TEMPLATE_ONLY) mode = BRAIN_MODE_TEMPLATE_ONLY;
-    brain_turn_opts opts = {.mode = mode, .llm = e->llm, .sink = {collect_sentence, NULL}};
+    brain_turn_opts opts = {
+        .mode = mode, .llm = e->llm, .cancel = cancel, .sink = {collect_sentence, NULL}};
     brain_reply r;
     memset(&r, 0, sizeof r);
     char err[512] = "";

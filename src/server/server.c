@@ -75,6 +75,7 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     str_copy(s->host, sizeof s->host, host);
     str_copy(s->token, sizeof s->token, token);
     str_copy(s->origins, sizeof s->origins, config_str(cfg, "server.allowed_origins"));
+    str_copy(s->allowed_hosts, sizeof s->allowed_hosts, config_str(cfg, "server.allowed_hosts"));
     const char *web = config_str(cfg, "server.web_dir");
     if (*web) str_copy(s->web_dir, sizeof s->web_dir, web);
     else snprintf(s->web_dir, sizeof s->web_dir, "%s/web", axiom_root_dir());
@@ -93,6 +94,11 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     s->audio_pool = worker_pool_new("axiom-audio", workers, queue, err, errlen);
     s->turn_pool = s->audio_pool ? worker_pool_new("axiom-turn", workers, queue, err, errlen) : NULL;
     if (!s->metrics || !s->turn_pool) goto fail;
+    int ask_max = (int)config_int(cfg, "server.ask_max_concurrent");
+    s->ask_max = ask_max > 0 ? ask_max : ask_max_default(workers);
+    s->ask_timeout_ms = config_int(cfg, "server.ask_timeout_s") * 1000;
+    atomic_init(&s->asks_running, 0);
+    atomic_init(&s->asks_stopping, 0);
     s->pipe = pipeline_shared_new(s, err, errlen);
     if (!s->pipe) goto fail;
     s->acache = audio_cache_new((size_t)config_int(cfg, "server.audio_cache_mb") << 20);
@@ -106,14 +112,12 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
      * life (a WebSocket keeps it), so it needs one per allowed session plus some for
      * plain HTTP and for refusing sessions past the limit with a clear close code
      * (a refused client that does not leave is cut after 2 s by the reaper). */
-    char ports[96], threads[16], ws_timeout[24];
+    char ports[96], threads[16];
     if (strchr(host, ':')) snprintf(ports, sizeof ports, "[%s]:%lld", host, config_int(cfg, "server.port"));
     else snprintf(ports, sizeof ports, "%s:%lld", host, config_int(cfg, "server.port"));
     snprintf(threads, sizeof threads, "%d", s->max_sessions + 32);
-    snprintf(ws_timeout, sizeof ws_timeout, "%lld", config_int(cfg, "server.idle_timeout_s") * 1000);
     const char *options[] = {"listening_ports", ports,
                              "num_threads", threads,
-                             "websocket_timeout_ms", ws_timeout,
                              /* bounds a write to a client that stopped reading */
                              "request_timeout_ms", "10000",
                              "enable_keep_alive", "no",
@@ -121,6 +125,7 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = log_civetweb;
+    cb.begin_request = server_begin_request;
     mg_init_library(0);
     s->ctx = mg_start(&cb, s, options);
     if (!s->ctx) {
@@ -134,7 +139,6 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
         goto fail;
     }
     http_routes_register(s);
-    ws_register(s);
     mg_set_request_handler(s->ctx, "/", static_files_handle, s);
     struct mg_server_port sp[4];
     int n = mg_get_server_ports(s->ctx, 4, sp);
@@ -160,6 +164,7 @@ int server_port(const axiom_server *s) { return s->port; }
 
 void server_stop(axiom_server *s) {
     if (!s) return;
+    atomic_store(&s->asks_stopping, 1);
     ws_shutdown_all(s);
     ws_reaper_stop(s);
     mg_stop(s->ctx);

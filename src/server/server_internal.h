@@ -47,6 +47,7 @@ struct axiom_server {
     char web_dir[4096];
     char token[256];          /* empty = no token required */
     char origins[2048];       /* server.allowed_origins, comma-separated */
+    char allowed_hosts[2048]; /* server.allowed_hosts, comma-separated names */
     int max_sessions;
     size_t max_message_bytes;
     size_t send_queue_bytes;
@@ -54,6 +55,10 @@ struct axiom_server {
     int64_t idle_timeout_ms;
     int barge_in;
     int64_t started_ms;
+    int ask_max;              /* server.ask_max_concurrent, resolved */
+    int64_t ask_timeout_ms;   /* server.ask_timeout_s */
+    atomic_int asks_running;  /* /api/ask jobs admitted and not yet finished */
+    atomic_int asks_stopping; /* set by server_stop: waiting asks give up */
 
     pthread_mutex_t mu;       /* guards the session lists and count */
     ws_session *sessions;     /* open sessions, for /api/status and shutdown */
@@ -186,8 +191,20 @@ void session_set_cancel(ws_session *s, int on);
 /* Barge-in or a client's cancel: stops the answer in progress, drops its queued
  * audio and tells the client (barge_in event). Returns 1 when there was one. */
 int pipeline_cancel_answer(ws_session *s, const char *why);
-/* One-shot answer for /api/ask: fills a JSON object; returns HTTP status. */
-int pipeline_ask(axiom_server *srv, const char *text, cJSON *out);
+/* One-shot answer for /api/ask: fills a JSON object; returns HTTP status. cancel
+ * (may be NULL): non-zero stops the turn at its next check. Turn pool only. */
+int pipeline_ask(axiom_server *srv, const char *text, cJSON *out, const volatile int *cancel);
+
+/* ---- /api/ask admission and deadline (ask.c) ---- */
+/* Answers text on the turn pool within server.ask_timeout_s. Returns the HTTP
+ * status: 200 (or the pipeline's status) with *out set (caller frees), or an error
+ * status with err filled (*out NULL) and *retry_after_s > 0 when the client should
+ * retry (503 at the governor's critical level or past server.ask_max_concurrent),
+ * 504 past the deadline. */
+int ask_run(axiom_server *srv, const char *text, cJSON **out, char *err, size_t errlen,
+            int *retry_after_s);
+/* server.ask_max_concurrent = 0: half the turn pool's threads, at least 1. */
+int ask_max_default(int turn_threads);
 
 /* ---- HTTP (http_routes.c, static_files.c) ---- */
 void http_routes_register(axiom_server *srv);
@@ -196,12 +213,49 @@ int static_files_handle(struct mg_connection *conn, void *srv);
 void http_reply(struct mg_connection *conn, int status, const char *ctype, const char *body,
                 size_t len);
 void http_reply_error(struct mg_connection *conn, int status, const char *message);
+/* The same with a Retry-After header (seconds; 0 = none). */
+void http_reply_error_retry(struct mg_connection *conn, int status, const char *message,
+                            int retry_after_s);
 /* 1 when the request carries the token (Authorization: Bearer, or ?token= for /ws),
  * or when no token is configured. */
 int server_auth_ok(axiom_server *srv, const struct mg_connection *conn);
 
+/* ---- who may send requests (http_guard.c) ---- */
+/* 1 when a Host header names this machine: loopback, server.host, or a name in
+ * server.allowed_hosts (any port). */
+int server_host_allowed(const axiom_server *srv, const char *host);
+/* 1 when the request has no Origin, a same-origin one, or one in
+ * server.allowed_origins. */
+int server_origin_allowed(const axiom_server *srv, const struct mg_connection *conn);
+/* civetweb's begin_request callback: refuses (403) a foreign Host on every route and
+ * a foreign Origin on every state-changing request before any handler runs. */
+int server_begin_request(struct mg_connection *conn);
+
 /* ---- WebSocket (ws_session.c) ---- */
-void ws_register(axiom_server *srv);
+/* What the transport calls for each /ws connection, on its network thread:
+ * connect after a valid upgrade request (0 = go on; otherwise it has answered with an
+ * HTTP error), ready after the 101, data for each frame (bits: FIN and opcode as on
+ * the wire; returns 0 to close), close once at the end. */
+int ws_connect(struct mg_connection *conn, axiom_server *srv, int fd);
+void ws_ready(struct mg_connection *conn, axiom_server *srv);
+int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_server *srv);
+void ws_close(const struct mg_connection *conn, axiom_server *srv);
+
+/* ---- WebSocket transport (ws_transport.c) ---- */
+/* Serves one /ws connection from begin_request: handshake, then frames read with
+ * their size checked before the payload (server.max_message_bytes), handed to the
+ * ws_* functions above. Returns when the connection ends (HTTP status for the log). */
+int ws_transport_handle(struct mg_connection *conn, axiom_server *srv);
+/* The socket of a connection (civetweb does not expose it), or -1. */
+int ws_socket_fd(const struct mg_request_info *ri);
+/* After a refusal has been written: sends it and a FIN, waits (at most 2 s) until the
+ * client has it, and stops reading, so nothing more of what the client sends is
+ * read (the kernel resets the connection on close instead). */
+void socket_flush_and_stop(int fd);
+/* The same for an HTTP request whose body is refused unread. */
+void http_stop_reading(struct mg_connection *conn);
+/* Sec-WebSocket-Accept for a client's Sec-WebSocket-Key; -1 for a malformed key. */
+int ws_accept_key(const char *key, char out[29]);
 /* Queued inbound audio, taken by the audio job (NULL when none; the job flag is
  * then cleared so the next message submits a new job). */
 struct audio_chunk *ws_audio_take(ws_session *s);

@@ -11,10 +11,7 @@
 #include "mem/governor.h"
 #include "server/server_internal.h"
 
-#include <arpa/inet.h>
 #include <cJSON.h>
-#include <dirent.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,85 +54,15 @@ void session_unref(ws_session *s) {
     free(s);
 }
 
-/* civetweb does not expose a connection's socket; find it by its address pair so a
- * slow reader can be dropped (shutdown) from another thread. Runs once per
- * connection, on its own thread, before the handshake. */
-static int addr_matches(const struct sockaddr_storage *ss, const char *ip, int port) {
-    char buf[64];
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        if (ntohs(a->sin_port) != port) return 0;
-        inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        if (ntohs(a->sin6_port) != port) return 0;
-        inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-    } else {
-        return 0;
-    }
-    return strcmp(buf, ip) == 0;
-}
-
-static int find_socket_fd(const struct mg_request_info *ri) {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int found = -1;
-    struct dirent *e;
-    while ((e = readdir(d)) && found < 0) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        int fd = atoi(e->d_name);
-        struct sockaddr_storage local, peer;
-        socklen_t ll = sizeof local, pl = sizeof peer;
-        if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0) continue;
-        if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0) continue;
-        int lport = local.ss_family == AF_INET
-                        ? ntohs(((struct sockaddr_in *)&local)->sin_port)
-                        : ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
-        if (lport == ri->server_port && addr_matches(&peer, ri->remote_addr, ri->remote_port))
-            found = fd;
-    }
-    closedir(d);
-    return found;
-}
-
-static int origin_allowed(axiom_server *srv, const struct mg_connection *conn) {
-    const char *origin = mg_get_header(conn, "Origin");
-    /* Browsers always send Origin on WebSocket upgrades; a client without one is not
-     * a web page, so a random site cannot reach us through it. */
-    if (!origin) return 1;
-    const char *host = mg_get_header(conn, "Host");
-    if (host) {
-        char same[320];
-        snprintf(same, sizeof same, "http://%s", host);
-        if (strcasecmp(origin, same) == 0) return 1;
-        snprintf(same, sizeof same, "https://%s", host);
-        if (strcasecmp(origin, same) == 0) return 1;
-    }
-    size_t ol = strlen(origin);
-    for (const char *p = srv->origins; *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n && p[n - 1] == ' ') n--;
-        if (n == 1 && *p == '*') return 1;
-        if (n && n == ol && strncasecmp(p, origin, n) == 0) return 1;
-        if (!end) break;
-        p = end + 1;
-    }
-    return 0;
-}
-
 static void refuse_http(struct mg_connection *conn, int status, const char *msg) {
     char body[512];
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", msg);
     http_reply(conn, status, "application/json", body, (size_t)n);
 }
 
-static int ws_connect(const struct mg_connection *cconn, void *cbdata) {
-    axiom_server *srv = cbdata;
-    struct mg_connection *conn = (struct mg_connection *)cconn;
+int ws_connect(struct mg_connection *conn, axiom_server *srv, int fd) {
     metrics_add(srv->metrics, COUNT_HTTP_REQUESTS, 1);
-    if (!origin_allowed(srv, conn)) {
+    if (!server_origin_allowed(srv, conn)) { /* begin_request checked it too */
         metrics_add(srv->metrics, COUNT_REFUSED_ORIGIN, 1);
         const char *o = mg_get_header(conn, "Origin");
         LOG_W("server", "refused /ws from Origin %.100s (add it to server.allowed_origins)", o);
@@ -169,7 +96,7 @@ static int ws_connect(const struct mg_connection *cconn, void *cbdata) {
     atomic_init(&s->last_activity_ms, s->connected_ms);
     s->out_rate = (int)config_int(srv->cfg, "tts.sample_rate");
     atomic_init(&s->cancel, 0);
-    s->fd = find_socket_fd(mg_get_request_info(conn));
+    s->fd = fd;
 
     pthread_mutex_lock(&srv->mu);
     if (srv->nsessions >= srv->max_sessions) {
@@ -280,8 +207,7 @@ void ws_reaper_stop(axiom_server *srv) {
     pthread_cond_destroy(&srv->reaper_cv);
 }
 
-static void ws_ready(struct mg_connection *conn, void *cbdata) {
-    axiom_server *srv = cbdata;
+void ws_ready(struct mg_connection *conn, axiom_server *srv) {
     ws_session *s = mg_get_user_connection_data(conn);
     if (!s) return;
     if (!s->refused) {
@@ -476,8 +402,7 @@ void ws_audio_free(struct audio_chunk *c) {
     }
 }
 
-static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata) {
-    axiom_server *srv = cbdata;
+int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_server *srv) {
     ws_session *s = mg_get_user_connection_data(conn);
     int opcode = bits & 0x0f;
     if (opcode == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE) return 0;
@@ -518,8 +443,7 @@ static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len,
     return 1;
 }
 
-static void ws_close(const struct mg_connection *cconn, void *cbdata) {
-    axiom_server *srv = cbdata;
+void ws_close(const struct mg_connection *cconn, axiom_server *srv) {
     ws_session *s = mg_get_user_connection_data(cconn);
     if (!s) return;
     atomic_store(&s->cancel, 1);
@@ -556,9 +480,6 @@ static void ws_close(const struct mg_connection *cconn, void *cbdata) {
     session_unref(s);
 }
 
-void ws_register(axiom_server *srv) {
-    mg_set_websocket_handler(srv->ctx, "/ws", ws_connect, ws_ready, ws_data, ws_close, srv);
-}
 
 void ws_shutdown_all(axiom_server *srv) {
     pthread_mutex_lock(&srv->mu);

@@ -326,15 +326,24 @@ void ws_client_set_rcvbuf(ws_client *c, int bytes) {
 
 int http_request(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, char *out, size_t outcap) {
+    return http_request_host(port, NULL, method, path, extra_headers, body, out, outcap);
+}
+
+int http_request_host(int port, const char *host, const char *method, const char *path,
+                      const char *extra_headers, const char *body, char *out, size_t outcap) {
     if (outcap) out[0] = '\0';
+    char host_line[300];
+    if (host && !*host) host_line[0] = '\0';
+    else if (host) snprintf(host_line, sizeof host_line, "Host: %s\r\n", host);
+    else snprintf(host_line, sizeof host_line, "Host: 127.0.0.1:%d\r\n", port);
     int fd = tcp_connect(port, 5000);
     if (fd < 0) return -1;
     char req[4096];
     size_t bl = body ? strlen(body) : 0;
     int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+                     "%s %s HTTP/1.1\r\n%sConnection: close\r\n"
                      "Content-Length: %zu\r\n%s\r\n",
-                     method, path, port, bl, extra_headers ? extra_headers : "");
+                     method, path, host_line, bl, extra_headers ? extra_headers : "");
     if (n < 0 || (size_t)n >= sizeof req || send_all(fd, req, (size_t)n) != 0 ||
         (bl && send_all(fd, body, bl) != 0)) {
         close(fd);

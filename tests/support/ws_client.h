@@ -50,6 +50,9 @@ void ws_client_set_rcvbuf(ws_client *c, int bytes);
  * (bounded, NUL-terminated). method "GET"/"POST"; body may be NULL. */
 int http_request(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, char *out, size_t outcap);
+/* The same with a chosen Host header (NULL: 127.0.0.1:port; "": none at all). */
+int http_request_host(int port, const char *host, const char *method, const char *path,
+                      const char *extra_headers, const char *body, char *out, size_t outcap);
 
 /* Loads a WAV file as 16 kHz mono s16 (resampled/mixed down when needed). Returns
  * the sample count, or -1 with err. *samples is malloc'd. */
