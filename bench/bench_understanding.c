@@ -532,7 +532,11 @@ static int parse_list(const char *env, const char **out, size_t max, char *buf, 
 }
 
 int main(void) {
-    log_set_level(AX_LOG_WARN);
+    /* quiet unless asked: BENCH_UNDERSTANDING_LOG=debug shows how each hearing was weighed */
+    ax_log_level lvl = AX_LOG_WARN;
+    const char *lv = getenv("BENCH_UNDERSTANDING_LOG");
+    if (lv) log_parse_level(lv, &lvl);
+    log_set_level(lvl);
     setvbuf(stdout, NULL, _IOLBF, 0);
     int64_t t_start = now_us();
     const char *root = axiom_root_dir();

@@ -288,7 +288,10 @@ static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
         return snprintf(err, errlen, "out of memory"), -1;
     }
     const pack *p = b->pk;
-    for (size_t i = 0; i < p->n_templates; i++) corpus_add(c, p->templates[i].question);
+    /* recorded misrecognitions are for reading mishearings back, not for teaching the
+     * recogniser to mishear */
+    for (size_t i = 0; i < p->n_templates; i++)
+        if (!p->templates[i].misheard) corpus_add(c, p->templates[i].question);
     for (size_t i = 0; i < p->n_items; i++) {
         corpus_add(c, p->items[i].name);
         for (size_t a = 0; a < p->items[i].n_aliases; a++) corpus_add(c, p->items[i].aliases[a]);

@@ -150,7 +150,7 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
 
 int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard, const brain_heard_opts *heard_opts,
                      const brain_turn_opts *opts, brain_reply *out, char *err, size_t errlen) {
-    brain_heard_opts defaults = {1, 1, 10.0f, 1};
+    brain_heard_opts defaults = {1, 1, 15.0f, 1};
     const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
     brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
     int64_t t0 = now_us();

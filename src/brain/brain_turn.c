@@ -20,8 +20,8 @@
 /* Spoken turns answered from retrieval (see brain_turn_opts.spoken): the share of
  * the question's content words the best fact must hold, with and without an item
  * named, and the intent's probability. */
-#define SPOKEN_NAMED_MIN_COVERAGE 0.5
-#define SPOKEN_MIN_COVERAGE 0.75
+#define SPOKEN_NAMED_MIN_COVERAGE 0.25
+#define SPOKEN_MIN_COVERAGE 0.6
 #define SPOKEN_MIN_P 0.4f
 #define COMPOSE_MAX 320       /* bytes of composed spoken answer */
 

@@ -197,6 +197,15 @@ void mention_free(mention_index *m) {
     free(m);
 }
 
+/* A phrase's word against the text's. The phrase's last word also matches its plural
+ * ("how heavy are the crazyflies", "two tellos"): the recogniser often hears one for
+ * the other, and people say both. */
+static int word_matches(const char *ph, const char *t, int last) {
+    if (strcmp(ph, t) == 0) return 1;
+    size_t n = strlen(ph);
+    return last && n >= 3 && isalpha((unsigned char)ph[n - 1]) && strncmp(ph, t, n) == 0 && strcmp(t + n, "s") == 0;
+}
+
 int mention_find(const mention_index *m, const text_toks *tt, int *cover, size_t *start, size_t *len) {
     int best = -1, best_cover = 0;
     size_t bs = 0, bl = 0;
@@ -206,7 +215,7 @@ int mention_find(const mention_index *m, const text_toks *tt, int *cover, size_t
             if (p->cover <= best_cover || p->ntok > tt->n) continue;
             for (size_t s = 0; s + p->ntok <= tt->n; s++) {
                 size_t k = 0;
-                while (k < p->ntok && strcmp(p->toks[k], tt->t[s + k]) == 0) k++;
+                while (k < p->ntok && word_matches(p->toks[k], tt->t[s + k], k + 1 == p->ntok)) k++;
                 if (k == p->ntok) {
                     best = p->item;
                     best_cover = p->cover;

@@ -31,6 +31,9 @@ typedef struct {
     const char *intent;   /* one of the nine intent names */
     int item;             /* index into items, -1 = general */
     const char *question, *answer;
+    /* The question is a recorded misrecognition ("what is the jetsun aurin na no"), kept
+     * so that hearing it still finds the answer; never taught to the recogniser. */
+    int misheard;
 } pack_template;
 
 typedef struct {

@@ -308,6 +308,7 @@ static void load_templates(pack *p, const char *dir, mention_index **mi) {
             t->item = item;
             t->question = pack_strdup(p, q);
             t->answer = pack_strdup(p, a);
+            t->misheard = arr->string && strcmp(arr->string, "stt_errors") == 0;
         }
     }
     cJSON_Delete(j);

@@ -159,6 +159,7 @@ static void load_templates(pack *p, cJSON *arr) {
         t->item = item;
         t->question = pack_strdup(p, q);
         t->answer = pack_strdup(p, a);
+        t->misheard = 0;
     }
 }
 
