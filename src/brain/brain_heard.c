@@ -32,6 +32,7 @@
 #define QUIET_DROP_COST 0.01 /* dropping a word from a quieter voice */
 #define MAX_CANDIDATES 160
 #define MAX_SWITCH_COST 0.4 /* the most a hearing may cost to be preferred */
+#define MAX_UPGRADE_COST 0.1 /* ... over a best hearing retrieval answers */
 #define MAX_LOUD_DROPPED 2  /* loud words a preferred hearing may leave out */
 
 void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out) {
@@ -157,14 +158,17 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard, const 
     char fallback[1024];
     trimmed_best(heard, ho, fallback, sizeof fallback);
 
-    /* The best hearing, without its quiet edges, is taken whenever the pack answers
-     * it with confidence: the other hearings are only for when it does not. */
+    /* The best hearing, without its quiet edges, is taken whenever a template (or a
+     * greeting) answers it. When only retrieval would, another hearing a template
+     * answers is taken if it is nearly as likely (a template is the pack's exact
+     * answer); when nothing answers it, a less likely one may be. */
     brain_assessment fa;
     if (brain_assess(b, s, fallback, mode, 1, &fa, err, errlen) != 0) return -1;
     const char *chosen = fallback;
     candidate *c = NULL;
     int n = 0;
-    if (!(fa.spoken_ok && fa.path != BRAIN_PATH_NONE) && ho->rescore) {
+    int settled = fa.path == BRAIN_PATH_NONE || fa.fast_path || fa.social;
+    if (!settled && ho->rescore) {
         c = calloc(MAX_CANDIDATES, sizeof *c);
         if (!c) {
             snprintf(err, errlen, "out of memory");
@@ -183,8 +187,9 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard, const 
         /* Another hearing must be one a template answers, cheap to reach, and keep
          * most of what the speaker said: otherwise it is a guess pulling unrelated
          * speech onto something the pack knows. */
-        if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) &&
-            c[best].cost <= MAX_SWITCH_COST && c[best].loud_dropped <= MAX_LOUD_DROPPED)
+        double limit = fa.spoken_ok ? MAX_UPGRADE_COST : MAX_SWITCH_COST;
+        if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) && c[best].cost <= limit &&
+            c[best].loud_dropped <= MAX_LOUD_DROPPED)
             chosen = c[best].text;
     }
     brain_turn_opts o = opts ? *opts : (brain_turn_opts){.mode = BRAIN_MODE_FULL};

@@ -304,12 +304,52 @@ static int plain_word(const char *w, char *out, size_t outlen) {
  * texts: most entries differ only in fillers or pronunciation variants. */
 #define NBEST_SCAN 48
 
+/* The words of a segmentation (fillers skipped) into h; the text is rebuilt from them.
+ * The lattice numbers frames from somewhere before the utterance (not its start, not
+ * the decoder's frame count either); a path's opening <s> is at the utterance's first
+ * frame, so positions are taken from there. */
+static void words_from(ps_seg_t *sg, stt_hyp *h, char *text, size_t textlen) {
+    size_t len = 0;
+    int base = -1;
+    text[0] = '\0';
+    for (; sg; sg = ps_seg_next(sg)) {
+        char w[40];
+        int sf = 0, ef = 0;
+        ps_seg_frames(sg, &sf, &ef);
+        if (base < 0) base = sf;
+        if (!plain_word(ps_seg_word(sg), w, sizeof w)) continue;
+        if (h->words && h->n_words < STT_MAX_WORDS) {
+            stt_word *x = &h->words[h->n_words++];
+            str_copy(x->word, sizeof x->word, w);
+            x->start_ms = (sf - base) * 10;
+            x->end_ms = (ef - base + 1) * 10;
+        }
+        int k = snprintf(text + len, textlen - len, "%s%s", len ? " " : "", w);
+        if (k > 0 && (size_t)k < textlen - len) len += (size_t)k;
+    }
+}
+
 static int ps_utt_alternatives(void *d_, stt_hyp *alts, int max) {
     ps_dec *d = d_;
     logmath_t *lmath = ps_get_logmath(d->ps);
-    ps_nbest_t *nb = ps_nbest(d->ps);
     int n = 0;
     int32 best = 0;
+    /* the best path first, as ps_get_hyp gave it, with its own words */
+    if (max > 0) {
+        int32 score = 0;
+        const char *hyp = ps_get_hyp(d->ps, &score);
+        if (hyp && *hyp) {
+            stt_hyp h = {0};
+            h.words = calloc(STT_MAX_WORDS, sizeof *h.words);
+            char text[1024];
+            words_from(ps_seg_iter(d->ps), &h, text, sizeof text);
+            h.text = strdup(text);
+            if (h.text && text[0]) alts[n++] = h;
+            else stt_hyp_clear(&h);
+        }
+    }
+    ps_nbest_t *nb = ps_nbest(d->ps);
+    int have_best = 0;
     for (int scanned = 0; nb && n < max && scanned < NBEST_SCAN;
          scanned++, nb = ps_nbest_next(nb)) {
         int32 score = 0;
@@ -317,29 +357,8 @@ static int ps_utt_alternatives(void *d_, stt_hyp *alts, int max) {
         stt_hyp h = {0};
         h.words = calloc(STT_MAX_WORDS, sizeof *h.words);
         char text[1024];
-        size_t len = 0;
-        text[0] = '\0';
-        /* The lattice numbers frames from somewhere before the utterance (not its
-         * start, not the decoder's frame count either); the path's opening <s> is at
-         * the utterance's first frame, so positions are taken from there. */
-        int base = -1;
-        for (ps_seg_t *sg = ps_nbest_seg(nb); sg; sg = ps_seg_next(sg)) {
-            char w[40];
-            int sf = 0, ef = 0;
-            ps_seg_frames(sg, &sf, &ef);
-            if (base < 0) base = sf;
-            if (!plain_word(ps_seg_word(sg), w, sizeof w)) continue;
-            sf -= base;
-            ef -= base;
-            if (h.words && h.n_words < STT_MAX_WORDS) {
-                stt_word *x = &h.words[h.n_words++];
-                str_copy(x->word, sizeof x->word, w);
-                x->start_ms = sf * 10;
-                x->end_ms = (ef + 1) * 10;
-            }
-            int k = snprintf(text + len, sizeof text - len, "%s%s", len ? " " : "", w);
-            if (k > 0 && (size_t)k < sizeof text - len) len += (size_t)k;
-        }
+        words_from(ps_nbest_seg(nb), &h, text, sizeof text);
+        if (!have_best) best = score, have_best = 1; /* scores count from the search's best */
         int dup = 0;
         for (int i = 0; i < n && !dup; i++)
             dup = strcmp(alts[i].text, text) == 0;
@@ -347,7 +366,6 @@ static int ps_utt_alternatives(void *d_, stt_hyp *alts, int max) {
             free(h.words);
             continue;
         }
-        if (n == 0) best = score;
         h.text = strdup(text);
         h.score = logmath_log_to_ln(lmath, score - best);
         if (!h.text) {
