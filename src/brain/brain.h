@@ -79,6 +79,9 @@ typedef struct brain_reply {
     char intent[32];       /* "equipment_query", ..., "unknown"; "" when dropped */
     float confidence;      /* calibrated intent probability */
     brain_path path;
+    /* FALLBACK only: why the LLM failed, one of "timeout", "connect", "http", "empty"
+     * (no text came), "context" (the prompt did not fit), "other"; "" otherwise. */
+    char llm_failure[16];
     char *text;            /* the whole answer, speech-shaped (owned; "" when dropped) */
     char *normalised;      /* the transcript after normalisation (owned) */
     char dropped[64];      /* why input was dropped ("empty", "filler", "noise"), or "" */

@@ -527,11 +527,12 @@ int pipeline_ask(axiom_server *srv, const char *text, cJSON *out) {
         metrics_count_turn(srv->metrics, "error");
         status = 503;
     } else {
-        const char *path = r.path == BRAIN_PATH_FALLBACK ? "retrieval" : brain_path_name(r.path);
+        const char *path = brain_path_name(r.path);
         cJSON_AddStringToObject(out, "text", r.text ? r.text : "");
         cJSON_AddStringToObject(out, "intent", r.intent);
         cJSON_AddNumberToObject(out, "confidence", (int)(r.confidence * 1000) / 1000.0);
         cJSON_AddStringToObject(out, "path", path);
+        if (r.llm_failure[0]) cJSON_AddStringToObject(out, "llm_failure", r.llm_failure);
         if (r.dropped[0]) cJSON_AddStringToObject(out, "dropped", r.dropped);
         if (r.card.index >= 0) {
             cJSON *c = cJSON_AddObjectToObject(out, "card");
@@ -549,10 +550,8 @@ int pipeline_ask(axiom_server *srv, const char *text, cJSON *out) {
         cJSON_AddNumberToObject(t, "intent", (double)(r.t.intent_us / 100) / 10.0);
         cJSON_AddNumberToObject(t, "retrieval", (double)(r.t.retrieval_us / 100) / 10.0);
         cJSON_AddNumberToObject(t, "llm", (double)(r.t.llm_us / 100) / 10.0);
-        metrics_count_turn(srv->metrics, r.path == BRAIN_PATH_TEMPLATE    ? "template"
-                                         : r.path == BRAIN_PATH_LLM       ? "llm"
-                                         : r.path == BRAIN_PATH_NONE      ? "none"
-                                                                          : "retrieval");
+        metrics_count_turn(srv->metrics, path);
+        if (r.path == BRAIN_PATH_FALLBACK) metrics_count_llm_failure(srv->metrics, r.llm_failure);
         metrics_observe_ms(srv->metrics, STAGE_BRAIN, (double)dt / 1000.0);
     }
     brain_reply_free(&r);

@@ -72,8 +72,8 @@ static void send_speaking(turn_ctx *t, const char *text) {
     const brain_reply *r = t->reply;
     cJSON_AddStringToObject(o, "intent", r && r->intent[0] ? r->intent : "unknown");
     if (r) {
-        cJSON_AddStringToObject(o, "path", r->path == BRAIN_PATH_FALLBACK ? "retrieval"
-                                               : brain_path_name(r->path));
+        cJSON_AddStringToObject(o, "path", brain_path_name(r->path));
+        if (r->llm_failure[0]) cJSON_AddStringToObject(o, "llm_failure", r->llm_failure);
         cJSON_AddNumberToObject(o, "confidence", (int)(r->confidence * 1000) / 1000.0);
     } else {
         cJSON_AddStringToObject(o, "path", "llm");
@@ -211,8 +211,8 @@ static brain_mode mode_now(axiom_server *srv) {
 static const char *metrics_path(const brain_reply *r) {
     switch (r->path) {
     case BRAIN_PATH_TEMPLATE: return "template";
-    case BRAIN_PATH_RETRIEVAL:
-    case BRAIN_PATH_FALLBACK: return "retrieval";
+    case BRAIN_PATH_RETRIEVAL: return "retrieval";
+    case BRAIN_PATH_FALLBACK: return "fallback";
     case BRAIN_PATH_LLM: return "llm";
     default: return "none";
     }
@@ -275,6 +275,7 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int6
     }
     t.reply = &reply;
     metrics_count_turn(srv->metrics, metrics_path(&reply));
+    if (reply.path == BRAIN_PATH_FALLBACK) metrics_count_llm_failure(srv->metrics, reply.llm_failure);
     if (cancelled(&t)) {
         for (int i = 0; i < t.nheld; i++) free(t.held[i]);
     } else if (reply.path == BRAIN_PATH_NONE || !reply.text || !reply.text[0]) {
@@ -297,7 +298,10 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int6
         flush_held(&t);
     } else {
         flush_held(&t);
-        if (!t.spoken_text || strcmp(t.spoken_text, reply.text) != 0) send_speaking(&t, reply.text);
+        /* The streamed events said "llm" before the path was known; a fallback gets
+         * one more with the true path (and the failure reason). */
+        if (!t.spoken_text || strcmp(t.spoken_text, reply.text) != 0 || reply.path != BRAIN_PATH_LLM)
+            send_speaking(&t, reply.text);
         send_card_events(&t);
     }
     if (s->want_timings && !cancelled(&t)) {
