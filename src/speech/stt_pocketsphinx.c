@@ -42,6 +42,7 @@ typedef struct {
     ps_decoder_t *ps;
     cmd_ln_t *cfg;
     int in_utt;
+    mfcc_t *cmn0; /* the channel mean right after ps_init (from -cmninit), see cmn_reset */
 } ps_dec;
 
 /* sphinxbase's logging and cmd_ln parsing use process-wide state: decoders are created
@@ -161,7 +162,27 @@ static void ps_dec_free(void *d_) {
     if (!d) return;
     if (d->ps) ps_free(d->ps);
     if (d->cfg) cmd_ln_free_r(d->cfg);
+    free(d->cmn0);
     free(d);
+}
+
+/* Live decoding normalises each utterance by a running cepstral mean that 0.8 carries
+ * from one utterance to the next (ps_start_utt does not reset it). A pooled decoder
+ * would so start a user's utterance tuned to whoever it served before: a loud or a
+ * quiet talker changes the next one's words. Every utterance starts instead from the
+ * mean the decoder had when it was created (the model's -cmninit). cmn_snapshot keeps
+ * it; cmn_reset puts it back. Both are cheap (13 floats). */
+static void cmn_snapshot(ps_dec *d) {
+    feat_t *f = ps_get_feat(d->ps);
+    cmn_t *c = f ? f->cmn_struct : NULL;
+    if (!c || c->veclen <= 0) return;
+    d->cmn0 = malloc(sizeof *d->cmn0 * (size_t)c->veclen);
+    if (d->cmn0) cmn_live_get(c, d->cmn0);
+}
+
+static void cmn_reset(ps_dec *d) {
+    feat_t *f = ps_get_feat(d->ps);
+    if (d->cmn0 && f && f->cmn_struct) cmn_live_set(f->cmn_struct, d->cmn0);
 }
 
 static void *ps_dec_new(void *model, char *err, size_t errlen) {
@@ -210,11 +231,13 @@ static void *ps_dec_new(void *model, char *err, size_t errlen) {
         ps_dec_free(d);
         return NULL;
     }
+    cmn_snapshot(d);
     return d;
 }
 
 static int ps_utt_begin(void *d_, char *err, size_t errlen) {
     ps_dec *d = d_;
+    cmn_reset(d);
     if (ps_start_utt(d->ps) < 0) {
         snprintf(err, errlen, "PocketSphinx: cannot start an utterance");
         return -1;
