@@ -21,6 +21,28 @@ const params = new URLSearchParams(location.search);
 const token = params.get('token') || '';
 const authHeader = token ? { Authorization: 'Bearer ' + token } : {};
 
+// This browser's client id: 128 random bits kept in localStorage and sent in hello, so
+// the server keeps one conversation per user across reloads (and, with
+// history.persist, across restarts). It names a history, so it is random, never
+// derived from anything about the user. Private windows or blocked storage just get
+// a new one per page.
+function clientId() {
+  const key = 'axiom.client_id';
+  let id = null;
+  try {
+    id = localStorage.getItem(key);
+  } catch (_) {}
+  if (!id || !/^[A-Za-z0-9_-]{8,36}$/.test(id)) {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b); // available on plain http too, unlike randomUUID
+    id = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    try {
+      localStorage.setItem(key, id);
+    } catch (_) {}
+  }
+  return id;
+}
+
 const trace = (window.axiomTrace = {
   connected: false,
   hello: null,
@@ -332,7 +354,9 @@ function connect() {
     trace.connected = true;
     reconnectDelay = 1000;
     setConn('Connected', true);
-    ws.send(JSON.stringify({ event: 'hello', audio_format: 'wav', partials: true, timings: true }));
+    ws.send(
+      JSON.stringify({ event: 'hello', audio_format: 'wav', partials: true, timings: true, client_id: clientId() }),
+    );
     ws.send(JSON.stringify({ event: 'client_ready' }));
   };
   ws.onmessage = (e) => {

@@ -106,6 +106,10 @@ struct ws_session {
     int out_rate;               /* synthesis sample rate sent to this client */
     int out_pcm;                /* 1: raw s16le PCM chunks instead of WAV per sentence */
     int want_partials, want_timings;
+    /* the user's client id from hello (validated), applied to the brain session on
+     * the turn thread before the next turn (a turn may be running when hello comes) */
+    char client_id[40];
+    int client_id_new; /* under mu */
 
     /* inbound audio, waiting for the audio pool */
     struct audio_chunk *in_head, *in_tail;

@@ -223,6 +223,22 @@ static void send_ready(turn_ctx *t) {
     session_send(t->s, MG_WEBSOCKET_OPCODE_TEXT, m, strlen(m), t->seq, 0, 1);
 }
 
+/* The client id from hello takes effect here, on the turn thread, where no other
+ * turn can be using the brain session. */
+static void apply_client_id(ws_session *s) {
+    char id[sizeof s->client_id];
+    pthread_mutex_lock(&s->mu);
+    int changed = s->client_id_new;
+    s->client_id_new = 0;
+    memcpy(id, s->client_id, sizeof id);
+    pthread_mutex_unlock(&s->mu);
+    if (!changed || !s->brain) return;
+    char err[256];
+    int n = brain_session_set_client(s->brain, id, err, sizeof err);
+    if (n < 0) LOG_W("server", "client id: %s", err);
+    else if (n > 0) LOG_D("server", "client %.8s...: %d earlier turns restored", id, n);
+}
+
 void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int64_t stt_us) {
     axiom_server *srv = s->srv;
     turn_ctx t = {.s = s, .seq = seq, .t0_us = t0_us};
@@ -246,6 +262,7 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, int64_t t0_us, int6
         send_ready(&t);
         return;
     }
+    apply_client_id(s);
     brain_reply reply;
     memset(&reply, 0, sizeof reply);
     brain_turn_opts opts = {.mode = mode_now(srv),
