@@ -65,7 +65,11 @@ int tu_run_axiom(const char *env_prefix, const char *args, char *out, size_t out
 }
 
 const char *tu_shared_path(const char *rel, char *buf, size_t buflen) {
-    snprintf(buf, buflen, "%s/../shared/%s", axiom_root_dir(), rel);
+    /* AXIOM_SHARED_DIR: the shared material when the checkout is not beside it (a git
+     * worktree elsewhere). */
+    const char *shared = getenv("AXIOM_SHARED_DIR");
+    if (shared && *shared) snprintf(buf, buflen, "%s/%s", shared, rel);
+    else snprintf(buf, buflen, "%s/../shared/%s", axiom_root_dir(), rel);
     struct stat st;
     return stat(buf, &st) == 0 ? buf : NULL;
 }

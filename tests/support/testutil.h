@@ -19,7 +19,8 @@ int tu_write_file(const char *path, const char *text);
 int tu_run_axiom(const char *env_prefix, const char *args, char *out, size_t outcap, char *errout,
                  size_t errcap);
 
-/* Path to ../shared/<rel> beside the project root, or NULL when absent. */
+/* Path to ../shared/<rel> beside the project root ($AXIOM_SHARED_DIR/<rel> when that
+ * is set), or NULL when absent. */
 const char *tu_shared_path(const char *rel, char *buf, size_t buflen);
 /* Path to <project root>/<rel>. */
 const char *tu_root_path(const char *rel, char *buf, size_t buflen);
