@@ -1,9 +1,11 @@
-/* Every utterance starts with a clean recogniser: a pooled PocketSphinx decoder must
+/* Every session starts with a clean recogniser: a pooled PocketSphinx decoder must
  * not carry the channel normalisation (live cepstral mean) of whoever it served last.
  * One decoder (stt.pool_size = 1) serves, in turn, a reference utterance, a loud
  * session (+12 dB) and a quiet one (-20 dB) of other speech, and after each the same
- * reference again: the hypothesis must be the same every time. Real audio: the human
- * recording goforward.raw and a pack question spoken by flite. */
+ * reference again: the hypothesis must be the same every time. A session that keeps
+ * its own channel state (stt_channel, as the server's sessions do) adapts across its
+ * own utterances and still hears the same whatever other sessions did in between. Real
+ * audio: the human recording goforward.raw and a pack question spoken by flite. */
 #include "check.h"
 #include "core/config.h"
 #include "core/util.h"
@@ -34,13 +36,15 @@ static int16_t *scaled(const int16_t *x, size_t n, double db) {
     return y;
 }
 
-/* One utterance through one stream, fed in 32 ms frames as the browser sends them. */
-static char *decode(stt_engine *e, const int16_t *pcm, size_t n) {
+/* One utterance through one stream, fed in 32 ms frames as the browser sends them;
+ * ch: the session's channel state, or NULL. */
+static char *decode_in(stt_engine *e, stt_channel *ch, const int16_t *pcm, size_t n) {
     char err[512];
     int st;
     stt_stream *s = stt_stream_begin(e, 2000, &st, err, sizeof err);
     CHECK_MSG(s != NULL, "%s", err);
     if (!s) return strdup("(no stream)");
+    stt_stream_use_channel(s, ch);
     for (size_t off = 0; off < n; off += 512)
         CHECK_EQ_INT(stt_stream_feed(s, pcm + off, n - off < 512 ? n - off : 512, err, sizeof err),
                      0);
@@ -49,6 +53,33 @@ static char *decode(stt_engine *e, const int16_t *pcm, size_t n) {
     char *t = strdup(r.text ? r.text : "");
     stt_result_clear(&r);
     return t;
+}
+
+static char *decode(stt_engine *e, const int16_t *pcm, size_t n) {
+    return decode_in(e, NULL, pcm, n);
+}
+
+/* Session A says `first` then `ref`; again with a fresh A, while session B speaks
+ * loudly and then quietly between A's two utterances: A must hear ref the same. */
+static void session_keeps_its_channel(stt_engine *e, const int16_t *first, size_t nfirst,
+                                      const int16_t *ref, size_t nref, const int16_t *other,
+                                      size_t nother) {
+    int16_t *loud = scaled(other, nother, 12), *quiet = scaled(first, nfirst, -20);
+    stt_channel a = {.n = 0}, a2 = {.n = 0}, b = {.n = 0};
+    free(decode_in(e, &a, quiet, nfirst));
+    CHECK(a.n > 0); /* the session's state was kept */
+    char *alone = decode_in(e, &a, ref, nref);
+    free(decode_in(e, &a2, quiet, nfirst));
+    free(decode_in(e, &b, loud, nother));
+    free(decode_in(e, &b, loud, nother));
+    char *between = decode_in(e, &a2, ref, nref);
+    fprintf(stderr, "  session A alone '%s', with B in between '%s'\n", alone, between);
+    CHECK_STR(between, alone);
+    CHECK(memcmp(a.v, a2.v, sizeof a.v) == 0 && a.n == a2.n);
+    free(alone);
+    free(between);
+    free(loud);
+    free(quiet);
 }
 
 /* ref, then a loud session of other, then ref, then a quiet session of other, then ref:
@@ -107,6 +138,7 @@ static void test_same_hypothesis_after_loud_and_quiet_sessions(void) {
         /* A human recording after a synthetic voice, and the other way round. */
         same_after_loud_and_quiet(e, go, ngo, q.samples, q.n, "go forward ten");
         same_after_loud_and_quiet(e, q.samples, q.n, go, ngo, NULL);
+        session_keeps_its_channel(e, go, ngo, q.samples, q.n, go, ngo);
         int created, in_use, size;
         stt_engine_pool_counts(e, &created, &in_use, &size);
         CHECK_EQ_INT(created, 1); /* it really was one decoder */

@@ -50,6 +50,7 @@ struct pipeline_session {
     char last_partial[256];
     int64_t stt_us;
     int speech_reported;       /* "no voice input" error sent once */
+    stt_channel channel;       /* this speaker's normalisation, kept across utterances */
 };
 
 static void send_error_event(ws_session *s, const char *code, const char *message, uint64_t turn) {
@@ -203,6 +204,7 @@ static void try_begin_stt(struct pipeline_session *ps) {
     int status = 0;
     char err[256];
     ps->stt = stt_stream_begin(e->stt, 0, &status, err, sizeof err);
+    if (ps->stt) stt_stream_use_channel(ps->stt, &ps->channel);
     if (!ps->stt) {
         if (status != STT_BUSY && !ps->speech_reported) {
             ps->speech_reported = 1;

@@ -64,6 +64,7 @@ struct stt_engine {
 
 struct stt_stream {
     stt_engine *e;
+    stt_channel *channel; /* the session's, or NULL */
     int slot;
     int64_t samples;
     int64_t decode_us;
@@ -377,6 +378,13 @@ stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err,
     return s;
 }
 
+void stt_stream_use_channel(stt_stream *s, stt_channel *ch) {
+    if (!s || !ch) return;
+    s->channel = ch;
+    void *dec = s->e->pool[s->slot].dec;
+    if (ch->n && s->e->be->channel_set) s->e->be->channel_set(dec, ch->v, ch->n);
+}
+
 int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
     if (!s) {
         snprintf(err, errlen, "stt: feed without a stream (call stt_stream_begin first)");
@@ -413,6 +421,9 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
     int64_t t0 = now_us();
     int rc = e->be->utt_end(e->pool[s->slot].dec, text, sizeof text, err, errlen);
     int64_t t1 = now_us();
+    if (rc == 0 && s->channel && e->be->channel_get)
+        s->channel->n = e->be->channel_get(e->pool[s->slot].dec, s->channel->v,
+                                           sizeof s->channel->v / sizeof s->channel->v[0]);
     pool_give(e, s->slot, rc != 0);
     component_release(e->comp);
     if (rc == 0) {
