@@ -173,14 +173,18 @@ function setCaption(text) {
   ui.caption.hidden = !text;
 }
 
+let pendingSpokenLine = null; // "(spoken question)" shown until its transcript comes
 function finishSpokenLine(finalText) {
   const text = (finalText || partialText || '').trim();
   setCaption('');
   if (!text) {
-    // Recognised without partial results (the server sends no final transcript).
+    // Recognised after thinking (no decoder was free during speech): the transcript
+    // event fills this line in.
     addLine('user', '(spoken question)', 'spoken');
+    pendingSpokenLine = ui.log.lastElementChild;
     return;
   }
+  pendingSpokenLine = null;
   trace.user.push(text);
   addLine('user', text, 'spoken');
 }
@@ -239,7 +243,13 @@ function onJson(msg) {
       return;
     case 'transcript':
     case 'final':
-      finishSpokenLine(msg.text);
+      if (pendingSpokenLine && msg.text) {
+        pendingSpokenLine.querySelector('p').textContent = msg.text;
+        trace.user.push(msg.text);
+        pendingSpokenLine = null;
+      } else {
+        finishSpokenLine(msg.text);
+      }
       return;
     case 'speech_end':
       setMuted(true);

@@ -302,6 +302,7 @@ static void on_speech_end(void *user, int64_t end_sample) {
         if (!in->audio) in->text = strdup("");
     }
     in->stt_us = ps->stt_us;
+    in->spoken = 1;
     pipeline_submit(s, in);
 }
 
@@ -400,6 +401,16 @@ static void recognise_backlog(ws_session *s, turn_input *in) {
     if (st && stt_stream_feed(st, in->audio, in->naudio, err, sizeof err) == 0 &&
         stt_stream_finish(st, &r, err, sizeof err) == 0) {
         in->text = strdup(r.text ? r.text : "");
+        /* thinking went out before this text existed: send it now */
+        if (in->text && in->text[0]) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "transcript");
+            cJSON_AddStringToObject(o, "text", in->text);
+            char *txt = cJSON_PrintUnformatted(o);
+            if (txt) session_send_text(s, txt, 0);
+            free(txt);
+            cJSON_Delete(o);
+        }
     } else {
         if (st) stt_stream_cancel(st);
         LOG_W("server", "session %llu: recognition failed: %s", (unsigned long long)s->id, err);
@@ -448,7 +459,18 @@ void pipeline_submit(ws_session *s, turn_input *in) {
         turn_input_free(in);
         return;
     }
-    session_send_text(s, "{\"state\":\"thinking\"}", 0);
+    /* A spoken question's transcript goes with thinking, so the page can show what
+     * was heard even when no partial result came (a short or fast utterance). */
+    char *thinking = NULL;
+    if (in->spoken && in->text && in->text[0]) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "state", "thinking");
+        cJSON_AddStringToObject(o, "transcript", in->text);
+        thinking = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    }
+    session_send_text(s, thinking ? thinking : "{\"state\":\"thinking\"}", 0);
+    free(thinking);
     pthread_mutex_lock(&s->mu);
     if (s->turn_running) {
         /* One answer at a time per session; the newest request waits. */

@@ -179,6 +179,7 @@ typedef struct turn_input {
     size_t naudio;
     int64_t t0_us;          /* when the user finished (latency base) */
     int64_t stt_us;         /* recognition time so far */
+    int spoken;             /* from the microphone: thinking carries the transcript */
 } turn_input;
 void turn_input_free(turn_input *in);
 /* Starts an answer (sends thinking). Takes ownership of in. */
