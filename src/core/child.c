@@ -48,9 +48,12 @@ static void tail_read(tail_buf *t, int *fd, int echo) {
 /* The last non-empty line of the output, printable bytes only. */
 static void last_line(const tail_buf *t, char *out, size_t outlen) {
     size_t end = t->len;
-    while (end > 0 && (t->buf[end - 1] == '\n' || t->buf[end - 1] == '\r' || t->buf[end - 1] == ' ')) end--;
+    while (end > 0 &&
+           (t->buf[end - 1] == '\n' || t->buf[end - 1] == '\r' || t->buf[end - 1] == ' '))
+        end--;
     size_t start = end;
-    while (start > 0 && t->buf[start - 1] != '\n') start--;
+    while (start > 0 && t->buf[start - 1] != '\n')
+        start--;
     size_t n = 0;
     for (size_t i = start; i < end && n + 1 < outlen && n < 200; i++) {
         unsigned char c = (unsigned char)t->buf[i];
@@ -100,15 +103,18 @@ int child_trial_echo(child_fn fn, void *arg, int timeout_ms, int echo, char *why
         }
         if (r < 0 && errno != EINTR) {
             if (fds[0] >= 0) close(fds[0]);
-            snprintf(why, whylen, "the trial process was reaped elsewhere (SIGCHLD ignored?): cannot tell");
+            snprintf(why, whylen,
+                     "the trial process was reaped elsewhere (SIGCHLD ignored?): cannot tell");
             return 1;
         }
         int64_t left = end - now_ms();
         if (left <= 0) break;
         int step = left < 20 ? (int)left : 20;
         struct pollfd p = {fds[0], POLLIN, 0};
-        if (fds[0] >= 0 && poll(&p, 1, step) > 0) tail_read(&tail, &fds[0], echo);
-        else if (fds[0] < 0) sleep_ms(step);
+        if (fds[0] >= 0 && poll(&p, 1, step) > 0)
+            tail_read(&tail, &fds[0], echo);
+        else if (fds[0] < 0)
+            sleep_ms(step);
     }
     if (!done) {
         kill(pid, SIGKILL);
@@ -128,10 +134,11 @@ int child_trial_echo(child_fn fn, void *arg, int timeout_ms, int echo, char *why
     char line[320];
     last_line(&tail, line, sizeof line);
     if (WIFEXITED(status))
-        snprintf(why, whylen, "exited with status %d%s%s", WEXITSTATUS(status), line[0] ? ": " : "", line);
+        snprintf(why, whylen, "exited with status %d%s%s", WEXITSTATUS(status), line[0] ? ": " : "",
+                 line);
     else
-        snprintf(why, whylen, "died of signal %d (%s)%s%s", WTERMSIG(status), strsignal(WTERMSIG(status)),
-                 line[0] ? ": " : "", line);
+        snprintf(why, whylen, "died of signal %d (%s)%s%s", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)), line[0] ? ": " : "", line);
     return -1;
 }
 
@@ -153,8 +160,9 @@ static void identity(const char *const *files, size_t n, char *out, size_t outle
             out[0] = '\0';
             return;
         }
-        int w = snprintf(out + used, outlen - used, "%s:%lld:%lld:%llu;", files[i], (long long)st.st_size,
-                         (long long)st.st_mtime, (unsigned long long)st.st_ino);
+        int w =
+            snprintf(out + used, outlen - used, "%s:%lld:%lld:%llu;", files[i],
+                     (long long)st.st_size, (long long)st.st_mtime, (unsigned long long)st.st_ino);
         if (w < 0 || (size_t)w >= outlen - used) {
             out[0] = '\0';
             return;
@@ -169,7 +177,8 @@ int child_trial_passed_before(const char *const *files, size_t n) {
     if (!id[0]) return 0;
     pthread_mutex_lock(&passed_mu);
     int found = 0;
-    for (int i = 0; i < REMEMBERED && !found; i++) found = strcmp(passed[i], id) == 0;
+    for (int i = 0; i < REMEMBERED && !found; i++)
+        found = strcmp(passed[i], id) == 0;
     pthread_mutex_unlock(&passed_mu);
     return found;
 }
