@@ -578,7 +578,7 @@ static void test_real_recordings_named(void) {
         int w, ec = stt_word_errors(ref, t.text, &w);
         fprintf(stderr, "  harvard, stock model: %d/%d errors, %zu utterances\n", ec, w, t.n);
         CHECK(t.n >= 5); /* cut at the pauses between sentences */
-        CHECK_MSG(ec * 100 < w * 50, "WER %d/%d", ec, w); /* decoders carry channel normalisation over from earlier tests */
+        CHECK_MSG(ec * 100 < w * 50, "WER %d/%d", ec, w); /* one channel state across the recording's segments */
         stt_transcript_clear(&t);
     }
     wav_reader_free(r);

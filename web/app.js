@@ -21,6 +21,28 @@ const params = new URLSearchParams(location.search);
 const token = params.get('token') || '';
 const authHeader = token ? { Authorization: 'Bearer ' + token } : {};
 
+// This browser's client id: 128 random bits kept in localStorage and sent in hello, so
+// the server keeps one conversation per user across reloads (and, with
+// history.persist, across restarts). It names a history, so it is random, never
+// derived from anything about the user. Private windows or blocked storage just get
+// a new one per page.
+function clientId() {
+  const key = 'axiom.client_id';
+  let id = null;
+  try {
+    id = localStorage.getItem(key);
+  } catch (_) {}
+  if (!id || !/^[A-Za-z0-9_-]{8,36}$/.test(id)) {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b); // available on plain http too, unlike randomUUID
+    id = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    try {
+      localStorage.setItem(key, id);
+    } catch (_) {}
+  }
+  return id;
+}
+
 const trace = (window.axiomTrace = {
   connected: false,
   hello: null,
@@ -151,14 +173,18 @@ function setCaption(text) {
   ui.caption.hidden = !text;
 }
 
+let pendingSpokenLine = null; // "(spoken question)" shown until its transcript comes
 function finishSpokenLine(finalText) {
   const text = (finalText || partialText || '').trim();
   setCaption('');
   if (!text) {
-    // Recognised without partial results (the server sends no final transcript).
+    // Recognised after thinking (no decoder was free during speech): the transcript
+    // event fills this line in.
     addLine('user', '(spoken question)', 'spoken');
+    pendingSpokenLine = ui.log.lastElementChild;
     return;
   }
+  pendingSpokenLine = null;
   trace.user.push(text);
   addLine('user', text, 'spoken');
 }
@@ -217,7 +243,13 @@ function onJson(msg) {
       return;
     case 'transcript':
     case 'final':
-      finishSpokenLine(msg.text);
+      if (pendingSpokenLine && msg.text) {
+        pendingSpokenLine.querySelector('p').textContent = msg.text;
+        trace.user.push(msg.text);
+        pendingSpokenLine = null;
+      } else {
+        finishSpokenLine(msg.text);
+      }
       return;
     case 'speech_end':
       setMuted(true);
@@ -332,7 +364,9 @@ function connect() {
     trace.connected = true;
     reconnectDelay = 1000;
     setConn('Connected', true);
-    ws.send(JSON.stringify({ event: 'hello', audio_format: 'wav', partials: true, timings: true }));
+    ws.send(
+      JSON.stringify({ event: 'hello', audio_format: 'wav', partials: true, timings: true, client_id: clientId() }),
+    );
     ws.send(JSON.stringify({ event: 'client_ready' }));
   };
   ws.onmessage = (e) => {

@@ -216,6 +216,38 @@ void brain_session_free(brain_session *s) {
 
 const char *brain_session_id(const brain_session *s) { return s ? s->id : ""; }
 
+int brain_client_id_valid(const char *id) {
+    size_t n = id ? strlen(id) : 0;
+    if (n < BRAIN_CLIENT_ID_MIN || n > BRAIN_CLIENT_ID_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+int brain_session_set_client(brain_session *s, const char *client_id, char *err, size_t errlen) {
+    if (!brain_client_id_valid(client_id)) {
+        snprintf(err, errlen, "client_id must be %d to %d letters, digits, '-' or '_'", BRAIN_CLIENT_ID_MIN,
+                 BRAIN_CLIENT_ID_MAX);
+        return -1;
+    }
+    history_ring fresh;
+    if (history_ring_init(&fresh, (size_t)s->b->history_turns) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* "u-" keeps client ids apart from generated connection ids ("s<ms>-<n>"). */
+    snprintf(s->id, sizeof s->id, "u-%s", client_id);
+    history_ring_free(&s->ring);
+    s->ring = fresh;
+    if (!s->b->hdb) return 0;
+    int n = history_db_load(s->b->hdb, s->id, &s->ring, err, errlen);
+    if (n < 0) LOG_W("brain", "%s; the conversation starts afresh", err);
+    return n < 0 ? 0 : n;
+}
+
 const char *brain_content_hash(brain *b) {
     return b && component_is_loaded(b->c_index) && b->pk ? b->pk->content_hash : "";
 }

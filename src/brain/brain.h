@@ -86,6 +86,9 @@ typedef struct brain_reply {
     char intent[32];       /* "equipment_query", ..., "unknown"; "" when dropped */
     float confidence;      /* calibrated intent probability */
     brain_path path;
+    /* FALLBACK only: why the LLM failed, one of "timeout", "connect", "http", "empty"
+     * (no text came), "context" (the prompt did not fit), "other"; "" otherwise. */
+    char llm_failure[16];
     char *text;            /* the whole answer, speech-shaped (owned; "" when dropped) */
     char *normalised;      /* the transcript after normalisation (owned) */
     char *heard;      /* brain_turn_heard: the hearing answered (owned; NULL otherwise) */
@@ -125,6 +128,19 @@ brain_session *brain_session_new(brain *b);
 void brain_session_free(brain_session *s);
 /* The session's id (history rows carry it). */
 const char *brain_session_id(const brain_session *s);
+
+/* Client ids name a user across connections (the browser keeps one in localStorage).
+ * Valid: BRAIN_CLIENT_ID_MIN to BRAIN_CLIENT_ID_MAX characters of A-Z a-z 0-9 - _. */
+#define BRAIN_CLIENT_ID_MIN 8
+#define BRAIN_CLIENT_ID_MAX 36
+int brain_client_id_valid(const char *id);
+/* Makes s the conversation of that user: its history rows are keyed by the client id
+ * from now on, and with history.persist the user's last history_turns turns are read
+ * back into it (the conversation continues after a reconnect or a restart). The
+ * session's in-memory turns so far are dropped: they belonged to an anonymous
+ * connection. Not while a turn runs on s. Returns the turns restored, or -1 with err
+ * (invalid id; the session is unchanged). */
+int brain_session_set_client(brain_session *s, const char *client_id, char *err, size_t errlen);
 
 /* Answers one transcript. Returns 0 (out filled; out->path NONE when the input was
  * dropped, with out->dropped saying why), or -1 with err when the pack cannot load.

@@ -214,12 +214,14 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
     /* Loaded first, so the prompt is measured with the model's own tokenizer (a tiny
      * vocabulary can need twice the estimate); pinned until the answer ends. */
     axiom_component *lc = llm_component(o->llm);
-    if (lc && component_acquire(lc, why, whylen) != 0) return -1;
-    if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts,
-                     (size_t)nf, &s->ring, question, ctx_len, b->max_tokens, count_llm,
-                     o->llm) != 0) {
-        snprintf(why, whylen, "the question does not fit the context window (context_length %d)",
-                 ctx_len);
+    if (lc && component_acquire(lc, why, whylen) != 0) {
+        str_copy(out->llm_failure, sizeof out->llm_failure, llm_fail_name(llm_load_failure(o->llm)));
+        return -1;
+    }
+    if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts, (size_t)nf, &s->ring,
+                     question, ctx_len, b->max_tokens, count_llm, o->llm) != 0) {
+        snprintf(why, whylen, "the question does not fit the context window (context_length %d)", ctx_len);
+        str_copy(out->llm_failure, sizeof out->llm_failure, "context");
         if (lc) component_release(lc);
         return -1;
     }
@@ -233,8 +235,12 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
     splitter_free(sc.split);
     prompt_free(&pr);
     if (lc) component_release(lc);
-    if (rc != 0) return -1;
+    if (rc != 0) {
+        str_copy(out->llm_failure, sizeof out->llm_failure, sc.split ? llm_fail_name(res.fail) : "other");
+        return -1;
+    }
     if (!sp->len && !(o->cancel && *o->cancel)) {
+        str_copy(out->llm_failure, sizeof out->llm_failure, "empty");
         snprintf(why, whylen, "the model returned an empty answer");
         return -1;
     }
@@ -605,7 +611,8 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
             out->path = BRAIN_PATH_LLM;
             goto answered;
         }
-        LOG_W("brain", "LLM failed (%s); answering from retrieval", why);
+        if (!out->llm_failure[0]) str_copy(out->llm_failure, sizeof out->llm_failure, "other");
+        LOG_W("brain", "LLM failed (%s: %s); answering from retrieval", out->llm_failure, why);
         say_all(&sp, p->llm_unavailable);
         if (nf > 0)
             compose(&sp, facts, nf, out);

@@ -116,6 +116,32 @@ int history_db_add(history_db *h, const char *session, const char *user, const c
     return rc;
 }
 
+int history_db_load(history_db *h, const char *session, history_ring *r, char *err, size_t errlen) {
+    if (!r->cap) return 0;
+    pthread_mutex_lock(&h->mu);
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    int rc = sqlite3_prepare_v2(h->db,
+                                "SELECT user, answer FROM (SELECT id, user, answer FROM turns WHERE session = ?"
+                                " ORDER BY id DESC LIMIT ?) ORDER BY id",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->cap);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            history_ring_push(r, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+            n++;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "history.db: reading the history back: %s", sqlite3_errmsg(h->db));
+        n = -1;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
 int64_t history_db_count(history_db *h, const char *session) {
     pthread_mutex_lock(&h->mu);
     sqlite3_stmt *st = NULL;

@@ -40,6 +40,9 @@ void history_db_close(history_db *db);
  * never pasted into SQL. Returns 0 or -1 with err. */
 int history_db_add(history_db *db, const char *session, const char *user, const char *answer, const char *intent,
                    const char *path, char *err, size_t errlen);
+/* Pushes the session's last r->cap turns into r, oldest first (a user who comes back
+ * continues the conversation). Returns how many, or -1 with err. */
+int history_db_load(history_db *db, const char *session, history_ring *r, char *err, size_t errlen);
 /* Rows kept in total (session NULL) or for one session; -1 on error. */
 int64_t history_db_count(history_db *db, const char *session);
 

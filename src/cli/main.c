@@ -35,7 +35,8 @@ static void usage(FILE *out) {
         fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\noptions (any command):\n"
-            "  --config FILE        configuration file (default ./axiom.conf, or $AXIOM_CONFIG)\n"
+            "  --config FILE        configuration file (or $AXIOM_CONFIG; default ./axiom.conf or\n"
+            "                       /etc/axiom/axiom.conf when present)\n"
             "  --data DIR           knowledge pack or reference data folder\n"
             "  --host ADDR --port N listen address (default 127.0.0.1:8000)\n"
             "  --template-only      canned answers only      --skip-llm   no language model\n"

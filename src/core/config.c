@@ -501,8 +501,16 @@ int config_load_all(axiom_config *cfg, int *argc, char **argv, char *err, size_t
         file = getenv("AXIOM_CONFIG");
         required = file != NULL;
     }
-    if (!file) file = "axiom.conf";
-    FILE *probe_f = fopen(file, "r");
+    /* Unnamed, the file is optional: ./axiom.conf, else the system-wide one (what the
+     * shipped systemd unit relies on: the service starts with no file at all). */
+    FILE *probe_f = NULL;
+    if (!file) {
+        static const char *const search[] = {"axiom.conf", AXIOM_SYSTEM_CONFIG};
+        for (size_t i = 0; i < sizeof search / sizeof search[0] && !probe_f; i++)
+            if ((probe_f = fopen(search[i], "r"))) file = search[i];
+    } else {
+        probe_f = fopen(file, "r");
+    }
     if (probe_f) fclose(probe_f);
     if (probe_f || required) {
         if (config_load_file(cfg, file, err, errlen) != 0) return -1;

@@ -38,9 +38,14 @@ int config_apply_env(axiom_config *cfg, char *err, size_t errlen);
  * --cache-dir, --template-only, --skip-llm. */
 int config_apply_args(axiom_config *cfg, int *argc, char **argv, char *err, size_t errlen);
 
+/* The system-wide configuration file, read when no file is named and ./axiom.conf
+ * is absent. */
+#define AXIOM_SYSTEM_CONFIG "/etc/axiom/axiom.conf"
+
 /* The whole start-up sequence: flags are read first (they may name the file), then
- * the file (--config, $AXIOM_CONFIG, or ./axiom.conf when present), then the
- * environment, then the flags again so they win. */
+ * the file (--config or $AXIOM_CONFIG: it must exist; otherwise ./axiom.conf or
+ * AXIOM_SYSTEM_CONFIG, the first present, or none), then the environment, then the
+ * flags again so they win. */
 int config_load_all(axiom_config *cfg, int *argc, char **argv, char *err, size_t errlen);
 
 /* Typed reads. The key must exist in the table (a programming error aborts). */

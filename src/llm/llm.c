@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct llm {
     void *impl;
     llm_settings set;
     axiom_component *comp;
+    _Atomic int load_fail; /* llm_fail of the last load */
 };
 
 struct llm_call {
@@ -54,9 +56,26 @@ int llm_estimate_tokens(const char *text) {
     return (int)((n + 3) / 4);
 }
 
+const char *llm_fail_name(llm_fail f) {
+    switch (f) {
+    case LLM_FAIL_NONE: return "";
+    case LLM_FAIL_TIMEOUT: return "timeout";
+    case LLM_FAIL_CONNECT: return "connect";
+    case LLM_FAIL_HTTP: return "http";
+    case LLM_FAIL_OTHER: return "other";
+    }
+    return "other";
+}
+
+llm_fail llm_load_failure(const llm *m) { return m ? (llm_fail)atomic_load(&m->load_fail) : LLM_FAIL_NONE; }
+
 static int comp_load(void *ctx, char *err, size_t errlen) {
     llm *m = ctx;
-    return m->ops->load(m->impl, err, errlen);
+    (void)llm_http_take_fail();
+    int rc = m->ops->load(m->impl, err, errlen);
+    llm_fail f = llm_http_take_fail();
+    atomic_store(&m->load_fail, rc == 0 ? LLM_FAIL_NONE : f != LLM_FAIL_NONE ? f : LLM_FAIL_OTHER);
+    return rc;
 }
 static void comp_unload(void *ctx) {
     llm *m = ctx;
@@ -240,6 +259,7 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
     memset(res, 0, sizeof *res);
     res->first_token_ms = -1;
     res->finish = LLM_FINISH_ERROR;
+    res->fail = LLM_FAIL_OTHER; /* until a path below says better */
     if (errlen) err[0] = '\0';
     int64_t t0 = now_us();
     if (!m || !msgs || n == 0) {
@@ -261,6 +281,8 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
     int rc;
     if (component_acquire(m->comp, why, sizeof why) != 0) {
         snprintf(err, errlen, "language model unavailable: %s", why);
+        res->fail = llm_load_failure(m);
+        if (res->fail == LLM_FAIL_NONE) res->fail = LLM_FAIL_OTHER;
         rc = -1;
     } else {
         /* The deadlines start once the model is loaded: a cold load is the governor's
@@ -269,7 +291,9 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
         int64_t now = now_ms();
         c.first_deadline_ms = now + first;
         c.total_deadline_ms = now + total;
+        (void)llm_http_take_fail();
         rc = m->ops->chat(m->impl, msgs, n, &c, why, sizeof why);
+        llm_fail http_fail = llm_http_take_fail();
         component_release(m->comp);
         /* What is still held back is the tail of a malformed character: deliver it
          * rather than lose text. */
@@ -281,6 +305,7 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
         if (rc != 0 || c.timed_out) {
             if (c.timed_out) {
                 res->finish = LLM_FINISH_TIMEOUT;
+                res->fail = LLM_FAIL_TIMEOUT;
                 snprintf(err, errlen, "%s: %s", m->ops->name,
                          why[0] ? why
                          : res->tokens == 0
@@ -288,6 +313,7 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
                              : "answer not finished before llm.total_timeout_ms; raise it or lower llm.max_tokens");
             } else {
                 res->finish = LLM_FINISH_ERROR;
+                res->fail = http_fail != LLM_FAIL_NONE ? http_fail : LLM_FAIL_OTHER;
                 snprintf(err, errlen, "%s: %s", m->ops->name, why[0] ? why : "generation failed");
             }
             rc = -1;
@@ -295,6 +321,7 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
             res->finish = LLM_FINISH_STOP;
         }
     }
+    if (rc == 0) res->fail = LLM_FAIL_NONE;
     res->total_ms = (now_us() - t0) / 1000;
     res->overhead_us = c.overhead_us - res->callback_us;
     if (res->overhead_us < 0) res->overhead_us = 0;

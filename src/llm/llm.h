@@ -44,6 +44,19 @@ typedef enum {
     LLM_FINISH_ERROR     /* connection, HTTP, protocol or model error: see err */
 } llm_finish;
 
+/* Why a call failed, in a small fixed set (the server counts failures by it):
+ * TIMEOUT  a deadline passed; CONNECT  the server could not be reached;
+ * HTTP     the server answered with an HTTP error status; OTHER  anything else
+ * (a malformed or cut stream, a model that would not load, out of memory). The
+ * brain adds its own two: the prompt did not fit, the answer was empty. */
+typedef enum {
+    LLM_FAIL_NONE = 0,
+    LLM_FAIL_TIMEOUT,
+    LLM_FAIL_CONNECT,
+    LLM_FAIL_HTTP,
+    LLM_FAIL_OTHER
+} llm_fail;
+
 typedef struct {
     int tokens;             /* pieces delivered (backend tokens; HTTP: stream chunks) */
     int prompt_tokens;      /* as counted by the backend when it says, else estimated */
@@ -55,6 +68,7 @@ typedef struct {
     int64_t overhead_us;
     int64_t callback_us; /* time inside the caller's callback */
     int retries;         /* connection attempts repeated before any token arrived */
+    llm_fail fail;       /* LLM_FAIL_NONE unless llm_chat returned -1 */
 } llm_result;
 
 /* Per-call overrides; zero fields keep the configured values. May be NULL. */
@@ -102,5 +116,12 @@ const char *llm_backend_name(const llm *m);
 const char *llm_model_name(const llm *m);
 
 const char *llm_finish_name(llm_finish f);
+/* "timeout", "connect", "http", "other" ("" for NONE). */
+const char *llm_fail_name(llm_fail f);
+
+/* Why the model's last load failed (LLM_FAIL_NONE when it did not): a caller whose
+ * component_acquire of llm_component() failed learns here whether the server was
+ * down or answered with an error. */
+llm_fail llm_load_failure(const llm *m);
 
 #endif

@@ -69,6 +69,12 @@ void llm_call_add_overhead_us(llm_call *c, int64_t us);
 void llm_call_set_prompt_tokens(llm_call *c, int n);
 void llm_call_add_retry(llm_call *c);
 
+/* How the last HTTP exchange on this thread failed (llm_http.c records it): read
+ * and cleared by llm.c around a load or a chat, so the failure reason needs no
+ * extra plumbing through each backend. Per thread: a load and a chat run on the
+ * caller's thread. */
+llm_fail llm_http_take_fail(void);
+
 /* Estimate used when no tokenizer is at hand: one token per 4 bytes, rounded up. */
 int llm_estimate_tokens(const char *text);
 

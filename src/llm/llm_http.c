@@ -27,6 +27,15 @@ typedef struct {
     int too_big, stopped;
 } xfer;
 
+/* The failure kind of this thread's last exchange (see llm_http_take_fail). */
+static _Thread_local llm_fail last_fail;
+
+llm_fail llm_http_take_fail(void) {
+    llm_fail f = last_fail;
+    last_fail = LLM_FAIL_NONE;
+    return f;
+}
+
 static int is_2xx(long s) { return s >= 200 && s < 300; }
 
 static size_t on_write(char *p, size_t sz, size_t nm, void *ud) {
@@ -79,6 +88,7 @@ static void url_origin(const char *url, char *out, size_t outlen) {
 /* One attempt. Returns 0 (response or deliberate stop), 1 when the connection failed
  * (safe to retry), -1 on any other failure. */
 static int attempt(const llm_http_req *rq, llm_http_resp *rs, char *err, size_t errlen) {
+    last_fail = LLM_FAIL_NONE;
     int64_t deadline = rq->call ? 0 : now_ms() + rq->timeout_ms;
     CURL *eh = curl_easy_init();
     CURLM *mh = curl_multi_init();
@@ -151,6 +161,7 @@ static int attempt(const llm_http_req *rq, llm_http_resp *rs, char *err, size_t 
     char origin[256];
     url_origin(rq->url, origin, sizeof origin);
     if (timed_out) {
+        last_fail = LLM_FAIL_TIMEOUT;
         snprintf(err, errlen, "%s did not answer within the deadline (%s); check the server's load, or raise "
                               "llm.first_token_timeout_ms / llm.total_timeout_ms",
                  origin, rs->status ? "it sent headers, then stalled" : "no response");
@@ -161,15 +172,21 @@ static int attempt(const llm_http_req *rq, llm_http_resp *rs, char *err, size_t 
         snprintf(err, errlen, "%s sent a response larger than %zu bytes; refused", origin, x.max);
     } else if (result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_HOST ||
                (result == CURLE_OPERATION_TIMEDOUT && !rs->status)) {
+        last_fail = LLM_FAIL_CONNECT;
         snprintf(err, errlen, "cannot connect to %s (%s); start the server or fix llm.url", origin,
                  cerr[0] ? cerr : curl_easy_strerror(result));
         rc = 1;
     } else if (result != CURLE_OK && rs->status >= 400 && rs->body_len > 0) {
+        last_fail = LLM_FAIL_HTTP;
         rc = 0; /* an error answer cut short: its status and start say more than the cut */
     } else if (result != CURLE_OK) {
+        last_fail = LLM_FAIL_OTHER;
         snprintf(err, errlen, "%s: %s%s", origin, cerr[0] ? cerr : curl_easy_strerror(result),
                  rs->status ? " (the connection ended mid-response)" : "");
     } else {
+        /* A complete answer with an error status: the backend turns it into its own
+         * message, the kind is known here. */
+        last_fail = rs->status >= 400 ? LLM_FAIL_HTTP : LLM_FAIL_NONE;
         rc = 0;
     }
     if (rq->call && rc == 0 && llm_call_timed_out(rq->call)) rc = -1;

@@ -35,8 +35,12 @@ static const struct {
     {"axiom_ask_timeouts_total", "/api/ask answered 504: no answer within server.ask_timeout_s"},
 };
 
-static const char *const turn_paths[] = {"template", "retrieval", "llm", "rejected", "none", "error"};
+static const char *const turn_paths[] = {"template", "retrieval", "llm", "fallback", "rejected", "none", "error"};
 #define NPATHS (sizeof turn_paths / sizeof turn_paths[0])
+
+/* A fixed set, so a label never grows with what a server sends; "other" is last. */
+static const char *const llm_fail_reasons[] = {"timeout", "connect", "http", "empty", "context", "other"};
+#define NREASONS (sizeof llm_fail_reasons / sizeof llm_fail_reasons[0])
 
 typedef struct {
     int64_t counts[NBUCKETS + 1]; /* last: +Inf */
@@ -48,6 +52,7 @@ struct server_metrics {
     pthread_mutex_t mu;
     int64_t counters[COUNT_KINDS];
     int64_t turns[NPATHS];
+    int64_t llm_failures[NREASONS];
     histogram stages[STAGE_COUNT];
     int sessions;
 };
@@ -96,6 +101,14 @@ void metrics_count_turn(server_metrics *m, const char *path) {
     pthread_mutex_unlock(&m->mu);
 }
 
+void metrics_count_llm_failure(server_metrics *m, const char *reason) {
+    size_t i = 0;
+    while (i < NREASONS - 1 && strcmp(llm_fail_reasons[i], reason ? reason : "") != 0) i++;
+    pthread_mutex_lock(&m->mu);
+    m->llm_failures[i]++;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void metrics_sessions_delta(server_metrics *m, int delta) {
     pthread_mutex_lock(&m->mu);
     m->sessions += delta;
@@ -137,6 +150,11 @@ size_t metrics_render(server_metrics *m, char *buf, size_t cap) {
             "# TYPE axiom_turns_total counter\n");
     for (size_t i = 0; i < NPATHS; i++)
         out(&o, "axiom_turns_total{path=\"%s\"} %lld\n", turn_paths[i], (long long)snap.turns[i]);
+    out(&o, "# HELP axiom_llm_failures_total language model calls that failed (answered from retrieval), "
+            "by reason\n# TYPE axiom_llm_failures_total counter\n");
+    for (size_t i = 0; i < NREASONS; i++)
+        out(&o, "axiom_llm_failures_total{reason=\"%s\"} %lld\n", llm_fail_reasons[i],
+            (long long)snap.llm_failures[i]);
     out(&o, "# HELP axiom_sessions current voice sessions\n# TYPE axiom_sessions gauge\n"
             "axiom_sessions %d\n",
         snap.sessions);

@@ -45,8 +45,12 @@ void metrics_free(server_metrics *m);
 void metrics_add(server_metrics *m, metrics_counter c, int64_t n);
 int64_t metrics_get(server_metrics *m, metrics_counter c);
 void metrics_observe_ms(server_metrics *m, metrics_stage s, double ms);
-/* path: "template", "retrieval", "llm", "rejected" (asked to say it again), "none" (nothing heard), "error". */
+/* path: "template", "retrieval", "llm", "fallback" (the LLM failed, answered from
+ * retrieval), "rejected" (asked to say it again), "none" (nothing heard), "error". */
 void metrics_count_turn(server_metrics *m, const char *path);
+/* One failed LLM call, by reason: "timeout", "connect", "http", "empty", "context",
+ * "other" (anything else is counted as other). */
+void metrics_count_llm_failure(server_metrics *m, const char *reason);
 void metrics_sessions_delta(server_metrics *m, int delta);
 int metrics_sessions(server_metrics *m);
 

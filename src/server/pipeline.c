@@ -50,6 +50,7 @@ struct pipeline_session {
     char last_partial[256];
     int64_t stt_us;
     int speech_reported;       /* "no voice input" error sent once */
+    stt_channel channel;       /* this speaker's normalisation, kept across utterances */
 };
 
 static void send_error_event(ws_session *s, const char *code, const char *message, uint64_t turn) {
@@ -218,6 +219,7 @@ static void try_begin_stt(struct pipeline_session *ps) {
     int status = 0;
     char err[256];
     ps->stt = stt_stream_begin(e->stt, 0, &status, err, sizeof err);
+    if (ps->stt) stt_stream_use_channel(ps->stt, &ps->channel);
     if (!ps->stt) {
         if (status != STT_BUSY && !ps->speech_reported) {
             ps->speech_reported = 1;
@@ -316,6 +318,7 @@ static void on_speech_end(void *user, int64_t end_sample) {
         if (!in->audio) in->text = strdup("");
     }
     in->stt_us = ps->stt_us;
+    in->spoken = 1;
     pipeline_submit(s, in);
 }
 
@@ -415,6 +418,16 @@ static void recognise_backlog(ws_session *s, turn_input *in) {
         stt_stream_finish(st, &r, err, sizeof err) == 0) {
         in->text = strdup(r.text ? r.text : "");
         in->heard = keep_heard(&r);
+        /* thinking went out before this text existed: send it now */
+        if (in->text && in->text[0]) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "event", "transcript");
+            cJSON_AddStringToObject(o, "text", in->text);
+            char *txt = cJSON_PrintUnformatted(o);
+            if (txt) session_send_text(s, txt, 0);
+            free(txt);
+            cJSON_Delete(o);
+        }
     } else {
         if (st) stt_stream_cancel(st);
         LOG_W("server", "session %llu: recognition failed: %s", (unsigned long long)s->id, err);
@@ -463,19 +476,18 @@ void pipeline_submit(ws_session *s, turn_input *in) {
         turn_input_free(in);
         return;
     }
-    if (in->heard && in->text && in->text[0]) {
-        /* what was heard, so the page can show the spoken question even when no
-         * partial result arrived (the original front end reads it here too) */
+    /* A spoken question's transcript goes with thinking, so the page can show what
+     * was heard even when no partial result came (a short or fast utterance). */
+    char *thinking = NULL;
+    if (in->spoken && in->text && in->text[0]) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "state", "thinking");
         cJSON_AddStringToObject(o, "transcript", in->text);
-        char *txt = cJSON_PrintUnformatted(o);
-        session_send_text(s, txt ? txt : "{\"state\":\"thinking\"}", 0);
-        free(txt);
+        thinking = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
-    } else {
-        session_send_text(s, "{\"state\":\"thinking\"}", 0);
     }
+    session_send_text(s, thinking ? thinking : "{\"state\":\"thinking\"}", 0);
+    free(thinking);
     pthread_mutex_lock(&s->mu);
     if (s->turn_running) {
         /* One answer at a time per session; the newest request waits. */
@@ -557,11 +569,12 @@ int pipeline_ask(axiom_server *srv, const char *text, cJSON *out, const volatile
         metrics_count_turn(srv->metrics, "error");
         status = 503;
     } else {
-        const char *path = r.path == BRAIN_PATH_FALLBACK ? "retrieval" : brain_path_name(r.path);
+        const char *path = brain_path_name(r.path);
         cJSON_AddStringToObject(out, "text", r.text ? r.text : "");
         cJSON_AddStringToObject(out, "intent", r.intent);
         cJSON_AddNumberToObject(out, "confidence", (int)(r.confidence * 1000) / 1000.0);
         cJSON_AddStringToObject(out, "path", path);
+        if (r.llm_failure[0]) cJSON_AddStringToObject(out, "llm_failure", r.llm_failure);
         if (r.dropped[0]) cJSON_AddStringToObject(out, "dropped", r.dropped);
         if (r.card.index >= 0) {
             cJSON *c = cJSON_AddObjectToObject(out, "card");
@@ -579,10 +592,8 @@ int pipeline_ask(axiom_server *srv, const char *text, cJSON *out, const volatile
         cJSON_AddNumberToObject(t, "intent", (double)(r.t.intent_us / 100) / 10.0);
         cJSON_AddNumberToObject(t, "retrieval", (double)(r.t.retrieval_us / 100) / 10.0);
         cJSON_AddNumberToObject(t, "llm", (double)(r.t.llm_us / 100) / 10.0);
-        metrics_count_turn(srv->metrics, r.path == BRAIN_PATH_TEMPLATE    ? "template"
-                                         : r.path == BRAIN_PATH_LLM       ? "llm"
-                                         : r.path == BRAIN_PATH_NONE      ? "none"
-                                                                          : "retrieval");
+        metrics_count_turn(srv->metrics, path);
+        if (r.path == BRAIN_PATH_FALLBACK) metrics_count_llm_failure(srv->metrics, r.llm_failure);
         metrics_observe_ms(srv->metrics, STAGE_BRAIN, (double)dt / 1000.0);
     }
     brain_reply_free(&r);

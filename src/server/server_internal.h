@@ -111,6 +111,10 @@ struct ws_session {
     int out_rate;               /* synthesis sample rate sent to this client */
     int out_pcm;                /* 1: raw s16le PCM chunks instead of WAV per sentence */
     int want_partials, want_timings;
+    /* the user's client id from hello (validated), applied to the brain session on
+     * the turn thread before the next turn (a turn may be running when hello comes) */
+    char client_id[40];
+    int client_id_new; /* under mu */
 
     /* inbound audio, waiting for the audio pool */
     struct audio_chunk *in_head, *in_tail;
@@ -181,6 +185,7 @@ typedef struct turn_input {
     int64_t t0_us;          /* when the user finished (latency base) */
     int64_t stt_us;         /* recognition time so far */
     stt_result *heard;      /* owned: the recogniser's hypotheses of a spoken turn, NULL when typed */
+    int spoken;             /* from the microphone: thinking carries the transcript */
 } turn_input;
 void turn_input_free(turn_input *in);
 /* Starts an answer (sends thinking). Takes ownership of in. */

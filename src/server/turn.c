@@ -72,8 +72,8 @@ static void send_speaking(turn_ctx *t, const char *text) {
     const brain_reply *r = t->reply;
     cJSON_AddStringToObject(o, "intent", r && r->intent[0] ? r->intent : "unknown");
     if (r) {
-        cJSON_AddStringToObject(o, "path", r->path == BRAIN_PATH_FALLBACK ? "retrieval"
-                                               : brain_path_name(r->path));
+        cJSON_AddStringToObject(o, "path", brain_path_name(r->path));
+        if (r->llm_failure[0]) cJSON_AddStringToObject(o, "llm_failure", r->llm_failure);
         cJSON_AddNumberToObject(o, "confidence", (int)(r->confidence * 1000) / 1000.0);
         if (r->heard) cJSON_AddStringToObject(o, "heard", r->heard);
     } else {
@@ -212,8 +212,8 @@ static brain_mode mode_now(axiom_server *srv) {
 static const char *metrics_path(const brain_reply *r) {
     switch (r->path) {
     case BRAIN_PATH_TEMPLATE: return "template";
-    case BRAIN_PATH_RETRIEVAL:
-    case BRAIN_PATH_FALLBACK: return "retrieval";
+    case BRAIN_PATH_RETRIEVAL: return "retrieval";
+    case BRAIN_PATH_FALLBACK: return "fallback";
     case BRAIN_PATH_LLM: return "llm";
     case BRAIN_PATH_REJECTED: return "rejected";
     default: return "none";
@@ -223,6 +223,22 @@ static const char *metrics_path(const brain_reply *r) {
 static void send_ready(turn_ctx *t) {
     const char *m = "{\"event\":\"ready_to_listen\",\"state\":\"idle\"}";
     session_send(t->s, MG_WEBSOCKET_OPCODE_TEXT, m, strlen(m), t->seq, 0, 1);
+}
+
+/* The client id from hello takes effect here, on the turn thread, where no other
+ * turn can be using the brain session. */
+static void apply_client_id(ws_session *s) {
+    char id[sizeof s->client_id];
+    pthread_mutex_lock(&s->mu);
+    int changed = s->client_id_new;
+    s->client_id_new = 0;
+    memcpy(id, s->client_id, sizeof id);
+    pthread_mutex_unlock(&s->mu);
+    if (!changed || !s->brain) return;
+    char err[256];
+    int n = brain_session_set_client(s->brain, id, err, sizeof err);
+    if (n < 0) LOG_W("server", "client id: %s", err);
+    else if (n > 0) LOG_D("server", "client %.8s...: %d earlier turns restored", id, n);
 }
 
 void turn_run(ws_session *s, uint64_t seq, const char *text, const stt_result *heard, int64_t t0_us,
@@ -249,6 +265,7 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, const stt_result *h
         send_ready(&t);
         return;
     }
+    apply_client_id(s);
     brain_reply reply;
     memset(&reply, 0, sizeof reply);
     brain_turn_opts opts = {.mode = mode_now(srv),
@@ -285,6 +302,7 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, const stt_result *h
     }
     t.reply = &reply;
     metrics_count_turn(srv->metrics, metrics_path(&reply));
+    if (reply.path == BRAIN_PATH_FALLBACK) metrics_count_llm_failure(srv->metrics, reply.llm_failure);
     if (cancelled(&t)) {
         for (int i = 0; i < t.nheld; i++) free(t.held[i]);
     } else if (reply.path == BRAIN_PATH_NONE || !reply.text || !reply.text[0]) {
@@ -307,7 +325,10 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, const stt_result *h
         flush_held(&t);
     } else {
         flush_held(&t);
-        if (!t.spoken_text || strcmp(t.spoken_text, reply.text) != 0) send_speaking(&t, reply.text);
+        /* The streamed events said "llm" before the path was known; a fallback gets
+         * one more with the true path (and the failure reason). */
+        if (!t.spoken_text || strcmp(t.spoken_text, reply.text) != 0 || reply.path != BRAIN_PATH_LLM)
+            send_speaking(&t, reply.text);
         send_card_events(&t);
     }
     if (s->want_timings && !cancelled(&t)) {

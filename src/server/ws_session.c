@@ -6,6 +6,7 @@
  * Protocol (see README, section server): binary messages are 16 kHz s16le mono PCM;
  * text messages are JSON: {"event":"client_ready"}, {"event":"hello",...},
  * {"event":"text","text":"..."}, {"event":"cancel"}. */
+#include "brain/brain.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "mem/governor.h"
@@ -262,6 +263,18 @@ static void handle_hello(ws_session *s, const cJSON *msg) {
         if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "wav") == 0) s->out_pcm = 0;
         else if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "pcm") == 0) s->out_pcm = 1;
         else send_error(s, "bad_hello", "audio_format must be \"wav\" or \"pcm\"; kept wav");
+    }
+    const cJSON *cid = cJSON_GetObjectItemCaseSensitive(msg, "client_id");
+    if (cid) {
+        if (!cJSON_IsString(cid) || !brain_client_id_valid(cid->valuestring)) {
+            send_error(s, "bad_hello", "client_id must be 8 to 36 letters, digits, '-' or '_'; the history "
+                                       "stays with this connection");
+        } else {
+            pthread_mutex_lock(&s->mu);
+            str_copy(s->client_id, sizeof s->client_id, cid->valuestring);
+            s->client_id_new = 1;
+            pthread_mutex_unlock(&s->mu);
+        }
     }
     if (cJSON_IsBool(partials)) s->want_partials = cJSON_IsTrue(partials);
     if (cJSON_IsBool(timings)) s->want_timings = cJSON_IsTrue(timings);

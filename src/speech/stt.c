@@ -82,6 +82,7 @@ struct stt_engine {
 
 struct stt_stream {
     stt_engine *e;
+    stt_channel *channel; /* the session's, or NULL */
     int slot;
     int64_t samples;
     int64_t decode_us;
@@ -497,6 +498,13 @@ static int denoise_decide(stt_stream *s, char *err, size_t errlen) {
     return rc;
 }
 
+void stt_stream_use_channel(stt_stream *s, stt_channel *ch) {
+    if (!s || !ch) return;
+    s->channel = ch;
+    void *dec = s->e->pool[s->slot].dec;
+    if (ch->n && s->e->be->channel_set) s->e->be->channel_set(dec, ch->v, ch->n);
+}
+
 int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
     if (!s) {
         snprintf(err, errlen, "stt: feed without a stream (call stt_stream_begin first)");
@@ -550,6 +558,9 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
     if (rc == 0 && e->be->utt_alternatives)
         n_alts = e->be->utt_alternatives(e->pool[s->slot].dec, out->alts, STT_MAX_ALTS);
     int64_t t1 = now_us();
+    if (rc == 0 && s->channel && e->be->channel_get)
+        s->channel->n = e->be->channel_get(e->pool[s->slot].dec, s->channel->v,
+                                           sizeof s->channel->v / sizeof s->channel->v[0]);
     pool_give(e, s->slot, rc != 0);
     component_release(e->comp);
     if (rc == 0) {

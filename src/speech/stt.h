@@ -78,6 +78,12 @@ typedef struct {
      * sample). Fills at most max entries of alts (texts and words owned by the caller)
      * and returns how many. */
     int (*utt_alternatives)(void *decoder, struct stt_hyp *alts, int max);
+    /* Optional (may be NULL): the decoder's channel normalisation (see stt_channel).
+     * utt_begin always starts from the model's initial state; channel_set, called
+     * right after it, replaces that with a session's; channel_get reads it after
+     * utt_end. channel_get returns the values written (at most max). */
+    size_t (*channel_get)(void *decoder, float *out, size_t max);
+    void (*channel_set)(void *decoder, const float *in, size_t n);
 } stt_backend;
 
 extern const stt_backend stt_backend_pocketsphinx;
@@ -110,6 +116,16 @@ int64_t stt_engine_expected_bytes(stt_engine *e);
 /* Decoders in the pool: created so far, in use now, and the bound. */
 void stt_engine_pool_counts(stt_engine *e, int *created, int *in_use, int *pool_size);
 
+/* One speaker's channel normalisation (PocketSphinx's live cepstral mean: the
+ * microphone, the room, the loudness), carried from one utterance of a session to its
+ * next. Pooled decoders serve everyone, so without it an utterance would start tuned
+ * to whoever the decoder served last. Zero it for a new session (n = 0: the model's
+ * initial state). */
+typedef struct {
+    float v[32];
+    size_t n;
+} stt_channel;
+
 /* stt_stream_begin's status when every decoder stayed busy for wait_ms. */
 #define STT_BUSY (-2)
 
@@ -117,6 +133,10 @@ void stt_engine_pool_counts(stt_engine *e, int *created, int *in_use, int *pool_
  * pool, waiting at most wait_ms for one to come free. Returns the stream, or NULL with
  * *status = STT_BUSY ("all N decoders busy") or -1 (load or decoder failure) and err. */
 stt_stream *stt_stream_begin(stt_engine *e, int wait_ms, int *status, char *err, size_t errlen);
+/* Makes the utterance use (before any audio) and update (at finish) this session's
+ * channel state; ch must outlive the stream. Without it an utterance starts from the
+ * model's initial state. */
+void stt_stream_use_channel(stt_stream *s, stt_channel *ch);
 /* Feeds audio as it arrives (any chunk size, including 0). */
 int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen);
 /* The best hypothesis so far (cheap; call it every few hundred ms). */

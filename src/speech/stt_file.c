@@ -41,6 +41,7 @@ typedef struct {
     size_t text_len;
     int16_t pend[FEED_FRAMES * FRAME]; /* audio not yet handed to the decoder */
     size_t npend;
+    stt_channel channel; /* one recording, one channel: carried across its segments */
 } splitter;
 
 static int64_t thread_cpu_us(void) {
@@ -140,6 +141,7 @@ static int frame_in(splitter *sp, const int16_t *f, char *err, size_t errlen) {
             int status;
             sp->s = stt_stream_begin(sp->e, 30000, &status, err, errlen);
             if (!sp->s) return -1;
+            stt_stream_use_channel(sp->s, &sp->channel);
             sp->utt_start = sp->frame_no - 1 - sp->pre_frames;
             sp->utt_frames = sp->sil_frames = sp->since_partial = 0;
             for (int k = 0; k < sp->pre_frames; k++) {

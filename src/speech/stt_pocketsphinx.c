@@ -42,6 +42,7 @@ typedef struct {
     ps_decoder_t *ps;
     cmd_ln_t *cfg;
     int in_utt;
+    mfcc_t *cmn0; /* the channel mean right after ps_init (from -cmninit), see cmn_reset */
 } ps_dec;
 
 /* sphinxbase's logging and cmd_ln parsing use process-wide state: decoders are created
@@ -176,7 +177,29 @@ static void ps_dec_free(void *d_) {
     if (!d) return;
     if (d->ps) ps_free(d->ps);
     if (d->cfg) cmd_ln_free_r(d->cfg);
+    free(d->cmn0);
     free(d);
+}
+
+/* Live decoding normalises each utterance by a running cepstral mean that 0.8 carries
+ * from one utterance to the next (ps_start_utt does not reset it). A pooled decoder
+ * would so start a user's utterance tuned to whoever it served before: a loud or a
+ * quiet talker changes the next one's words. Every utterance starts instead from the
+ * mean the decoder had when it was created (the model's -cmninit), and a session that
+ * kept its own mean (stt_channel) puts that back (ps_channel_set); the noise estimate
+ * starts afresh (ps_start_stream). cmn_snapshot keeps the initial mean; cmn_reset puts
+ * it back. All cheap (13 floats). */
+static void cmn_snapshot(ps_dec *d) {
+    feat_t *f = ps_get_feat(d->ps);
+    cmn_t *c = f ? f->cmn_struct : NULL;
+    if (!c || c->veclen <= 0) return;
+    d->cmn0 = malloc(sizeof *d->cmn0 * (size_t)c->veclen);
+    if (d->cmn0) cmn_live_get(c, d->cmn0);
+}
+
+static void cmn_reset(ps_dec *d) {
+    feat_t *f = ps_get_feat(d->ps);
+    if (d->cmn0 && f && f->cmn_struct) cmn_live_set(f->cmn_struct, d->cmn0);
 }
 
 static void *ps_dec_new(void *model, char *err, size_t errlen) {
@@ -229,11 +252,38 @@ static void *ps_dec_new(void *model, char *err, size_t errlen) {
         ps_dec_free(d);
         return NULL;
     }
+    cmn_snapshot(d);
     return d;
+}
+
+static size_t ps_channel_get(void *d_, float *out, size_t max) {
+    ps_dec *d = d_;
+    feat_t *f = ps_get_feat(d->ps);
+    cmn_t *c = f ? f->cmn_struct : NULL;
+    if (!c || c->veclen <= 0 || (size_t)c->veclen > max) return 0;
+    mfcc_t v[64];
+    if (c->veclen > 64) return 0;
+    cmn_live_get(c, v);
+    for (int i = 0; i < c->veclen; i++) out[i] = (float)v[i];
+    return (size_t)c->veclen;
+}
+
+static void ps_channel_set(void *d_, const float *in, size_t n) {
+    ps_dec *d = d_;
+    feat_t *f = ps_get_feat(d->ps);
+    cmn_t *c = f ? f->cmn_struct : NULL;
+    if (!c || (size_t)c->veclen != n || n > 64) return;
+    mfcc_t v[64];
+    for (size_t i = 0; i < n; i++) v[i] = (mfcc_t)in[i];
+    cmn_live_set(c, v);
 }
 
 static int ps_utt_begin(void *d_, char *err, size_t errlen) {
     ps_dec *d = d_;
+    /* A new stream also resets the front end's noise estimate, the other state 0.8
+     * keeps across utterances (and makes segment times count from this utterance). */
+    ps_start_stream(d->ps);
+    cmn_reset(d);
     if (ps_start_utt(d->ps) < 0) {
         snprintf(err, errlen, "PocketSphinx: cannot start an utterance");
         return -1;
@@ -391,4 +441,6 @@ const stt_backend stt_backend_pocketsphinx = {
     .utt_end = ps_utt_end,
     .utt_abort = ps_utt_abort,
     .utt_alternatives = ps_utt_alternatives,
+    .channel_get = ps_channel_get,
+    .channel_set = ps_channel_set,
 };

@@ -17,6 +17,7 @@
  * different streams from different threads, which is how the decoder pool uses them. */
 #include "speech/stt.h"
 
+#include "core/child.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "speech/sherpa_api.h"
@@ -55,6 +56,62 @@ static int env_debug(void) {
 static int threads_for_decoding(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 4 ? 2 : 1;
+}
+
+/* The first load of a folder runs in a child process (core/child.h): onnxruntime and
+ * sherpa-onnx exit or abort on a truncated, garbage or wrong-architecture model,
+ * which must cost an error and the embedded recogniser, not the server. The child
+ * creates the recogniser and decodes half a second of silence. */
+#define STT_TRIAL_TIMEOUT_MS 120000
+
+typedef struct {
+    const sherpa_api *api;
+    const SherpaOnnxOnlineRecognizerConfig *online;
+    const SherpaOnnxOfflineRecognizerConfig *offline;
+} stt_trial_args;
+
+static int stt_trial(void *arg) {
+    const stt_trial_args *t = arg;
+    const sherpa_api *a = t->api;
+    float silence[STT_SAMPLE_RATE / 2] = {0};
+    if (t->online) {
+        const SherpaOnnxOnlineRecognizer *r = a->CreateOnlineRecognizer(t->online);
+        if (!r) return 2;
+        const SherpaOnnxOnlineStream *s = a->CreateOnlineStream(r);
+        if (!s) return 3;
+        a->OnlineStreamAcceptWaveform(s, STT_SAMPLE_RATE, silence, STT_SAMPLE_RATE / 2);
+        a->OnlineStreamInputFinished(s);
+        while (a->IsOnlineStreamReady(r, s)) a->DecodeOnlineStream(r, s);
+        a->DestroyOnlineRecognizerResult(a->GetOnlineStreamResult(r, s));
+        a->DestroyOnlineStream(s);
+        a->DestroyOnlineRecognizer(r);
+        return 0;
+    }
+    const SherpaOnnxOfflineRecognizer *r = a->CreateOfflineRecognizer(t->offline);
+    if (!r) return 2;
+    const SherpaOnnxOfflineStream *s = a->CreateOfflineStream(r);
+    if (!s) return 3;
+    a->AcceptWaveformOffline(s, STT_SAMPLE_RATE, silence, STT_SAMPLE_RATE / 2);
+    a->DecodeOfflineStream(r, s);
+    a->DestroyOfflineRecognizerResult(a->GetOfflineStreamResult(s));
+    a->DestroyOfflineStream(s);
+    a->DestroyOfflineRecognizer(r);
+    return 0;
+}
+
+/* 0 when the folder's files passed a trial load (now or before), else -1 with err. */
+static int trial_load(sherpa_model *m, const stt_trial_args *t, const char *dir, const char *type, char *err,
+                      size_t errlen) {
+    const char *files[4] = {m->files[0], m->files[1], m->files[2][0] ? m->files[2] : m->files[3], m->files[3]};
+    if (child_trial_passed_before(files, 4)) return 0;
+    char why[512];
+    int rc = child_trial_echo(stt_trial, (void *)t, STT_TRIAL_TIMEOUT_MS, env_debug(), why, sizeof why);
+    if (rc == 1) LOG_W("stt", "stt.sherpa_model_dir %s: %s; loading without a trial", dir, why);
+    if (rc == 0) child_trial_remember(files, 4);
+    if (rc == -1)
+        snprintf(err, errlen, "stt.sherpa_model_dir %s: damaged, or not a %s model (sherpa-onnx's trial load %s)",
+                 dir, type, why);
+    return rc == -1 ? -1 : 0;
 }
 
 /* Finds and checks one ONNX file of the folder. */
@@ -121,6 +178,11 @@ static void *model_load(const axiom_config *cfg, const stt_corpus *corpus, char 
         c.model_config.debug = env_debug();
         c.decoding_method = "greedy_search";
         m->kind = KIND_ONLINE;
+        stt_trial_args t = {m->api, &c, NULL};
+        if (trial_load(m, &t, dir, type, err, errlen) != 0) {
+            free(m);
+            return NULL;
+        }
         m->online = m->api->CreateOnlineRecognizer(&c);
     } else {
         SherpaOnnxOfflineRecognizerConfig c;
@@ -145,6 +207,11 @@ static void *model_load(const axiom_config *cfg, const stt_corpus *corpus, char 
         c.model_config.debug = env_debug();
         c.decoding_method = "greedy_search";
         m->kind = KIND_OFFLINE;
+        stt_trial_args t = {m->api, NULL, &c};
+        if (trial_load(m, &t, dir, type, err, errlen) != 0) {
+            free(m);
+            return NULL;
+        }
         m->offline = m->api->CreateOfflineRecognizer(&c);
     }
     if (!m->online && !m->offline) {

@@ -14,6 +14,7 @@
  * callback so barge-in stops a sentence midway. */
 #include "speech/tts.h"
 
+#include "core/child.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "speech/sherpa_api.h"
@@ -60,6 +61,28 @@ static void find_lexicons(const char *dir, char *out, size_t outlen) {
         used += (size_t)w;
     }
     closedir(d);
+}
+
+/* The first load of a voice folder runs in a child process (core/child.h):
+ * onnxruntime and sherpa-onnx exit or abort on a truncated, garbage or
+ * wrong-architecture model, which must cost an error and flite, not the server. The
+ * child creates the synthesiser and speaks one word. */
+#define TTS_TRIAL_TIMEOUT_MS 120000
+
+typedef struct {
+    const sherpa_api *api;
+    const SherpaOnnxOfflineTtsConfig *config;
+} tts_trial_args;
+
+static int tts_trial(void *arg) {
+    const tts_trial_args *t = arg;
+    const SherpaOnnxOfflineTts *tts = t->api->CreateOfflineTts(t->config);
+    if (!tts) return 2;
+    const SherpaOnnxGeneratedAudio *a = t->api->OfflineTtsGenerateWithCallbackWithArg(tts, "Hello.", 0, 1.0f, NULL, NULL);
+    int ok = a != NULL;
+    if (a) t->api->DestroyOfflineTtsGeneratedAudio(a);
+    t->api->DestroyOfflineTts(tts);
+    return ok ? 0 : 3;
 }
 
 static void *model_load(const axiom_config *cfg, char *err, size_t errlen) {
@@ -130,6 +153,20 @@ static void *model_load(const axiom_config *cfg, char *err, size_t errlen) {
         c.model.vits.noise_scale = 0.667f;
         c.model.vits.noise_scale_w = 0.8f;
         c.model.vits.length_scale = 1.0f;
+    }
+    const char *files[3] = {m->files[0], m->files[1], kokoro ? m->files[2] : m->files[1]};
+    if (!child_trial_passed_before(files, 3)) {
+        tts_trial_args t = {m->api, &c};
+        int rc = child_trial_echo(tts_trial, &t, TTS_TRIAL_TIMEOUT_MS, c.model.debug, why, sizeof why);
+        if (rc == -1) {
+            snprintf(err, errlen,
+                     "tts.sherpa_model_dir %s: damaged, or not a %s voice (sherpa-onnx's trial load %s)", dir,
+                     type, why);
+            free(m);
+            return NULL;
+        }
+        if (rc == 1) LOG_W("tts", "tts.sherpa_model_dir: %s; loading without a trial", why);
+        else child_trial_remember(files, 3);
     }
     m->tts = m->api->CreateOfflineTts(&c);
     if (!m->tts) {

@@ -15,18 +15,15 @@
  * never grows past a few windows however long someone talks. */
 #include "speech/vad_detectors.h"
 
+#include "core/child.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "speech/sherpa_api.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 struct vad_silero {
@@ -59,58 +56,35 @@ static vad_silero *detector_new(vad_silero_pool *p) {
 }
 
 /* sherpa-onnx calls exit() on an ONNX file that is not a Silero model (wrong inputs,
- * wrong window size), so the first load of a model happens in a child process: a
- * bad file then costs a clear error instead of the server. */
-/* The last model that passed, so a pool reloaded by the governor skips the probe. */
-static pthread_mutex_t probed_lock = PTHREAD_MUTEX_INITIALIZER;
-static char probed_path[1024];
-static struct stat probed_st;
+ * wrong window size), so the first load of a model happens in a child process
+ * (core/child.h): a bad file then costs a clear error instead of the server. A model
+ * that passed once is not tried again when the governor reloads the pool. */
+#define VAD_TRIAL_TIMEOUT_MS 20000
 
-static int already_probed(const char *path, struct stat *st) {
-    if (stat(path, st) != 0) return 0;
-    pthread_mutex_lock(&probed_lock);
-    int same = strcmp(probed_path, path) == 0 && probed_st.st_size == st->st_size &&
-               probed_st.st_mtime == st->st_mtime && probed_st.st_ino == st->st_ino;
-    pthread_mutex_unlock(&probed_lock);
-    return same;
+static int vad_trial(void *arg) {
+    vad_silero_pool *p = arg;
+    const SherpaOnnxVoiceActivityDetector *d = p->api->CreateVoiceActivityDetector(&p->cfg, 1.0f);
+    if (!d) return 2;
+    float zeros[VAD_SILERO_WINDOW] = {0};
+    for (int i = 0; i < 3; i++) p->api->VoiceActivityDetectorAcceptWaveform(d, zeros, VAD_SILERO_WINDOW);
+    p->api->DestroyVoiceActivityDetector(d);
+    return 0;
 }
 
 static int probe_in_child(vad_silero_pool *p, char *err, size_t errlen) {
-    struct stat st;
-    if (already_probed(p->model, &st)) return 0;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) return 0; /* cannot probe; go ahead */
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 2);
-        const SherpaOnnxVoiceActivityDetector *d = p->api->CreateVoiceActivityDetector(&p->cfg, 1.0f);
-        if (!d) _exit(2);
-        float zeros[VAD_SILERO_WINDOW] = {0};
-        for (int i = 0; i < 3; i++)
-            p->api->VoiceActivityDetectorAcceptWaveform(d, zeros, VAD_SILERO_WINDOW);
-        p->api->DestroyVoiceActivityDetector(d);
-        _exit(0);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) return 0; /* reaped elsewhere (SIGCHLD ignored): cannot tell */
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        struct stat now;
-        if (stat(p->model, &now) == 0) {
-            pthread_mutex_lock(&probed_lock);
-            str_copy(probed_path, sizeof probed_path, p->model);
-            probed_st = now;
-            pthread_mutex_unlock(&probed_lock);
-        }
+    const char *files[1] = {p->model};
+    if (child_trial_passed_before(files, 1)) return 0;
+    char why[512];
+    int rc = child_trial(vad_trial, p, VAD_TRIAL_TIMEOUT_MS, why, sizeof why);
+    if (rc == 1) return 0; /* cannot probe; go ahead */
+    if (rc == 0) {
+        child_trial_remember(files, 1);
         return 0;
     }
     snprintf(err, errlen,
-             "VAD model %s: sherpa-onnx cannot run it as a Silero VAD model (the trial load %s %d); "
+             "VAD model %s: sherpa-onnx cannot run it as a Silero VAD model (the trial load %s); "
              "set vad.model to silero_vad_v5.onnx or silero_vad_legacy.onnx",
-             p->model, WIFEXITED(status) ? "exited with status" : "died of signal",
-             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+             p->model, why);
     return -1;
 }
 
