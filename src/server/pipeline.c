@@ -315,7 +315,7 @@ int pipeline_session_new(ws_session *s, char *err, size_t errlen) {
     ps->s = s;
     ps->max_utt_samples = (size_t)s->srv->max_utterance_s * 16000;
     if (e->vad) {
-        vad_sink sink = {on_speech_start, on_speech_audio, on_speech_end, ps};
+        vad_sink sink = {on_speech_start, on_speech_audio, on_speech_end, ps, NULL};
         char verr[256];
         ps->vad = vad_stream_new(e->vad, &sink, verr, sizeof verr);
         if (!ps->vad) LOG_W("server", "session VAD: %s; voice input refused", verr);
