@@ -204,6 +204,16 @@ static void engine_give_back(vad_engine *e, vad_silero *d) {
     component_release(e->comp);
 }
 
+int vad_engine_warm(vad_engine *e) {
+    vad_silero *d = engine_borrow(e, 0);
+    if (!d) return -1;
+    /* The first inferences of a fresh onnxruntime session are the slow ones. */
+    static const float quiet[VAD_SILERO_WINDOW];
+    for (int i = 0; i < 4; i++) vad_silero_window(d, quiet);
+    engine_give_back(e, d); /* reset on the way back: no state leaks into a stream */
+    return 0;
+}
+
 /* ---------------- stream ---------------- */
 
 struct vad_stream {
@@ -324,6 +334,8 @@ void vad_stream_reset(vad_stream *s) {
 }
 
 int vad_stream_in_speech(const vad_stream *s) { return s->in_speech; }
+
+int64_t vad_stream_position(const vad_stream *s) { return s->pos; }
 
 const char *vad_stream_detector(const vad_stream *s) { return s->det ? "silero" : "energy"; }
 

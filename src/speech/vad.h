@@ -92,6 +92,10 @@ typedef struct {
 } vad_engine_info;
 
 void vad_engine_get_info(vad_engine *e, vad_engine_info *out);
+/* Runs a few windows of silence through one pooled Silero detector (loading the
+ * component if needed), so the first stream to borrow it does not pay the model's
+ * first-inference cost. Returns 0, or -1 (no Silero: nothing to warm). */
+int vad_engine_warm(vad_engine *e);
 
 /* A stream for one session. The sink is copied. */
 vad_stream *vad_stream_new(vad_engine *e, const vad_sink *sink, char *err, size_t errlen);
@@ -107,6 +111,8 @@ void vad_stream_flush(vad_stream *s);
 void vad_stream_reset(vad_stream *s);
 
 int vad_stream_in_speech(const vad_stream *s);
+/* Samples consumed so far (where the stream is now; event positions are below it). */
+int64_t vad_stream_position(const vad_stream *s);
 /* "silero" or "energy": the detector deciding right now ("energy" while idle). */
 const char *vad_stream_detector(const vad_stream *s);
 /* Bytes this stream holds (for the memory budget). */
