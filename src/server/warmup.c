@@ -7,8 +7,9 @@
  * turn needs (intent and index, vad, stt, tts; never the LLM) through the governor,
  * which refuses any load that would not fit the budget, and skips everything when
  * memory is not at the ok level. Then it runs each once: a few Silero windows, a
- * recogniser stream over silence (the first decoder), a synthesised word (flite's
- * voice data is touched on first use), a peek at the brain's template index.
+ * synthesised question (flite's voice data is touched on first use) recognised by
+ * the first decoder, and the transcript peeked at by the brain (brain_peek: no
+ * history, no events).
  *
  * The socket thread only checks a flag and maybe starts the thread; nothing waits
  * for the warm-up. A turn that arrives meanwhile uses whatever is loaded, as before.
@@ -65,22 +66,27 @@ static int all_warm(warmup *w) {
     return load_counts(e) == w->exercised_loads;
 }
 
-static void exercise_stt(stt_engine *st) {
+/* A spoken question for the recogniser to chew on: silence alone leaves most of the
+ * acoustic and language model untouched (first-use page faults land in the first
+ * real turn). */
+#define WARM_QUESTION "What is the battery life of the robot?"
+
+/* Recognises speech (16 kHz; may be NULL: silence) on one decoder; returns the text. */
+static char *exercise_stt(stt_engine *st, const tts_audio *speech) {
     int status = 0;
     char err[256];
     stt_stream *s = stt_stream_begin(st, 0, &status, err, sizeof err);
-    if (!s) return; /* every decoder busy: the server is warm enough */
+    if (!s) return NULL; /* every decoder busy: the server is warm enough */
     static const int16_t quiet[4800]; /* 0.3 s */
     stt_stream_feed(s, quiet, sizeof quiet / sizeof quiet[0], err, sizeof err);
-    stt_stream_cancel(s);
-}
-
-static void exercise_tts(tts_engine *t, int rate) {
-    tts_audio a = {0};
-    char err[256];
-    if (tts_synth(t, "Hello.", NULL, rate, NULL, &a, err, sizeof err) != 0)
-        LOG_D("server", "warm-up synthesis: %s", err);
-    tts_audio_clear(&a);
+    if (speech && speech->n) stt_stream_feed(s, speech->samples, speech->n, err, sizeof err);
+    stt_stream_feed(s, quiet, sizeof quiet / sizeof quiet[0], err, sizeof err);
+    stt_result r;
+    memset(&r, 0, sizeof r);
+    char *text = NULL;
+    if (stt_stream_finish(s, &r, err, sizeof err) == 0 && r.text) text = strdup(r.text);
+    stt_result_clear(&r);
+    return text;
 }
 
 static void *warm_main(void *arg) {
@@ -106,13 +112,22 @@ static void *warm_main(void *arg) {
     /* First use of each: only what is loaded now (component_is_loaded), so nothing
      * refused above is loaded behind the governor's back. */
     if (e->vad && component_is_loaded(vad_engine_component(e->vad))) vad_engine_warm(e->vad);
-    if (e->stt && component_is_loaded(stt_engine_component(e->stt))) exercise_stt(e->stt);
-    if (e->tts && component_is_loaded(tts_engine_component(e->tts)))
-        exercise_tts(e->tts, (int)config_int(e->cfg, "tts.sample_rate"));
+    /* The synthesiser's voice at the recogniser's rate: touches the voice data and
+     * gives the recogniser real speech. */
+    tts_audio speech = {0};
+    char err[256];
+    if (e->tts && component_is_loaded(tts_engine_component(e->tts)) &&
+        tts_synth(e->tts, WARM_QUESTION, NULL, 16000, NULL, &speech, err, sizeof err) != 0)
+        LOG_D("server", "warm-up synthesis: %s", err);
+    char *heard = NULL;
+    if (e->stt && component_is_loaded(stt_engine_component(e->stt)))
+        heard = exercise_stt(e->stt, &speech);
+    tts_audio_clear(&speech);
     if (e->brain) {
         brain_peek_result pr;
-        brain_peek(e->brain, "hello", &pr);
+        brain_peek(e->brain, heard ? heard : WARM_QUESTION, &pr);
     }
+    free(heard);
     LOG_I("server", "warm-up: %d component%s loaded, speech path exercised in %.0f ms", loaded,
           loaded == 1 ? "" : "s", (double)(now_us() - t0) / 1000.0);
     int64_t counts = load_counts(e);
