@@ -189,36 +189,45 @@ static int start_server(int max_sessions, int preload) {
         snprintf(binbuf, sizeof binbuf, "%s/build/axiom", axiom_root_dir());
         bin = binbuf;
     }
-    int port = 20000 + (int)(getpid() % 20000);
-    char portbuf[16], ms[48];
-    snprintf(portbuf, sizeof portbuf, "%d", port);
-    snprintf(ms, sizeof ms, "server.max_sessions=%d", max_sessions);
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Components load before listening (within the memory budget), so the first
-         * turn measures answering, not loading. */
-        /* Lazy (the first-turn runs): without the answer-audio cache too, so asking the
-         * same question again is synthesised again, as the first time. */
-        if (preload)
-            execl(bin, bin, "serve", "--port", portbuf, "--set", ms, "--set", "mem.preload=true",
-                  "--log-level", "warn", (char *)NULL);
-        else
-            execl(bin, bin, "serve", "--port", portbuf, "--set", ms, "--set", "mem.preload=false",
-                  "--set", "server.audio_cache_mb=0", "--log-level", "warn", (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0) return -1;
-    char body[256];
-    for (int i = 0; i < 100; i++) {
-        usleep(100000);
-        if (http_request(port, "GET", "/health", NULL, NULL, body, sizeof body) == 200) {
-            server_pid = pid;
-            server_port_ = port;
-            return 0;
+    /* A port someone else holds right now: the next one (the server exits at once). */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int port = 20000 + (int)((getpid() + attempt * 997) % 20000);
+        char portbuf[16], ms[48];
+        snprintf(portbuf, sizeof portbuf, "%d", port);
+        snprintf(ms, sizeof ms, "server.max_sessions=%d", max_sessions);
+        pid_t pid = fork();
+        if (pid == 0) {
+            /* Preloaded (the levels): components load before listening (within the
+             * memory budget), so the first turn measures answering, not loading.
+             * Lazy (the first-turn runs): without the answer-audio cache too, so asking
+             * the same question again is synthesised again, as the first time. */
+            if (preload)
+                execl(bin, bin, "serve", "--port", portbuf, "--set", ms, "--set",
+                      "mem.preload=true", "--log-level", "warn", (char *)NULL);
+            else
+                execl(bin, bin, "serve", "--port", portbuf, "--set", ms, "--set",
+                      "mem.preload=false", "--set", "server.audio_cache_mb=0", "--log-level",
+                      "warn", (char *)NULL);
+            _exit(127);
+        }
+        if (pid < 0) return -1;
+        char body[256];
+        int exited = 0;
+        for (int i = 0; i < 100 && !exited; i++) {
+            usleep(100000);
+            if (http_request(port, "GET", "/health", NULL, NULL, body, sizeof body) == 200) {
+                server_pid = pid;
+                server_port_ = port;
+                return 0;
+            }
+            exited = waitpid(pid, NULL, WNOHANG) == pid;
+        }
+        if (!exited) {
+            kill(pid, SIGTERM);
+            waitpid(pid, NULL, 0);
+            return -1;
         }
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
     return -1;
 }
 

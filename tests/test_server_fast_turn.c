@@ -48,8 +48,7 @@ static int loaded(const char *name) {
     cJSON *c;
     cJSON_ArrayForEach(c, comps) {
         const char *nm = cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
-        if (nm && strcmp(nm, name) == 0)
-{
+        if (nm && strcmp(nm, name) == 0) {
             const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(c, "state"));
             yes = st && (strcmp(st, "loaded") == 0 || strcmp(st, "in-use") == 0);
         }
@@ -86,7 +85,8 @@ static double level_db(const int16_t *x, size_t n) {
     for (int pass = 0; pass < 2; pass++)
         for (size_t f = 0; f < nf; f++) {
             double p = 0;
-            for (size_t i = 0; i < 160; i++) p += (double)x[f * 160 + i] * x[f * 160 + i];
+            for (size_t i = 0; i < 160; i++)
+                p += (double)x[f * 160 + i] * x[f * 160 + i];
             p /= 160;
             if (pass == 0 && p > mx) mx = p;
             if (pass == 1 && p >= mx / 100) sum += p, k++;
@@ -166,7 +166,8 @@ static int session_open(session *s) {
     memset(s, 0, sizeof *s);
     s->c = open_ws();
     if (!s->c) return -1;
-    ws_client_send_text(s->c, "{\"event\":\"hello\",\"sample_rate\":16000,\"audio_format\":\"wav\"}");
+    ws_client_send_text(s->c,
+                        "{\"event\":\"hello\",\"sample_rate\":16000,\"audio_format\":\"wav\"}");
     return 0;
 }
 
@@ -252,8 +253,9 @@ static void test_endpointer_finished_sooner_than_unfinished(void) {
         CHECK_EQ_INT(wait_ready(&a, 1, 30000), 1);
         CHECK(speak(&b, u, nu, 1000) == 0);
         wait_ready(&b, 1, 30000);
-        fprintf(stderr, "  finished question: speech_end at %ld ms after a %ld ms pause (%s), "
-                        "path %s\n",
+        fprintf(stderr,
+                "  finished question: speech_end at %ld ms after a %ld ms pause (%s), "
+                "path %s\n",
                 a.end_ms, a.pause_ms, a.endpoint, a.path);
         fprintf(stderr, "  cut after \"the\": speech_end at %ld ms after a %ld ms pause (%s)\n",
                 b.end_ms, b.pause_ms, b.endpoint);
@@ -262,8 +264,9 @@ static void test_endpointer_finished_sooner_than_unfinished(void) {
         CHECK_STR(a.endpoint, "finished");
         CHECK_STR(b.endpoint, "unfinished");
         CHECK_STR(a.path, "template");
-        CHECK_MSG(a.pause_ms < b.pause_ms, "the finished question's pause (%ld ms) is not shorter "
-                                           "than the unfinished phrase's (%ld ms)",
+        CHECK_MSG(a.pause_ms < b.pause_ms,
+                  "the finished question's pause (%ld ms) is not shorter "
+                  "than the unfinished phrase's (%ld ms)",
                   a.pause_ms, b.pause_ms);
         /* Within the configured bounds (vad.silence_min_ms 120, vad.silence_max_ms 600),
          * allowing for the 10 ms hops and Silero's 32 ms windows. */
@@ -326,7 +329,8 @@ static void test_own_voice_does_not_barge_in(void) {
     double gain = pow(10, (user_db - 10 - echo_db) / 20);
     fprintf(stderr, "  user speaks at %.1f dB; answer played back at %.1f dB (gain %.3f)\n",
             user_db, echo_db + 20 * log10(gain), gain);
-    fprintf(stderr, "  after the question: %d ready, %d audio messages, %d speech_end (%s), path %s\n",
+    fprintf(stderr,
+            "  after the question: %d ready, %d audio messages, %d speech_end (%s), path %s\n",
             s.ready, s.audio_msgs, s.speech_ends, s.endpoint, s.path);
     CHECK(s.nplayed > 0);
     if (s.nplayed == 0) {
@@ -360,8 +364,10 @@ int main(int argc, char **argv) {
     char err[512];
     /* Lazy loading, as `axiom serve` runs by default: the warm-up is what loads. */
     const char *settings[] = {"server.max_sessions=8", "mem.preload=false", NULL};
-    if (fixture_start(&F, settings, err, sizeof err) == 0) started = 1;
-    else fprintf(stderr, "server start: %s\n", err);
+    if (fixture_start(&F, settings, err, sizeof err) == 0)
+        started = 1;
+    else
+        fprintf(stderr, "server start: %s\n", err);
     RUN(test_warm_up_on_session_open);
     RUN(test_endpointer_finished_sooner_than_unfinished);
     RUN(test_own_voice_does_not_barge_in);

@@ -33,8 +33,8 @@ struct warmup {
     axiom_engine *e;
     pthread_mutex_t mu;
     pthread_t thread;
-    int started; /* a thread was created and not joined yet */
-    int running; /* it has not finished */
+    int started;             /* a thread was created and not joined yet */
+    int running;             /* it has not finished */
     int64_t exercised_loads; /* load counts summed when the path was last exercised */
 };
 
@@ -76,7 +76,7 @@ static char *exercise_stt(stt_engine *st, const tts_audio *speech) {
     int status = 0;
     char err[256];
     stt_stream *s = stt_stream_begin(st, 0, &status, err, sizeof err);
-    if (!s) return NULL; /* every decoder busy: the server is warm enough */
+    if (!s) return NULL;              /* every decoder busy: the server is warm enough */
     static const int16_t quiet[4800]; /* 0.3 s */
     stt_stream_feed(s, quiet, sizeof quiet / sizeof quiet[0], err, sizeof err);
     if (speech && speech->n) stt_stream_feed(s, speech->samples, speech->n, err, sizeof err);
@@ -106,8 +106,10 @@ static void *warm_main(void *arg) {
             LOG_W("server", "warm-up: %s", err);
             continue;
         }
-        if (governor_load_one(e->gov, needed[i], err, sizeof err) == 0) loaded++;
-        else LOG_I("server", "warm-up: %s not loaded: %s", needed[i], err);
+        if (governor_load_one(e->gov, needed[i], err, sizeof err) == 0)
+            loaded++;
+        else
+            LOG_I("server", "warm-up: %s not loaded: %s", needed[i], err);
     }
     /* First use of each: only what is loaded now (component_is_loaded), so nothing
      * refused above is loaded behind the governor's back. */
