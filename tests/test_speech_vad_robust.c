@@ -434,7 +434,7 @@ static void run_audio_is_the_input(int silero) {
     if (harvard_clips(&x, truth, &nt, -50) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_engine *e = engine_with(silero, 1, NULL);
     copy_sink c = {calloc(16000 * 10, sizeof(int16_t)), 0, 16000 * 10, 0, 0};
-    vad_sink sink = {cs_start, cs_audio, cs_end, &c};
+    vad_sink sink = {cs_start, cs_audio, cs_end, &c, NULL};
     char err[256];
     vad_stream *s = vad_stream_new(e, &sink, err, sizeof err);
     for (size_t at = 0; at < x.n; at += 333) vad_stream_feed(s, x.s + at, at + 333 <= x.n ? 333 : x.n - at);

@@ -196,6 +196,21 @@ void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out
 int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
                      const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
                      brain_reply *out, char *err, size_t errlen);
+/* What brain_peek saw. */
+typedef struct {
+    int sure;              /* 1: the template fast path would answer, confidently */
+    char intent[32];       /* the intent and its probability ("" when not classified) */
+    float confidence;
+    int template_index;    /* the best template (-1 = none) and its similarity */
+    double template_score;
+} brain_peek_result;
+
+/* Side-effect-free: would the template fast path answer text with high confidence
+ * (a finished pack question, or a greeting)? Stricter than brain_turn's own bounds;
+ * no history, topic or events are used or changed, and nothing is loaded (returns 0
+ * while the pack or the intent model is not loaded). Cheap (well under a millisecond
+ * for a spoken question); any thread. Returns out->sure. */
+int brain_peek(brain *b, const char *text, brain_peek_result *out);
 
 const char *brain_path_name(brain_path p);
 int brain_mode_parse(const char *name, brain_mode *out);

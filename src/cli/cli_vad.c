@@ -128,7 +128,7 @@ int cmd_vad(const axiom_config *cfg, int argc, char **argv) {
         return 1;
     }
     printer p = {.json = json};
-    vad_sink sink = {on_start, on_audio, on_end, &p};
+    vad_sink sink = {on_start, on_audio, on_end, &p, NULL};
     vad_stream *s = vad_stream_new(e, &sink, err, sizeof err);
     if (!s) {
         fprintf(stderr, "axiom vad: %s\n", err);

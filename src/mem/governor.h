@@ -82,6 +82,11 @@ int governor_add_cache(governor *g, const char *name, int64_t (*drop)(void *ctx)
 /* Loads every registered component in load order, skipping (with a logged reason)
  * those that fail or would exceed the budget. Returns the number loaded. */
 int governor_preload(governor *g);
+/* Loads the component with that name now, as preloading would: only when its cost
+ * fits the budget and memory is not critical. Blocks for the load (seconds for a
+ * model): call it off any latency-sensitive thread. Returns 0 (loaded, or already
+ * was), or -1 with err (refused, failed, unknown name). */
+int governor_load_one(governor *g, const char *name, char *err, size_t errlen);
 
 /* Starts / stops the background watcher (idempotent). The watcher polls every
  * mem.poll_ms and also wakes on a PSI trigger where the kernel supports one. */

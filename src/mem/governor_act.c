@@ -206,6 +206,27 @@ governor_level governor_check(governor *g) {
     return out;
 }
 
+/* Loads one entry if the budget allows it now (act_lock held). Returns 1 when loaded. */
+static int preload_entry(governor *g, gov_entry *e, const char *root, char *err, size_t errlen) {
+    if (component_is_loaded(e->c)) return 1;
+    /* A fresh reading per component: each load changes what is left. */
+    governor_reading r;
+    gov_take_reading(root, g->budget_cfg, &r);
+    pthread_mutex_lock(&g->lock);
+    g->last = r;
+    pthread_mutex_unlock(&g->lock);
+    check_budget(g, &r);
+    if (e->refused_budget || e->refused_critical) {
+        snprintf(err, errlen, "%s", e->refused_critical ? "memory is critical" : e->refuse_reason);
+        return 0;
+    }
+    if (component_load(e->c, err, errlen) != 0) return 0;
+    component_info ci;
+    component_get_info(e->c, &ci);
+    gov_entry_idle_ms(e, &ci, now_ms());
+    return 1;
+}
+
 int governor_preload(governor *g) {
     pthread_mutex_lock(&g->act_lock);
     char root[256];
@@ -214,35 +235,32 @@ int governor_preload(governor *g) {
     pthread_mutex_unlock(&g->lock);
     int loaded = 0;
     for (int i = 0; i < g->ncomps; i++) {
-        gov_entry *e = &g->comps[i];
-        if (component_is_loaded(e->c)) {
-            loaded++;
-            continue;
-        }
-        /* A fresh reading per component: each load changes what is left. */
-        governor_reading r;
-        gov_take_reading(root, g->budget_cfg, &r);
-        pthread_mutex_lock(&g->lock);
-        g->last = r;
-        pthread_mutex_unlock(&g->lock);
-        check_budget(g, &r);
-        if (e->refused_budget || e->refused_critical) {
-            LOG_W("mem", "skipping %s: %s", component_name(e->c),
-                  e->refused_critical ? "memory is critical" : e->refuse_reason);
-            continue;
-        }
         char err[256];
-        if (component_load(e->c, err, sizeof err) == 0) {
-            component_info ci;
-            component_get_info(e->c, &ci);
-            gov_entry_idle_ms(e, &ci, now_ms());
-            loaded++;
-        }
-        else LOG_W("mem", "skipping %s: %s", component_name(e->c), err);
+        if (preload_entry(g, &g->comps[i], root, err, sizeof err)) loaded++;
+        else LOG_W("mem", "skipping %s: %s", component_name(g->comps[i].c), err);
     }
     pthread_mutex_lock(&g->lock);
     gov_log_mode_locked(g);
     pthread_mutex_unlock(&g->lock);
     pthread_mutex_unlock(&g->act_lock);
     return loaded;
+}
+
+int governor_load_one(governor *g, const char *name, char *err, size_t errlen) {
+    pthread_mutex_lock(&g->act_lock);
+    char root[256];
+    pthread_mutex_lock(&g->lock);
+    str_copy(root, sizeof root, g->root);
+    gov_entry *e = gov_find_locked(g, name);
+    int critical = g->level == GOV_LEVEL_CRITICAL;
+    pthread_mutex_unlock(&g->lock);
+    int rc = -1;
+    if (!e) snprintf(err, errlen, "no component named %s", name);
+    else if (critical) snprintf(err, errlen, "memory is critical");
+    else rc = preload_entry(g, e, root, err, errlen) ? 0 : -1;
+    pthread_mutex_lock(&g->lock);
+    gov_log_mode_locked(g);
+    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&g->act_lock);
+    return rc;
 }

@@ -27,6 +27,7 @@ static const struct {
     {"axiom_slow_clients_dropped_total", "clients dropped because they did not read their answers"},
     {"axiom_bad_messages_total", "oversized or malformed client messages"},
     {"axiom_barge_ins_total", "answers cancelled by the user speaking"},
+    {"axiom_echo_ignored_total", "speech heard during an answer and ignored as the answer's own echo"},
     {"axiom_turn_errors_total", "turns that ended with an error event"},
     {"axiom_work_shed_total", "work refused because a bounded queue was full"},
     {"axiom_http_requests_total", "HTTP requests served"},

@@ -30,6 +30,7 @@ typedef enum {
     COUNT_SLOW_DROPPED,    /* clients dropped for not reading */
     COUNT_BAD_MESSAGES,    /* oversized or malformed client messages */
     COUNT_BARGE_INS,
+    COUNT_ECHO_IGNORED,    /* speech during an answer judged its echo (no barge-in) */
     COUNT_ERRORS,          /* turns that ended in an error event */
     COUNT_SHED,            /* work refused because a queue was full */
     COUNT_HTTP_REQUESTS,

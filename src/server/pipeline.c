@@ -21,20 +21,28 @@
 #include "mem/governor.h"
 #include "server/server_internal.h"
 #include "server/turn.h"
+#include "server/warmup.h"
 #include "speech/stt.h"
 #include "speech/tts.h"
 #include "speech/vad.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PARTIAL_EVERY_SAMPLES 4800 /* 300 ms */
+/* Echo guard: level frames (10 ms) kept per utterance, and how much speech is heard
+ * before deciding whether speech during an answer is the user or the answer's echo. */
+#define LEVEL_FRAME 160
+#define LEVEL_FRAMES 256
+#define ECHO_DECIDE_FRAMES 25 /* 250 ms */
 #define STT_WAIT_ON_TURN_MS 5000
 
 struct pipeline_shared {
     axiom_server *srv;
+    warmup *warm; /* loads the speech path when a session opens */
 };
 
 struct pipeline_session {
@@ -51,6 +59,19 @@ struct pipeline_session {
     int64_t stt_us;
     int speech_reported;       /* "no voice input" error sent once */
     stt_channel channel;       /* this speaker's normalisation, kept across utterances */
+    int silence_min_ms, silence_max_ms; /* adaptive endpointer (0 = off) */
+    char pause_why[24];        /* what the endpointer decided at the last pause */
+    /* Echo guard (barge-in): the level of this utterance, 10 ms frame by frame from
+     * its start (pre-roll excluded), and the user's own speech level from earlier
+     * utterances. */
+    float frame_pow[LEVEL_FRAMES];
+    int nframe_pow;
+    double acc_pow;
+    int acc_n;
+    int64_t skip_preroll;      /* samples of pre-roll still to come before the start */
+    double user_level_db;      /* 0 = not known yet */
+    int echo_check;            /* speech began while an answer played: undecided */
+    int echo;                  /* decided: this utterance is the answer's echo */
 };
 
 static void send_error_event(ws_session *s, const char *code, const char *message, uint64_t turn) {
@@ -72,13 +93,23 @@ pipeline_shared *pipeline_shared_new(axiom_server *srv, char *err, size_t errlen
     }
     p->srv = srv;
     axiom_engine *e = srv->engine;
+    p->warm = warmup_new(e);
+    if (!p->warm) {
+        free(p);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     if (!e->brain) LOG_W("server", "no brain: text and voice turns will answer with an error");
     if (!e->vad || !e->stt) LOG_W("server", "no VAD or recogniser: voice input is refused with an error event");
     if (!e->tts) LOG_W("server", "no synthesiser: answers are sent as text only");
     return p;
 }
 
-void pipeline_shared_free(pipeline_shared *p) { free(p); }
+void pipeline_shared_free(pipeline_shared *p) {
+    if (!p) return;
+    warmup_free(p->warm);
+    free(p);
+}
 
 void pipeline_status_json(pipeline_shared *p, cJSON *obj) {
     axiom_engine *e = p->srv->engine;
@@ -238,12 +269,67 @@ static void try_begin_stt(struct pipeline_session *ps) {
     backlog_drop(ps);
 }
 
+/* Active speech level of the frames so far, dB: the mean power of the frames within
+ * 20 dB of the loudest (pauses and the quiet edges do not dilute it). */
+static double level_db(const struct pipeline_session *ps) {
+    float mx = 0;
+    for (int i = 0; i < ps->nframe_pow; i++)
+        if (ps->frame_pow[i] > mx) mx = ps->frame_pow[i];
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < ps->nframe_pow; i++)
+        if (ps->frame_pow[i] >= mx / 100) sum += ps->frame_pow[i], n++;
+    return n && sum > 0 ? 10 * log10(sum / n) : -100;
+}
+
+static void measure_level(struct pipeline_session *ps, const int16_t *pcm, size_t n) {
+    size_t skip = ps->skip_preroll > 0 ? (size_t)ps->skip_preroll : 0;
+    if (skip > n) skip = n;
+    ps->skip_preroll -= (int64_t)skip;
+    for (size_t i = skip; i < n && ps->nframe_pow < LEVEL_FRAMES; i++) {
+        ps->acc_pow += (double)pcm[i] * pcm[i];
+        if (++ps->acc_n == LEVEL_FRAME) {
+            ps->frame_pow[ps->nframe_pow++] = (float)(ps->acc_pow / LEVEL_FRAME);
+            ps->acc_pow = 0;
+            ps->acc_n = 0;
+        }
+    }
+}
+
+/* Speech that began while an answer was playing, once ECHO_DECIDE_FRAMES are heard:
+ * the user (barge-in) or the answer's own voice coming back through the room into
+ * the microphone. A loudspeaker's echo arrives well below the user's own voice at
+ * the same microphone, so it must come within server.barge_in_margin_db of the level
+ * the user spoke at before. Until the user's level is known (nothing said yet),
+ * every speech start barges in, as the browser's echo cancellation is trusted. */
+static void echo_decide(struct pipeline_session *ps) {
+    ws_session *s = ps->s;
+    ps->echo_check = 0;
+    double lvl = level_db(ps);
+    double margin = config_double(s->srv->cfg, "server.barge_in_margin_db");
+    if (ps->user_level_db != 0 && lvl < ps->user_level_db - margin) {
+        ps->echo = 1;
+        metrics_add(s->srv->metrics, COUNT_ECHO_IGNORED, 1);
+        LOG_D("server", "session %llu: speech at %.1f dB during the answer ignored as its echo "
+                        "(user speaks at %.1f dB)",
+              (unsigned long long)s->id, lvl, ps->user_level_db);
+        return;
+    }
+    session_send_text(s, "{\"event\":\"speech_start\"}", 0);
+    pipeline_cancel_answer(s, "barge-in");
+}
+
 static void on_speech_start(void *user, int64_t start_sample) {
     struct pipeline_session *ps = user;
     ws_session *s = ps->s;
-    (void)start_sample;
-    session_send_text(s, "{\"event\":\"speech_start\"}", 0);
-    if (s->srv->barge_in) pipeline_cancel_answer(s, "barge-in");
+    int64_t preroll = (int64_t)config_int(s->srv->cfg, "vad.preroll_ms") * 16;
+    ps->skip_preroll = start_sample < preroll ? start_sample : preroll;
+    ps->nframe_pow = 0;
+    ps->acc_pow = 0;
+    ps->acc_n = 0;
+    ps->echo = 0;
+    ps->echo_check = s->srv->barge_in && answer_active(s);
+    if (!ps->echo_check) session_send_text(s, "{\"event\":\"speech_start\"}", 0);
     ps->in_speech = 1;
     ps->utt_samples = 0;
     ps->partial_at = 0;
@@ -257,6 +343,9 @@ static void on_speech_audio(void *user, const int16_t *pcm, size_t n) {
     struct pipeline_session *ps = user;
     ws_session *s = ps->s;
     if (!ps->in_speech) return;
+    measure_level(ps, pcm, n);
+    if (ps->echo_check && ps->nframe_pow >= ECHO_DECIDE_FRAMES) echo_decide(ps);
+    if (ps->echo) return; /* the answer's echo: nothing to recognise */
     ps->utt_samples += (int64_t)n;
     if (!ps->stt) try_begin_stt(ps);
     if (!ps->stt) {
@@ -285,14 +374,83 @@ static void on_speech_audio(void *user, const int16_t *pcm, size_t n) {
     }
 }
 
+/* Words a question does not end on: a pause after one is the speaker looking for the
+ * next word, not the end of the turn. */
+static int ends_unfinished(const char *text) {
+    static const char *const open_words[] = {
+        "the", "a", "an", "of", "and", "or", "but", "is", "are", "was", "to", "for", "with",
+        "in", "on", "at", "by", "from", "about", "my", "your", "its", "their", "this", "that",
+        "what", "which", "how", "does", "do", "can", "could", "should", "would", "will", "if",
+        "than", "as", "into", "some", "any", "um", "uh", "er"};
+    const char *w = strrchr(text, ' ');
+    w = w ? w + 1 : text;
+    for (size_t i = 0; i < sizeof open_words / sizeof open_words[0]; i++)
+        if (strcmp(w, open_words[i]) == 0) return 1;
+    return 0;
+}
+
+/* The adaptive endpointer (VAD sink, once per pause after vad.silence_min_ms): the
+ * words so far decide how long this pause must be. A finished question the pack
+ * answers confidently ends the turn now; an unfinished phrase gets longer; anything
+ * else keeps vad.silence_ms. */
+static int on_pause(void *user, int64_t pause_start) {
+    struct pipeline_session *ps = user;
+    axiom_engine *e = ps->s->srv->engine;
+    (void)pause_start;
+    char part[256] = "";
+    int ms = 0;
+    const char *why = "default";
+    if (ps->stt && stt_stream_partial(ps->stt, part, sizeof part) == 0 && part[0]) {
+        brain_peek_result pr;
+        if (ends_unfinished(part)) {
+            ms = ps->silence_max_ms;
+            why = "unfinished";
+        } else if (e->brain && brain_peek(e->brain, part, &pr)) {
+            ms = ps->silence_min_ms;
+            why = "finished";
+        }
+    }
+    str_copy(ps->pause_why, sizeof ps->pause_why, why);
+    LOG_D("server", "session %llu: pause after \"%s\": %s, wait %d ms",
+          (unsigned long long)ps->s->id, part, why, ms);
+    return ms;
+}
+
 static void on_speech_end(void *user, int64_t end_sample) {
     struct pipeline_session *ps = user;
     ws_session *s = ps->s;
-    (void)end_sample;
     if (!ps->in_speech) return;
     ps->in_speech = 0;
+    if (ps->echo_check && ps->nframe_pow > 0) echo_decide(ps); /* a short burst */
+    if (ps->echo || ps->echo_check) {
+        /* The answer's echo, or too short to tell during an answer: no turn. */
+        ps->echo_check = 0;
+        stt_stream_cancel(ps->stt);
+        ps->stt = NULL;
+        backlog_drop(ps);
+        ps->pause_why[0] = '\0';
+        return;
+    }
+    {
+        /* The user's speech level, for telling their voice from the answer's echo:
+         * smoothed over utterances. */
+        double lvl = level_db(ps);
+        if (ps->nframe_pow >= ECHO_DECIDE_FRAMES && lvl > -90)
+            ps->user_level_db = ps->user_level_db == 0 ? lvl : 0.7 * ps->user_level_db + 0.3 * lvl;
+    }
     int64_t t0 = now_us();
-    session_send_text(s, "{\"event\":\"speech_end\"}", 0);
+    {
+        /* Where the speech ended and how long the pause that closed it was, in the
+         * session's audio (ms since its first sample): what the endpointer did. */
+        int64_t at = vad_stream_position(ps->vad);
+        char ev[160];
+        snprintf(ev, sizeof ev,
+                 "{\"event\":\"speech_end\",\"end_ms\":%lld,\"pause_ms\":%lld,\"endpoint\":\"%s\"}",
+                 (long long)(end_sample / 16), (long long)((at - end_sample) / 16),
+                 ps->pause_why[0] ? ps->pause_why : "default");
+        session_send_text(s, ev, 0);
+        ps->pause_why[0] = '\0';
+    }
     turn_input *in = calloc(1, sizeof *in);
     if (!in) return;
     in->t0_us = t0;
@@ -334,13 +492,19 @@ int pipeline_session_new(ws_session *s, char *err, size_t errlen) {
     ps->s = s;
     ps->max_utt_samples = (size_t)s->srv->max_utterance_s * 16000;
     if (e->vad) {
-        vad_sink sink = {on_speech_start, on_speech_audio, on_speech_end, ps};
+        vad_sink sink = {on_speech_start, on_speech_audio, on_speech_end, ps, on_pause};
+        if (config_bool(s->srv->cfg, "vad.adaptive")) {
+            ps->silence_min_ms = (int)config_int(s->srv->cfg, "vad.silence_min_ms");
+            ps->silence_max_ms = (int)config_int(s->srv->cfg, "vad.silence_max_ms");
+        }
         char verr[256];
         ps->vad = vad_stream_new(e->vad, &sink, verr, sizeof verr);
         if (!ps->vad) LOG_W("server", "session VAD: %s; voice input refused", verr);
     }
     if (e->brain) s->brain = brain_session_new(e->brain);
     s->ps = ps;
+    /* The user has not spoken yet: load what the first turn needs meanwhile. */
+    warmup_request(s->srv->pipe->warm);
     return 0;
 }
 

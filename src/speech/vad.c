@@ -44,6 +44,9 @@ vad_params vad_params_default(void) {
     p.energy_margin_db = 9.0f;
     p.min_speech_ms = 200;
     p.silence_ms = 300;
+    p.adaptive = 1;
+    p.silence_min_ms = 120;
+    p.silence_max_ms = 600;
     p.preroll_ms = 300;
     p.max_speech_ms = 30000;
     p.pool_size = 2;
@@ -58,6 +61,9 @@ void vad_params_from_config(const axiom_config *cfg, vad_params *out) {
     out->energy_margin_db = (float)config_double(cfg, "vad.energy_margin_db");
     out->min_speech_ms = (int)config_int(cfg, "vad.min_speech_ms");
     out->silence_ms = (int)config_int(cfg, "vad.silence_ms");
+    out->adaptive = config_bool(cfg, "vad.adaptive");
+    out->silence_min_ms = (int)config_int(cfg, "vad.silence_min_ms");
+    out->silence_max_ms = (int)config_int(cfg, "vad.silence_max_ms");
     out->preroll_ms = (int)config_int(cfg, "vad.preroll_ms");
     out->max_speech_ms = (int)config_int(cfg, "server.max_utterance_s") * 1000;
     out->pool_size = (int)config_int(cfg, "vad.pool_size");
@@ -198,12 +204,23 @@ static void engine_give_back(vad_engine *e, vad_silero *d) {
     component_release(e->comp);
 }
 
+int vad_engine_warm(vad_engine *e) {
+    vad_silero *d = engine_borrow(e, 0);
+    if (!d) return -1;
+    /* The first inferences of a fresh onnxruntime session are the slow ones. */
+    static const float quiet[VAD_SILERO_WINDOW];
+    for (int i = 0; i < 4; i++) vad_silero_window(d, quiet);
+    engine_give_back(e, d); /* reset on the way back: no state leaks into a stream */
+    return 0;
+}
+
 /* ---------------- stream ---------------- */
 
 struct vad_stream {
     vad_engine *e;
     vad_sink sink;
     int64_t min_speech, silence, preroll, max_speech, release; /* in samples */
+    int64_t silence_min, silence_max; /* adaptive endpointer bounds; 0 = off */
 
     int16_t *ring; /* the last `cap` samples; sample i lives at ring[i % cap] */
     int64_t cap;
@@ -233,6 +250,9 @@ struct vad_stream {
 
     int in_speech;
     int64_t cand_start, cand_voiced, last_voiced_end, speech_start, emitted;
+    /* The pause in progress: the sink was asked (on_pause) how long to wait for the
+     * pause that began at pause_of (a last_voiced_end); -1 = not asked yet. */
+    int64_t pause_of, pause_target;
 };
 
 vad_stream *vad_stream_new(vad_engine *e, const vad_sink *sink, char *err, size_t errlen) {
@@ -245,6 +265,13 @@ vad_stream *vad_stream_new(vad_engine *e, const vad_sink *sink, char *err, size_
     if (sink) s->sink = *sink;
     s->min_speech = MS(e->p.min_speech_ms);
     s->silence = MS(e->p.silence_ms);
+    if (e->p.adaptive) {
+        /* The bounds bracket vad.silence_ms whatever they are set to. */
+        s->silence_min = MS(e->p.silence_min_ms);
+        s->silence_max = MS(e->p.silence_max_ms);
+        if (s->silence_min > s->silence || s->silence_min <= 0) s->silence_min = s->silence;
+        if (s->silence_max < s->silence) s->silence_max = s->silence;
+    }
     s->preroll = MS(e->p.preroll_ms);
     s->max_speech = MS(e->p.max_speech_ms);
     s->release = MS(RELEASE_MS);
@@ -303,9 +330,12 @@ void vad_stream_reset(vad_stream *s) {
     s->last_voiced_end = 0;
     s->speech_start = 0;
     s->emitted = 0;
+    s->pause_of = -1;
 }
 
 int vad_stream_in_speech(const vad_stream *s) { return s->in_speech; }
+
+int64_t vad_stream_position(const vad_stream *s) { return s->pos; }
 
 const char *vad_stream_detector(const vad_stream *s) { return s->det ? "silero" : "energy"; }
 
@@ -414,6 +444,42 @@ static void speech_end(vad_stream *s, int64_t end) {
     if (s->sink.on_speech_end) s->sink.on_speech_end(s->sink.user, end);
 }
 
+/* Where the trailing silence of the utterance in progress is counted from. The
+ * energy detector's ends are sharp. Silero's end lags the speech by its window and
+ * by its hysteresis (it stays "speech" until its probability falls 0.15 below the
+ * threshold): about 100 ms. Counting the silence from there made every utterance a
+ * Silero-equipped stream hears end ~130 ms later than one on the energy detector
+ * (a lone client waited longer than one of fifty, whose streams mostly run on
+ * energy). So the count starts at the end the VAD reports, refined against the
+ * energy frames (refine_end); Silero must still have judged the latest window not
+ * speech, so a soft word only Silero hears keeps the utterance open. */
+static int64_t pause_base(const vad_stream *s) {
+    return s->det ? refine_end(s, s->last_voiced_end, s->speech_start) : s->last_voiced_end;
+}
+
+/* Ends the utterance once the pause reaching `now` is long enough. With the adaptive
+ * endpointer, the sink is asked once per pause, after vad.silence_min_ms, how long
+ * this pause must be (a finished question ends now; an unfinished phrase waits up to
+ * vad.silence_max_ms). */
+static void check_end(vad_stream *s, int64_t now) {
+    int64_t base = pause_base(s);
+    int64_t quiet = now - base;
+    int64_t target = s->silence;
+    if (s->silence_min > 0) {
+        if (s->pause_of == s->last_voiced_end) {
+            target = s->pause_target;
+        } else if (quiet >= s->silence_min) {
+            int ms = s->sink.on_pause ? s->sink.on_pause(s->sink.user, base) : 0;
+            target = ms > 0 ? MS(ms) : s->silence;
+            if (target < s->silence_min) target = s->silence_min;
+            if (target > s->silence_max) target = s->silence_max;
+            s->pause_of = s->last_voiced_end;
+            s->pause_target = target;
+        }
+    }
+    if (quiet >= target) speech_end(s, s->last_voiced_end);
+}
+
 /* The state machine: one span [a, b) judged speech or not by the active detector.
  * Spans arrive in order but may lie before s->pos (Silero's lag). */
 static void judge_span(vad_stream *s, int64_t a, int64_t b, int voiced) {
@@ -430,9 +496,10 @@ static void judge_span(vad_stream *s, int64_t a, int64_t b, int voiced) {
         } else {
             s->last_voiced_end = b;
         }
+    } else if (s->in_speech) {
+        check_end(s, b);
     } else if (b - s->last_voiced_end >= s->silence) {
-        if (s->in_speech) speech_end(s, s->last_voiced_end);
-        else s->cand_start = -1; /* a burst too short to be speech */
+        s->cand_start = -1; /* a burst too short to be speech */
     }
     if (s->in_speech && b - s->speech_start >= s->max_speech) {
         /* Cut an endless utterance; if the talking goes on, a new one starts. */
@@ -505,6 +572,8 @@ static void process_hop(vad_stream *s, const int16_t *x, size_t n) {
 
     if (s->det) {
         silero_catch_up(s);
+        /* Between Silero's windows the pause grows hop by hop: the end may be due. */
+        if (s->in_speech && s->det && s->det_chunks > 1 && !s->det_prev) check_end(s, s->pos);
         if (!idle(s)) s->det_busy_at = s->pos;
         if (idle(s) && s->last_gate >= 0 && s->pos - s->last_gate >= s->release) {
             release_detector(s);

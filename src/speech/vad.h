@@ -42,12 +42,16 @@ typedef struct {
     float energy_margin_db;  /* energy detector: speech is this far above the noise floor */
     int min_speech_ms;       /* shorter bursts are not utterances */
     int silence_ms;          /* trailing silence that ends an utterance */
+    int adaptive;            /* the sink's on_pause may shorten or lengthen it ... */
+    int silence_min_ms;      /* ... down to this (a finished question) ... */
+    int silence_max_ms;      /* ... or up to this (an unfinished phrase) */
     int preroll_ms;          /* audio delivered from before the start */
     int max_speech_ms;       /* an utterance is cut (ended) at this length */
     int pool_size;           /* Silero detectors shared by all streams */
 } vad_params;
 
-/* Defaults: silero, threshold 0.5, 9 dB, 200 / 300 / 300 ms, 30 s, pool 2. */
+/* Defaults: silero, threshold 0.5, 9 dB, 200 / 300 / 300 ms, 30 s, pool 2; adaptive
+ * endpointer on, 120..600 ms. */
 vad_params vad_params_default(void);
 /* Reads vad.* (and server.max_utterance_s for max_speech_ms). */
 void vad_params_from_config(const axiom_config *cfg, vad_params *out);
@@ -60,6 +64,12 @@ typedef struct {
     /* end: one past the last sample of speech (trailing silence excluded). */
     void (*on_speech_end)(void *user, int64_t end_sample);
     void *user;
+    /* Optional (adaptive endpointer): called once per pause in an utterance, when it
+     * has lasted vad.silence_min_ms; pause_start is the sample where the speech
+     * stopped. Returns how long this pause must last to end the utterance, in ms
+     * (clamped to vad.silence_min_ms..vad.silence_max_ms), or 0 for vad.silence_ms.
+     * Runs inside vad_stream_feed, like the others: it must be quick. */
+    int (*on_pause)(void *user, int64_t pause_start);
 } vad_sink;
 
 typedef struct vad_engine vad_engine;
@@ -82,6 +92,10 @@ typedef struct {
 } vad_engine_info;
 
 void vad_engine_get_info(vad_engine *e, vad_engine_info *out);
+/* Runs a few windows of silence through one pooled Silero detector (loading the
+ * component if needed), so the first stream to borrow it does not pay the model's
+ * first-inference cost. Returns 0, or -1 (no Silero: nothing to warm). */
+int vad_engine_warm(vad_engine *e);
 
 /* A stream for one session. The sink is copied. */
 vad_stream *vad_stream_new(vad_engine *e, const vad_sink *sink, char *err, size_t errlen);
@@ -97,6 +111,8 @@ void vad_stream_flush(vad_stream *s);
 void vad_stream_reset(vad_stream *s);
 
 int vad_stream_in_speech(const vad_stream *s);
+/* Samples consumed so far (where the stream is now; event positions are below it). */
+int64_t vad_stream_position(const vad_stream *s);
 /* "silero" or "energy": the detector deciding right now ("energy" while idle). */
 const char *vad_stream_detector(const vad_stream *s);
 /* Bytes this stream holds (for the memory budget). */

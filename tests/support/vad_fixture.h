@@ -287,7 +287,7 @@ static void fx_on_end(void *u, int64_t end) {
 
 static inline vad_sink fx_sink_of(fx_sink *k) {
     memset(k, 0, sizeof *k);
-    vad_sink s = {fx_on_start, fx_on_audio, fx_on_end, k};
+    vad_sink s = {fx_on_start, fx_on_audio, fx_on_end, k, NULL};
     return s;
 }
 
