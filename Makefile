@@ -8,7 +8,8 @@
 #   make check   build and run the tests (no install step, no sanitizers)
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench   build and print the benchmark figures
-#   make fuzz    every fuzz target for FUZZ_SECONDS (FUZZ=name: one)
+#   make fuzz    every fuzz target for FUZZ_SECONDS (FUZZ=name: one); the WebSocket
+#                target for FUZZ_WS_RUNS inputs (1 M)
 #   make soak    SOAK_CLIENTS clients for SOAK_MINUTES against axiom serve (50, 30)
 
 BUILD   ?= build
@@ -84,7 +85,7 @@ test: deps
 	@scripts/build-llama-server.sh >/dev/null || echo "llama-server could not be built; OpenAI-compatible tests will skip"
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_WS_RUNS=0
 
 # Sanitizer build in its own folder so it never mixes objects with the normal one.
 # libstdc++ is linked in from the start so ASan's C++ exception interceptor is ready
@@ -100,11 +101,14 @@ FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZERS      := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
+# The WebSocket target (through the socket to the speech stack) runs this many inputs
+# in `make fuzz` instead of FUZZ_SECONDS; the smoke run in `make test` stays timed.
+FUZZ_WS_RUNS ?= 1000000
 
 fuzz:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
-	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ)
+	@FUZZ_WS_RUNS=$(FUZZ_WS_RUNS) fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ)
 
 fuzz-build: $(FUZZERS)
 

@@ -46,6 +46,10 @@ static void fuzz_write_file(const char *path, const char *text) {
     fclose(f);
 }
 
+/* Settings a target adds to the server's (NULL-terminated pairs), before the first
+ * fuzz_server_get. */
+static const char *const (*fuzz_server_extra)[2];
+
 /* Starts the server the first time; aborts when it cannot (the run is meaningless). */
 static int fuzz_server_get(void) {
     if (fuzz_server_port) return fuzz_server_port;
@@ -72,6 +76,11 @@ static int fuzz_server_get(void) {
                            {"cache_dir", dir}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         if (config_set(cfg, kv[i][0], kv[i][1], CFG_FLAG, "fuzz", err, sizeof err) != 0) {
+            fprintf(stderr, "fuzz server: %s\n", err);
+            abort();
+        }
+    for (const char *const(*e)[2] = fuzz_server_extra; e && (*e)[0]; e++)
+        if (config_set(cfg, (*e)[0], (*e)[1], CFG_FLAG, "fuzz", err, sizeof err) != 0) {
             fprintf(stderr, "fuzz server: %s\n", err);
             abort();
         }
