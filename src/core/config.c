@@ -56,6 +56,7 @@ static const key_def keys[] = {
     INT("server.idle_timeout_s", "600", 5, 86400, "close a connection silent for this long"),
     INT("server.workers", "0", 0, 256, "worker threads for decoding and synthesis; 0 = number of cores"),
     BOOL("server.barge_in", "true", "speech while AXIOM speaks cancels the rest of the answer"),
+    BOOL("server.warm_up", "true", "when a voice session opens, load and exercise the speech path (pack, VAD, recogniser, synthesiser; never the LLM) in the background, within the memory budget, so the first spoken turn does not wait for loading"),
     DBL("server.barge_in_margin_db", "6", 0, 40, "speech while an answer plays barges in only within this many dB of the user's own earlier speech level; quieter is the answer's echo from the loudspeaker and is ignored"),
     INT("server.send_queue_kb", "2048", 16, 1048576, "outgoing bytes queued per client before a slow reader is dropped"),
     INT("server.ask_max_concurrent", "0", 0, 1024, "POST /api/ask answers running at once; more are refused with 503; 0 = half the turn workers, at least 1"),

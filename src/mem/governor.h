@@ -82,10 +82,12 @@ int governor_add_cache(governor *g, const char *name, int64_t (*drop)(void *ctx)
 /* Loads every registered component in load order, skipping (with a logged reason)
  * those that fail or would exceed the budget. Returns the number loaded. */
 int governor_preload(governor *g);
-/* Loads the component with that name now, as preloading would: only when its cost
- * fits the budget and memory is not critical. Blocks for the load (seconds for a
- * model): call it off any latency-sensitive thread. Returns 0 (loaded, or already
- * was), or -1 with err (refused, failed, unknown name). */
+/* Loads the component with that name now, ahead of its first use (the server's
+ * warm-up): only when memory is not critical and its cost keeps use below the warn
+ * level (stricter than a load on demand, which may go up to the critical level), so
+ * a speculative load never makes the governor unload something else. Blocks for the
+ * load (seconds for a model): call it off any latency-sensitive thread. Returns 0
+ * (loaded, or already was), or -1 with err (refused, failed, unknown name). */
 int governor_load_one(governor *g, const char *name, char *err, size_t errlen);
 
 /* Starts / stops the background watcher (idempotent). The watcher polls every

@@ -10,6 +10,7 @@
 #include "core/util.h"
 
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -255,9 +256,31 @@ int governor_load_one(governor *g, const char *name, char *err, size_t errlen) {
     int critical = g->level == GOV_LEVEL_CRITICAL;
     pthread_mutex_unlock(&g->lock);
     int rc = -1;
-    if (!e) snprintf(err, errlen, "no component named %s", name);
-    else if (critical) snprintf(err, errlen, "memory is critical");
-    else rc = preload_entry(g, e, root, err, errlen) ? 0 : -1;
+    if (!e) {
+        snprintf(err, errlen, "no component named %s", name);
+    } else if (critical) {
+        snprintf(err, errlen, "memory is critical");
+    } else if (component_is_loaded(e->c)) {
+        rc = 0;
+    } else {
+        /* A load nobody asked for yet must not push use past the warn level, where the
+         * governor would start unloading idle components again. */
+        governor_reading r;
+        gov_take_reading(root, g->budget_cfg, &r);
+        component_info ci;
+        component_get_info(e->c, &ci);
+        int64_t cost = gov_entry_cost(e, &ci);
+        int64_t room = r.budget > 0 && r.used >= 0
+                           ? (int64_t)((double)r.budget * g->warn_pct / 100.0) - r.used
+                           : INT64_MAX;
+        if (cost > room)
+            snprintf(err, errlen,
+                     "needs ~%.0f MiB but only %.0f MiB of the %.0f MiB budget (%s) is free "
+                     "below the warn level",
+                     cost / MIB, (room > 0 ? room : 0) / MIB, r.budget / MIB, r.budget_source);
+        else
+            rc = preload_entry(g, e, root, err, errlen) ? 0 : -1;
+    }
     pthread_mutex_lock(&g->lock);
     gov_log_mode_locked(g);
     pthread_mutex_unlock(&g->lock);

@@ -129,6 +129,8 @@ void pipeline_status_json(pipeline_shared *p, cJSON *obj) {
     cJSON_AddBoolToObject(av, "stt", e->stt != NULL);
     cJSON_AddBoolToObject(av, "tts", e->tts != NULL);
     cJSON_AddBoolToObject(av, "llm", e->llm != NULL);
+    /* The speech path loading in the background since a session opened. */
+    cJSON_AddBoolToObject(obj, "warming", warmup_running(p->warm));
     if (e->stt) {
         int created = 0, in_use = 0, size = 0;
         stt_engine_pool_counts(e->stt, &created, &in_use, &size);
@@ -504,7 +506,7 @@ int pipeline_session_new(ws_session *s, char *err, size_t errlen) {
     if (e->brain) s->brain = brain_session_new(e->brain);
     s->ps = ps;
     /* The user has not spoken yet: load what the first turn needs meanwhile. */
-    warmup_request(s->srv->pipe->warm);
+    if (config_bool(s->srv->cfg, "server.warm_up")) warmup_request(s->srv->pipe->warm);
     return 0;
 }
 
