@@ -150,14 +150,20 @@ static void test_oversized_and_garbage_frames(void) {
         return;
     }
     static unsigned char blob[100000];
-    CHECK(ws_client_send_binary(big, blob, sizeof blob) == 0);
+    /* The server refuses on the frame's header and closes: a client still writing the
+     * payload when the close (and the reset for its unread bytes) comes back may see
+     * its own send fail. Either way the connection ends; the close code is there to
+     * read when the whole frame went out first. */
+    int sent = ws_client_send_binary(big, blob, sizeof blob);
     ws_msg m;
     int r;
     while ((r = ws_client_recv(big, 3000, &m)) == 1) {
     }
     CHECK_EQ_INT(r, -1);
-    CHECK_EQ_INT(ws_client_close_code(big), 1009);
-    CHECK_CONTAINS(ws_client_close_reason(big), "max_message_bytes");
+    if (sent == 0 || ws_client_close_code(big) != 0) {
+        CHECK_EQ_INT(ws_client_close_code(big), 1009);
+        CHECK_CONTAINS(ws_client_close_reason(big), "max_message_bytes");
+    }
 
     /* Unmasked frame with a reserved opcode and a nonsense length. */
     const unsigned char garbage[] = {0x8f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
