@@ -32,6 +32,7 @@ static const char *const ws_settings[][2] = {
     {"stt.pool_size", "1"},        /* decoding takes at most one core; the fuzzer keeps the other */
     {"server.max_utterance_s", "3"},
     {"mem.preload", "true"}, /* the recogniser is loaded before the first input */
+    {"server.warm_up", "false"}, /* preloaded already; no warm-up decode per new session */
     {NULL, NULL}};
 
 #define GOFORWARD "/usr/share/pocketsphinx/test/data/goforward.raw"
@@ -147,10 +148,13 @@ static void send_speech(int fd, const uint8_t *p, size_t n) {
     size_t start = n > 1 ? (size_t)p[1] * 1600 : 0;
     if (speech_n) start %= speech_n;
     int16_t frame[512];
-    for (size_t f = 0; f < 30; f++) { /* 19 frames of speech (0.6 s), 11 of silence */
+    /* 28 frames of speech (0.9 s), then 22 of silence (704 ms): longer than the longest
+     * pause the adaptive endpointer waits for (vad.silence_max_ms, 600), so the
+     * utterance always ends and reaches the recogniser */
+    for (size_t f = 0; f < 50; f++) {
         for (size_t i = 0; i < 512; i++) {
             size_t at = start + f * 512 + i;
-            long v = f < 19 && at < speech_n ? (long)speech[at] * gain / 64 : 0;
+            long v = f < 28 && at < speech_n ? (long)speech[at] * gain / 64 : 0;
             frame[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
         }
         put_frame(fd, 2, 1, (const uint8_t *)frame, sizeof frame);
@@ -191,8 +195,26 @@ static void setup(void) {
     atexit(report);
 }
 
+/* Once per run, before the fuzzed inputs: one utterance of real speech on its own
+ * session, waited for until the server has ended it (at most 8 s), so every run
+ * drives the speech stack however rarely the fuzzer itself picks op 0x7e. */
+static void speech_probe(void) {
+    int fd = open_session();
+    if (fd < 0) return;
+    static const uint8_t plain[2] = {63, 4}; /* unity gain, from 0.4 s: "go forward ten" */
+    send_speech(fd, plain, sizeof plain);
+    for (int i = 0; i < 400 && speech_ends == 0; i++) { /* within libFuzzer's 11 s */
+        if (drain(fd) < 0) break;
+        usleep(20 * 1000);
+    }
+    close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (!ws_port) setup();
+    if (!ws_port) {
+        setup();
+        speech_probe();
+    }
     if (size < 1) return 0;
     inputs++;
     const uint8_t *p = data + 1;
