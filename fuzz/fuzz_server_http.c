@@ -34,7 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static char reply[1 << 16];
     fuzz_read_reply(fd, reply, sizeof reply, 500);
     close(fd);
-    if (strstr(reply, FUZZ_SECRET)) {
+    /* A reply may quote the request (an error naming a bad header): the secret is only
+     * evidence of a file read when the request did not carry it itself. */
+    if (strstr(reply, FUZZ_SECRET) && !memmem(data, size, FUZZ_SECRET, strlen(FUZZ_SECRET))) {
         fprintf(stderr, "a request read a file outside the web folder:\n%.300s\n", reply);
         abort();
     }
