@@ -128,16 +128,7 @@ static void *ask_thread(void *arg) {
                      a->port, strlen(json), json);
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
         char resp[4096];
-        size_t len = 0;
-        for (;;) {
-            struct pollfd p = {fd, POLLIN, 0};
-            if (poll(&p, 1, 60000) <= 0) break;
-            ssize_t r = recv(fd, resp + len, sizeof resp - 1 - len, 0);
-            if (r <= 0) break;
-            len += (size_t)r;
-            if (len >= sizeof resp - 1) break;
-        }
-        resp[len] = '\0';
+        http_read_reply(fd, resp, sizeof resp, 60000);
         sscanf(resp, "HTTP/1.%*d %d", &a->status);
         const char *ra = strcasestr(resp, "\r\nRetry-After:");
         a->retry_after = ra ? atoi(ra + 14) : 0;

@@ -335,19 +335,7 @@ static void conv_msg(void *user, const ws_msg *m) {
     conv *c = user;
     if (m->opcode == WSC_BINARY) {
         if (!c->first_audio_us) c->first_audio_us = wsc_now_us();
-        if (m->len > 44 && memcmp(m->data, "RIFF", 4) == 0) {
-            size_t n = (m->len - 44) / 2;
-            if (c->nplayed + n > c->cap) {
-                size_t nc = (c->nplayed + n) * 2;
-                int16_t *np = realloc(c->played, nc * sizeof *np);
-                if (!np) return;
-                c->played = np;
-                c->cap = nc;
-            }
-            const unsigned char *d = m->data + 44;
-            for (size_t i = 0; i < n; i++)
-                c->played[c->nplayed++] = (int16_t)(uint16_t)(d[2 * i] | d[2 * i + 1] << 8);
-        }
+        wav_message_append((const unsigned char *)m->data, m->len, &c->played, &c->nplayed, &c->cap);
         return;
     }
     const char *t = (const char *)m->data;

@@ -55,16 +55,7 @@ static int ask_raw(int port, const char *question, int *retry_after, char *body,
     int status = -1;
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
         char resp[8192];
-        size_t len = 0;
-        for (;;) {
-            struct pollfd p = {fd, POLLIN, 0};
-            if (poll(&p, 1, 30000) <= 0) break;
-            ssize_t r = recv(fd, resp + len, sizeof resp - 1 - len, 0);
-            if (r <= 0) break;
-            len += (size_t)r;
-            if (len >= sizeof resp - 1) break;
-        }
-        resp[len] = '\0';
+        http_read_reply(fd, resp, sizeof resp, 30000);
         sscanf(resp, "HTTP/1.%*d %d", &status);
         const char *ra = strcasestr(resp, "\r\nRetry-After:");
         const char *he = strstr(resp, "\r\n\r\n");

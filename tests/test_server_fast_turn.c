@@ -110,19 +110,7 @@ static void on_msg(void *user, const ws_msg *m) {
     session *s = user;
     if (m->opcode == WSC_BINARY) {
         s->audio_msgs++;
-        if (m->len > 44 && memcmp(m->data, "RIFF", 4) == 0) {
-            size_t n = (m->len - 44) / 2;
-            if (s->nplayed + n > s->cap) {
-                size_t nc = (s->nplayed + n) * 2;
-                int16_t *np = realloc(s->played, nc * sizeof *np);
-                if (!np) return;
-                s->played = np;
-                s->cap = nc;
-            }
-            const unsigned char *d = m->data + 44;
-            for (size_t i = 0; i < n; i++)
-                s->played[s->nplayed++] = (int16_t)(uint16_t)(d[2 * i] | d[2 * i + 1] << 8);
-        }
+        wav_message_append((const unsigned char *)m->data, m->len, &s->played, &s->nplayed, &s->cap);
         return;
     }
     cJSON *o = cJSON_Parse((const char *)m->data);

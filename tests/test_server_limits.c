@@ -220,16 +220,7 @@ static int push_body(int port, const char *head, long long *sent) {
     send(fd, head, strlen(head), MSG_NOSIGNAL);
     *sent = push_zeros(fd, 256ll << 20);
     char resp[1024] = "";
-    size_t len = 0;
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 3000) <= 0) break;
-        ssize_t r = recv(fd, resp + len, sizeof resp - 1 - len, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-        if (len >= sizeof resp - 1) break;
-    }
-    resp[len] = '\0';
+    http_read_reply(fd, resp, sizeof resp, 3000);
     close(fd);
     int status = -1;
     sscanf(resp, "HTTP/1.%*d %d", &status);

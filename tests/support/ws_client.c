@@ -471,3 +471,33 @@ int ws_client_stream(ws_client *c, const int16_t *samples, size_t n, ws_msg_fn o
     }
     return 0;
 }
+
+size_t http_read_reply(int fd, char *buf, size_t cap, int timeout_ms) {
+    size_t len = 0;
+    if (!cap) return 0;
+    while (len < cap - 1) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) break;
+        ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+int wav_message_append(const unsigned char *data, size_t len, int16_t **buf, size_t *n, size_t *cap) {
+    if (len <= 44 || memcmp(data, "RIFF", 4) != 0) return 0;
+    size_t k = (len - 44) / 2;
+    if (*n + k > *cap) {
+        size_t nc = (*n + k) * 2;
+        int16_t *nb = realloc(*buf, nc * sizeof *nb);
+        if (!nb) return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    const unsigned char *d = data + 44;
+    for (size_t i = 0; i < k; i++)
+        (*buf)[(*n)++] = (int16_t)(uint16_t)(d[2 * i] | d[2 * i + 1] << 8);
+    return 0;
+}

@@ -54,6 +54,14 @@ int http_request(int port, const char *method, const char *path, const char *ext
 int http_request_host(int port, const char *host, const char *method, const char *path,
                       const char *extra_headers, const char *body, char *out, size_t outcap);
 
+/* Reads a raw HTTP reply on fd into buf until the peer closes, buf is full, or no byte
+ * arrives for timeout_ms; NUL-terminates it and returns its length. */
+size_t http_read_reply(int fd, char *buf, size_t cap, int timeout_ms);
+
+/* Appends the samples of one answer-audio message (a 44-byte-header RIFF/WAV of s16le)
+ * to a growing buffer; other messages are ignored. Returns 0, or -1 when out of memory. */
+int wav_message_append(const unsigned char *data, size_t len, int16_t **buf, size_t *n, size_t *cap);
+
 /* Loads a WAV file as 16 kHz mono s16 (resampled/mixed down when needed). Returns
  * the sample count, or -1 with err. *samples is malloc'd. */
 long wav_load_16k(const char *path, int16_t **samples, char *err, size_t errlen);
