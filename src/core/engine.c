@@ -9,6 +9,14 @@
 
 const char *axiom_version(void) { return AXIOM_VERSION; }
 
+brain_mode engine_brain_mode(const axiom_engine *e) {
+    switch (governor_effective_mode(e->gov)) {
+    case GOV_MODE_FULL: return BRAIN_MODE_FULL;
+    case GOV_MODE_SKIP_LLM: return BRAIN_MODE_SKIP_LLM;
+    default: return BRAIN_MODE_TEMPLATE_ONLY;
+    }
+}
+
 axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen) {
     axiom_engine *e = calloc(1, sizeof *e);
     if (!e) {

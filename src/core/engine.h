@@ -39,4 +39,8 @@ struct axiom_engine {
     tts_engine *tts;
 };
 
+/* The brain mode the memory governor allows right now (full, skip-llm, template-only),
+ * the one mapping from governor modes to brain modes. */
+brain_mode engine_brain_mode(const axiom_engine *e);
+
 #endif
