@@ -47,7 +47,12 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = cancel, .sink = {on_sentence, user}};
+    /* The caller's flag is a plain int it stores to as a whole (the public header
+     * cannot use C11 atomics, C++ includes it); atomic_int is a lock-free int of the
+     * same size, so loading it atomically reads the caller's latest store. */
+    _Static_assert(sizeof(atomic_int) == sizeof(int) && ATOMIC_INT_LOCK_FREE == 2, "atomic_int is a plain int");
+    brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = (const atomic_int *)(const void *)cancel,
+                         .sink = {on_sentence, user}};
     int rc = brain_turn(e->brain, a->s, text, &o, r, err, errlen);
     if (rc != 0) { /* nothing for the caller to free on failure */
         brain_reply_free(r);
