@@ -17,9 +17,7 @@ int cmd_say(const axiom_config *cfg, int argc, char **argv);
 int cmd_doctor(const axiom_config *cfg, int argc, char **argv);
 int cmd_bench(const axiom_config *cfg, int argc, char **argv);
 int cmd_vad(const axiom_config *cfg, int argc, char **argv);
-
-/* The brain mode the memory governor allows now (cli_brain.c). */
-brain_mode cli_brain_mode(axiom_engine *e);
+int cmd_listen(const axiom_config *cfg, int argc, char **argv);
 
 /* axiom ask --audio: answers each recording as the server would (cli_voice_ask.c). */
 int cli_ask_audio(const axiom_config *cfg, char **files, int nfiles, int json);
