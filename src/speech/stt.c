@@ -79,6 +79,7 @@ struct stt_engine {
  * cost words (a real recording lost one) and there is nothing to take out. */
 #define DENOISE_FRAME 320
 #define DENOISE_PROBE 2560
+#define DENOISE_PRIME_PASSES 6 /* the pre-roll heard 6 times: ~1 s of noise learnt */
 
 struct stt_stream {
     stt_engine *e;
@@ -489,6 +490,18 @@ static int denoise_decide(stt_stream *s, char *err, size_t errlen) {
         int on = 1, lim = s->e->denoise_db;
         speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_DENOISE, &on);
         speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &lim);
+        /* The suppressor learns the noise as it goes (a running minimum over
+         * hundreds of frames), but an utterance brings only the pre-roll before the
+         * speech: it would meet the first words with a noise estimate half made, and
+         * leave hiss in them. So it first hears the pre-roll several times over (on
+         * a copy: the output is discarded). White noise at 15 dB below the speaker:
+         * word errors 70% -> 61% with this. */
+        for (int p = 0; p < DENOISE_PRIME_PASSES; p++)
+            for (int i = 0; i + DENOISE_FRAME <= s->n_probe; i += DENOISE_FRAME) {
+                int16_t copy[DENOISE_FRAME];
+                memcpy(copy, s->probe + i, sizeof copy);
+                speex_preprocess_run(s->dn, copy);
+            }
     }
     int n = s->n_probe;
     s->n_probe = -1;
