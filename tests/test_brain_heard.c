@@ -105,6 +105,64 @@ static void test_background_words_dropped(void) {
     config_free(c);
 }
 
+/* Another talker at 10 dB below the speaker: words 8-10 dB quieter at the start are
+ * theirs; at the end a word must be quieter still, since a sentence falls in level
+ * towards its end (the speaker's own last word, 8 dB down, stays). */
+static void test_edge_margins(void) {
+    axiom_config *c = cfg_for(NULL);
+    char err[512];
+    brain *b = brain_new(c, err, sizeof err);
+    CHECK_MSG(b != NULL, "%s", err);
+    brain_reply typed;
+    typed_answer(b, "tell me about the robot dog", &typed);
+    const char *lead[] = {"and:-23 a:-22 tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-15"};
+    stt_result heard;
+    result_from(&heard, lead, 1);
+    brain_reply r;
+    heard_answer(b, &heard, &r);
+    CHECK_STR(r.heard, "tell me about the robot dog");
+    CHECK_STR(r.text, typed.text);
+    brain_reply_free(&r);
+    stt_result_clear(&heard);
+    /* the speaker's last word 8 dB down is kept; 12 dB down it is someone else's */
+    brain_heard_opts trim_only = {0, 1, 6.0f, 1}; /* the trimmed best path, no other hearing */
+    const char *fall[] = {"tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-22"};
+    result_from(&heard, fall, 1);
+    brain_session *s = brain_session_new(b);
+    CHECK(brain_turn_heard(b, s, &heard, &trim_only, NULL, &r, err, sizeof err) == 0);
+    CHECK_STR(r.heard, "tell me about the robot dog");
+    brain_session_free(s);
+    brain_reply_free(&r);
+    stt_result_clear(&heard);
+    const char *fall2[] = {"tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-15 home:-26"};
+    result_from(&heard, fall2, 1);
+    s = brain_session_new(b);
+    CHECK(brain_turn_heard(b, s, &heard, &trim_only, NULL, &r, err, sizeof err) == 0);
+    CHECK_STR(r.heard, "tell me about the robot dog");
+    brain_session_free(s);
+    brain_reply_free(&r);
+    stt_result_clear(&heard);
+    const char *tail[] = {"tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-15 home:-26"};
+    result_from(&heard, tail, 1);
+    heard_answer(b, &heard, &r);
+    CHECK_STR(r.heard, "tell me about the robot dog");
+    CHECK_STR(r.text, typed.text);
+    brain_reply_free(&r);
+    stt_result_clear(&heard);
+    /* without trimming, the same quiet opening words stay in the hearing */
+    brain_heard_opts off = {0, 0, 6.0f, 1};
+    result_from(&heard, lead, 1);
+    s = brain_session_new(b);
+    CHECK(brain_turn_heard(b, s, &heard, &off, NULL, &r, err, sizeof err) == 0);
+    CHECK(r.heard && strncmp(r.heard, "and a ", 6) == 0);
+    brain_session_free(s);
+    brain_reply_free(&r);
+    stt_result_clear(&heard);
+    brain_reply_free(&typed);
+    brain_free(b);
+    config_free(c);
+}
+
 static void test_other_hypothesis_taken(void) {
     axiom_config *c = cfg_for(NULL);
     char err[512];
@@ -290,6 +348,7 @@ int main(int argc, char **argv) {
     (void)argc;
     if (tu_mkdtemp(tmp, sizeof tmp) != 0) return 1;
     RUN(test_background_words_dropped);
+    RUN(test_edge_margins);
     RUN(test_other_hypothesis_taken);
     RUN(test_out_of_domain_asked_again);
     RUN(test_recogniser_hypotheses);

@@ -34,6 +34,10 @@
 #define MAX_SWITCH_COST 0.4 /* the most a hearing may cost to be preferred */
 #define MAX_UPGRADE_COST 0.1 /* ... over a best hearing retrieval answers */
 #define MAX_LOUD_DROPPED 2  /* loud words a preferred hearing may leave out */
+/* A sentence falls in level towards its end (declination): its last word is often
+ * several dB quieter than its first, so a word at the end must be this much quieter
+ * again than stt.trim_margin_db before it counts as someone else's. */
+#define TRAIL_EXTRA_DB 4.0f
 
 void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out) {
     out->rescore = config_bool(cfg, "stt.rescore");
@@ -92,7 +96,7 @@ static void trimmed_best(const stt_result *r, const brain_heard_opts *ho, char *
     int a = 0, b = h->n_words;
     while (a < b && quiet(&h->words[a], r->speech_db, ho->trim_margin_db))
         a++;
-    while (b > a && quiet(&h->words[b - 1], r->speech_db, ho->trim_margin_db))
+    while (b > a && quiet(&h->words[b - 1], r->speech_db, ho->trim_margin_db + TRAIL_EXTRA_DB))
         b--;
     if (a == b) { /* nothing loud: keep the hearing as it is, the gate decides */
         str_copy(out, outlen, r->text ? r->text : "");
@@ -129,7 +133,7 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
                     loud += !q;
                 }
                 for (int k = h->n_words - trail; k < h->n_words; k++) {
-                    int q = ho->trim && quiet(&h->words[k], r->speech_db, ho->trim_margin_db);
+                    int q = ho->trim && quiet(&h->words[k], r->speech_db, ho->trim_margin_db + TRAIL_EXTRA_DB);
                     cost += q ? QUIET_DROP_COST : LOUD_DROP_COST;
                     loud += !q;
                 }
@@ -151,7 +155,7 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
 
 int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard, const brain_heard_opts *heard_opts,
                      const brain_turn_opts *opts, brain_reply *out, char *err, size_t errlen) {
-    brain_heard_opts defaults = {1, 1, 15.0f, 1};
+    brain_heard_opts defaults = {1, 1, 6.0f, 1};
     const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
     brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
     int64_t t0 = now_us();

@@ -87,7 +87,7 @@ static const key_def keys[] = {
     DBL("stt.denoise_above_db", "-40", -100, 0, "the noise suppressor only runs when an utterance's opening 160 ms are louder than this (dB full scale)"),
     BOOL("stt.rescore", "true", "weigh the recogniser's other hypotheses, and each with words cut from its edges, by how confidently the pack answers them"),
     BOOL("stt.trim_background", "true", "words at the edges of an utterance much quieter than the speaker count as someone else's and are dropped"),
-    DBL("stt.trim_margin_db", "15", 3, 40, "how much quieter than the speaker (dB) a word must be to count as background"),
+    DBL("stt.trim_margin_db", "6", 3, 40, "how much quieter than the speaker (dB) a word must be to count as background (4 dB more at the end)"),
     BOOL("stt.reject", "true", "speech that is not confidently a question the pack answers gets 'Sorry, I didn't catch that' instead of a guess"),
     INT("stt.pool_size", "0", 0, 256, "decoders shared by all sessions; 0 = number of cores + 1"),
     STR("stt.sherpa_model_dir", "", "sherpa-onnx recogniser model folder (bring your own)"),
