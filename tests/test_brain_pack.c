@@ -286,6 +286,9 @@ static void test_normalise(void) {
         {"is a jets in good", "is a jetson good"},
         {"I love it", "i love it"},
         {"one hundred meters", "100 meters"},
+        {"the livox mid three hundred sixty", "the livox mid 360"},
+        {"one hundred and twenty five grams and two hundred", "125 grams and 200"},
+        {"two hundred and a half", "200 and a half"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         normalise_text(nz, cases[i].in, nr);

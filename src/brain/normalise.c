@@ -35,18 +35,30 @@ static int word_num(const char *t, int *v, int *is_tens) {
     return 0;
 }
 
-/* "forty five" -> "45", "two" -> "2", "one hundred" -> "100". */
+/* A number below 100 said as words at tt[*j]: "sixty", "forty five", "seven". */
+static int below_hundred(const text_toks *tt, size_t *j, int *v) {
+    int is_t, v2, t2;
+    if (*j >= tt->n || !word_num(tt->t[*j], v, &is_t)) return 0;
+    (*j)++;
+    if (is_t && *j < tt->n && word_num(tt->t[*j], &v2, &t2) && !t2 && v2 > 0 && v2 < 10) *v += v2, (*j)++;
+    return 1;
+}
+
+/* "forty five" -> "45", "two" -> "2", "one hundred" -> "100", and the recogniser's way
+ * of saying a model number: "three hundred sixty" -> "360", "one hundred and twenty"
+ * -> "120". */
 static void numbers(text_toks *tt) {
     text_toks out = {.n = 0};
     for (size_t i = 0; i < tt->n;) {
-        int v, is_t;
-        if (word_num(tt->t[i], &v, &is_t)) {
-            size_t j = i + 1;
-            int v2, t2;
-            if (is_t && j < tt->n && word_num(tt->t[j], &v2, &t2) && !t2 && v2 > 0 && v2 < 10) v += v2, j++;
+        int v;
+        size_t j = i;
+        if (below_hundred(tt, &j, &v)) {
             if (j < tt->n && strcmp(tt->t[j], "hundred") == 0 && v < 10) {
                 v *= 100;
                 j++;
+                size_t k = j < tt->n && strcmp(tt->t[j], "and") == 0 ? j + 1 : j;
+                int rest;
+                if (below_hundred(tt, &k, &rest) && rest > 0) v += rest, j = k;
             }
             snprintf(out.t[out.n++], TOK_LEN, "%d", v);
             i = j;
