@@ -74,7 +74,8 @@ static void standins_are_written(void) {
     script_out[n] = '\0';
     int rc = pclose(p);
     CHECK_MSG(rc == 0, "make-standin-models failed (%d): is python3-onnx installed?", rc);
-    static const char *const names[] = {"stt-nemo-ctc", "stt-zipformer", "tts-vits", "tts-kokoro", "llm-llama"};
+    static const char *const names[] = {"stt-nemo-ctc", "stt-nemo-tdt", "stt-zipformer", "tts-vits", "tts-kokoro",
+                                        "llm-llama"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char line[64], d[400];
         snprintf(line, sizeof line, "%s\t--set ", names[i]);
@@ -157,6 +158,84 @@ static void nemo_ctc_decodes_in_sherpa(void) {
     a->DestroyOfflineRecognizer(r);
     free(f);
     free(pcm);
+}
+
+typedef struct {
+    stt_backend_model *m;
+    unsigned seed;
+    char text[512], err[512];
+    int rc;
+} offline_job;
+
+/* One offline utterance on its own decoder: no partial text while the audio comes
+ * in (the model decodes the whole utterance at its end), text at the end. */
+static void *offline_utt(void *p) {
+    offline_job *j = p;
+    const stt_backend *be = j->m->be;
+    char part[256];
+    j->rc = -1;
+    void *d = be->decoder_new(j->m->model, j->err, sizeof j->err);
+    if (!d) return NULL;
+    int16_t *pcm = noise(16000 * 2, 16000, j->seed);
+    int ok = pcm && be->utt_begin(d, j->err, sizeof j->err) == 0;
+    for (size_t i = 0; ok && i < 32000; i += 1600) {
+        ok = be->utt_feed(d, pcm + i, 1600, j->err, sizeof j->err) == 0;
+        be->utt_partial(d, part, sizeof part);
+        if (part[0]) {
+            snprintf(j->err, sizeof j->err, "partial text '%s' from an offline model", part);
+            ok = 0;
+        }
+    }
+    if (ok) j->rc = be->utt_end(d, j->text, sizeof j->text, j->err, sizeof j->err);
+    /* A cancelled utterance leaves nothing behind; an empty one gives no text. */
+    if (ok && be->utt_begin(d, j->err, sizeof j->err) == 0) {
+        be->utt_feed(d, pcm, 8000, j->err, sizeof j->err);
+        be->utt_abort(d);
+        char empty[64] = "x";
+        if (be->utt_begin(d, j->err, sizeof j->err) != 0 || be->utt_end(d, empty, sizeof empty, j->err, sizeof j->err) != 0 ||
+            empty[0]) {
+            snprintf(j->err, sizeof j->err, "after a cancel, an empty utterance gave '%s'", empty);
+            j->rc = -1;
+        }
+    }
+    free(pcm);
+    be->decoder_free(d);
+    return NULL;
+}
+
+/* Two offline utterances at once on one shared model. */
+static void offline_two_at_once(const char *type, const char *name) {
+    stt_backend_model m;
+    if (load_stt(type, name, &m) != 0) return;
+    offline_job j[2] = {{.m = &m, .seed = 21}, {.m = &m, .seed = 22}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, offline_utt, &j[i]);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_MSG(j[i].rc == 0, "%s: %s", name, j[i].err);
+        CHECK_MSG(j[i].text[0] != '\0', "%s: no text", name);
+        CHECK_MSG(strchr(j[i].text, '<') == NULL, "%s: special token in '%s'", name, j[i].text);
+    }
+    fprintf(stderr, "  %s: '%.40s' | '%.40s'\n", name, j[0].text, j[1].text);
+    CHECK(strcmp(j[0].text, j[1].text) != 0);
+    m.be->model_free(m.model);
+}
+
+/* Parakeet-TDT layout (stt.sherpa_model_type = nemo-transducer). */
+static void nemo_tdt_decodes_at_the_end(void) {
+    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
+    offline_two_at_once("nemo-transducer", "stt-nemo-tdt");
+}
+
+/* NeMo CTC through stt_sherpa.c, once the configuration offers the type. */
+static void nemo_ctc_through_the_backend(void) {
+    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
+    axiom_config *c = config_new();
+    char err[512];
+    int offered = config_set(c, "stt.sherpa_model_type", "nemo-ctc", CFG_FLAG, NULL, err, sizeof err) == 0;
+    config_free(c);
+    if (offered) offline_two_at_once("nemo-ctc", "stt-nemo-ctc");
+    else fprintf(stderr, "  stt.sherpa_model_type does not offer nemo-ctc yet (%s); sherpa's own API ran it above\n", err);
 }
 
 /* Streaming: nothing before the model's first chunk (45 feature frames, about half a
@@ -568,6 +647,8 @@ int main(int argc, char **argv) {
     CHECK(tu_mkdtemp(tmp, sizeof tmp) == 0);
     RUN(standins_are_written);
     RUN(nemo_ctc_decodes_in_sherpa);
+    RUN(nemo_ctc_through_the_backend);
+    RUN(nemo_tdt_decodes_at_the_end);
     RUN(zipformer_streams_partials);
     RUN(engine_two_at_once_any_rate);
     RUN(vits_speaks_sentences_at_rate);
