@@ -94,7 +94,7 @@ typedef struct {
 STT_BACKENDS(STT_BACKEND_DECLARE)
 #define STT_BACKEND_CHOICE(n) "|" #n
 /* "pocketsphinx|sherpa": the choices of stt.backend. */
-#define STT_BACKEND_CHOICES (STT_BACKENDS(STT_BACKEND_CHOICE) + 1)
+#define STT_BACKEND_CHOICES (&(STT_BACKENDS(STT_BACKEND_CHOICE))[1])
 
 /* The backend named name (stt.backend), or NULL when this build has none by that name. */
 const stt_backend *stt_backend_find(const char *name);
