@@ -432,7 +432,7 @@ static void test_llm_stream_and_fallback(void) {
     CHECK(r.t.llm_us > 0);
     brain_reply_free(&r);
     /* barge-in before the answer: nothing is spoken */
-    volatile int cancel = 1;
+    atomic_int cancel = 1;
     memset(&log, 0, sizeof log);
     o.cancel = &cancel;
     CHECK(brain_turn(b, s, "what is the range of the rplidar", &o, &r, err, sizeof err) == 0);

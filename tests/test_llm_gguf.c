@@ -35,7 +35,7 @@ typedef struct {
     size_t len;
     int calls;
     int stop_after;            /* callback returns non-zero after this many pieces; 0 = never */
-    volatile int *cancel_flag; /* set after stop_after pieces instead, when non-NULL */
+    atomic_int *cancel_flag; /* set after stop_after pieces instead, when non-NULL */
     int bad_utf8;
 } sink;
 
@@ -153,7 +153,7 @@ static void test_cancel_by_flag_and_callback(void) {
     llm *m = llm_new(c, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
     if (!m) return;
-    volatile int cancel = 0;
+    atomic_int cancel = 0;
     sink s = {.stop_after = 3, .cancel_flag = &cancel};
     llm_result r;
     CHECK(llm_chat(m, story, 1, NULL, on_piece, &s, &cancel, &r, err, sizeof err) == 0);
@@ -175,7 +175,7 @@ static void test_cancel_by_flag_and_callback(void) {
 }
 
 typedef struct {
-    volatile int *flag;
+    atomic_int *flag;
     int ms;
 } canceller;
 
@@ -196,7 +196,7 @@ static void test_cancel_from_another_thread(void) {
     llm *m = llm_new(c, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
     if (!m) return;
-    volatile int cancel = 0;
+    atomic_int cancel = 0;
     canceller cl = {&cancel, 150};
     pthread_t th;
     pthread_create(&th, NULL, cancel_later, &cl);

@@ -81,7 +81,7 @@ typedef struct {
     int64_t wall_ms;
 } outcome;
 
-static void run_chat(const char *const *chat, const char *const *chat2, const char *const *kv, const volatile int *cancel,
+static void run_chat(const char *const *chat, const char *const *chat2, const char *const *kv, const atomic_int *cancel,
                      int stop_after, outcome *o) {
     memset(o, 0, sizeof *o);
     o->s.stop_after = stop_after;
@@ -333,7 +333,7 @@ static void test_retry_before_first_token(void) {
 }
 
 typedef struct {
-    volatile int *flag;
+    atomic_int *flag;
     int ms;
 } canceller;
 
@@ -348,7 +348,7 @@ static void *cancel_later(void *arg) {
 static void test_cancel_while_waiting(void) {
     static const char *const chat[] = {HDR_STREAM, LINE("Hello"), "H", NULL};
     const char *kv[] = {"llm.total_timeout_ms", "30000", NULL};
-    volatile int cancel = 0;
+    atomic_int cancel = 0;
     canceller cl = {&cancel, 200};
     pthread_t th;
     pthread_create(&th, NULL, cancel_later, &cl);

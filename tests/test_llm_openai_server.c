@@ -26,7 +26,7 @@ typedef struct {
     char text[65536];
     size_t len;
     int calls, stop_after;
-    volatile int *flag;
+    atomic_int *flag;
 } sink;
 
 static int on_piece(void *user, const char *p, size_t len) {
@@ -107,7 +107,7 @@ static void test_limit_and_cancel(void) {
     CHECK(llm_chat(m, story, 2, &big, on_piece, &s2, NULL, &r, err, sizeof err) == 0);
     CHECK_EQ_INT(r.finish, LLM_FINISH_CANCEL);
     CHECK_EQ_INT(s2.calls, 3);
-    volatile int cancel = 0;
+    atomic_int cancel = 0;
     sink s3 = {.stop_after = 4, .flag = &cancel};
     CHECK(llm_chat(m, story, 2, &big, on_piece, &s3, &cancel, &r, err, sizeof err) == 0);
     CHECK_EQ_INT(r.finish, LLM_FINISH_CANCEL);

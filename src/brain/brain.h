@@ -25,6 +25,7 @@
 #include "speech/stt.h"
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct brain brain;
@@ -54,7 +55,7 @@ typedef struct {
 typedef struct {
     brain_mode mode;
     struct llm *llm;              /* NULL = no language model */
-    const volatile int *cancel;   /* barge-in: non-zero stops the turn (may be NULL) */
+    const atomic_int *cancel;   /* barge-in: non-zero stops the turn (may be NULL) */
     brain_sink sink;              /* on_sentence may be NULL */
     /* Optional: the turn's UI events before its first sentence. Called once (with
      * sink.user), only when the turn raises a card or a 3D-model event, with

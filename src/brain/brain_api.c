@@ -35,7 +35,12 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
     memset(out, 0, sizeof *out);
     brain_reply *r = calloc(1, sizeof *r);
     if (!r) return -1;
-    brain_turn_opts o = {.mode = BRAIN_MODE_FULL, .llm = e->llm, .cancel = cancel, .sink = {on_sentence, user}};
+    /* The caller's flag is a plain int it stores to as a whole (the public header
+     * cannot use C11 atomics, C++ includes it); atomic_int is a lock-free int of the
+     * same size, so loading it atomically reads the caller's latest store. */
+    _Static_assert(sizeof(atomic_int) == sizeof(int) && ATOMIC_INT_LOCK_FREE == 2, "atomic_int is a plain int");
+    brain_turn_opts o = {.mode = BRAIN_MODE_FULL, .llm = e->llm, .cancel = (const atomic_int *)(const void *)cancel,
+                         .sink = {on_sentence, user}};
     switch (governor_effective_mode(e->gov)) {
     case GOV_MODE_FULL: o.mode = BRAIN_MODE_FULL; break;
     case GOV_MODE_SKIP_LLM: o.mode = BRAIN_MODE_SKIP_LLM; break;

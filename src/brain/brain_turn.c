@@ -57,7 +57,7 @@ static void say_sentence(void *user, const char *sentence) {
         return;
     }
     say_append(sp, shaped);
-    if (sp->opts && sp->opts->sink.on_sentence && !(sp->opts->cancel && *sp->opts->cancel))
+    if (sp->opts && sp->opts->sink.on_sentence && !(sp->opts->cancel && atomic_load(sp->opts->cancel)))
         sp->opts->sink.on_sentence(sp->opts->sink.user, shaped);
     free(shaped);
 }
@@ -190,12 +190,12 @@ static void compose(speaker *sp, const char *const *facts, int n, const brain_re
 typedef struct {
     speaker *sp;
     sentence_splitter *split;
-    const volatile int *cancel;
+    const atomic_int *cancel;
 } stream_ctx;
 
 static int on_token(void *user, const char *piece, size_t len) {
     stream_ctx *c = user;
-    if (c->cancel && *c->cancel) return 1;
+    if (c->cancel && atomic_load(c->cancel)) return 1;
     splitter_feed(c->split, piece, len, say_sentence, c->sp);
     return 0;
 }
@@ -231,7 +231,7 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
     int rc = sc.split ? llm_chat(o->llm, pr.msgs, pr.n, NULL, on_token, &sc, o->cancel, &res, why,
                                  whylen)
                       : -1;
-    if (sc.split) splitter_flush(sc.split, (o->cancel && *o->cancel) ? NULL : say_sentence, sp);
+    if (sc.split) splitter_flush(sc.split, (o->cancel && atomic_load(o->cancel)) ? NULL : say_sentence, sp);
     splitter_free(sc.split);
     prompt_free(&pr);
     if (lc) component_release(lc);
@@ -239,7 +239,7 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
         str_copy(out->llm_failure, sizeof out->llm_failure, sc.split ? llm_fail_name(res.fail) : "other");
         return -1;
     }
-    if (!sp->len && !(o->cancel && *o->cancel)) {
+    if (!sp->len && !(o->cancel && atomic_load(o->cancel))) {
         str_copy(out->llm_failure, sizeof out->llm_failure, "empty");
         snprintf(why, whylen, "the model returned an empty answer");
         return -1;

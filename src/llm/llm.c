@@ -28,7 +28,7 @@ struct llm {
 struct llm_call {
     llm_token_fn fn;
     void *user;
-    const volatile int *cancel;
+    const atomic_int *cancel;
     int max_tokens;
     double temperature;
     int64_t start_us, first_deadline_ms, total_deadline_ms;
@@ -184,12 +184,12 @@ int64_t llm_call_ms_left(const llm_call *c) {
 }
 
 int llm_call_peek_stop(const llm_call *c) {
-    return c->finished || (c->cancel && *c->cancel) || llm_call_ms_left(c) == 0;
+    return c->finished || (c->cancel && atomic_load(c->cancel)) || llm_call_ms_left(c) == 0;
 }
 
 int llm_call_should_stop(llm_call *c) {
     if (c->finished) return 1;
-    if (c->cancel && *c->cancel) {
+    if (c->cancel && atomic_load(c->cancel)) {
         llm_call_finish(c, LLM_FINISH_CANCEL);
         return 1;
     }
@@ -252,7 +252,7 @@ int llm_call_emit(llm_call *c, const char *piece, size_t len) {
 }
 
 int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
-             llm_token_fn fn, void *user, const volatile int *cancel, llm_result *res,
+             llm_token_fn fn, void *user, const atomic_int *cancel, llm_result *res,
              char *err, size_t errlen) {
     llm_result local;
     if (!res) res = &local;

@@ -21,6 +21,7 @@
 #include "core/config.h"
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct llm llm;
@@ -97,7 +98,7 @@ axiom_component *llm_component(llm *m);
  * ERROR, with the reason in err naming the server or file and the fix. Pieces already
  * delivered before an error stay delivered. */
 int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
-             llm_token_fn fn, void *user, const volatile int *cancel, llm_result *res,
+             llm_token_fn fn, void *user, const atomic_int *cancel, llm_result *res,
              char *err, size_t errlen);
 
 /* Tokens in text: the model's own tokenizer for gguf once loaded; otherwise an

@@ -722,7 +722,7 @@ int pipeline_ask(axiom_server *srv, const char *text, cJSON *out, const volatile
     if (gm == GOV_MODE_SKIP_LLM) mode = BRAIN_MODE_SKIP_LLM;
     else if (gm == GOV_MODE_TEMPLATE_ONLY) mode = BRAIN_MODE_TEMPLATE_ONLY;
     brain_turn_opts opts = {
-        .mode = mode, .llm = e->llm, .cancel = cancel, .sink = {collect_sentence, NULL}};
+        .mode = mode, .llm = e->llm, .cancel = (const atomic_int *)(const void *)cancel, .sink = {collect_sentence, NULL}};
     brain_reply r;
     memset(&r, 0, sizeof r);
     char err[512] = "";

@@ -270,7 +270,7 @@ void turn_run(ws_session *s, uint64_t seq, const char *text, const stt_result *h
     memset(&reply, 0, sizeof reply);
     brain_turn_opts opts = {.mode = mode_now(srv),
                             .llm = srv->engine->llm,
-                            .cancel = &s->brain_cancel,
+                            .cancel = &s->cancel,
                             .sink = {on_sentence, &t}};
     char err[512] = "";
     t.start_us = now_us();
