@@ -18,7 +18,8 @@ int cmd_doctor(const axiom_config *cfg, int argc, char **argv);
 int cmd_bench(const axiom_config *cfg, int argc, char **argv);
 int cmd_vad(const axiom_config *cfg, int argc, char **argv);
 
-/* The brain mode the memory governor allows now (cli_brain.c). */
+/* engine_brain_mode under its old name, left until cli_voice_ask.c calls that directly;
+ * new code calls engine_brain_mode. */
 brain_mode cli_brain_mode(axiom_engine *e);
 
 /* axiom ask --audio: answers each recording as the server would (cli_voice_ask.c). */

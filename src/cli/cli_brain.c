@@ -13,13 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-brain_mode cli_brain_mode(axiom_engine *e) {
-    switch (governor_effective_mode(e->gov)) {
-    case GOV_MODE_FULL: return BRAIN_MODE_FULL;
-    case GOV_MODE_SKIP_LLM: return BRAIN_MODE_SKIP_LLM;
-    default: return BRAIN_MODE_TEMPLATE_ONLY;
-    }
-}
+/* Kept only for the voice command, which still calls it; the mapping itself is the
+ * engine's. */
+brain_mode cli_brain_mode(axiom_engine *e) { return engine_brain_mode(e); }
 
 static void print_human(const brain_reply *r, FILE *out) {
     if (r->path == BRAIN_PATH_NONE) fprintf(out, "(nothing to answer: %s)\n", r->dropped);
@@ -127,7 +123,7 @@ int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
     }
     brain_session *s = brain_session_new(e->brain);
     brain_reply r;
-    brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
+    brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
     int rc = s ? brain_turn(e->brain, s, text, &o, &r, err, sizeof err) : -1;
     if (rc != 0) {
         fprintf(stderr, "axiom ask: %s\n", s ? err : "out of memory");
@@ -183,7 +179,7 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
         if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0) break;
         int first = 1;
         brain_reply r;
-        brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
+        brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
         if (brain_turn(e->brain, s, line, &o, &r, err, sizeof err) != 0) {
             fprintf(stderr, "axiom chat: %s\n", err);
             brain_reply_free(&r);
