@@ -3,6 +3,7 @@
 #include "core/config.h"
 
 #include "core/util.h"
+#include "speech/vad.h" /* the VAD settings' defaults and ranges */
 
 #include <ctype.h>
 #include <errno.h>
@@ -52,7 +53,7 @@ static const key_def keys[] = {
     {"server.auth_token", T_STR, "", 0, 0, NULL, NULL, 1, "bearer token required by the server when set (always when not on loopback)"},
     INT("server.max_sessions", "200", 1, 100000, "concurrent voice sessions; more are refused with a busy close"),
     INT("server.max_message_bytes", "65536", 1024, 16777216, "largest WebSocket message accepted"),
-    INT("server.max_utterance_s", "30", 1, 600, "longest utterance before it is cut and processed"),
+    INT("server.max_utterance_s", VAD_STR(VAD_MAX_UTTERANCE_S_DEF), VAD_MAX_UTTERANCE_S_MIN, VAD_MAX_UTTERANCE_S_MAX, "longest utterance before it is cut and processed"),
     INT("server.idle_timeout_s", "600", 5, 86400, "close a connection silent for this long"),
     INT("server.workers", "0", 0, 256, "worker threads for decoding and synthesis; 0 = number of cores"),
     BOOL("server.barge_in", "true", "speech while AXIOM speaks cancels the rest of the answer"),
@@ -65,15 +66,15 @@ static const key_def keys[] = {
     /* voice activity detection */
     ENUM("vad.backend", "silero", "silero|energy", "silero (via sherpa-onnx) or the plain energy detector; silero falls back to energy when its model is missing"),
     STR("vad.model", "", "Silero VAD ONNX file; default <root>/deps/silero/dist/silero_vad_v5.onnx"),
-    DBL("vad.threshold", "0.5", 0.01, 0.99, "speech probability threshold"),
-    INT("vad.min_speech_ms", "200", 0, 5000, "shortest speech that counts as an utterance"),
-    INT("vad.silence_ms", "300", 50, 5000, "trailing silence that ends an utterance"),
+    DBL("vad.threshold", VAD_STR(VAD_THRESHOLD_DEF), VAD_THRESHOLD_MIN, VAD_THRESHOLD_MAX, "speech probability threshold"),
+    INT("vad.min_speech_ms", VAD_STR(VAD_MIN_SPEECH_MS_DEF), VAD_MIN_SPEECH_MS_MIN, VAD_MIN_SPEECH_MS_MAX, "shortest speech that counts as an utterance"),
+    INT("vad.silence_ms", VAD_STR(VAD_SILENCE_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "trailing silence that ends an utterance"),
     BOOL("vad.adaptive", "true", "adaptive endpointer: a pause after a finished, confidently matched pack question ends the utterance after vad.silence_min_ms; one after an unfinished phrase (\"... the\") waits up to vad.silence_max_ms"),
-    INT("vad.silence_min_ms", "120", 50, 5000, "adaptive endpointer: shortest trailing silence (a finished pack question); used as at most vad.silence_ms"),
-    INT("vad.silence_max_ms", "600", 50, 5000, "adaptive endpointer: longest trailing silence (a phrase cut after \"the\", \"of\", \"and\"...); used as at least vad.silence_ms"),
-    INT("vad.preroll_ms", "300", 0, 2000, "audio kept from before speech start so the first syllable is not lost"),
-    INT("vad.pool_size", "2", 1, 1024, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
-    DBL("vad.energy_margin_db", "9", 1, 40, "energy detector: speech is this many dB above the tracked noise floor"),
+    INT("vad.silence_min_ms", VAD_STR(VAD_SILENCE_MIN_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "adaptive endpointer: shortest trailing silence (a finished pack question); used as at most vad.silence_ms"),
+    INT("vad.silence_max_ms", VAD_STR(VAD_SILENCE_MAX_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "adaptive endpointer: longest trailing silence (a phrase cut after \"the\", \"of\", \"and\"...); used as at least vad.silence_ms"),
+    INT("vad.preroll_ms", VAD_STR(VAD_PREROLL_MS_DEF), VAD_PREROLL_MS_MIN, VAD_PREROLL_MS_MAX, "audio kept from before speech start so the first syllable is not lost"),
+    INT("vad.pool_size", VAD_STR(VAD_POOL_SIZE_DEF), VAD_POOL_SIZE_MIN, VAD_POOL_SIZE_MAX, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
+    DBL("vad.energy_margin_db", VAD_STR(VAD_ENERGY_MARGIN_DB_DEF), VAD_ENERGY_MARGIN_DB_MIN, VAD_ENERGY_MARGIN_DB_MAX, "energy detector: speech is this many dB above the tracked noise floor"),
     /* speech-to-text */
     ENUM("stt.backend", "pocketsphinx", "pocketsphinx|sherpa", "speech recogniser"),
     ENUM("stt.lm", "domain", "domain|mixed|stock", "PocketSphinx language model: built from the pack, pack mixed with general English, or the stock 20k-word model"),
@@ -182,6 +183,16 @@ axiom_config *config_new(void) {
         str_copy(cfg->vals[i].origin, sizeof cfg->vals[i].origin, "default");
     }
     return cfg;
+}
+
+const char *config_key_at(size_t i) { return i < NKEYS ? keys[i].key : NULL; }
+
+int config_key_range(const char *key, double *min, double *max) {
+    int i = key_index(key);
+    if (i < 0 || (keys[i].type != T_INT && keys[i].type != T_DBL)) return -1;
+    *min = keys[i].min;
+    *max = keys[i].max;
+    return keys[i].type == T_INT ? 1 : 2;
 }
 
 void config_free(axiom_config *cfg) {

@@ -56,6 +56,12 @@ int config_bool(const axiom_config *cfg, const char *key);
 config_source config_source_of(const axiom_config *cfg, const char *key);
 const char *config_origin_of(const axiom_config *cfg, const char *key);
 
+/* The table itself, for tests and tools that must agree with it: the i-th key (NULL
+ * past the last), and a key's allowed range (inclusive), returning 1 for a whole
+ * number, 2 for a number, -1 (min and max untouched) for other types or an unknown key. */
+const char *config_key_at(size_t i);
+int config_key_range(const char *key, double *min, double *max);
+
 /* Every key with its value and origin, one per line; secrets print as "(set)". */
 void config_print(const axiom_config *cfg, FILE *out);
 
