@@ -6,6 +6,7 @@
 #include "speech/vad.h" /* the VAD settings' defaults and ranges */
 
 #include <ctype.h>
+#include <ini.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -299,6 +300,71 @@ static char *trim(char *s) {
     return s;
 }
 
+/* The file's syntax is libinih's; what AXIOM adds around it:
+ *   - the reader hands inih one line of the file per call, so inih's line numbers
+ *     are the file's, and strips leading blanks, so an indented key is a key and
+ *     never one of inih's continuation lines (which would glue it to the previous
+ *     value);
+ *   - a line too long for inih's line buffer is an error, not split in two;
+ *   - the handler prefixes the section, removes one pair of quotes around a value
+ *     and validates through config_set;
+ *   - the first error stops reading, and every error names file and line. */
+typedef struct {
+    axiom_config *cfg;
+    const char *path;
+    const char *text, *next; /* the whole file; what the reader has not handed out */
+    int lineno;              /* of the line inih is working on */
+    int fail_line;           /* 0, or the line of the error in err */
+    char *err;
+    size_t errlen;
+} ini_state;
+
+static char *ini_read_line(char *buf, int bufsize, void *stream) {
+    ini_state *st = stream;
+    if (st->fail_line || !*st->next) return NULL;
+    const char *line = st->next, *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    st->next = line + len + (nl ? 1 : 0);
+    st->lineno++;
+    while (len && (*line == ' ' || *line == '\t')) line++, len--;
+    if (len + 2 > (size_t)bufsize) { /* the line, its newline and the terminator */
+        st->fail_line = st->lineno;
+        snprintf(st->err, st->errlen,
+                 "%.200s:%d: line is longer than %d bytes; set this value with --set KEY=VALUE or "
+                 "the environment (AXIOM_<KEY>) instead",
+                 st->path, st->lineno, bufsize - 2);
+        return NULL;
+    }
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    buf[len + 1] = '\0';
+    return buf;
+}
+
+static int ini_on_value(void *user, const char *section, const char *name, const char *value) {
+    ini_state *st = user;
+    if (st->fail_line) return 0;
+    char origin[96];
+    snprintf(origin, sizeof origin, "%.70s:%d", st->path, st->lineno);
+    char sec[96], v[4100];
+    str_copy(sec, sizeof sec, section);
+    str_copy(v, sizeof v, value);
+    char *s = trim(sec), *val = v;
+    size_t vl = strlen(val);
+    if (vl >= 2 && ((val[0] == '"' && val[vl - 1] == '"') || (val[0] == '\'' && val[vl - 1] == '\''))) {
+        val[vl - 1] = '\0';
+        val++;
+    }
+    char full[200], inner[400];
+    snprintf(full, sizeof full, "%s%s%s", s, *s ? "." : "", name);
+    if (config_set(st->cfg, full, val, CFG_FILE, origin, inner, sizeof inner) != 0) {
+        st->fail_line = st->lineno;
+        snprintf(st->err, st->errlen, "%s: %s", origin, inner);
+        return 0;
+    }
+    return 1;
+}
+
 int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen) {
     char msg[512];
     char *text = file_read_all(path, 1 << 20, NULL, msg, sizeof msg);
@@ -306,50 +372,26 @@ int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errl
         snprintf(err, errlen, "config file %s", msg);
         return -1;
     }
-    char section[64] = "";
-    int lineno = 0, rc = 0;
-    for (char *line = text, *next; line && rc == 0; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = '\0';
-        lineno++;
-        char *s = trim(line);
-        if (!*s || *s == '#' || *s == ';') continue;
-        char origin[96];
-        snprintf(origin, sizeof origin, "%.70s:%d", path, lineno);
-        if (*s == '[') {
-            char *close = strchr(s, ']');
-            if (!close || close[1] != '\0' || close - s - 1 >= (long)sizeof section) {
-                snprintf(err, errlen, "%s: expected [section]", origin);
-                rc = -1;
-                break;
-            }
-            *close = '\0';
-            str_copy(section, sizeof section, trim(s + 1));
-            continue;
+    ini_state st = {cfg, path, text, text, 0, 0, err, errlen};
+    int rc = ini_parse_stream(ini_read_line, &st, ini_on_value, &st);
+    if (rc > 0 && (!st.fail_line || rc < st.fail_line)) {
+        /* inih's own complaint (no '=', no closing ']'): it gives only the line. */
+        const char *line = text;
+        for (int i = 1; i < rc && line; i++) {
+            line = strchr(line, '\n');
+            if (line) line++;
         }
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s: expected key = value, got '%.60s'", origin, s);
-            rc = -1;
-            break;
+        char shown[64] = "";
+        if (line) {
+            size_t n = strcspn(line, "\r\n");
+            snprintf(shown, sizeof shown, "%.*s", (int)(n < 60 ? n : 60), line);
         }
-        *eq = '\0';
-        char *k = trim(s), *v = trim(eq + 1);
-        size_t vl = strlen(v);
-        if (vl >= 2 && ((v[0] == '"' && v[vl - 1] == '"') || (v[0] == '\'' && v[vl - 1] == '\''))) {
-            v[vl - 1] = '\0';
-            v++;
-        }
-        char full[160];
-        snprintf(full, sizeof full, "%s%s%s", section, *section ? "." : "", k);
-        char inner[400];
-        if (config_set(cfg, full, v, CFG_FILE, origin, inner, sizeof inner) != 0) {
-            snprintf(err, errlen, "%s: %s", origin, inner);
-            rc = -1;
-        }
+        snprintf(err, errlen, "%.200s:%d: expected key = value or [section], got '%s'", path, rc, trim(shown));
+    } else if (rc != 0 && !st.fail_line) {
+        snprintf(err, errlen, "config file %.200s: out of memory while reading it", path);
     }
     free(text);
-    return rc;
+    return rc == 0 && !st.fail_line ? 0 : -1;
 }
 
 static void env_name(const char *key, char *out, size_t outlen) {
