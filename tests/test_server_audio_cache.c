@@ -2,7 +2,7 @@
  * eviction within the byte bound, oversized entries refused, drop for the governor,
  * and concurrent use. */
 #include "check.h"
-#include "server/audio_cache.h"
+#include "voice/audio_cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -39,13 +39,8 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
      * cannot use C11 atomics, C++ includes it); atomic_int is a lock-free int of the
      * same size, so loading it atomically reads the caller's latest store. */
     _Static_assert(sizeof(atomic_int) == sizeof(int) && ATOMIC_INT_LOCK_FREE == 2, "atomic_int is a plain int");
-    brain_turn_opts o = {.mode = BRAIN_MODE_FULL, .llm = e->llm, .cancel = (const atomic_int *)(const void *)cancel,
+    brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = (const atomic_int *)(const void *)cancel,
                          .sink = {on_sentence, user}};
-    switch (governor_effective_mode(e->gov)) {
-    case GOV_MODE_FULL: o.mode = BRAIN_MODE_FULL; break;
-    case GOV_MODE_SKIP_LLM: o.mode = BRAIN_MODE_SKIP_LLM; break;
-    default: o.mode = BRAIN_MODE_TEMPLATE_ONLY; break;
-    }
     if (!e->llm) o.llm = NULL;
     int rc = brain_turn(e->brain, a->s, text, &o, r, err, errlen);
     if (rc != 0) { /* nothing for the caller to free on failure */
@@ -64,7 +59,11 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
     out->card_product = r->card.product_name;
     out->model_path = r->model_3d.path;
     out->model_name = r->model_3d.name;
+    out->llm_failure = r->llm_failure;
     out->total_us = r->t.total_us;
+    out->intent_us = r->t.intent_us;
+    out->retrieval_us = r->t.retrieval_us;
+    out->llm_us = r->t.llm_us;
     return rc;
 }
 

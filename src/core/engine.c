@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "voice/voice_session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
     }
     e->cfg = cfg;
     e->started_ms = now_ms();
+    pthread_mutex_init(&e->voice_mu, NULL);
     e->gov = governor_new(cfg, err, errlen);
     if (!e->gov) {
         free(e);
@@ -102,11 +104,13 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
 
 void axiom_engine_free(axiom_engine *e) {
     if (!e) return;
+    voice_hub_free(e->voice); /* its jobs use the components */
     governor_free(e->gov);
     brain_free(e->brain);
     llm_free(e->llm);
     vad_engine_free(e->vad);
     tts_engine_free(e->tts);
     stt_engine_free(e->stt);
+    pthread_mutex_destroy(&e->voice_mu);
     free(e);
 }

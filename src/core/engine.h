@@ -13,6 +13,7 @@
 #include "speech/tts.h"
 #include "speech/vad.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 struct axiom_engine {
@@ -34,6 +35,10 @@ struct axiom_engine {
      * their configuration cannot work (logged) or tts.backend = none. */
     stt_engine *stt;
     tts_engine *tts;
+    /* What voice sessions share (pools, answer-audio cache, warm-up): created with
+     * the first session (voice_hub_get), freed first. voice_mu guards its creation. */
+    pthread_mutex_t voice_mu;
+    struct voice_hub *voice;
 };
 
 /* The brain mode the memory governor allows right now (full, skip-llm, template-only),

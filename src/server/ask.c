@@ -31,7 +31,7 @@ typedef struct {
     int refs; /* the waiting thread's and the job's */
     int done;
     int status;
-    volatile int cancel; /* the waiter gave up: the turn stops at its next check */
+    volatile int cancel; /* the waiter gave up: the answer stops at its next check */
     cJSON *out;          /* the job fills it; the waiter replies with it */
     char text[];
 } ask_job;
@@ -47,11 +47,62 @@ static void ask_job_unref(ask_job *j) {
     free(j);
 }
 
+static double ms1(long long us) { return (double)(us / 100) / 10.0; }
+
+/* One answer through the public API, in a session of its own, as the reply body.
+ * Returns the HTTP status. */
+static int ask_answer(axiom_server *srv, const char *text, cJSON *out, const volatile int *cancel) {
+    axiom_session *as = axiom_session_new(srv->engine);
+    if (!as) {
+        cJSON_AddStringToObject(out, "error", srv->engine->brain ? "out of memory"
+                                                                 : "answering is not available: no knowledge "
+                                                                   "pack loaded (see the server log)");
+        return srv->engine->brain ? 500 : 503;
+    }
+    axiom_reply r;
+    char err[512] = "";
+    int status = 200;
+    if (axiom_ask(srv->engine, as, text, NULL, NULL, cancel, &r, err, sizeof err) != 0) {
+        cJSON_AddStringToObject(out, "error", err);
+        metrics_count_turn(srv->metrics, "error");
+        axiom_session_free(as);
+        return 503;
+    }
+    cJSON_AddStringToObject(out, "text", r.text);
+    cJSON_AddStringToObject(out, "intent", r.intent);
+    cJSON_AddNumberToObject(out, "confidence", (int)(r.confidence * 1000) / 1000.0);
+    cJSON_AddStringToObject(out, "path", r.path);
+    if (r.llm_failure && r.llm_failure[0]) cJSON_AddStringToObject(out, "llm_failure", r.llm_failure);
+    if (r.dropped[0]) cJSON_AddStringToObject(out, "dropped", r.dropped);
+    if (r.card_index >= 0) {
+        cJSON *c = cJSON_AddObjectToObject(out, "card");
+        cJSON_AddNumberToObject(c, "card_index", r.card_index);
+        cJSON_AddStringToObject(c, "keyword", r.card_keyword);
+        cJSON_AddStringToObject(c, "product_name", r.card_product);
+    }
+    if (r.model_path[0]) {
+        cJSON *m = cJSON_AddObjectToObject(out, "model_3d");
+        cJSON_AddStringToObject(m, "model_path", r.model_path);
+        cJSON_AddStringToObject(m, "model_name", r.model_name);
+    }
+    cJSON *t = cJSON_AddObjectToObject(out, "timings_ms");
+    cJSON_AddNumberToObject(t, "total", ms1(r.total_us));
+    cJSON_AddNumberToObject(t, "intent", ms1(r.intent_us));
+    cJSON_AddNumberToObject(t, "retrieval", ms1(r.retrieval_us));
+    cJSON_AddNumberToObject(t, "llm", ms1(r.llm_us));
+    metrics_count_turn(srv->metrics, r.path);
+    if (strcmp(r.path, "fallback") == 0) metrics_count_llm_failure(srv->metrics, r.llm_failure);
+    metrics_observe_ms(srv->metrics, STAGE_BRAIN, (double)r.total_us / 1000.0);
+    axiom_reply_free(&r);
+    axiom_session_free(as);
+    return status;
+}
+
 /* Turn pool. */
 static void ask_job_run(void *arg) {
     ask_job *j = arg;
     int status = 503;
-    if (!j->cancel) status = pipeline_ask(j->srv, j->text, j->out, &j->cancel);
+    if (!j->cancel) status = ask_answer(j->srv, j->text, j->out, &j->cancel);
     atomic_fetch_sub(&j->srv->asks_running, 1);
     pthread_mutex_lock(&j->mu);
     j->status = status;
@@ -105,7 +156,7 @@ int ask_run(axiom_server *srv, const char *text, cJSON **out, char *err, size_t 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&j->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (worker_pool_submit(srv->turn_pool, ask_job_run, j) != 0) {
+    if (worker_pool_submit(voice_hub_turn_pool(srv->hub), ask_job_run, j) != 0) {
         atomic_fetch_sub(&srv->asks_running, 1);
         j->refs = 1;
         ask_job_unref(j);

@@ -5,7 +5,6 @@
  * (they reveal nothing). */
 #include "core/log.h"
 #include "core/util.h"
-#include "server/audio_cache.h"
 #include "server/server_internal.h"
 
 #include <cJSON.h>
@@ -231,20 +230,8 @@ static int handle_status(struct mg_connection *conn, void *data) {
     cJSON *mem = cJSON_AddObjectToObject(o, "memory");
     cJSON_AddNumberToObject(mem, "rss_bytes", (double)proc_rss_bytes());
     cJSON_AddNumberToObject(mem, "pss_bytes", (double)proc_pss_bytes());
-    cJSON *pools = cJSON_AddObjectToObject(o, "workers");
-    cJSON_AddNumberToObject(pools, "audio_threads", worker_pool_threads(srv->audio_pool));
-    cJSON_AddNumberToObject(pools, "audio_queued", (double)worker_pool_pending(srv->audio_pool));
-    cJSON_AddNumberToObject(pools, "turn_threads", worker_pool_threads(srv->turn_pool));
-    cJSON_AddNumberToObject(pools, "turn_queued", (double)worker_pool_pending(srv->turn_pool));
-    size_t cb, ce;
-    int64_t ch, cm;
-    audio_cache_stats(srv->acache, &cb, &ce, &ch, &cm);
-    cJSON *ac = cJSON_AddObjectToObject(o, "answer_audio_cache");
-    cJSON_AddNumberToObject(ac, "bytes", (double)cb);
-    cJSON_AddNumberToObject(ac, "sentences", (double)ce);
-    cJSON_AddNumberToObject(ac, "hits", (double)ch);
-    cJSON_AddNumberToObject(ac, "misses", (double)cm);
-    pipeline_status_json(srv->pipe, o);
+    voice_hub_status_json(srv->hub, o);
+    server_components_json(srv, o);
     reply_json(conn, 200, o);
     cJSON_Delete(o);
     return 200;
@@ -266,21 +253,16 @@ static int handle_metrics(struct mg_connection *conn, void *data) {
                           "# TYPE axiom_process_resident_memory_bytes gauge\n"
                           "axiom_process_resident_memory_bytes %lld\n",
                           (long long)proc_rss_bytes());
-    size_t cb, ce;
-    int64_t ch, cm;
-    audio_cache_stats(srv->acache, &cb, &ce, &ch, &cm);
-    if (n < cap)
-        n += (size_t)snprintf(buf + n, cap - n,
-                              "# HELP axiom_answer_audio_cache_hits_total sentences served from "
-                              "the answer-audio cache\n"
-                              "# TYPE axiom_answer_audio_cache_hits_total counter\n"
-                              "axiom_answer_audio_cache_hits_total %lld\n"
-                              "# HELP axiom_answer_audio_cache_bytes bytes held by the cache\n"
-                              "# TYPE axiom_answer_audio_cache_bytes gauge\n"
-                              "axiom_answer_audio_cache_bytes %zu\n",
-                              (long long)ch, cb);
     if (n >= cap) n = cap - 1;
-    if (n < cap) n += pipeline_metrics(srv->pipe, buf + n, cap - n);
+    /* The answer-audio cache and the governor's figures. */
+    FILE *f = fmemopen(buf + n, cap - n, "w");
+    if (f) {
+        voice_hub_metrics(srv->hub, f);
+        governor_metrics(srv->engine->gov, f);
+        long w = ftell(f);
+        fclose(f);
+        if (w > 0) n += (size_t)w < cap - n ? (size_t)w : cap - n - 1;
+    }
     http_reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", buf, n);
     free(buf);
     return 200;

@@ -1,14 +1,14 @@
 /* The server object: reads the server.* settings, refuses unsafe listen setups,
- * starts civetweb and the worker pools, registers the routes, and tears it all down
- * in an order that never frees what a thread may still use:
- * sockets shut down -> civetweb stopped (every close handler has run) -> pools
- * drained (jobs see closed sessions and release them) -> shared pipeline freed. */
+ * starts civetweb, registers the routes, and tears it all down in an order that
+ * never frees what a thread may still use: sockets shut down -> civetweb stopped
+ * (every close handler has run and freed its voice session, so no event comes
+ * after) -> the observer removed. The voice hub (pools, answer-audio cache) belongs
+ * to the engine and outlives the server. */
 #include "server/server.h"
 
 #include "core/log.h"
 #include "core/util.h"
 #include "mem/governor.h"
-#include "server/audio_cache.h"
 #include "server/server_internal.h"
 
 #include <arpa/inet.h>
@@ -23,30 +23,11 @@ static int log_civetweb(const struct mg_connection *conn, const char *message) {
     return 1;
 }
 
-/* The governor empties the answer-audio cache at its warn level. It keeps the
- * callback for the engine's life, which may outlast this server: the callback goes
- * through this holder, cleared when the server stops. One server per process. */
-static pthread_mutex_t cache_holder_mu = PTHREAD_MUTEX_INITIALIZER;
-static audio_cache *cache_holder;
-
-static int64_t drop_answer_audio(void *unused) {
-    (void)unused;
-    pthread_mutex_lock(&cache_holder_mu);
-    int64_t n = cache_holder ? audio_cache_drop(cache_holder) : 0;
-    pthread_mutex_unlock(&cache_holder_mu);
-    return n;
-}
-
 static int host_is_loopback(const char *host) {
     if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0) return 1;
     struct in_addr a;
     if (inet_pton(AF_INET, host, &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
     return 0;
-}
-
-static int cores(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }
 
 axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *err,
@@ -82,31 +63,20 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     s->max_sessions = (int)config_int(cfg, "server.max_sessions");
     s->max_message_bytes = (size_t)config_int(cfg, "server.max_message_bytes");
     s->send_queue_bytes = (size_t)config_int(cfg, "server.send_queue_kb") * 1024;
-    s->max_utterance_s = (int)config_int(cfg, "server.max_utterance_s");
     s->idle_timeout_ms = config_int(cfg, "server.idle_timeout_s") * 1000;
     s->barge_in = config_bool(cfg, "server.barge_in");
     pthread_mutex_init(&s->mu, NULL);
 
-    int workers = (int)config_int(cfg, "server.workers");
-    if (workers <= 0) workers = cores();
-    size_t queue = (size_t)s->max_sessions * 2 + 16;
     s->metrics = metrics_new();
-    s->audio_pool = worker_pool_new("axiom-audio", workers, queue, err, errlen);
-    s->turn_pool = s->audio_pool ? worker_pool_new("axiom-turn", workers, queue, err, errlen) : NULL;
-    if (!s->metrics || !s->turn_pool) goto fail;
+    s->hub = s->metrics ? voice_hub_get(engine, err, errlen) : NULL;
+    if (!s->hub) goto fail;
+    int workers = worker_pool_threads(voice_hub_turn_pool(s->hub));
     int ask_max = (int)config_int(cfg, "server.ask_max_concurrent");
     s->ask_max = ask_max > 0 ? ask_max : ask_max_default(workers);
     s->ask_timeout_ms = config_int(cfg, "server.ask_timeout_s") * 1000;
     atomic_init(&s->asks_running, 0);
     atomic_init(&s->asks_stopping, 0);
-    s->pipe = pipeline_shared_new(s, err, errlen);
-    if (!s->pipe) goto fail;
-    s->acache = audio_cache_new((size_t)config_int(cfg, "server.audio_cache_mb") << 20);
-    if (!s->acache) goto fail;
-    pthread_mutex_lock(&cache_holder_mu);
-    cache_holder = s->acache;
-    pthread_mutex_unlock(&cache_holder_mu);
-    if (engine->gov) governor_add_cache(engine->gov, "answer-audio", drop_answer_audio, NULL);
+    voice_hub_set_observer(s->hub, server_observe, s);
 
     /* civetweb serves each connection on its own thread for the connection's whole
      * life (a WebSocket keeps it), so it needs one per allowed session plus some for
@@ -147,13 +117,7 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
           s->port, s->max_sessions, workers);
     return s;
 fail:
-    pthread_mutex_lock(&cache_holder_mu);
-    if (cache_holder == s->acache) cache_holder = NULL;
-    pthread_mutex_unlock(&cache_holder_mu);
-    audio_cache_free(s->acache);
-    worker_pool_free(s->turn_pool);
-    worker_pool_free(s->audio_pool);
-    pipeline_shared_free(s->pipe);
+    if (s->hub) voice_hub_set_observer(s->hub, NULL, NULL);
     metrics_free(s->metrics);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -168,13 +132,7 @@ void server_stop(axiom_server *s) {
     ws_shutdown_all(s);
     ws_reaper_stop(s);
     mg_stop(s->ctx);
-    worker_pool_free(s->audio_pool);
-    worker_pool_free(s->turn_pool);
-    pipeline_shared_free(s->pipe);
-    pthread_mutex_lock(&cache_holder_mu);
-    if (cache_holder == s->acache) cache_holder = NULL;
-    pthread_mutex_unlock(&cache_holder_mu);
-    audio_cache_free(s->acache);
+    voice_hub_set_observer(s->hub, NULL, NULL);
     metrics_free(s->metrics);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -2,12 +2,16 @@
  * the functions each part offers the others. Not a public header: only src/server/
  * includes it.
  *
+ * The server is a transport over voice sessions (include/axiom.h, src/voice/): each
+ * WebSocket connection owns one axiom_voice, turns its messages into calls
+ * (feed, text, cancel, set) and its events into messages.
+ *
  * Threads: civetweb gives every connection its own network thread, which only parses,
- * checks limits and queues (it never decodes, answers or synthesises). Audio work
- * (VAD, recogniser) runs on the `audio` pool, answers (brain + synthesis) on the
- * `turn` pool, so a slow answer never delays another session's audio. Every session
- * has one sender thread draining its bounded outgoing queue, so a client that does
- * not read blocks only its own sender, and is dropped once its queue is full. */
+ * checks limits and hands audio and text to the voice session (it never decodes,
+ * answers or synthesises; that runs on the voice hub's audio and turn pools). Every
+ * session has one sender thread draining its bounded outgoing queue, so a client
+ * that does not read blocks only its own sender, and is dropped once its queue is
+ * full. */
 #ifndef AXIOM_SERVER_INTERNAL_H
 #define AXIOM_SERVER_INTERNAL_H
 
@@ -15,7 +19,7 @@
 #include "core/engine.h"
 #include "server/metrics.h"
 #include "server/server.h"
-#include "server/worker_pool.h"
+#include "voice/voice_session.h"
 
 #include <cJSON.h>
 #include <civetweb.h>
@@ -40,8 +44,7 @@ struct axiom_server {
     axiom_engine *engine;
     const axiom_config *cfg;
     server_metrics *metrics;
-    worker_pool *audio_pool; /* VAD + recogniser work */
-    worker_pool *turn_pool;  /* answering + synthesis */
+    voice_hub *hub;          /* the engine's voice pools, shared with other front ends */
     int port;
     char host[64];
     char web_dir[4096];
@@ -51,7 +54,6 @@ struct axiom_server {
     int max_sessions;
     size_t max_message_bytes;
     size_t send_queue_bytes;
-    int max_utterance_s;
     int64_t idle_timeout_ms;
     int barge_in;
     int64_t started_ms;
@@ -70,8 +72,6 @@ struct axiom_server {
     int refusals_unlogged;
     int nsessions;
     uint64_t next_session_id;
-    struct pipeline_shared *pipe; /* components shared by every session */
-    struct audio_cache *acache;   /* synthesised sentences of repeated answers */
 };
 
 /* ---- outgoing queue (send_queue.c) ---- */
@@ -107,33 +107,14 @@ struct ws_session {
     _Atomic int64_t last_activity_ms; /* last message from the client */
     int64_t idle_close_ms;      /* when the idle close was sent (0 = not yet) */
 
-    /* negotiated by hello */
-    int out_rate;               /* synthesis sample rate sent to this client */
-    int out_pcm;                /* 1: raw s16le PCM chunks instead of WAV per sentence */
-    int want_partials, want_timings;
-    /* the user's client id from hello (validated), applied to the brain session on
-     * the turn thread before the next turn (a turn may be running when hello comes) */
-    char client_id[40];
-    int client_id_new; /* under mu */
-
-    /* inbound audio, waiting for the audio pool */
-    struct audio_chunk *in_head, *in_tail;
-    size_t in_bytes;
-    int audio_job_queued;
+    /* negotiated by hello, echoed in its reply (the voice session holds the values) */
+    int out_rate, out_pcm, want_partials, want_timings;
     int frag_opcode;            /* opcode of a fragmented message in progress */
     uint8_t carry;              /* odd byte of a sample split across messages */
     int has_carry;
+    int answering;              /* between thinking and ready_to_listen (status) */
 
-    /* answers */
-    atomic_int cancel;          /* set by barge-in or close; checked by synthesis */
-    volatile int brain_cancel;  /* the same flag, in the form brain_turn reads */
-    struct brain_session *brain; /* history and topic of this conversation */
-    uint64_t turn_seq;          /* id of the current answer; older ones are stale */
-    int answering;              /* from thinking until ready_to_listen is queued */
-    int turn_running;
-    struct turn_input *pending; /* the next turn while one is running (newest wins) */
-
-    struct pipeline_session *ps; /* VAD stream, recogniser stream, brain session */
+    axiom_voice *voice;         /* the conversation; events come back through ws_on_event */
     send_queue sq;
     ws_session *next;           /* in srv->sessions */
 };
@@ -163,46 +144,18 @@ void ws_send_close(struct mg_connection *conn, int code, const char *reason);
 /* Makes the connection fail: its network thread wakes and closes it. */
 void session_drop(ws_session *s, const char *why);
 
-/* ---- pipeline (pipeline.c) ---- */
-typedef struct pipeline_shared pipeline_shared;
-pipeline_shared *pipeline_shared_new(axiom_server *srv, char *err, size_t errlen);
-void pipeline_shared_free(pipeline_shared *p);
-/* JSON object members describing the loaded components, e.g. "\"vad\":{...}". */
-void pipeline_status_json(pipeline_shared *p, cJSON *obj);
-/* Prometheus lines for component loads/unloads and memory. */
-size_t pipeline_metrics(pipeline_shared *p, char *buf, size_t cap);
-
-int pipeline_session_new(ws_session *s, char *err, size_t errlen);
-void pipeline_session_free(ws_session *s);
-/* Audio job: feeds the queued audio through VAD and recogniser (audio pool). */
-void pipeline_audio_job(void *session);
-/* What a turn answers: text (a text message, or a transcript), or the audio of an
- * utterance no decoder was free for during speech (recognised on the turn pool). */
-typedef struct turn_input {
-    char *text;             /* owned; NULL when audio is set */
-    int16_t *audio;         /* owned */
-    size_t naudio;
-    int64_t t0_us;          /* when the user finished (latency base) */
-    int64_t stt_us;         /* recognition time so far */
-    stt_result *heard;      /* owned: the recogniser's hypotheses of a spoken turn, NULL when typed */
-    int spoken;             /* from the microphone: thinking carries the transcript */
-} turn_input;
-void turn_input_free(turn_input *in);
-/* Starts an answer (sends thinking). Takes ownership of in. */
-void pipeline_submit(ws_session *s, turn_input *in);
-/* Convenience for text messages. */
-void pipeline_submit_turn(ws_session *s, const char *text, int64_t t0_us);
-void session_set_cancel(ws_session *s, int on);
-/* Barge-in or a client's cancel: stops the answer in progress, drops its queued
- * audio and tells the client (barge_in event). Returns 1 when there was one. */
-int pipeline_cancel_answer(ws_session *s, const char *why);
-/* One-shot answer for /api/ask: fills a JSON object; returns HTTP status. cancel
- * (may be NULL): non-zero stops the turn at its next check. Turn pool only. */
-int pipeline_ask(axiom_server *srv, const char *text, cJSON *out, const volatile int *cancel);
+/* ---- voice events -> messages (ws_events.c) ---- */
+/* The voice session's callback: one event, as the protocol's JSON or binary message,
+ * into the session's outgoing queue. */
+void ws_on_event(void *session, const axiom_event *ev);
+/* Counts what voice sessions report in the server's metrics (voice_hub observer). */
+void server_observe(void *srv, voice_stat stat, double value, const char *label);
+/* JSON object members describing the engine's components, e.g. "\"vad\":{...}". */
+void server_components_json(axiom_server *srv, cJSON *obj);
 
 /* ---- /api/ask admission and deadline (ask.c) ---- */
 /* Answers text on the turn pool within server.ask_timeout_s. Returns the HTTP
- * status: 200 (or the pipeline's status) with *out set (caller frees), or an error
+ * status: 200 (or the answer's status) with *out set (caller frees), or an error
  * status with err filled (*out NULL) and *retry_after_s > 0 when the client should
  * retry (503 at the governor's critical level or past server.ask_max_concurrent),
  * 504 past the deadline. */
@@ -261,12 +214,6 @@ void socket_flush_and_stop(int fd);
 void http_stop_reading(struct mg_connection *conn);
 /* Sec-WebSocket-Accept for a client's Sec-WebSocket-Key; -1 for a malformed key. */
 int ws_accept_key(const char *key, char out[29]);
-/* Queued inbound audio, taken by the audio job (NULL when none; the job flag is
- * then cleared so the next message submits a new job). */
-struct audio_chunk *ws_audio_take(ws_session *s);
-const int16_t *ws_audio_samples(const struct audio_chunk *c, size_t *n);
-struct audio_chunk *ws_audio_next(const struct audio_chunk *c);
-void ws_audio_free(struct audio_chunk *c);
 /* Housekeeping thread, twice a second: a refused connection whose client does not
  * answer the close within 2 s is cut, so refusals never tie up the network threads
  * past capacity; a session silent for server.idle_timeout_s is closed (1001), and cut

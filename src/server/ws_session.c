@@ -1,7 +1,8 @@
 /* The /ws endpoint: admission (Origin, token, session limits), per-connection
  * sessions, and the network thread's share of the protocol: it parses client
- * messages, checks their size and shape, queues audio for the audio pool and
- * answers control messages. Nothing here decodes, answers or synthesises.
+ * messages, checks their size and shape and hands them to the connection's voice
+ * session (axiom_voice_feed/text/cancel/set); the session's events come back as
+ * messages through ws_events.c. Nothing here decodes, answers or synthesises.
  *
  * Protocol (see README, section server): binary messages are 16 kHz s16le mono PCM;
  * text messages are JSON: {"event":"client_ready"}, {"event":"hello",...},
@@ -21,16 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Audio waiting for the audio pool, at most this much per session: past it the
- * pool is behind real time and new audio is shed (counted in /metrics). */
-#define MAX_PENDING_AUDIO_BYTES (2 * 16000 * 2)
 #define MAX_TEXT_CHARS 2000
-
-struct audio_chunk {
-    struct audio_chunk *next;
-    size_t nsamples;
-    int16_t samples[];
-};
 
 void session_ref(ws_session *s) {
     pthread_mutex_lock(&s->mu);
@@ -43,13 +35,7 @@ void session_unref(ws_session *s) {
     int left = --s->refs;
     pthread_mutex_unlock(&s->mu);
     if (left > 0) return;
-    pipeline_session_free(s);
-    for (struct audio_chunk *c = s->in_head; c;) {
-        struct audio_chunk *n = c->next;
-        free(c);
-        c = n;
-    }
-    turn_input_free(s->pending);
+    axiom_voice_free(s->voice);
     send_queue_destroy(&s->sq);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -96,7 +82,6 @@ int ws_connect(struct mg_connection *conn, axiom_server *srv, int fd) {
     s->connected_ms = now_ms();
     atomic_init(&s->last_activity_ms, s->connected_ms);
     s->out_rate = (int)config_int(srv->cfg, "tts.sample_rate");
-    atomic_init(&s->cancel, 0);
     s->fd = fd;
 
     pthread_mutex_lock(&srv->mu);
@@ -213,7 +198,8 @@ void ws_ready(struct mg_connection *conn, axiom_server *srv) {
     if (!s) return;
     if (!s->refused) {
         char err[256] = "";
-        if (pipeline_session_new(s, err, sizeof err) != 0) {
+        s->voice = axiom_voice_new(srv->engine, ws_on_event, s, err, sizeof err);
+        if (!s->voice) {
             s->refused = WS_CLOSE_BUSY;
             snprintf(s->refuse_reason, sizeof s->refuse_reason, "busy: %.140s", err);
             metrics_add(srv->metrics, COUNT_REFUSED_BUSY, 1);
@@ -247,37 +233,54 @@ static void send_error(ws_session *s, const char *code, const char *message) {
     cJSON_Delete(o);
 }
 
+/* A voice option the client asked for; the voice session validated it already. */
+static void voice_set(ws_session *s, const char *key, const char *value) {
+    char err[200];
+    if (axiom_voice_set(s->voice, key, value, err, sizeof err) != 0) send_error(s, "bad_hello", err);
+}
+
+/* hello negotiates the answer audio, partial results, timings and the user's id.
+ * Runs on the network thread, the only one that reads these fields. */
 static void handle_hello(ws_session *s, const cJSON *msg) {
     const cJSON *rate = cJSON_GetObjectItemCaseSensitive(msg, "sample_rate");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(msg, "audio_format");
     const cJSON *partials = cJSON_GetObjectItemCaseSensitive(msg, "partials");
     const cJSON *timings = cJSON_GetObjectItemCaseSensitive(msg, "timings");
     if (rate) {
-        if (!cJSON_IsNumber(rate) || rate->valuedouble < 8000 || rate->valuedouble > 48000)
+        if (!cJSON_IsNumber(rate) || rate->valuedouble < 8000 || rate->valuedouble > 48000) {
             send_error(s, "bad_hello", "sample_rate must be a number from 8000 to 48000; kept "
                                        "the server's rate");
-        else
+        } else {
             s->out_rate = (int)rate->valuedouble;
+            char v[16];
+            snprintf(v, sizeof v, "%d", s->out_rate);
+            voice_set(s, "output_rate", v);
+        }
     }
     if (fmt) {
-        if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "wav") == 0) s->out_pcm = 0;
-        else if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "pcm") == 0) s->out_pcm = 1;
-        else send_error(s, "bad_hello", "audio_format must be \"wav\" or \"pcm\"; kept wav");
+        if (cJSON_IsString(fmt) && (strcmp(fmt->valuestring, "wav") == 0 || strcmp(fmt->valuestring, "pcm") == 0)) {
+            s->out_pcm = fmt->valuestring[0] == 'p';
+            voice_set(s, "output_format", fmt->valuestring);
+        } else {
+            send_error(s, "bad_hello", "audio_format must be \"wav\" or \"pcm\"; kept wav");
+        }
     }
     const cJSON *cid = cJSON_GetObjectItemCaseSensitive(msg, "client_id");
     if (cid) {
-        if (!cJSON_IsString(cid) || !brain_client_id_valid(cid->valuestring)) {
+        if (!cJSON_IsString(cid) || !brain_client_id_valid(cid->valuestring))
             send_error(s, "bad_hello", "client_id must be 8 to 36 letters, digits, '-' or '_'; the history "
                                        "stays with this connection");
-        } else {
-            pthread_mutex_lock(&s->mu);
-            str_copy(s->client_id, sizeof s->client_id, cid->valuestring);
-            s->client_id_new = 1;
-            pthread_mutex_unlock(&s->mu);
-        }
+        else
+            voice_set(s, "client_id", cid->valuestring);
     }
-    if (cJSON_IsBool(partials)) s->want_partials = cJSON_IsTrue(partials);
-    if (cJSON_IsBool(timings)) s->want_timings = cJSON_IsTrue(timings);
+    if (cJSON_IsBool(partials)) {
+        s->want_partials = cJSON_IsTrue(partials);
+        voice_set(s, "partials", s->want_partials ? "true" : "false");
+    }
+    if (cJSON_IsBool(timings)) {
+        s->want_timings = cJSON_IsTrue(timings);
+        voice_set(s, "timings", s->want_timings ? "true" : "false");
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", "hello");
     cJSON_AddStringToObject(o, "server", "axiom");
@@ -320,10 +323,12 @@ static void handle_text(ws_session *s, const char *data, size_t len) {
         } else if (strlen(t->valuestring) > MAX_TEXT_CHARS) {
             send_error(s, "too_long", "\"text\" is longer than 2000 bytes");
         } else {
-            pipeline_submit_turn(s, t->valuestring, now_us());
+            char err[200];
+            if (axiom_voice_text(s->voice, t->valuestring, err, sizeof err) != 0)
+                send_error(s, "bad_message", err);
         }
     } else if (strcmp(e, "cancel") == 0) {
-        pipeline_cancel_answer(s, "cancelled by the client");
+        axiom_voice_cancel(s->voice);
     } else {
         metrics_add(s->srv->metrics, COUNT_BAD_MESSAGES, 1);
         char m[160];
@@ -334,85 +339,35 @@ static void handle_text(ws_session *s, const char *data, size_t len) {
     cJSON_Delete(msg);
 }
 
+/* Binary messages are 16 kHz s16le mono PCM, a byte stream: a byte left over waits
+ * for the next message. The voice session sheds audio past 2 s behind real time. */
 static void handle_audio(ws_session *s, const unsigned char *data, size_t len) {
     axiom_server *srv = s->srv;
     metrics_add(srv->metrics, COUNT_FRAMES_IN, 1);
     metrics_add(srv->metrics, COUNT_AUDIO_BYTES_IN, (int64_t)len);
-    pthread_mutex_lock(&s->mu);
-    size_t total = len + (size_t)s->has_carry;
-    size_t ns = total / 2;
+    size_t ns = (len + (size_t)s->has_carry) / 2;
     if (ns == 0) {
         if (len) s->carry = data[0], s->has_carry = 1;
-        pthread_mutex_unlock(&s->mu);
         return;
     }
-    if (s->in_bytes + ns * 2 > MAX_PENDING_AUDIO_BYTES) {
-        pthread_mutex_unlock(&s->mu);
+    /* Bounded by server.max_message_bytes, checked before the message was read. */
+    int16_t *pcm = malloc(ns * sizeof *pcm);
+    if (!pcm) {
         metrics_add(srv->metrics, COUNT_SHED, 1);
         return;
     }
-    struct audio_chunk *c = malloc(sizeof *c + ns * 2);
-    if (!c) {
-        pthread_mutex_unlock(&s->mu);
-        return;
-    }
-    /* Little-endian samples; a byte left over waits for the next message. */
     const unsigned char *p = data;
     size_t i = 0;
     if (s->has_carry) {
-        c->samples[i++] = (int16_t)(uint16_t)(s->carry | (p[0] << 8));
+        pcm[i++] = (int16_t)(uint16_t)(s->carry | (p[0] << 8));
         p++;
     }
-    for (; i < ns; i++, p += 2) c->samples[i] = (int16_t)(uint16_t)(p[0] | (p[1] << 8));
+    for (; i < ns; i++, p += 2) pcm[i] = (int16_t)(uint16_t)(p[0] | (p[1] << 8));
     size_t used = (size_t)(p - data);
     s->has_carry = used < len;
     if (s->has_carry) s->carry = data[len - 1];
-    c->nsamples = ns;
-    c->next = NULL;
-    if (s->in_tail) s->in_tail->next = c;
-    else s->in_head = c;
-    s->in_tail = c;
-    s->in_bytes += ns * 2;
-    int submit = !s->audio_job_queued;
-    if (submit) {
-        s->audio_job_queued = 1;
-        s->refs++;
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (submit && worker_pool_submit(srv->audio_pool, pipeline_audio_job, s) != 0) {
-        pthread_mutex_lock(&s->mu);
-        s->audio_job_queued = 0;
-        pthread_mutex_unlock(&s->mu);
-        session_unref(s);
-        metrics_add(srv->metrics, COUNT_SHED, 1);
-    }
-}
-
-/* Takes the queued audio (audio pool). Returns a list the caller frees with
- * ws_audio_free, or NULL when nothing is queued (the job flag is then cleared). */
-struct audio_chunk *ws_audio_take(ws_session *s) {
-    pthread_mutex_lock(&s->mu);
-    struct audio_chunk *c = s->in_head;
-    s->in_head = s->in_tail = NULL;
-    s->in_bytes = 0;
-    if (!c) s->audio_job_queued = 0;
-    pthread_mutex_unlock(&s->mu);
-    return c;
-}
-
-const int16_t *ws_audio_samples(const struct audio_chunk *c, size_t *n) {
-    *n = c->nsamples;
-    return c->samples;
-}
-
-struct audio_chunk *ws_audio_next(const struct audio_chunk *c) { return c->next; }
-
-void ws_audio_free(struct audio_chunk *c) {
-    while (c) {
-        struct audio_chunk *n = c->next;
-        free(c);
-        c = n;
-    }
+    axiom_voice_feed(s->voice, pcm, ns, 16000);
+    free(pcm);
 }
 
 int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_server *srv) {
@@ -459,7 +414,9 @@ int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_
 void ws_close(const struct mg_connection *cconn, axiom_server *srv) {
     ws_session *s = mg_get_user_connection_data(cconn);
     if (!s) return;
-    atomic_store(&s->cancel, 1);
+    /* No event reaches this session after this: the sender can stop. */
+    axiom_voice_free(s->voice);
+    s->voice = NULL;
     /* Wake a sender blocked on a client that stopped reading, then wait for it: after
      * this handler returns, civetweb frees the connection. */
     pthread_mutex_lock(&s->mu);
@@ -497,7 +454,6 @@ void ws_close(const struct mg_connection *cconn, axiom_server *srv) {
 void ws_shutdown_all(axiom_server *srv) {
     pthread_mutex_lock(&srv->mu);
     for (ws_session *s = srv->sessions; s; s = s->next) {
-        atomic_store(&s->cancel, 1);
         pthread_mutex_lock(&s->mu);
         if (s->fd >= 0) shutdown(s->fd, SHUT_RDWR);
         pthread_mutex_unlock(&s->mu);

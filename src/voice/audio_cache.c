@@ -1,6 +1,6 @@
 /* LRU of synthesised sentences: a doubly linked recency list plus a small open hash
  * table of bucket chains. Entries hold their text and samples in one allocation. */
-#include "server/audio_cache.h"
+#include "voice/audio_cache.h"
 
 #include "core/util.h"
 

@@ -15,7 +15,7 @@
  * for the warm-up. A turn that arrives meanwhile uses whatever is loaded, as before.
  * Thread: `axiom-warm`, at most one at a time, joined by the next request or at
  * shutdown. Lock: warmup.mu guards the running flag and the thread handle only. */
-#include "server/warmup.h"
+#include "voice/warmup.h"
 
 #include "brain/brain.h"
 #include "core/log.h"

@@ -1,6 +1,6 @@
 /* Worker pool: a ring of jobs under one mutex and condition variable. The ring is
  * allocated once at its full capacity, so submitting never allocates. */
-#include "server/worker_pool.h"
+#include "voice/worker_pool.h"
 
 #include <pthread.h>
 #include <stdio.h>

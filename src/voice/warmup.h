@@ -1,7 +1,7 @@
 /* Warm-up: when a voice session opens, the components its first spoken turn needs
  * are loaded and exercised in the background (warmup.c). */
-#ifndef AXIOM_SERVER_WARMUP_H
-#define AXIOM_SERVER_WARMUP_H
+#ifndef AXIOM_VOICE_WARMUP_H
+#define AXIOM_VOICE_WARMUP_H
 
 #include "core/engine.h"
 
