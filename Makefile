@@ -1,6 +1,8 @@
-# AXIOM build. Plain make: one static library (libaxiom.a) from src/, a thin CLI
-# (src/cli/) and one test program per tests/test_*.c. Sources are found by wildcard,
-# so a new backend is a new file, not a Makefile edit.
+# AXIOM build. Plain make: the library from src/, as libaxiom.a (what the CLI, tests,
+# benchmarks and fuzz targets link) and libaxiom.so (what an embedding program links:
+# it exports only the functions include/axiom.h declares), a thin CLI (src/cli/), one
+# test program per tests/test_*.c and the examples (examples/*.c, against the .so).
+# Sources are found by wildcard, so a new backend is a new file, not a Makefile edit.
 #
 #   make run     install what is missing, build, start `axiom serve`
 #   make test    install, build, run the tests, then again under ASan+UBSan, then
@@ -38,16 +40,30 @@ TEST_HELP := $(sort $(wildcard tests/support/*.c))
 BENCH_SRCS:= $(sort $(wildcard bench/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# One set of library objects serves both libraries: position-independent for the .so,
+# and hidden unless axiom.h marks them AXIOM_API, so internal functions (even those
+# named axiom_*, like axiom_root_dir) never leave the .so. Static linking ignores
+# visibility, so the CLI and the tests still reach every internal function.
+$(LIB_OBJS): CFLAGS += -fPIC -fvisibility=hidden -DAXIOM_BUILDING
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 HELP_OBJS := $(TEST_HELP:%.c=$(BUILD)/%.o)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLES  := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+# The C++ check of axiom.h (tests/api_cxx.cpp). The compiler follows CC so a sanitized
+# build uses one sanitizer runtime (clang's with clang, gcc's with gcc).
+CXX_FOR_CC := $(if $(findstring clang,$(CC)),clang++,g++)
+CXXFLAGS  := -std=c++17 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Itests -MMD -MP $(SAN)
+# Programs linked to the shared library find it at ../libaxiom.so from their folder.
+SO_RPATH  := -Wl,-rpath,'$$ORIGIN/..'
 
 .PHONY: all build deps run test check asan bench format clean fuzz fuzz-build soak
 .SECONDARY:
 all: build
 
-build: $(BUILD)/axiom $(TESTS) $(BENCHES)
+build: $(BUILD)/axiom $(BUILD)/libaxiom.so $(TESTS) $(BUILD)/tests/test_api_cxx $(BENCHES) $(EXAMPLES)
 
 deps:
 	@scripts/install-deps.sh
@@ -61,12 +77,37 @@ $(BUILD)/libaxiom.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar rcs $@ $^
 
+# The export list is the version script (axiom_* global, the rest local) on top of
+# the hidden default. -z defs proves the .so needs nothing from the program that loads
+# it; sanitized builds skip it (the sanitizer runtime lives in the executable).
+$(BUILD)/libaxiom.so: $(LIB_OBJS) src/libaxiom.map
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -shared -Wl,-soname,libaxiom.so -Wl,--version-script=src/libaxiom.map \
+	  $(if $(SAN),,-Wl,-z,defs) $(LIB_OBJS) $(LIBS) -o $@
+
 $(BUILD)/axiom: $(CLI_OBJS) $(BUILD)/libaxiom.a
 	@echo "  LD  $@"
 	@$(CC) $(LDFLAGS) $(CLI_OBJS) $(BUILD)/libaxiom.a $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HELP_OBJS) $(BUILD)/libaxiom.a
 	@$(CC) $(LDFLAGS) $< $(HELP_OBJS) $(BUILD)/libaxiom.a $(LIBS) -o $@
+
+# The public-API tests use the shared library: test_api_shared links nothing else (so
+# it can only reach what the .so exports), test_api_cxx is C++, and test_api_symbols
+# reads the .so's export table.
+$(BUILD)/tests/test_api_shared: $(BUILD)/tests/test_api_shared.o $(BUILD)/libaxiom.so
+	@$(CC) $(LDFLAGS) $< $(BUILD)/libaxiom.so $(SO_RPATH) -o $@
+
+$(BUILD)/tests/test_api_cxx: tests/api_cxx.cpp $(BUILD)/libaxiom.so
+	@mkdir -p $(dir $@)
+	@echo "  CXX $<"
+	@$(CXX_FOR_CC) $(CXXFLAGS) $(LDFLAGS) $< $(BUILD)/libaxiom.so $(SO_RPATH) -o $@
+
+$(BUILD)/tests/test_api_symbols: $(BUILD)/libaxiom.so
+
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(BUILD)/libaxiom.so
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) $< $(BUILD)/libaxiom.so $(SO_RPATH) -o $@
 
 # Benchmarks may use the test helpers (the load generator drives the WebSocket client).
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(HELP_OBJS) $(BUILD)/libaxiom.a
@@ -129,7 +170,7 @@ soak: deps
 	  bench/run.sh $(BUILD) soak
 
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TEST_HELP) $(BENCH_SRCS) \
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TEST_HELP) $(BENCH_SRCS) $(EXAMPLE_SRCS) \
 	  $(shell find src include tests bench -name '*.h')
 
 clean:

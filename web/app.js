@@ -243,13 +243,16 @@ function onJson(msg) {
       return;
     case 'transcript':
     case 'final':
+      // The final transcript of a spoken question: before thinking when it was heard
+      // live, after it when the utterance was recognised whole (its line waits).
       if (pendingSpokenLine && msg.text) {
         pendingSpokenLine.querySelector('p').textContent = msg.text;
         trace.user.push(msg.text);
         pendingSpokenLine = null;
-      } else {
+      } else if (spokenTurn) {
         finishSpokenLine(msg.text);
       }
+      spokenTurn = false;
       return;
     case 'speech_end':
       setMuted(true);

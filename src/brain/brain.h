@@ -20,6 +20,7 @@
 #ifndef AXIOM_BRAIN_H
 #define AXIOM_BRAIN_H
 
+#include "axiom.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "speech/stt.h"
@@ -149,6 +150,10 @@ int brain_session_set_client(brain_session *s, const char *client_id, char *err,
 int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_opts *opts,
                brain_reply *out, char *err, size_t errlen);
 void brain_reply_free(brain_reply *r);
+/* The whole brain_reply behind a reply of axiom_ask (brain_api.c), for the front ends
+ * in this tree that show what axiom_reply leaves out (hits, template, every stage's
+ * time). Owned by that reply; NULL when it holds none. */
+const brain_reply *brain_reply_of(const axiom_reply *reply);
 
 /* What brain_turn would make of a text, without saying anything or touching the
  * session (no history, no topic change, no events). */

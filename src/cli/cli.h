@@ -17,10 +17,7 @@ int cmd_say(const axiom_config *cfg, int argc, char **argv);
 int cmd_doctor(const axiom_config *cfg, int argc, char **argv);
 int cmd_bench(const axiom_config *cfg, int argc, char **argv);
 int cmd_vad(const axiom_config *cfg, int argc, char **argv);
-
-/* engine_brain_mode under its old name, left until cli_voice_ask.c calls that directly;
- * new code calls engine_brain_mode. */
-brain_mode cli_brain_mode(axiom_engine *e);
+int cmd_listen(const axiom_config *cfg, int argc, char **argv);
 
 /* axiom ask --audio: answers each recording as the server would (cli_voice_ask.c). */
 int cli_ask_audio(const axiom_config *cfg, char **files, int nfiles, int json);

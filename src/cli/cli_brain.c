@@ -1,7 +1,9 @@
 /* axiom ask / axiom chat: the brain from a terminal. `ask` answers one question and
  * prints the answer, intent, confidence, path taken and per-stage microseconds (or one
  * JSON object with --json); `chat` is a conversation with history that streams each
- * sentence as it is ready, from a terminal or from piped stdin. */
+ * sentence as it is ready, from a terminal or from piped stdin. Both answer through
+ * the public axiom_ask, as an embedding program does; only the printing looks behind
+ * the reply (brain_reply_of) for the details axiom_reply leaves out. */
 #include "axiom.h"
 #include "brain/brain.h"
 #include "cli/cli.h"
@@ -12,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Kept only for the voice command, which still calls it; the mapping itself is the
- * engine's. */
-brain_mode cli_brain_mode(axiom_engine *e) { return engine_brain_mode(e); }
 
 static void print_human(const brain_reply *r, FILE *out) {
     if (r->path == BRAIN_PATH_NONE) fprintf(out, "(nothing to answer: %s)\n", r->dropped);
@@ -121,20 +119,22 @@ int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
         fprintf(stderr, "axiom ask: %s\n", err);
         return 1;
     }
-    brain_session *s = brain_session_new(e->brain);
-    brain_reply r;
-    brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {NULL, NULL}};
-    int rc = s ? brain_turn(e->brain, s, text, &o, &r, err, sizeof err) : -1;
+    axiom_session *s = axiom_session_new(e);
+    axiom_reply reply;
+    int rc = s ? axiom_ask(e, s, text, NULL, NULL, NULL, &reply, err, sizeof err) : -1;
     if (rc != 0) {
         fprintf(stderr, "axiom ask: %s\n", s ? err : "out of memory");
-    } else if (json) {
-        print_json(&r);
     } else {
-        if (r.text && *r.text) printf("%s\n", r.text);
-        print_human(&r, stdout);
+        const brain_reply *r = brain_reply_of(&reply);
+        if (json) {
+            print_json(r);
+        } else {
+            if (*reply.text) printf("%s\n", reply.text);
+            print_human(r, stdout);
+        }
+        axiom_reply_free(&reply);
     }
-    if (s) brain_reply_free(&r);
-    brain_session_free(s);
+    axiom_session_free(s);
     axiom_engine_free(e);
     return rc == 0 ? 0 : 1;
 }
@@ -162,7 +162,7 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
         fprintf(stderr, "axiom chat: %s\n", err);
         return 1;
     }
-    brain_session *s = brain_session_new(e->brain);
+    axiom_session *s = axiom_session_new(e);
     int tty = isatty(0);
     char *line = NULL;
     size_t cap = 0;
@@ -178,22 +178,20 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0) break;
         int first = 1;
-        brain_reply r;
-        brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = NULL, .sink = {print_sentence, &first}};
-        if (brain_turn(e->brain, s, line, &o, &r, err, sizeof err) != 0) {
+        axiom_reply reply;
+        if (axiom_ask(e, s, line, print_sentence, &first, NULL, &reply, err, sizeof err) != 0) {
             fprintf(stderr, "axiom chat: %s\n", err);
-            brain_reply_free(&r);
             rc = 1;
             break;
         }
         if (!first) putchar('\n');
-        else if (r.path == BRAIN_PATH_NONE && tty) printf("(nothing to answer: %s)\n", r.dropped);
-        if (verbose) print_human(&r, stdout);
-        brain_reply_free(&r);
+        else if (strcmp(reply.path, "none") == 0 && tty) printf("(nothing to answer: %s)\n", reply.dropped);
+        if (verbose) print_human(brain_reply_of(&reply), stdout);
+        axiom_reply_free(&reply);
         fflush(stdout);
     }
     free(line);
-    brain_session_free(s);
+    axiom_session_free(s);
     axiom_engine_free(e);
     return rc;
 }

@@ -54,7 +54,7 @@ static int ask_file(axiom_engine *e, const char *file, int json) {
         return 1;
     }
     brain_session *s = brain_session_new(e->brain);
-    brain_turn_opts o = {.mode = cli_brain_mode(e), .llm = e->llm};
+    brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm};
     voice_answer a;
     int rc = voice_ask_pcm(e, s, pcm, n, &o, &a, err, sizeof err);
     if (rc != 0) fprintf(stderr, "axiom ask: %s: %s\n", file, err);

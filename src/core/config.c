@@ -1,7 +1,9 @@
-/* The configuration table and its parsers. Adding a setting is one row in `keys`;
- * everything else (file, environment, flags, validation, --print-config) follows. */
+/* The configuration table and its parsers, and the public configuration calls of
+ * axiom.h at the end. Adding a setting is one row in `keys`; everything else (file,
+ * environment, flags, validation, --print-config) follows. */
 #include "core/config.h"
 
+#include "axiom.h"
 #include "core/util.h"
 #include "speech/vad.h" /* the VAD settings' defaults and ranges */
 
@@ -636,3 +638,30 @@ void config_cache_dir(const axiom_config *cfg, char *out, size_t outlen) {
     else if (home && *home) snprintf(out, outlen, "%s/.cache/axiom", home);
     else snprintf(out, outlen, "%s/.cache", axiom_root_dir());
 }
+
+/* ---- the public calls (include/axiom.h) ---------------------------------------------
+ * An embedding program fills a configuration as the command line does, minus the
+ * environment and argv: defaults, then files and single keys. A key given to
+ * axiom_config_set counts as a flag and a file's value as a file's, so a file read
+ * after axiom_config_set does not undo it (the rule that lets `axiom --port 9000` win
+ * over axiom.conf). */
+
+axiom_config *axiom_config_new(void) { return config_new(); }
+
+int axiom_config_set(axiom_config *cfg, const char *key, const char *value, char *err, size_t errlen) {
+    if (!cfg || !key || !value) {
+        snprintf(err, errlen, "axiom_config_set: %s is NULL", !cfg ? "the configuration" : !key ? "the key" : "the value");
+        return -1;
+    }
+    return config_set(cfg, key, value, CFG_FLAG, "axiom_config_set", err, errlen);
+}
+
+int axiom_config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen) {
+    if (!cfg || !path) {
+        snprintf(err, errlen, "axiom_config_load_file: %s is NULL", !cfg ? "the configuration" : "the path");
+        return -1;
+    }
+    return config_load_file(cfg, path, err, errlen);
+}
+
+void axiom_config_free(axiom_config *cfg) { config_free(cfg); }

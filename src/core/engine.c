@@ -19,6 +19,16 @@ brain_mode engine_brain_mode(const axiom_engine *e) {
 }
 
 axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen) {
+    if (!cfg) {
+        snprintf(err, errlen, "axiom_engine_new: the configuration is NULL (make one with axiom_config_new)");
+        return NULL;
+    }
+    /* The log level is the process's. A configuration that names one (an embedding
+     * program's axiom_config_set, or the command line's, which main already applied)
+     * takes effect here, before the engine's first line. */
+    ax_log_level lvl;
+    if (config_source_of(cfg, "log_level") != CFG_DEFAULT && log_parse_level(config_str(cfg, "log_level"), &lvl) == 0)
+        log_set_level(lvl);
     axiom_engine *e = calloc(1, sizeof *e);
     if (!e) {
         snprintf(err, errlen, "out of memory");

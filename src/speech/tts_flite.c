@@ -1,6 +1,8 @@
 /* flite backend: the five voices Debian's flite ships. A voice's library is opened
  * and the voice registered the first time it is asked for, and both are kept until
- * the model is unloaded.
+ * the last model using it is unloaded. A voice is registered once per process and
+ * shared by every model (engine): flite's voices share global tables, so
+ * unregistering one engine's copy would break another engine's.
  *
  * flite's synthesis entry points share voice feature tables and its lexicon's lazily
  * built state, so calls are serialised by one lock. A sentence takes a few
@@ -31,11 +33,15 @@ static pthread_mutex_t flite_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t flite_once = PTHREAD_ONCE_INIT;
 static void flite_start(void) { flite_init(); }
 
+/* The process's registered voices (flite_lock): each with the models using it. */
+static cst_voice *g_voice[NVOICES];
+static void *g_lib[NVOICES];
+static unregister_fn g_unreg[NVOICES];
+static int g_users[NVOICES];
+
 typedef struct {
     char def_voice[16];
-    cst_voice *voices[NVOICES];
-    void *libs[NVOICES];
-    unregister_fn unreg[NVOICES];
+    cst_voice *voices[NVOICES]; /* the shared voices this model uses */
 } flite_model;
 
 static int voice_index(const char *name) {
@@ -47,6 +53,10 @@ static int voice_index(const char *name) {
 /* Opens and registers voice vi (flite_lock held). Returns it, or NULL with err. */
 static cst_voice *open_voice(flite_model *m, int vi, char *err, size_t errlen) {
     if (m->voices[vi]) return m->voices[vi];
+    if (g_voice[vi]) {
+        g_users[vi]++;
+        return m->voices[vi] = g_voice[vi];
+    }
     char lib[64], sym[64];
     snprintf(lib, sizeof lib, "libflite_cmu_us_%s.so.1", voice_names[vi]);
     void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
@@ -68,9 +78,11 @@ static cst_voice *open_voice(flite_model *m, int vi, char *err, size_t errlen) {
         dlclose(h);
         return NULL;
     }
+    g_voice[vi] = v;
+    g_lib[vi] = h;
+    g_unreg[vi] = unreg;
+    g_users[vi] = 1;
     m->voices[vi] = v;
-    m->libs[vi] = h;
-    m->unreg[vi] = unreg;
     return v;
 }
 
@@ -103,9 +115,11 @@ static void flite_free_model(void *model) {
     if (!m) return;
     pthread_mutex_lock(&flite_lock);
     for (size_t i = 0; i < NVOICES; i++)
-        if (m->voices[i]) {
-            m->unreg[i](m->voices[i]);
-            dlclose(m->libs[i]);
+        if (m->voices[i] && --g_users[i] == 0) {
+            g_unreg[i](g_voice[i]);
+            dlclose(g_lib[i]);
+            g_voice[i] = NULL;
+            g_lib[i] = NULL;
         }
     pthread_mutex_unlock(&flite_lock);
     free(m);

@@ -80,6 +80,7 @@ struct axiom_voice {
     int refs;           /* the owner's + each queued or running job */
     /* options (axiom_voice_set) */
     int out_rate, out_pcm, partials, timings;
+    int feed_wait; /* "feed" = "wait": a full queue makes feed wait instead of dropping */
     char client_id[40];
     int client_id_new; /* applied on the turn thread before the next turn */
     /* inbound audio */

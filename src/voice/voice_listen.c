@@ -424,10 +424,8 @@ static voice_chunk *take_audio(axiom_voice *v, int *end_input, int *closed) {
     *end_input = v->end_input && !c;
     if (*end_input) v->end_input = 0;
     *closed = v->closed;
-    if (!c && !*end_input) {
-        v->audio_job = 0;
-        pthread_cond_broadcast(&v->idle_cv);
-    }
+    if (!c && !*end_input) v->audio_job = 0;
+    pthread_cond_broadcast(&v->idle_cv); /* room in the queue, or idle */
     pthread_mutex_unlock(&v->mu);
     return c;
 }

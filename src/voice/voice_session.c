@@ -202,6 +202,14 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
         if (key[0] == 'p') v->partials = b;
         else v->timings = b;
         pthread_mutex_unlock(&v->mu);
+    } else if (strcmp(key, "feed") == 0) {
+        if (strcmp(value, "live") != 0 && strcmp(value, "wait") != 0) {
+            snprintf(err, errlen, "feed must be \"live\" (drop audio when 2 s behind) or \"wait\" (block)");
+            return -1;
+        }
+        pthread_mutex_lock(&v->mu);
+        v->feed_wait = value[0] == 'w';
+        pthread_mutex_unlock(&v->mu);
     } else if (strcmp(key, "client_id") == 0) {
         if (!brain_client_id_valid(value)) {
             snprintf(err, errlen, "client_id must be 8 to 36 letters, digits, '-' or '_'; the history stays "
@@ -214,7 +222,7 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
         pthread_mutex_unlock(&v->mu);
     } else {
         snprintf(err, errlen, "unknown voice option \"%.60s\" (known: output_rate, output_format, partials, "
-                              "timings, client_id)", key);
+                              "timings, client_id, feed)", key);
         return -1;
     }
     return 0;
@@ -224,6 +232,9 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
 
 /* Queues 16 kHz samples and makes sure an audio job will take them. Caller holds mu. */
 static int queue_locked(axiom_voice *v, const int16_t *pcm, size_t n) {
+    /* A file or pipe waits for the audio job to catch up; a live source must not. */
+    while (v->feed_wait && !v->closed && v->in_samples && v->in_samples + n > MAX_PENDING_SAMPLES)
+        pthread_cond_wait(&v->idle_cv, &v->mu);
     if (v->in_samples + n > MAX_PENDING_SAMPLES) {
         voice_observe(v->hub, VOICE_STAT_SHED, 1, NULL);
         return 1;
