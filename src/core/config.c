@@ -5,6 +5,9 @@
 
 #include "axiom.h"
 #include "core/util.h"
+#include "llm/llm.h"
+#include "speech/stt.h"
+#include "speech/tts.h"
 #include "speech/vad.h" /* the VAD settings' defaults and ranges */
 
 #include <ctype.h>
@@ -79,7 +82,7 @@ static const key_def keys[] = {
     INT("vad.pool_size", VAD_STR(VAD_POOL_SIZE_DEF), VAD_POOL_SIZE_MIN, VAD_POOL_SIZE_MAX, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
     DBL("vad.energy_margin_db", VAD_STR(VAD_ENERGY_MARGIN_DB_DEF), VAD_ENERGY_MARGIN_DB_MIN, VAD_ENERGY_MARGIN_DB_MAX, "energy detector: speech is this many dB above the tracked noise floor"),
     /* speech-to-text */
-    ENUM("stt.backend", "pocketsphinx", "pocketsphinx|sherpa", "speech recogniser"),
+    ENUM("stt.backend", "pocketsphinx", STT_BACKEND_CHOICES, "speech recogniser"),
     ENUM("stt.lm", "domain", "domain|mixed|stock", "PocketSphinx language model: built from the pack, pack mixed with general English, or the stock 20k-word model"),
     STR("stt.hmm", "/usr/share/pocketsphinx/model/en-us/en-us", "PocketSphinx acoustic model folder"),
     INT("stt.general_words", "5000", 0, 50000, "the stock model's most common English words added to the domain model, so everyday words outside the pack can be heard; 0 = the pack's words only"),
@@ -95,13 +98,13 @@ static const key_def keys[] = {
     STR("stt.sherpa_model_dir", "", "sherpa-onnx recogniser model folder (bring your own)"),
     ENUM("stt.sherpa_model_type", "transducer", "transducer|nemo-transducer|whisper", "layout of stt.sherpa_model_dir"),
     /* text-to-speech */
-    ENUM("tts.backend", "flite", "flite|sherpa|none", "speech synthesiser; none = text-only replies"),
+    ENUM("tts.backend", "flite", TTS_BACKEND_CHOICES, "speech synthesiser; none = text-only replies"),
     ENUM("tts.voice", "kal16", "slt|kal16|awb|rms|kal", "flite voice: kal16 starts speaking in ~20 ms; slt, awb, rms sound better but take 10x longer per sentence"),
     STR("tts.sherpa_model_dir", "", "sherpa-onnx TTS model folder (bring your own)"),
     ENUM("tts.sherpa_model_type", "vits", "vits|kokoro", "layout of tts.sherpa_model_dir"),
     INT("tts.sample_rate", "16000", 8000, 48000, "sample rate of the audio sent to clients"),
     /* language model */
-    ENUM("llm.backend", "none", "none|ollama|openai|gguf", "language model backend"),
+    ENUM("llm.backend", "none", LLM_BACKEND_CHOICES, "language model backend"),
     STR("llm.model", "", "model name (Ollama, OpenAI-compatible servers)"),
     {"llm.url", T_STR, "", 0, 0, NULL, "OLLAMA_HOST", 0, "server base URL; default http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8080/v1 (OpenAI)"},
     {"llm.api_key", T_STR, "", 0, 0, NULL, NULL, 1, "API key for OpenAI-compatible servers (prefer llm.api_key_file)"},

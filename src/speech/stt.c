@@ -22,11 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Backends compiled in; a new backend is one file and one line here. */
-static const stt_backend *const backends[] = {
-    &stt_backend_pocketsphinx,
-    &stt_backend_sherpa,
-};
+/* Backends compiled in (STT_BACKENDS in stt.h). */
+#define STT_BACKEND_ENTRY(n) &stt_backend_##n,
+static const stt_backend *const backends[] = {STT_BACKENDS(STT_BACKEND_ENTRY)};
 
 const stt_backend *stt_backend_find(const char *name) {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)

@@ -86,8 +86,15 @@ typedef struct {
     void (*channel_set)(void *decoder, const float *in, size_t n);
 } stt_backend;
 
-extern const stt_backend stt_backend_pocketsphinx;
-extern const stt_backend stt_backend_sherpa;
+/* The backends compiled in. A new backend is its file (defining stt_backend_<name>)
+ * plus one X(<name>) here: the lookup table and the choices of stt.backend follow. */
+#define STT_BACKENDS(X) X(pocketsphinx) X(sherpa)
+
+#define STT_BACKEND_DECLARE(n) extern const stt_backend stt_backend_##n;
+STT_BACKENDS(STT_BACKEND_DECLARE)
+#define STT_BACKEND_CHOICE(n) "|" #n
+/* "pocketsphinx|sherpa": the choices of stt.backend. */
+#define STT_BACKEND_CHOICES (STT_BACKENDS(STT_BACKEND_CHOICE) + 1)
 
 /* The backend named name (stt.backend), or NULL when this build has none by that name. */
 const stt_backend *stt_backend_find(const char *name);
