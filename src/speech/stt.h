@@ -93,8 +93,9 @@ typedef struct {
 #define STT_BACKEND_DECLARE(n) extern const stt_backend stt_backend_##n;
 STT_BACKENDS(STT_BACKEND_DECLARE)
 #define STT_BACKEND_CHOICE(n) "|" #n
-/* "pocketsphinx|sherpa": the choices of stt.backend. */
-#define STT_BACKEND_CHOICES (STT_BACKENDS(STT_BACKEND_CHOICE) + 1)
+/* "pocketsphinx|sherpa": the choices of stt.backend (past the first '|'; written as
+ * &s[1], which clang does not take for a string concatenation gone wrong). */
+#define STT_BACKEND_CHOICES (&(STT_BACKENDS(STT_BACKEND_CHOICE))[1])
 
 /* The backend named name (stt.backend), or NULL when this build has none by that name. */
 const stt_backend *stt_backend_find(const char *name);
