@@ -97,6 +97,47 @@ static void standins_are_written(void) {
     }
 }
 
+/* The settings each printed line names work as they are on the command line:
+ * `axiom transcribe` with a recogniser's line, `axiom say` with a voice's. */
+static void printed_settings_work(void) {
+    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
+    char path[512];
+    const char *wav = tu_shared_path("audio/harvard_list72_8k.wav", path, sizeof path);
+    CHECK_MSG(wav != NULL, "../shared/audio/harvard_list72_8k.wav is missing");
+    static char out[1 << 16], errout[1 << 16];
+    const char *line = script_out;
+    while (wav && *line) {
+        const char *nl = strchr(line, '\n'), *tab = strchr(line, '\t');
+        if (!nl || !tab || tab > nl) break;
+        char name[64], set[1200], args[2000], outwav[400];
+        snprintf(name, sizeof name, "%.*s", (int)(tab - line), line);
+        snprintf(set, sizeof set, "%.*s", (int)(nl - tab - 1), tab + 1);
+        line = nl + 1;
+        snprintf(outwav, sizeof outwav, "%s/%s.wav", tmp, name);
+        if (strncmp(name, "stt-", 4) == 0)
+            snprintf(args, sizeof args, "%s --log-level info transcribe --json %s", set, wav);
+        else if (strncmp(name, "tts-", 4) == 0)
+            snprintf(args, sizeof args, "%s --log-level info say \"Hello there.\" -o %s", set, outwav);
+        else
+            continue; /* the LLM: llama_standin_generates */
+        int rc = tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout);
+        if (strcmp(name, "stt-nemo-ctc") == 0 && strstr(errout, "expected one of")) {
+            fprintf(stderr, "  %s: the configuration does not offer its type yet\n", name);
+            continue;
+        }
+        CHECK_MSG(rc == 0, "axiom %s: %s", args, errout);
+        CHECK_MSG(strstr(errout, "falling back") == NULL, "%s fell back: %s", name, errout);
+        CHECK_MSG(strstr(errout, "sherpa-onnx") != NULL, "%s: no sherpa-onnx load in the log: %s", name, errout);
+        if (strncmp(name, "tts-", 4) == 0) {
+            struct stat st;
+            CHECK_MSG(stat(outwav, &st) == 0 && st.st_size > 44 + 1000, "%s: no audio written", name);
+        } else {
+            CHECK_MSG(strstr(out, "\"text\"") != NULL, "%s: %s", name, out);
+        }
+        fprintf(stderr, "  %s: ok\n", name);
+    }
+}
+
 /* ---- recognition ---- */
 
 typedef struct {
@@ -646,6 +687,7 @@ int main(int argc, char **argv) {
     (void)argc;
     CHECK(tu_mkdtemp(tmp, sizeof tmp) == 0);
     RUN(standins_are_written);
+    RUN(printed_settings_work);
     RUN(nemo_ctc_decodes_in_sherpa);
     RUN(nemo_ctc_through_the_backend);
     RUN(nemo_tdt_decodes_at_the_end);
