@@ -420,6 +420,14 @@ static void engine_two_at_once_any_rate(void) {
 
 /* ---- memory ---- */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 static long rss_kb(void) {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f) return -1;
@@ -463,8 +471,16 @@ static void unload_returns_memory(void) {
     }
     fprintf(stderr, "  RSS loaded %ld kB; after unload: %ld %ld %ld %ld %ld kB\n", loaded, after[0], after[1],
             after[2], after[3], after[4]);
+    CHECK(!component_is_loaded(stt_engine_component(e)) && !component_is_loaded(tts_engine_component(t)));
+#ifdef UNDER_ASAN
+    /* AddressSanitizer keeps freed memory in quarantine, so resident memory says
+     * nothing here; this run checks the cycles for leaks and bad accesses instead. */
+    fprintf(stderr, "  RSS not compared under AddressSanitizer (freed memory stays quarantined)\n");
+    (void)base;
+#else
     CHECK_MSG(after[4] < loaded, "unloading gave nothing back");
     CHECK_MSG(after[4] - base < 16 * 1024, "five load/unload cycles grew RSS by %ld kB", after[4] - base);
+#endif
     tts_engine_free(t);
     stt_engine_free(e);
     config_free(tcfg);
