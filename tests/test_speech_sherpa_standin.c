@@ -228,6 +228,12 @@ static void *offline_utt(void *p) {
         }
     }
     if (ok) j->rc = be->utt_end(d, j->text, sizeof j->text, j->err, sizeof j->err);
+    /* 30 ms: shorter than the model's subsampling window; no text, no failure. */
+    if (j->rc == 0 && be->utt_begin(d, j->err, sizeof j->err) == 0) {
+        char tiny[64];
+        be->utt_feed(d, pcm, 480, j->err, sizeof j->err);
+        if (be->utt_end(d, tiny, sizeof tiny, j->err, sizeof j->err) != 0) j->rc = -1;
+    }
     /* A cancelled utterance leaves nothing behind; an empty one gives no text. */
     if (ok && be->utt_begin(d, j->err, sizeof j->err) == 0) {
         be->utt_feed(d, pcm, 8000, j->err, sizeof j->err);
@@ -521,6 +527,33 @@ static void speak_with(const char *type, const char *name) {
         CHECK_EQ_INT(a.rate, strcmp(type, "kokoro") == 0 ? 24000 : 22050);
         CHECK(a.n > 0);
         tts_audio_clear(&a);
+        /* Texts an answer may hold: nothing to say, only punctuation, digits, accents
+         * and symbols, a sentence longer than Kokoro's 510 phonemes. Each is spoken or
+         * refused with a message; none may take the process down. */
+        static char longtext[4000];
+        if (!longtext[0]) {
+            static const char w[] = "and the robot walks on and on and on, ";
+            for (size_t k = 0; k + sizeof w < sizeof longtext; k += sizeof w - 1)
+                memcpy(longtext + k, w, sizeof w - 1);
+        }
+        const char *edge[] = {"", "...", "42", "Dr. Smith's caf\xc3\xa9 \xe2\x80\x94 na\xc3\xafve!", "\xf0\x9f\xa4\x96 #$%&",
+                              longtext};
+        for (size_t k = 0; k < sizeof edge / sizeof *edge; k++) {
+            char e2[512] = "";
+            int rc = tts_backend_sherpa.synth(m, NULL, edge[k], NULL, &a, e2, sizeof e2);
+            CHECK_MSG(rc == 0 || (rc == -1 && e2[0]), "'%.20s': rc %d", edge[k], rc);
+            if (k == 5) CHECK_MSG(rc == 0 && a.n > (size_t)a.rate * 10, "long sentence: %zu samples", a.n);
+            tts_audio_clear(&a);
+        }
+        /* Speakers: Kokoro's voices.bin holds two, VITS one. */
+        int speakers = strcmp(type, "kokoro") == 0 ? 2 : 1;
+        char sid[8];
+        snprintf(sid, sizeof sid, "%d", speakers - 1);
+        CHECK(tts_backend_sherpa.synth(m, sid, "Hi.", NULL, &a, err, sizeof err) == 0);
+        tts_audio_clear(&a);
+        snprintf(sid, sizeof sid, "%d", speakers);
+        CHECK(tts_backend_sherpa.synth(m, sid, "Hi.", NULL, &a, err, sizeof err) == -1);
+        CHECK_CONTAINS(err, "speakers 0 to");
         tts_backend_sherpa.model_free(m);
     }
     tts_engine *e = tts_engine_new(cfg, err, sizeof err);
