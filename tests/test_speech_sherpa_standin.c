@@ -7,6 +7,7 @@
  * sentences at the requested rate, unload without keeping memory, and the server
  * answers a spoken turn end to end with a stand-in recogniser and voice. */
 #include "check.h"
+#include "axiom.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "core/util.h"
@@ -593,6 +594,92 @@ static void kokoro_speaks_sentences_at_rate(void) {
     speak_with("kokoro", "tts-kokoro");
 }
 
+/* ---- the public voice session ---- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    int transcripts, audio, audio_rate_bad, ready, errors;
+    char heard[256];
+    int rate;
+} session_log;
+
+static void on_session_event(void *user, const axiom_event *ev) {
+    session_log *l = user;
+    pthread_mutex_lock(&l->mu);
+    if (ev->type == AXIOM_EVENT_TRANSCRIPT) {
+        l->transcripts++;
+        snprintf(l->heard, sizeof l->heard, "%s", ev->text ? ev->text : "");
+    }
+    if (ev->type == AXIOM_EVENT_AUDIO) {
+        l->audio++;
+        if (ev->sample_rate != l->rate) l->audio_rate_bad = ev->sample_rate;
+    }
+    if (ev->type == AXIOM_EVENT_READY) l->ready++;
+    if (ev->type == AXIOM_EVENT_ERROR) l->errors++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* A spoken question (jfk.wav) fed to axiom_voice_feed at 8, 16 and 48 kHz (the session
+ * resamples) with the answer asked for at the same rate: the stand-in recogniser's
+ * transcript comes out, and the stand-in Kokoro voice answers at that rate. */
+static void voice_session_any_rate(void) {
+    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
+    char path[512], err[512], stt_dir[400], tts_dir[400], cache[400];
+    const char *wav = tu_shared_path("audio/jfk.wav", path, sizeof path);
+    CHECK_MSG(wav != NULL, "../shared/audio/jfk.wav is missing");
+    if (!wav) return;
+    int16_t *speech = NULL;
+    long n = wav_load_16k(wav, &speech, err, sizeof err);
+    CHECK_MSG(n > 16000 * 4, "%s", err);
+    if (n <= 16000 * 4) return;
+    model_dir("stt-zipformer", stt_dir, sizeof stt_dir);
+    model_dir("tts-kokoro", tts_dir, sizeof tts_dir);
+    snprintf(cache, sizeof cache, "%s/cache", tmp);
+    const char *kv[] = {"stt.backend", "sherpa", "stt.sherpa_model_dir", stt_dir, "stt.sherpa_model_type",
+                        "transducer", "tts.backend", "sherpa", "tts.sherpa_model_dir", tts_dir,
+                        "tts.sherpa_model_type", "kokoro", "cache_dir", cache, "log_level", "warn", NULL};
+    axiom_config *cfg = cfg_of(kv);
+    axiom_engine *eng = axiom_engine_new(cfg, err, sizeof err);
+    CHECK_MSG(eng != NULL, "%s", err);
+    static const int rates[] = {8000, 16000, 48000};
+    static int16_t silence[48000];
+    for (int k = 0; eng && k < 3; k++) {
+        session_log l;
+        memset(&l, 0, sizeof l);
+        pthread_mutex_init(&l.mu, NULL);
+        l.rate = rates[k];
+        axiom_voice *v = axiom_voice_new(eng, on_session_event, &l, err, sizeof err);
+        CHECK_MSG(v != NULL, "%s", err);
+        if (!v) break;
+        char r[16];
+        snprintf(r, sizeof r, "%d", rates[k]);
+        CHECK(axiom_voice_set(v, "feed", "wait", err, sizeof err) == 0);
+        CHECK(axiom_voice_set(v, "output_rate", r, err, sizeof err) == 0);
+        int16_t *in = NULL;
+        size_t m = 0;
+        size_t first = (size_t)(n < 16000 * 9 / 2 ? n : 16000 * 9 / 2); /* one sentence, then a pause */
+        CHECK(audio_resample(speech, first, 16000, rates[k], &in, &m, err, sizeof err) == 0);
+        for (size_t i = 0; in && i < m; i += (size_t)rates[k] / 50)
+            CHECK(axiom_voice_feed(v, in + i, m - i < (size_t)rates[k] / 50 ? m - i : (size_t)rates[k] / 50,
+                                   rates[k]) == 0);
+        CHECK(axiom_voice_feed(v, silence, (size_t)rates[k], rates[k]) == 0);
+        axiom_voice_end_input(v);
+        CHECK_MSG(axiom_voice_wait(v, 60000) == 0, "%d Hz: the session did not finish", rates[k]);
+        axiom_voice_free(v);
+        fprintf(stderr, "  %d Hz: heard '%.50s'; %d transcript, %d audio, %d ready, %d errors\n", rates[k], l.heard,
+                l.transcripts, l.audio, l.ready, l.errors);
+        CHECK_MSG(l.transcripts >= 1 && l.heard[0], "%d Hz: no transcript", rates[k]);
+        CHECK_MSG(l.audio >= 1, "%d Hz: no answer audio", rates[k]);
+        CHECK_MSG(l.audio_rate_bad == 0, "%d Hz: answer audio at %d Hz", rates[k], l.audio_rate_bad);
+        CHECK(l.ready >= 1);
+        free(in);
+        pthread_mutex_destroy(&l.mu);
+    }
+    if (eng) axiom_engine_free(eng);
+    config_free(cfg);
+    free(speech);
+}
+
 /* ---- the server, end to end ---- */
 
 typedef struct {
@@ -745,6 +832,7 @@ int main(int argc, char **argv) {
     RUN(vits_speaks_sentences_at_rate);
     RUN(kokoro_speaks_sentences_at_rate);
     RUN(unload_returns_memory);
+    RUN(voice_session_any_rate);
     RUN(server_answers_a_spoken_turn);
     RUN(llama_standin_generates);
     tu_rmtree(tmp);
