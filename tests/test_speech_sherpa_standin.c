@@ -707,9 +707,8 @@ static void on_turn_msg(void *user, const ws_msg *m) {
     cJSON_Delete(o);
 }
 
-static void server_answers_a_spoken_turn(void) {
-    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
-    char path[512], err[512], stt_dir[400], tts_dir[400], s1[500], s2[500], s3[500];
+static void spoken_turn(const char *stt_name, const char *stt_type, const char *tts_name, const char *tts_type) {
+    char path[512], err[512], stt_dir[400], tts_dir[400], s1[500], s2[500], s3[500], s4[100], s5[100];
     const char *wav = tu_shared_path("audio/jfk.wav", path, sizeof path);
     CHECK_MSG(wav != NULL, "../shared/audio/jfk.wav is missing");
     if (!wav) return;
@@ -717,13 +716,15 @@ static void server_answers_a_spoken_turn(void) {
     long n = wav_load_16k(wav, &speech, err, sizeof err);
     CHECK_MSG(n > 16000 * 4, "%s", err);
     if (n <= 16000 * 4) return;
-    model_dir("stt-zipformer", stt_dir, sizeof stt_dir);
-    model_dir("tts-vits", tts_dir, sizeof tts_dir);
+    model_dir(stt_name, stt_dir, sizeof stt_dir);
+    model_dir(tts_name, tts_dir, sizeof tts_dir);
     snprintf(s1, sizeof s1, "stt.sherpa_model_dir=%s", stt_dir);
     snprintf(s2, sizeof s2, "tts.sherpa_model_dir=%s", tts_dir);
     snprintf(s3, sizeof s3, "cache_dir=%s/cache", tmp);
-    const char *settings[] = {"stt.backend=sherpa", "stt.sherpa_model_type=transducer", s1, "tts.backend=sherpa",
-                              "tts.sherpa_model_type=vits", s2, s3, "mem.preload=true", "log_level=info", NULL};
+    snprintf(s4, sizeof s4, "stt.sherpa_model_type=%s", stt_type);
+    snprintf(s5, sizeof s5, "tts.sherpa_model_type=%s", tts_type);
+    const char *settings[] = {"stt.backend=sherpa", s4, s1, "tts.backend=sherpa", s5, s2, s3, "mem.preload=true",
+                              "log_level=info", NULL};
     /* The server's log goes to a file, to see which recogniser and voice it runs. */
     char logpath[400];
     snprintf(logpath, sizeof logpath, "%s/server.log", tmp);
@@ -778,10 +779,20 @@ static void server_answers_a_spoken_turn(void) {
     size_t ln = lf ? fread(log, 1, sizeof log - 1, lf) : 0;
     log[ln] = '\0';
     if (lf) fclose(lf);
-    CHECK_CONTAINS(log, "sherpa-onnx transducer recogniser from");
-    CHECK_CONTAINS(log, "sherpa-onnx vits voice from");
+    char want[128];
+    snprintf(want, sizeof want, "sherpa-onnx %s recogniser from", stt_type);
+    CHECK_CONTAINS(log, want);
+    snprintf(want, sizeof want, "sherpa-onnx %s voice from", tts_type);
+    CHECK_CONTAINS(log, want);
     CHECK_MSG(strstr(log, "falling back") == NULL, "the server fell back:\n%s", log);
     free(speech);
+}
+
+/* Streaming recogniser and a Piper voice; then the seed's pair, Parakeet-TDT and Kokoro. */
+static void server_answers_a_spoken_turn(void) {
+    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
+    spoken_turn("stt-zipformer", "transducer", "tts-vits", "vits");
+    spoken_turn("stt-nemo-tdt", "nemo-transducer", "tts-kokoro", "kokoro");
 }
 
 /* ---- the language model ---- */
