@@ -158,6 +158,47 @@ static int load_stt(const char *type, const char *name, stt_backend_model *out) 
     return out->model ? 0 : -1;
 }
 
+/* Input shapes read from the ONNX files without loading them (how the NeMo CTC
+ * recogniser learns its feature size): 80 for the CTC model, 128 for Parakeet-TDT,
+ * the zipformer's chunk of 45 frames, a dynamic time axis as 0, and -1 for a file cut
+ * short or a dimension the input does not have. */
+static void onnx_input_shapes_are_read(void) {
+    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
+    char p[600], d[400];
+    model_dir("stt-nemo-ctc", d, sizeof d);
+    snprintf(p, sizeof p, "%s/model.int8.onnx", d);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, "audio_signal", 1), 80);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, "audio_signal", 2), 0);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, "audio_signal", 3), -1);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, NULL, 1), 80);
+    model_dir("stt-nemo-tdt", d, sizeof d);
+    snprintf(p, sizeof p, "%s/encoder.int8.onnx", d);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, "audio_signal", 1), 128);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, "length", 0), 0);
+    model_dir("stt-zipformer", d, sizeof d);
+    snprintf(p, sizeof p, "%s/encoder-epoch-99-avg-1-chunk-16-left-64.onnx", d);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, "x", 1), 45);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(p, "embed_states", 1), 128);
+    /* The real Silero VAD model (another exporter). */
+    char vad[600];
+    tu_root_path("deps/silero/dist/silero_vad_v5.onnx", vad, sizeof vad);
+    long long v = sherpa_onnx_input_dim(vad, "input", 0);
+    CHECK_MSG(v >= 0, "silero: %lld", v);
+    /* Cut short: the walk stops at the end of the file, it never reads past it. */
+    model_dir("stt-nemo-ctc", d, sizeof d);
+    snprintf(p, sizeof p, "%s/model.int8.onnx", d);
+    char cut[600];
+    snprintf(cut, sizeof cut, "%s/cut.onnx", tmp);
+    FILE *in = fopen(p, "rb"), *out = fopen(cut, "wb");
+    char buf[4096];
+    size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+    if (out) fwrite(buf, 1, n, out);
+    if (in) fclose(in);
+    if (out) fclose(out);
+    CHECK_EQ_INT(sherpa_onnx_input_dim(cut, "audio_signal", 1), -1);
+    CHECK_EQ_INT(sherpa_onnx_input_dim("/nonexistent.onnx", "x", 0), -1);
+}
+
 /* The NeMo CTC stand-in straight through sherpa's C API: the recogniser is created
  * and an utterance of noise decodes to text (noise), twice at once. */
 static void nemo_ctc_decodes_in_sherpa(void) {
@@ -835,6 +876,7 @@ int main(int argc, char **argv) {
     CHECK(tu_mkdtemp(tmp, sizeof tmp) == 0);
     RUN(standins_are_written);
     RUN(printed_settings_work);
+    RUN(onnx_input_shapes_are_read);
     RUN(nemo_ctc_decodes_in_sherpa);
     RUN(nemo_ctc_through_the_backend);
     RUN(nemo_tdt_decodes_at_the_end);

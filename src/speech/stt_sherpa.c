@@ -203,6 +203,10 @@ static void *model_load(const axiom_config *cfg, const stt_corpus *corpus, char 
             c.model_config.whisper.tail_paddings = -1;
         } else if (ctc) {
             c.model_config.nemo_ctc.model = m->files[0];
+            /* sherpa-onnx takes a CTC model's feature size from here, not from the
+             * model (80 and 128 mel bins both exist): read it off the model's input. */
+            long long dim = sherpa_onnx_input_dim(m->files[0], "audio_signal", 1);
+            c.feat_config.feature_dim = dim > 0 && dim <= 1024 ? (int32_t)dim : 80;
         } else {
             c.model_config.transducer.encoder = m->files[0];
             c.model_config.transducer.decoder = m->files[1];
