@@ -6,8 +6,8 @@
  * cancel, run two utterances at once, take 8/16/48 kHz input (resampled), stream
  * sentences at the requested rate, unload without keeping memory, and the server
  * answers a spoken turn end to end with a stand-in recogniser and voice. */
-#include "check.h"
 #include "axiom.h"
+#include "check.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "core/util.h"
@@ -30,9 +30,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmp[256];           /* the test's folder */
-static char models[300];        /* tmp/standin: one folder per stand-in */
-static char script_out[4096];   /* what make-standin-models printed */
+static char tmp[256];         /* the test's folder */
+static char models[300];      /* tmp/standin: one folder per stand-in */
+static char script_out[4096]; /* what make-standin-models printed */
 static int have_models;
 
 static void model_dir(const char *name, char *out, size_t outlen) {
@@ -75,8 +75,8 @@ static void standins_are_written(void) {
     script_out[n] = '\0';
     int rc = pclose(p);
     CHECK_MSG(rc == 0, "make-standin-models failed (%d): is python3-onnx installed?", rc);
-    static const char *const names[] = {"stt-nemo-ctc", "stt-nemo-tdt", "stt-zipformer", "tts-vits", "tts-kokoro",
-                                        "llm-llama"};
+    static const char *const names[] = {"stt-nemo-ctc", "stt-nemo-tdt", "stt-zipformer",
+                                        "tts-vits",     "tts-kokoro",   "llm-llama"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char line[64], d[400];
         snprintf(line, sizeof line, "%s\t--set ", names[i]);
@@ -118,7 +118,8 @@ static void printed_settings_work(void) {
         if (strncmp(name, "stt-", 4) == 0)
             snprintf(args, sizeof args, "%s --log-level info transcribe --json %s", set, wav);
         else if (strncmp(name, "tts-", 4) == 0)
-            snprintf(args, sizeof args, "%s --log-level info say \"Hello there.\" -o %s", set, outwav);
+            snprintf(args, sizeof args, "%s --log-level info say \"Hello there.\" -o %s", set,
+                     outwav);
         else
             continue; /* the LLM: llama_standin_generates */
         int rc = tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout);
@@ -128,10 +129,12 @@ static void printed_settings_work(void) {
         }
         CHECK_MSG(rc == 0, "axiom %s: %s", args, errout);
         CHECK_MSG(strstr(errout, "falling back") == NULL, "%s fell back: %s", name, errout);
-        CHECK_MSG(strstr(errout, "sherpa-onnx") != NULL, "%s: no sherpa-onnx load in the log: %s", name, errout);
+        CHECK_MSG(strstr(errout, "sherpa-onnx") != NULL, "%s: no sherpa-onnx load in the log: %s",
+                  name, errout);
         if (strncmp(name, "tts-", 4) == 0) {
             struct stat st;
-            CHECK_MSG(stat(outwav, &st) == 0 && st.st_size > 44 + 1000, "%s: no audio written", name);
+            CHECK_MSG(stat(outwav, &st) == 0 && st.st_size > 44 + 1000, "%s: no audio written",
+                      name);
         } else {
             CHECK_MSG(strstr(out, "\"text\"") != NULL, "%s: %s", name, out);
         }
@@ -149,7 +152,8 @@ typedef struct {
 static int load_stt(const char *type, const char *name, stt_backend_model *out) {
     char d[400], err[2048];
     model_dir(name, d, sizeof d);
-    const char *kv[] = {"stt.backend", "sherpa", "stt.sherpa_model_dir", d, "stt.sherpa_model_type", type, NULL};
+    const char *kv[] = {"stt.backend", "sherpa", "stt.sherpa_model_dir", d, "stt.sherpa_model_type",
+                        type,          NULL};
     axiom_config *c = cfg_of(kv);
     out->be = &stt_backend_sherpa;
     out->model = stt_backend_sherpa.model_load(c, NULL, err, sizeof err);
@@ -201,7 +205,8 @@ static void onnx_input_shapes_are_read(void) {
     out = fopen(cut, "wb");
     unsigned seed = 99;
     for (int round = 0; out && round < 200; round++) {
-        for (size_t k = 0; k < sizeof buf; k++) buf[k] = (char)((seed = seed * 1103515245u + 12345u) >> 16);
+        for (size_t k = 0; k < sizeof buf; k++)
+            buf[k] = (char)((seed = seed * 1103515245u + 12345u) >> 16);
         buf[0] = 0x08;
         rewind(out);
         fwrite(buf, 1, sizeof buf, out);
@@ -236,13 +241,15 @@ static void nemo_ctc_decodes_in_sherpa(void) {
     if (!r) return;
     float *f = malloc(16000 * 2 * sizeof *f);
     int16_t *pcm = noise(16000 * 2, 16000, 7);
-    for (int i = 0; i < 32000; i++) f[i] = pcm[i] / 32768.0f;
+    for (int i = 0; i < 32000; i++)
+        f[i] = pcm[i] / 32768.0f;
     const SherpaOnnxOfflineStream *s1 = a->CreateOfflineStream(r), *s2 = a->CreateOfflineStream(r);
     a->AcceptWaveformOffline(s1, 16000, f, 32000);
     a->AcceptWaveformOffline(s2, 16000, f, 16000);
     a->DecodeOfflineStream(r, s1);
     a->DecodeOfflineStream(r, s2);
-    const SherpaOnnxOfflineRecognizerResult *r1 = a->GetOfflineStreamResult(s1), *r2 = a->GetOfflineStreamResult(s2);
+    const SherpaOnnxOfflineRecognizerResult *r1 = a->GetOfflineStreamResult(s1),
+                                            *r2 = a->GetOfflineStreamResult(s2);
     CHECK(r1 && r1->text && r1->text[0]);
     CHECK(r2 && r2->text && r2->text[0]);
     if (r1 && r2) fprintf(stderr, "  nemo-ctc noise: '%.60s' / '%.60s'\n", r1->text, r2->text);
@@ -293,8 +300,8 @@ static void *offline_utt(void *p) {
         be->utt_feed(d, pcm, 8000, j->err, sizeof j->err);
         be->utt_abort(d);
         char empty[64] = "x";
-        if (be->utt_begin(d, j->err, sizeof j->err) != 0 || be->utt_end(d, empty, sizeof empty, j->err, sizeof j->err) != 0 ||
-            empty[0]) {
+        if (be->utt_begin(d, j->err, sizeof j->err) != 0 ||
+            be->utt_end(d, empty, sizeof empty, j->err, sizeof j->err) != 0 || empty[0]) {
             snprintf(j->err, sizeof j->err, "after a cancel, an empty utterance gave '%s'", empty);
             j->rc = -1;
         }
@@ -310,7 +317,8 @@ static void offline_two_at_once(const char *type, const char *name) {
     if (load_stt(type, name, &m) != 0) return;
     offline_job j[2] = {{.m = &m, .seed = 21}, {.m = &m, .seed = 22}};
     pthread_t t[2];
-    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, offline_utt, &j[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, offline_utt, &j[i]);
     for (int i = 0; i < 2; i++) {
         pthread_join(t[i], NULL);
         CHECK_MSG(j[i].rc == 0, "%s: %s", name, j[i].err);
@@ -333,10 +341,16 @@ static void nemo_ctc_through_the_backend(void) {
     if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
     axiom_config *c = config_new();
     char err[512];
-    int offered = config_set(c, "stt.sherpa_model_type", "nemo-ctc", CFG_FLAG, NULL, err, sizeof err) == 0;
+    int offered =
+        config_set(c, "stt.sherpa_model_type", "nemo-ctc", CFG_FLAG, NULL, err, sizeof err) == 0;
     config_free(c);
-    if (offered) offline_two_at_once("nemo-ctc", "stt-nemo-ctc");
-    else fprintf(stderr, "  stt.sherpa_model_type does not offer nemo-ctc yet (%s); sherpa's own API ran it above\n", err);
+    if (offered)
+        offline_two_at_once("nemo-ctc", "stt-nemo-ctc");
+    else
+        fprintf(stderr,
+                "  stt.sherpa_model_type does not offer nemo-ctc yet (%s); sherpa's own API ran it "
+                "above\n",
+                err);
 }
 
 /* Streaming: nothing before the model's first chunk (45 feature frames, about half a
@@ -363,10 +377,12 @@ static void zipformer_streams_partials(void) {
             m.be->utt_partial(d, part, sizeof part);
             if (part[0] && first_partial_ms < 0) first_partial_ms = (int)(fed / 16);
         }
-        CHECK_MSG(first_partial_ms > 0 && first_partial_ms <= 1500, "first partial at %d ms", first_partial_ms);
+        CHECK_MSG(first_partial_ms > 0 && first_partial_ms <= 1500, "first partial at %d ms",
+                  first_partial_ms);
         CHECK(m.be->utt_end(d, text, sizeof text, err, sizeof err) == 0);
         CHECK_MSG(text[0] != '\0', "no final text");
-        fprintf(stderr, "  round %d: first partial at %d ms, final '%.60s'\n", round, first_partial_ms, text);
+        fprintf(stderr, "  round %d: first partial at %d ms, final '%.60s'\n", round,
+                first_partial_ms, text);
         /* After the end the next utterance starts empty. */
         CHECK(m.be->utt_begin(d, err, sizeof err) == 0);
         m.be->utt_partial(d, part, sizeof part);
@@ -416,7 +432,8 @@ static void *run_utt(void *p) {
     int status = 0;
     stt_stream *s = stt_stream_begin(j->e, 10000, &status, j->err, sizeof j->err);
     if (s) {
-        for (size_t i = 0; i < m; i += 320) stt_stream_feed(s, pcm + i, m - i < 320 ? m - i : 320, j->err, sizeof j->err);
+        for (size_t i = 0; i < m; i += 320)
+            stt_stream_feed(s, pcm + i, m - i < 320 ? m - i : 320, j->err, sizeof j->err);
         stt_result r;
         memset(&r, 0, sizeof r);
         j->rc = stt_stream_finish(s, &r, j->err, sizeof j->err);
@@ -432,8 +449,19 @@ static void *run_utt(void *p) {
 static stt_engine *zipformer_engine(axiom_config **cfg) {
     char d[400], err[512];
     model_dir("stt-zipformer", d, sizeof d);
-    const char *kv[] = {"stt.backend", "sherpa", "stt.sherpa_model_dir", d, "stt.sherpa_model_type", "transducer",
-                        "stt.pool_size", "2", "stt.rescore", "false", "stt.trim_background", "false", NULL};
+    const char *kv[] = {"stt.backend",
+                        "sherpa",
+                        "stt.sherpa_model_dir",
+                        d,
+                        "stt.sherpa_model_type",
+                        "transducer",
+                        "stt.pool_size",
+                        "2",
+                        "stt.rescore",
+                        "false",
+                        "stt.trim_background",
+                        "false",
+                        NULL};
     *cfg = cfg_of(kv);
     stt_engine *e = stt_engine_new(*cfg, NULL, err, sizeof err);
     CHECK_MSG(e != NULL, "%s", err);
@@ -464,8 +492,8 @@ static void engine_two_at_once_any_rate(void) {
             pthread_join(t[i], NULL);
             CHECK_MSG(j[i].rc == 0, "%d Hz: %s", rates[k], j[i].err);
             CHECK_MSG(j[i].text[0] != '\0', "%d Hz: no text", rates[k]);
-            CHECK_MSG(j[i].audio_ms >= 1900 && j[i].audio_ms <= 2100, "%d Hz: %lld ms of audio", rates[k],
-                      (long long)j[i].audio_ms);
+            CHECK_MSG(j[i].audio_ms >= 1900 && j[i].audio_ms <= 2100, "%d Hz: %lld ms of audio",
+                      rates[k], (long long)j[i].audio_ms);
         }
         fprintf(stderr, "  %d Hz: '%.40s' | '%.40s'\n", rates[k], j[0].text, j[1].text);
         CHECK_MSG(strcmp(j[0].text, j[1].text) != 0, "different audio, different noise");
@@ -508,7 +536,8 @@ static void unload_returns_memory(void) {
     stt_engine *e = zipformer_engine(&cfg);
     char d[400], err[512];
     model_dir("tts-kokoro", d, sizeof d);
-    const char *kv[] = {"tts.backend", "sherpa", "tts.sherpa_model_dir", d, "tts.sherpa_model_type", "kokoro", NULL};
+    const char *kv[] = {"tts.backend", "sherpa", "tts.sherpa_model_dir", d, "tts.sherpa_model_type",
+                        "kokoro",      NULL};
     axiom_config *tcfg = cfg_of(kv);
     tts_engine *t = tts_engine_new(tcfg, err, sizeof err);
     CHECK(e && t);
@@ -529,9 +558,10 @@ static void unload_returns_memory(void) {
         after[i] = rss_kb();
         if (i == 0) base = after[0];
     }
-    fprintf(stderr, "  RSS loaded %ld kB; after unload: %ld %ld %ld %ld %ld kB\n", loaded, after[0], after[1],
-            after[2], after[3], after[4]);
-    CHECK(!component_is_loaded(stt_engine_component(e)) && !component_is_loaded(tts_engine_component(t)));
+    fprintf(stderr, "  RSS loaded %ld kB; after unload: %ld %ld %ld %ld %ld kB\n", loaded, after[0],
+            after[1], after[2], after[3], after[4]);
+    CHECK(!component_is_loaded(stt_engine_component(e)) &&
+          !component_is_loaded(tts_engine_component(t)));
 #ifdef UNDER_ASAN
     /* AddressSanitizer keeps freed memory in quarantine, so resident memory says
      * nothing here; this run checks the cycles for leaks and bad accesses instead. */
@@ -539,7 +569,8 @@ static void unload_returns_memory(void) {
     (void)base;
 #else
     CHECK_MSG(after[4] < loaded, "unloading gave nothing back");
-    CHECK_MSG(after[4] - base < 16 * 1024, "five load/unload cycles grew RSS by %ld kB", after[4] - base);
+    CHECK_MSG(after[4] - base < 16 * 1024, "five load/unload cycles grew RSS by %ld kB",
+              after[4] - base);
 #endif
     tts_engine_free(t);
     stt_engine_free(e);
@@ -570,7 +601,8 @@ static int on_sentence(void *ctx, const char *sentence, size_t len, tts_audio *a
 static void speak_with(const char *type, const char *name) {
     char d[400], err[512];
     model_dir(name, d, sizeof d);
-    const char *kv[] = {"tts.backend", "sherpa", "tts.sherpa_model_dir", d, "tts.sherpa_model_type", type, NULL};
+    const char *kv[] = {"tts.backend", "sherpa", "tts.sherpa_model_dir", d, "tts.sherpa_model_type",
+                        type,          NULL};
     axiom_config *cfg = cfg_of(kv);
     /* The backend itself, so a silent fallback to flite cannot pass for it. */
     void *m = tts_backend_sherpa.model_load(cfg, err, sizeof err);
@@ -590,13 +622,18 @@ static void speak_with(const char *type, const char *name) {
             for (size_t k = 0; k + sizeof w < sizeof longtext; k += sizeof w - 1)
                 memcpy(longtext + k, w, sizeof w - 1);
         }
-        const char *edge[] = {"", "...", "42", "Dr. Smith's caf\xc3\xa9 \xe2\x80\x94 na\xc3\xafve!", "\xf0\x9f\xa4\x96 #$%&",
+        const char *edge[] = {"",
+                              "...",
+                              "42",
+                              "Dr. Smith's caf\xc3\xa9 \xe2\x80\x94 na\xc3\xafve!",
+                              "\xf0\x9f\xa4\x96 #$%&",
                               longtext};
         for (size_t k = 0; k < sizeof edge / sizeof *edge; k++) {
             char e2[512] = "";
             int rc = tts_backend_sherpa.synth(m, NULL, edge[k], NULL, &a, e2, sizeof e2);
             CHECK_MSG(rc == 0 || (rc == -1 && e2[0]), "'%.20s': rc %d", edge[k], rc);
-            if (k == 5) CHECK_MSG(rc == 0 && a.n > (size_t)a.rate * 10, "long sentence: %zu samples", a.n);
+            if (k == 5)
+                CHECK_MSG(rc == 0 && a.n > (size_t)a.rate * 10, "long sentence: %zu samples", a.n);
             tts_audio_clear(&a);
         }
         /* Speakers: Kokoro's voices.bin holds two, VITS one. */
@@ -615,21 +652,23 @@ static void speak_with(const char *type, const char *name) {
     static const int rates[] = {8000, 16000, 48000};
     for (int k = 0; e && k < 3; k++) {
         speak_log l = {.rate_ok = rates[k]};
-        int rc = tts_speak(e, "Hello there. This second sentence is a good deal longer than the first one.", NULL,
-                           rates[k], NULL, on_sentence, &l, err, sizeof err);
+        int rc = tts_speak(
+            e, "Hello there. This second sentence is a good deal longer than the first one.", NULL,
+            rates[k], NULL, on_sentence, &l, err, sizeof err);
         CHECK_MSG(rc == 0, "%s", err);
         CHECK_EQ_INT(l.sentences, 2);
         CHECK_MSG(l.rate_ok == rates[k], "audio at %d Hz, asked for %d", -l.rate_ok, rates[k]);
-        CHECK_MSG(l.samples[1] > l.samples[0], "longer sentence, longer audio (%zu vs %zu)", l.samples[1],
-                  l.samples[0]);
-        fprintf(stderr, "  %s at %d Hz: %zu + %zu samples\n", name, rates[k], l.samples[0], l.samples[1]);
+        CHECK_MSG(l.samples[1] > l.samples[0], "longer sentence, longer audio (%zu vs %zu)",
+                  l.samples[1], l.samples[0]);
+        fprintf(stderr, "  %s at %d Hz: %zu + %zu samples\n", name, rates[k], l.samples[0],
+                l.samples[1]);
     }
     /* Barge-in after the first sentence: the second is never made. */
     if (e) {
         atomic_int cancel = 0;
         speak_log l = {.rate_ok = 16000, .cancel_after_first = &cancel};
-        int rc = tts_speak(e, "First sentence. Second sentence. Third sentence.", NULL, 16000, &cancel, on_sentence,
-                           &l, err, sizeof err);
+        int rc = tts_speak(e, "First sentence. Second sentence. Third sentence.", NULL, 16000,
+                           &cancel, on_sentence, &l, err, sizeof err);
         CHECK_EQ_INT(rc, 1);
         CHECK_EQ_INT(l.sentences, 1);
     }
@@ -688,9 +727,23 @@ static void voice_session_any_rate(void) {
     model_dir("stt-zipformer", stt_dir, sizeof stt_dir);
     model_dir("tts-kokoro", tts_dir, sizeof tts_dir);
     snprintf(cache, sizeof cache, "%s/cache", tmp);
-    const char *kv[] = {"stt.backend", "sherpa", "stt.sherpa_model_dir", stt_dir, "stt.sherpa_model_type",
-                        "transducer", "tts.backend", "sherpa", "tts.sherpa_model_dir", tts_dir,
-                        "tts.sherpa_model_type", "kokoro", "cache_dir", cache, "log_level", "warn", NULL};
+    const char *kv[] = {"stt.backend",
+                        "sherpa",
+                        "stt.sherpa_model_dir",
+                        stt_dir,
+                        "stt.sherpa_model_type",
+                        "transducer",
+                        "tts.backend",
+                        "sherpa",
+                        "tts.sherpa_model_dir",
+                        tts_dir,
+                        "tts.sherpa_model_type",
+                        "kokoro",
+                        "cache_dir",
+                        cache,
+                        "log_level",
+                        "warn",
+                        NULL};
     axiom_config *cfg = cfg_of(kv);
     axiom_engine *eng = axiom_engine_new(cfg, err, sizeof err);
     CHECK_MSG(eng != NULL, "%s", err);
@@ -710,20 +763,23 @@ static void voice_session_any_rate(void) {
         CHECK(axiom_voice_set(v, "output_rate", r, err, sizeof err) == 0);
         int16_t *in = NULL;
         size_t m = 0;
-        size_t first = (size_t)(n < 16000 * 9 / 2 ? n : 16000 * 9 / 2); /* one sentence, then a pause */
+        size_t first =
+            (size_t)(n < 16000 * 9 / 2 ? n : 16000 * 9 / 2); /* one sentence, then a pause */
         CHECK(audio_resample(speech, first, 16000, rates[k], &in, &m, err, sizeof err) == 0);
         for (size_t i = 0; in && i < m; i += (size_t)rates[k] / 50)
-            CHECK(axiom_voice_feed(v, in + i, m - i < (size_t)rates[k] / 50 ? m - i : (size_t)rates[k] / 50,
+            CHECK(axiom_voice_feed(v, in + i,
+                                   m - i < (size_t)rates[k] / 50 ? m - i : (size_t)rates[k] / 50,
                                    rates[k]) == 0);
         CHECK(axiom_voice_feed(v, silence, (size_t)rates[k], rates[k]) == 0);
         axiom_voice_end_input(v);
         CHECK_MSG(axiom_voice_wait(v, 60000) == 0, "%d Hz: the session did not finish", rates[k]);
         axiom_voice_free(v);
-        fprintf(stderr, "  %d Hz: heard '%.50s'; %d transcript, %d audio, %d ready, %d errors\n", rates[k], l.heard,
-                l.transcripts, l.audio, l.ready, l.errors);
+        fprintf(stderr, "  %d Hz: heard '%.50s'; %d transcript, %d audio, %d ready, %d errors\n",
+                rates[k], l.heard, l.transcripts, l.audio, l.ready, l.errors);
         CHECK_MSG(l.transcripts >= 1 && l.heard[0], "%d Hz: no transcript", rates[k]);
         CHECK_MSG(l.audio >= 1, "%d Hz: no answer audio", rates[k]);
-        CHECK_MSG(l.audio_rate_bad == 0, "%d Hz: answer audio at %d Hz", rates[k], l.audio_rate_bad);
+        CHECK_MSG(l.audio_rate_bad == 0, "%d Hz: answer audio at %d Hz", rates[k],
+                  l.audio_rate_bad);
         CHECK(l.ready >= 1);
         free(in);
         pthread_mutex_destroy(&l.mu);
@@ -752,7 +808,8 @@ static void on_turn_msg(void *user, const ws_msg *m) {
     const char *name = ev ? ev : st ? st : "";
     if (strcmp(name, "transcript") == 0 || strcmp(name, "final_transcript") == 0) {
         l->transcript++;
-        snprintf(l->heard, sizeof l->heard, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(o, "text")) ?: "");
+        snprintf(l->heard, sizeof l->heard, "%s",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(o, "text")) ?: "");
     }
     if (strcmp(name, "speaking") == 0) l->speaking++;
     if (strcmp(name, "ready_to_listen") == 0) l->ready++;
@@ -760,8 +817,10 @@ static void on_turn_msg(void *user, const ws_msg *m) {
     cJSON_Delete(o);
 }
 
-static void spoken_turn(const char *stt_name, const char *stt_type, const char *tts_name, const char *tts_type) {
-    char path[512], err[512], stt_dir[400], tts_dir[400], s1[500], s2[500], s3[500], s4[100], s5[100];
+static void spoken_turn(const char *stt_name, const char *stt_type, const char *tts_name,
+                        const char *tts_type) {
+    char path[512], err[512], stt_dir[400], tts_dir[400], s1[500], s2[500], s3[500], s4[100],
+        s5[100];
     const char *wav = tu_shared_path("audio/jfk.wav", path, sizeof path);
     CHECK_MSG(wav != NULL, "../shared/audio/jfk.wav is missing");
     if (!wav) return;
@@ -776,8 +835,9 @@ static void spoken_turn(const char *stt_name, const char *stt_type, const char *
     snprintf(s3, sizeof s3, "cache_dir=%s/cache", tmp);
     snprintf(s4, sizeof s4, "stt.sherpa_model_type=%s", stt_type);
     snprintf(s5, sizeof s5, "tts.sherpa_model_type=%s", tts_type);
-    const char *settings[] = {"stt.backend=sherpa", s4, s1, "tts.backend=sherpa", s5, s2, s3, "mem.preload=true",
-                              "log_level=info", NULL};
+    const char *settings[] = {
+        "stt.backend=sherpa", s4,  s1, "tts.backend=sherpa", s5, s2, s3, "mem.preload=true",
+        "log_level=info",     NULL};
     /* The server's log goes to a file, to see which recogniser and voice it runs. */
     char logpath[400];
     snprintf(logpath, sizeof logpath, "%s/server.log", tmp);
@@ -814,8 +874,8 @@ static void spoken_turn(const char *stt_name, const char *stt_type, const char *
             if (r < 0) break;
             if (r == 1) on_turn_msg(&l, &m);
         }
-        fprintf(stderr, "  heard '%s'; transcript %d, speaking %d, audio %d, ready %d, error %d\n", l.heard,
-                l.transcript, l.speaking, l.audio, l.ready, l.error);
+        fprintf(stderr, "  heard '%s'; transcript %d, speaking %d, audio %d, ready %d, error %d\n",
+                l.heard, l.transcript, l.speaking, l.audio, l.ready, l.error);
         CHECK_MSG(l.transcript > 0, "no transcript event");
         CHECK_MSG(l.heard[0] != '\0', "the stand-in recogniser's text reaches the client");
         CHECK_MSG(l.speaking > 0 && l.audio > 0, "the turn was answered with the stand-in voice");
@@ -863,8 +923,19 @@ static void llama_standin_generates(void) {
     char gguf[500], err[512], d[400];
     model_dir("llm-llama", d, sizeof d);
     snprintf(gguf, sizeof gguf, "%s/model.gguf", d);
-    const char *kv[] = {"llm.backend", "gguf", "llm.gguf", gguf, "llm.threads", "1", "llm.max_tokens", "16",
-                        "llm.temperature", "0", "context_length", "512", NULL};
+    const char *kv[] = {"llm.backend",
+                        "gguf",
+                        "llm.gguf",
+                        gguf,
+                        "llm.threads",
+                        "1",
+                        "llm.max_tokens",
+                        "16",
+                        "llm.temperature",
+                        "0",
+                        "context_length",
+                        "512",
+                        NULL};
     axiom_config *c = cfg_of(kv);
     llm *m = llm_new(c, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
@@ -874,10 +945,11 @@ static void llama_standin_generates(void) {
         llm_result r;
         int rc = llm_chat(m, q, 1, NULL, count_piece, &bytes, NULL, &r, err, sizeof err);
         CHECK_MSG(rc == 0, "%s", err);
-        CHECK_MSG(r.prompt_tokens > 8, "the real tokenizer split the prompt into %d tokens", r.prompt_tokens);
+        CHECK_MSG(r.prompt_tokens > 8, "the real tokenizer split the prompt into %d tokens",
+                  r.prompt_tokens);
         CHECK(r.tokens > 0 && r.tokens <= 16);
-        fprintf(stderr, "  llama stand-in: %d prompt tokens, %d generated, %zu bytes\n", r.prompt_tokens, r.tokens,
-                bytes);
+        fprintf(stderr, "  llama stand-in: %d prompt tokens, %d generated, %zu bytes\n",
+                r.prompt_tokens, r.tokens, bytes);
         llm_free(m);
     }
     config_free(c);
