@@ -96,7 +96,7 @@ static const key_def keys[] = {
     BOOL("stt.reject", "true", "speech that is not confidently a question the pack answers gets 'Sorry, I didn't catch that' instead of a guess"),
     INT("stt.pool_size", "0", 0, 256, "decoders shared by all sessions; 0 = number of cores + 1"),
     STR("stt.sherpa_model_dir", "", "sherpa-onnx recogniser model folder (bring your own)"),
-    ENUM("stt.sherpa_model_type", "transducer", "transducer|nemo-transducer|whisper", "layout of stt.sherpa_model_dir"),
+    ENUM("stt.sherpa_model_type", "transducer", "transducer|nemo-transducer|nemo-ctc|whisper", "layout of stt.sherpa_model_dir"),
     /* text-to-speech */
     ENUM("tts.backend", "flite", TTS_BACKEND_CHOICES, "speech synthesiser; none = text-only replies"),
     ENUM("tts.voice", "kal16", "slt|kal16|awb|rms|kal", "flite voice: kal16 starts speaking in ~20 ms; slt, awb, rms sound better but take 10x longer per sentence"),
