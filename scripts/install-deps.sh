@@ -25,6 +25,8 @@ APT_PACKAGES=(
   libcivetweb-dev                                         # HTTP + WebSocket server
   libcurl4-openssl-dev                                    # LLM server clients
   libcjson-dev                                            # JSON
+  libutf8proc-dev                                         # UTF-8 validation of transcripts and typed text
+  libinih-dev                                             # the configuration file's INI syntax
   libsqlite3-dev                                          # knowledge index, history
   libsndfile1-dev libsamplerate0-dev                      # audio files, resampling
   libspeexdsp-dev                                         # noise suppression before the recogniser

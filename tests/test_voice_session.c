@@ -254,11 +254,11 @@ static void test_typed_question_interrupts(void) {
     int bi = find(&r, AXIOM_EVENT_BARGE_IN, au);
     CHECK_MSG(bi > au, "the typed question did not interrupt the answer");
     if (bi > au) {
-        /* Nothing more of the first answer: its ready never comes, and every later
-         * event belongs to the second. */
+        /* Nothing more of the first answer after it (synthesis may have finished and
+         * its ready gone out while its audio still plays): every later event belongs
+         * to the second. */
         uint64_t first = r.turn[au];
         for (int i = bi + 1; i < r.n; i++) CHECK_MSG(r.turn[i] == 0 || r.turn[i] > first, "event %d of the old answer", i);
-        CHECK(find(&r, AXIOM_EVENT_READY, 0) > bi);
         int an = find(&r, AXIOM_EVENT_ANSWER, bi);
         CHECK(an > bi && find(&r, AXIOM_EVENT_READY, an) > an);
     }

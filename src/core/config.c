@@ -8,8 +8,10 @@
 #include "llm/llm.h"
 #include "speech/stt.h"
 #include "speech/tts.h"
+#include "speech/vad.h" /* the VAD settings' defaults and ranges */
 
 #include <ctype.h>
+#include <ini.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -57,7 +59,7 @@ static const key_def keys[] = {
     {"server.auth_token", T_STR, "", 0, 0, NULL, NULL, 1, "bearer token required by the server when set (always when not on loopback)"},
     INT("server.max_sessions", "200", 1, 100000, "concurrent voice sessions; more are refused with a busy close"),
     INT("server.max_message_bytes", "65536", 1024, 16777216, "largest WebSocket message accepted"),
-    INT("server.max_utterance_s", "30", 1, 600, "longest utterance before it is cut and processed"),
+    INT("server.max_utterance_s", VAD_STR(VAD_MAX_UTTERANCE_S_DEF), VAD_MAX_UTTERANCE_S_MIN, VAD_MAX_UTTERANCE_S_MAX, "longest utterance before it is cut and processed"),
     INT("server.idle_timeout_s", "600", 5, 86400, "close a connection silent for this long"),
     INT("server.workers", "0", 0, 256, "worker threads for decoding and synthesis; 0 = number of cores"),
     BOOL("server.barge_in", "true", "speech while AXIOM speaks cancels the rest of the answer"),
@@ -81,15 +83,15 @@ static const key_def keys[] = {
     /* voice activity detection */
     ENUM("vad.backend", "silero", "silero|energy", "silero (via sherpa-onnx) or the plain energy detector; silero falls back to energy when its model is missing"),
     STR("vad.model", "", "Silero VAD ONNX file; default <root>/deps/silero/dist/silero_vad_v5.onnx"),
-    DBL("vad.threshold", "0.5", 0.01, 0.99, "speech probability threshold"),
-    INT("vad.min_speech_ms", "200", 0, 5000, "shortest speech that counts as an utterance"),
-    INT("vad.silence_ms", "300", 50, 5000, "trailing silence that ends an utterance"),
+    DBL("vad.threshold", VAD_STR(VAD_THRESHOLD_DEF), VAD_THRESHOLD_MIN, VAD_THRESHOLD_MAX, "speech probability threshold"),
+    INT("vad.min_speech_ms", VAD_STR(VAD_MIN_SPEECH_MS_DEF), VAD_MIN_SPEECH_MS_MIN, VAD_MIN_SPEECH_MS_MAX, "shortest speech that counts as an utterance"),
+    INT("vad.silence_ms", VAD_STR(VAD_SILENCE_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "trailing silence that ends an utterance"),
     BOOL("vad.adaptive", "true", "adaptive endpointer: a pause after a finished, confidently matched pack question ends the utterance after vad.silence_min_ms; one after an unfinished phrase (\"... the\") waits up to vad.silence_max_ms"),
-    INT("vad.silence_min_ms", "120", 50, 5000, "adaptive endpointer: shortest trailing silence (a finished pack question); used as at most vad.silence_ms"),
-    INT("vad.silence_max_ms", "600", 50, 5000, "adaptive endpointer: longest trailing silence (a phrase cut after \"the\", \"of\", \"and\"...); used as at least vad.silence_ms"),
-    INT("vad.preroll_ms", "300", 0, 2000, "audio kept from before speech start so the first syllable is not lost"),
-    INT("vad.pool_size", "2", 1, 1024, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
-    DBL("vad.energy_margin_db", "9", 1, 40, "energy detector: speech is this many dB above the tracked noise floor"),
+    INT("vad.silence_min_ms", VAD_STR(VAD_SILENCE_MIN_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "adaptive endpointer: shortest trailing silence (a finished pack question); used as at most vad.silence_ms"),
+    INT("vad.silence_max_ms", VAD_STR(VAD_SILENCE_MAX_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "adaptive endpointer: longest trailing silence (a phrase cut after \"the\", \"of\", \"and\"...); used as at least vad.silence_ms"),
+    INT("vad.preroll_ms", VAD_STR(VAD_PREROLL_MS_DEF), VAD_PREROLL_MS_MIN, VAD_PREROLL_MS_MAX, "audio kept from before speech start so the first syllable is not lost"),
+    INT("vad.pool_size", VAD_STR(VAD_POOL_SIZE_DEF), VAD_POOL_SIZE_MIN, VAD_POOL_SIZE_MAX, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
+    DBL("vad.energy_margin_db", VAD_STR(VAD_ENERGY_MARGIN_DB_DEF), VAD_ENERGY_MARGIN_DB_MIN, VAD_ENERGY_MARGIN_DB_MAX, "energy detector: speech is this many dB above the tracked noise floor"),
     /* speech-to-text */
     ENUM("stt.backend", "pocketsphinx", STT_BACKEND_CHOICES, "speech recogniser"),
     ENUM("stt.lm", "domain", "domain|mixed|stock", "PocketSphinx language model: built from the pack, pack mixed with general English, or the stock 20k-word model"),
@@ -200,6 +202,16 @@ axiom_config *config_new(void) {
     return cfg;
 }
 
+const char *config_key_at(size_t i) { return i < NKEYS ? keys[i].key : NULL; }
+
+int config_key_range(const char *key, double *min, double *max) {
+    int i = key_index(key);
+    if (i < 0 || (keys[i].type != T_INT && keys[i].type != T_DBL)) return -1;
+    *min = keys[i].min;
+    *max = keys[i].max;
+    return keys[i].type == T_INT ? 1 : 2;
+}
+
 void config_free(axiom_config *cfg) {
     if (!cfg) return;
     for (size_t i = 0; i < NKEYS; i++) free(cfg->vals[i].value);
@@ -304,6 +316,71 @@ static char *trim(char *s) {
     return s;
 }
 
+/* The file's syntax is libinih's; what AXIOM adds around it:
+ *   - the reader hands inih one line of the file per call, so inih's line numbers
+ *     are the file's, and strips leading blanks, so an indented key is a key and
+ *     never one of inih's continuation lines (which would glue it to the previous
+ *     value);
+ *   - a line too long for inih's line buffer is an error, not split in two;
+ *   - the handler prefixes the section, removes one pair of quotes around a value
+ *     and validates through config_set;
+ *   - the first error stops reading, and every error names file and line. */
+typedef struct {
+    axiom_config *cfg;
+    const char *path;
+    const char *text, *next; /* the whole file; what the reader has not handed out */
+    int lineno;              /* of the line inih is working on */
+    int fail_line;           /* 0, or the line of the error in err */
+    char *err;
+    size_t errlen;
+} ini_state;
+
+static char *ini_read_line(char *buf, int bufsize, void *stream) {
+    ini_state *st = stream;
+    if (st->fail_line || !*st->next) return NULL;
+    const char *line = st->next, *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    st->next = line + len + (nl ? 1 : 0);
+    st->lineno++;
+    while (len && (*line == ' ' || *line == '\t')) line++, len--;
+    if (len + 2 > (size_t)bufsize) { /* the line, its newline and the terminator */
+        st->fail_line = st->lineno;
+        snprintf(st->err, st->errlen,
+                 "%.200s:%d: line is longer than %d bytes; set this value with --set KEY=VALUE or "
+                 "the environment (AXIOM_<KEY>) instead",
+                 st->path, st->lineno, bufsize - 2);
+        return NULL;
+    }
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    buf[len + 1] = '\0';
+    return buf;
+}
+
+static int ini_on_value(void *user, const char *section, const char *name, const char *value) {
+    ini_state *st = user;
+    if (st->fail_line) return 0;
+    char origin[96];
+    snprintf(origin, sizeof origin, "%.70s:%d", st->path, st->lineno);
+    char sec[96], v[4100];
+    str_copy(sec, sizeof sec, section);
+    str_copy(v, sizeof v, value);
+    char *s = trim(sec), *val = v;
+    size_t vl = strlen(val);
+    if (vl >= 2 && ((val[0] == '"' && val[vl - 1] == '"') || (val[0] == '\'' && val[vl - 1] == '\''))) {
+        val[vl - 1] = '\0';
+        val++;
+    }
+    char full[200], inner[400];
+    snprintf(full, sizeof full, "%s%s%s", s, *s ? "." : "", name);
+    if (config_set(st->cfg, full, val, CFG_FILE, origin, inner, sizeof inner) != 0) {
+        st->fail_line = st->lineno;
+        snprintf(st->err, st->errlen, "%s: %s", origin, inner);
+        return 0;
+    }
+    return 1;
+}
+
 int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen) {
     char msg[512];
     char *text = file_read_all(path, 1 << 20, NULL, msg, sizeof msg);
@@ -311,50 +388,26 @@ int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errl
         snprintf(err, errlen, "config file %s", msg);
         return -1;
     }
-    char section[64] = "";
-    int lineno = 0, rc = 0;
-    for (char *line = text, *next; line && rc == 0; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = '\0';
-        lineno++;
-        char *s = trim(line);
-        if (!*s || *s == '#' || *s == ';') continue;
-        char origin[96];
-        snprintf(origin, sizeof origin, "%.70s:%d", path, lineno);
-        if (*s == '[') {
-            char *close = strchr(s, ']');
-            if (!close || close[1] != '\0' || close - s - 1 >= (long)sizeof section) {
-                snprintf(err, errlen, "%s: expected [section]", origin);
-                rc = -1;
-                break;
-            }
-            *close = '\0';
-            str_copy(section, sizeof section, trim(s + 1));
-            continue;
+    ini_state st = {cfg, path, text, text, 0, 0, err, errlen};
+    int rc = ini_parse_stream(ini_read_line, &st, ini_on_value, &st);
+    if (rc > 0 && (!st.fail_line || rc < st.fail_line)) {
+        /* inih's own complaint (no '=', no closing ']'): it gives only the line. */
+        const char *line = text;
+        for (int i = 1; i < rc && line; i++) {
+            line = strchr(line, '\n');
+            if (line) line++;
         }
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s: expected key = value, got '%.60s'", origin, s);
-            rc = -1;
-            break;
+        char shown[64] = "";
+        if (line) {
+            size_t n = strcspn(line, "\r\n");
+            snprintf(shown, sizeof shown, "%.*s", (int)(n < 60 ? n : 60), line);
         }
-        *eq = '\0';
-        char *k = trim(s), *v = trim(eq + 1);
-        size_t vl = strlen(v);
-        if (vl >= 2 && ((v[0] == '"' && v[vl - 1] == '"') || (v[0] == '\'' && v[vl - 1] == '\''))) {
-            v[vl - 1] = '\0';
-            v++;
-        }
-        char full[160];
-        snprintf(full, sizeof full, "%s%s%s", section, *section ? "." : "", k);
-        char inner[400];
-        if (config_set(cfg, full, v, CFG_FILE, origin, inner, sizeof inner) != 0) {
-            snprintf(err, errlen, "%s: %s", origin, inner);
-            rc = -1;
-        }
+        snprintf(err, errlen, "%.200s:%d: expected key = value or [section], got '%s'", path, rc, trim(shown));
+    } else if (rc != 0 && !st.fail_line) {
+        snprintf(err, errlen, "config file %.200s: out of memory while reading it", path);
     }
     free(text);
-    return rc;
+    return rc == 0 && !st.fail_line ? 0 : -1;
 }
 
 static void env_name(const char *key, char *out, size_t outlen) {

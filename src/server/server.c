@@ -194,6 +194,10 @@ void server_stop(axiom_server *s) {
     atomic_store(&s->asks_stopping, 1);
     wyoming_stop(s->wyoming); /* its connections leave the session count: srv->mu must live */
     if (s->ctx) http_stop(s);
+    /* /api/ask jobs run on the engine's turn pool, which outlives the server: wait for
+     * the last (their waiters gave up and raised their cancel flags; an LLM call ends
+     * at its own deadline) before freeing what they use. */
+    while (atomic_load(&s->asks_running) > 0) usleep(10000);
     voice_hub_set_observer(s->hub, NULL, NULL);
     metrics_free(s->metrics);
     pthread_mutex_destroy(&s->mu);

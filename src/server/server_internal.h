@@ -157,6 +157,8 @@ void session_drop(ws_session *s, const char *why);
 /* The voice session's callback: one event, as the protocol's JSON or binary message,
  * into the session's outgoing queue. */
 void ws_on_event(void *session, const axiom_event *ev);
+/* Tells the client of a bad message: {"event":"error","code":...,"message":...}. */
+void ws_send_error(ws_session *s, const char *code, const char *message);
 /* Counts what voice sessions report in the server's metrics (voice_hub observer). */
 void server_observe(void *srv, voice_stat stat, double value, const char *label);
 /* JSON object members describing the engine's components, e.g. "\"vad\":{...}". */

@@ -48,7 +48,7 @@ typedef struct {
 TTS_BACKENDS(TTS_BACKEND_DECLARE)
 #define TTS_BACKEND_CHOICE(n) "|" #n
 /* "flite|sherpa|none": the choices of tts.backend (none = text-only answers). */
-#define TTS_BACKEND_CHOICES (TTS_BACKENDS(TTS_BACKEND_CHOICE) "|none" + 1)
+#define TTS_BACKEND_CHOICES (&(TTS_BACKENDS(TTS_BACKEND_CHOICE) "|none")[1])
 
 const tts_backend *tts_backend_find(const char *name);
 

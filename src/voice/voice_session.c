@@ -148,6 +148,7 @@ void axiom_voice_free(axiom_voice *v) {
     v->closed = 1;
     turn_input_free(v->pending);
     v->pending = NULL;
+    pthread_cond_broadcast(&v->idle_cv); /* a feeder waiting for room gives up */
     pthread_mutex_unlock(&v->mu);
     pthread_mutex_unlock(&v->emit_mu);
     voice_unref(v);
