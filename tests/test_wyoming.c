@@ -835,10 +835,47 @@ static int listed(const char *seen, const char *name, int port) {
     return found;
 }
 
+/* A private avahi-daemon on the private bus at sock (its config in tmp). */
+static pid_t start_avahi(const char *sock, const char *logname) {
+    char aconf[400], log[400], addr[450];
+    snprintf(aconf, sizeof aconf, "%s/avahi.conf", tmp);
+    snprintf(log, sizeof log, "%s/%s", tmp, logname);
+    CHECK(tu_write_file(aconf, "[server]\nuse-ipv4=yes\nuse-ipv6=no\nenable-dbus=yes\n"
+                               "[wide-area]\nenable-wide-area=no\n[publish]\npublish-addresses=yes\n") == 0);
+    /* The daemon finds the bus through the same variable as its clients. */
+    char *old = getenv("DBUS_SYSTEM_BUS_ADDRESS") ? strdup(getenv("DBUS_SYSTEM_BUS_ADDRESS")) : NULL;
+    snprintf(addr, sizeof addr, "unix:path=%s", sock);
+    setenv("DBUS_SYSTEM_BUS_ADDRESS", addr, 1);
+    const char *argv[] = {"/usr/sbin/avahi-daemon", "-f", aconf, "--no-drop-root", "--no-chroot", "--no-rlimits",
+                          NULL};
+    pid_t pid = spawn_quiet(argv, log);
+    if (old) setenv("DBUS_SYSTEM_BUS_ADDRESS", old, 1);
+    else unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+    free(old);
+    char l[4096] = "";
+    for (int i = 0; i < 100 && !strstr(l, "Server startup complete"); i++) {
+        sleep_ms(100);
+        FILE *lf = fopen(log, "r");
+        size_t k = lf ? fread(l, 1, sizeof l - 1, lf) : 0;
+        l[k] = '\0';
+        if (lf) fclose(lf);
+    }
+    CHECK_MSG(strstr(l, "Server startup complete") != NULL, "avahi-daemon did not start: %s", l);
+    return pid;
+}
+
+static int count_of(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
 static void test_discovery_with_avahi(void) {
-    /* The system's Avahi daemon when one runs, else a private system bus and daemon. */
+    /* The system's Avahi daemon when one runs; else a private system bus whose daemon
+     * this test starts after AXIOM (discovery waits for it), restarts (AXIOM registers
+     * again) and stops. */
     pid_t bus = 0, avahi = 0;
-    char env[600] = "";
+    char env[600] = "", sock[400] = "";
     struct stat sb;
     int system_daemon = stat("/run/avahi-daemon/pid", &sb) == 0 && stat("/run/dbus/system_bus_socket", &sb) == 0;
     if (access("/usr/bin/avahi-browse", X_OK) != 0) {
@@ -851,9 +888,8 @@ static void test_discovery_with_avahi(void) {
             return;
         }
         if (geteuid() != 0) SKIP("no Avahi daemon can run: none is running and avahi-daemon needs root to start one");
-        char conf[400], aconf[400], sock[400], log[400], text[2000];
+        char conf[400], log[400], text[2000];
         snprintf(conf, sizeof conf, "%s/bus.conf", tmp);
-        snprintf(aconf, sizeof aconf, "%s/avahi.conf", tmp);
         snprintf(sock, sizeof sock, "%s/bus", tmp);
         snprintf(text, sizeof text,
                  "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
@@ -863,8 +899,6 @@ static void test_discovery_with_avahi(void) {
                  "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy></busconfig>\n",
                  sock);
         CHECK(tu_write_file(conf, text) == 0);
-        CHECK(tu_write_file(aconf, "[server]\nuse-ipv4=yes\nuse-ipv6=no\nenable-dbus=yes\n"
-                                   "[wide-area]\nenable-wide-area=no\n[publish]\npublish-addresses=yes\n") == 0);
         char cfgarg[450];
         snprintf(cfgarg, sizeof cfgarg, "--config-file=%s", conf);
         const char *bargv[] = {"/usr/bin/dbus-daemon", cfgarg, "--nofork", "--nopidfile", NULL};
@@ -872,27 +906,6 @@ static void test_discovery_with_avahi(void) {
         bus = spawn_quiet(bargv, log);
         for (int i = 0; i < 50 && stat(sock, &sb) != 0; i++) sleep_ms(100);
         snprintf(env, sizeof env, "DBUS_SYSTEM_BUS_ADDRESS='unix:path=%s'", sock);
-        /* The daemon itself finds the bus through the same variable. */
-        char *old = getenv("DBUS_SYSTEM_BUS_ADDRESS") ? strdup(getenv("DBUS_SYSTEM_BUS_ADDRESS")) : NULL;
-        char addr[450];
-        snprintf(addr, sizeof addr, "unix:path=%s", sock);
-        setenv("DBUS_SYSTEM_BUS_ADDRESS", addr, 1);
-        const char *aargv[] = {"/usr/sbin/avahi-daemon", "-f", aconf, "--no-drop-root", "--no-chroot",
-                               "--no-rlimits", NULL};
-        snprintf(log, sizeof log, "%s/avahi.log", tmp);
-        avahi = spawn_quiet(aargv, log);
-        if (old) setenv("DBUS_SYSTEM_BUS_ADDRESS", old, 1);
-        else unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-        free(old);
-        char l[4096] = "";
-        for (int i = 0; i < 100 && !strstr(l, "Server startup complete"); i++) {
-            sleep_ms(100);
-            FILE *lf = fopen(log, "r");
-            size_t k = lf ? fread(l, 1, sizeof l - 1, lf) : 0;
-            l[k] = '\0';
-            if (lf) fclose(lf);
-        }
-        CHECK_MSG(strstr(l, "Server startup complete") != NULL, "avahi-daemon did not start: %s", l);
     }
     char name[64], args[400], out[8192];
     static char seen[1 << 16];
@@ -901,9 +914,37 @@ static void test_discovery_with_avahi(void) {
     snprintf(args, sizeof args, "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --log-level info", port,
              name);
     int pid = serve_bg("avahi", env, args);
+    if (!system_daemon) {
+        /* No daemon yet: AXIOM serves and waits for one. */
+        CHECK_MSG(serve_says("avahi", "discovery: waiting for the Avahi daemon", 10000, out, sizeof out),
+                  "axiom serve said: %s", out);
+        avahi = start_avahi(sock, "avahi.log");
+    }
     CHECK_MSG(serve_says("avahi", "advertised as", 10000, out, sizeof out), "axiom serve said: %s", out);
     browse(env, seen, sizeof seen);
     CHECK_MSG(listed(seen, name, port), "avahi-browse does not list %s on 127.0.0.1:%d: %s", name, port, seen);
+    if (!system_daemon) {
+        /* The daemon restarts: AXIOM registers again. */
+        stop_child(avahi);
+        CHECK_MSG(serve_says("avahi", "went away", 10000, out, sizeof out), "axiom serve said: %s", out);
+        avahi = start_avahi(sock, "avahi2.log");
+        for (int i = 0; i < 100 && count_of(out, "advertised as") < 2; i++) {
+            sleep_ms(100);
+            serve_says("avahi", "advertised as", 0, out, sizeof out);
+        }
+        CHECK_MSG(count_of(out, "advertised as") == 2, "not advertised again: %s", out);
+        browse(env, seen, sizeof seen);
+        CHECK_MSG(listed(seen, name, port), "not listed after the daemon restarted: %s", seen);
+    }
+    /* A second AXIOM with the same name gets Avahi's alternative. */
+    int port2 = fixture_free_port();
+    snprintf(args, sizeof args, "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --log-level info", port2,
+             name);
+    int pid2 = serve_bg("avahi-twin", env, args);
+    char alt[100];
+    snprintf(alt, sizeof alt, "advertised as '%s #2'", name);
+    CHECK_MSG(serve_says("avahi-twin", alt, 10000, out, sizeof out), "axiom serve said: %s", out);
+    serve_stop(pid2);
     serve_stop(pid);
     /* Stopped: withdrawn. */
     browse(env, seen, sizeof seen);

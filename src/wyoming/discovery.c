@@ -80,8 +80,18 @@ static void register_service(wy_discovery *d, AvahiClient *c) {
         return;
     }
     if (!avahi_entry_group_is_empty(d->group)) return;
-    int e = avahi_entry_group_add_service(d->group, d->iface, d->proto, 0, d->name, SERVICE_TYPE, NULL, NULL,
+    int e;
+    /* A name another service of this host holds is refused at once (a collision on the
+     * network is reported later, to group_cb): take Avahi's alternative and retry. */
+    for (int tries = 0;; tries++) {
+        e = avahi_entry_group_add_service(d->group, d->iface, d->proto, 0, d->name, SERVICE_TYPE, NULL, NULL,
                                           (uint16_t)d->port, NULL);
+        if (e != AVAHI_ERR_COLLISION || tries >= 20) break;
+        char *n = avahi_alternative_service_name(d->name);
+        LOG_W("wyoming", "zeroconf name '%s' is taken on this host; using '%s'", d->name, n);
+        avahi_free(d->name);
+        d->name = n;
+    }
     if (e == 0) e = avahi_entry_group_commit(d->group);
     if (e != 0) LOG_W("wyoming", "zeroconf: cannot register '%s': %s", d->name, avahi_strerror(e));
 }
