@@ -135,6 +135,7 @@ int wy_audio_in_convert(wy_audio_in *a, int rate, int width, int channels, const
     *out = NULL;
     *nout = 0;
     if (set_format(a, rate, width, channels, err, errlen) != 0) return -1;
+    if (len == 0) return 0; /* an audio-chunk may carry no payload (pcm is then NULL) */
     size_t frame = (size_t)width * (size_t)channels;
     size_t frames = (a->ncarry + len) / frame;
     if (grow((void **)&a->mono, &a->mono_cap, frames ? frames : 1, sizeof(float)) != 0) {
