@@ -36,6 +36,7 @@ APT_PACKAGES=(
   pocketsphinx-testdata espeak-ng espeak-ng-data libespeak-ng-dev sox  # test speech
   valgrind git curl                                       # leak checks, bundle unpacking
   cmake                                                   # llama-server for the LLM tests (scripts/build-llama-server.sh)
+  python3-onnx python3-numpy                              # random-weight stand-in models (scripts/make-standin-models)
   chromium                                                # browser UI end-to-end test
 )
 

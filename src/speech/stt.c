@@ -516,6 +516,7 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
     int64_t t0 = now_us();
     track_level(s, pcm, n);
     int rc = 0;
+    size_t fed = n; /* all of it counts as audio, the held opening too */
     if (s->n_probe >= 0 && s->probe) {
         size_t k = n < (size_t)(DENOISE_PROBE - s->n_probe) ? n : (size_t)(DENOISE_PROBE - s->n_probe);
         memcpy(s->probe + s->n_probe, pcm, k * sizeof *pcm);
@@ -526,7 +527,7 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
     }
     if (rc == 0 && n) rc = decode(s, pcm, n, err, errlen);
     s->decode_us += now_us() - t0;
-    if (rc == 0) s->samples += (int64_t)n;
+    if (rc == 0) s->samples += (int64_t)fed;
     return rc;
 }
 
