@@ -44,7 +44,7 @@ int server_admit_session(axiom_server *srv, char *err, size_t errlen) {
     } else {
         char why[160];
         if (governor_admit_session(srv->engine->gov, why, sizeof why) != 0)
-            snprintf(err, errlen, "busy: %s", why);
+            snprintf(err, errlen, "%s%.150s", strncmp(why, "busy", 4) == 0 ? "" : "busy: ", why);
         else
             rc = 0, srv->nsessions++;
     }

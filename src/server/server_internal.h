@@ -78,8 +78,8 @@ struct axiom_server {
 /* ---- admission shared by every front end (server.c) ---- */
 /* Admits one session or connection: 0 (counted in nsessions until
  * server_leave_session), or -1 with err starting "busy:" when server.max_sessions are
- * in use or the governor is at its critical level. (ws_session.c applies the same two
- * rules inline, with its own bookkeeping.) */
+ * in use or the governor is at its critical level (memory is critical: existing
+ * sessions keep being served, new ones wait). */
 int server_admit_session(axiom_server *srv, char *err, size_t errlen);
 void server_leave_session(axiom_server *srv);
 
