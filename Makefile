@@ -20,7 +20,7 @@ SAN     ?=
 OPT     ?= -O2
 ROOT    := $(CURDIR)
 
-PKGS      := pocketsphinx sphinxbase libcjson libcurl sqlite3 sndfile samplerate speexdsp
+PKGS      := pocketsphinx sphinxbase libcjson libcurl sqlite3 sndfile samplerate speexdsp libutf8proc inih avahi-client
 PKG_CF    := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Third-party headers are not ours to warn about.
@@ -59,7 +59,7 @@ CXXFLAGS  := -std=c++17 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Itests -MMD -
 # Programs linked to the shared library find it at ../libaxiom.so from their folder.
 SO_RPATH  := -Wl,-rpath,'$$ORIGIN/..'
 
-.PHONY: all build deps run test check asan bench format clean fuzz fuzz-build soak
+.PHONY: all build deps run test check asan bench format format-check clean fuzz fuzz-build soak
 .SECONDARY:
 all: build
 
@@ -169,9 +169,18 @@ soak: deps
 	@SOAK_MINUTES=$(SOAK_MINUTES) SOAK_CLIENTS=$(SOAK_CLIENTS) AXIOM_BIN=$(ROOT)/$(BUILD)/axiom \
 	  bench/run.sh $(BUILD) soak
 
+# Every C source and header, the examples and the C++ API check: `make format` rewrites
+# them, `make format-check` (part of `make test`) fails on any that differs.
+FORMAT_FILES = $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TEST_HELP) $(BENCH_SRCS) $(EXAMPLE_SRCS) \
+  $(FUZZ_SRCS) tests/api_cxx.cpp include/axiom.h $(shell find src tests bench fuzz -name '*.h')
+
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TEST_HELP) $(BENCH_SRCS) $(EXAMPLE_SRCS) \
-	  $(shell find src include tests bench -name '*.h')
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) 2>&1 | head -40; \
+	  if clang-format --dry-run --Werror $(FORMAT_FILES) >/dev/null 2>&1; then echo "format: clean"; \
+	  else echo "format: files differ from .clang-format; run make format"; exit 1; fi
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -144,23 +144,30 @@ static void print_components(int port) {
         printf("    (no /api/status)\n");
         return;
     }
+    cJSON *status = cJSON_Parse(body);
+    const cJSON *comps = cJSON_GetObjectItem(cJSON_GetObjectItem(status, "governor"), "components");
+    if (!cJSON_IsArray(comps)) {
+        printf("    (/api/status has no governor.components)\n");
+        cJSON_Delete(status);
+        return;
+    }
     static const char *const want[] = {"intent", "index", "vad", "stt", "tts", "llm"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        char key[48];
-        snprintf(key, sizeof key, "\"name\":\"%s\"", want[i]);
-        const char *p = strstr(body, key);
-        if (!p) {
+        const cJSON *c = NULL, *it;
+        cJSON_ArrayForEach(it, comps) {
+            const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
+            if (name && strcmp(name, want[i]) == 0) c = it;
+        }
+        if (!c) {
             printf("    %-7s missing: not registered by this build\n", want[i]);
             continue;
         }
-        char state[24] = "?";
-        double res = 0;
-        const char *q = strstr(p, "\"state\":\"");
-        if (q) sscanf(q + 9, "%23[^\"]", state);
-        q = strstr(p, "\"resident_bytes\":");
-        if (q) res = atof(q + 17);
-        printf("    %-7s %-8s measured +%.1f MiB\n", want[i], state, res / MIB);
+        const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(c, "state"));
+        const cJSON *res = cJSON_GetObjectItem(c, "resident_bytes");
+        printf("    %-7s %-8s measured +%.1f MiB\n", want[i], state ? state : "?",
+               cJSON_IsNumber(res) ? res->valuedouble / MIB : 0.0);
     }
+    cJSON_Delete(status);
 }
 
 static double rss_mib(pid_t pid) { return status_kib(pid, "VmRSS") / 1024.0; }

@@ -6,13 +6,11 @@
  * Reads a 16-bit mono WAV (any rate: the session resamples), feeds it in 20 ms blocks
  * as a microphone would, prints each event and writes the answer's audio. The data
  * folder is $AXIOM_DATA, else the default pack. */
-#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "axiom.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct {
     int16_t *pcm; /* the last answer's audio, grown by the callback (owned) */
@@ -115,7 +113,9 @@ int main(int argc, char **argv) {
     axiom_voice *voice = NULL;
     if (!cfg || (data && axiom_config_set(cfg, "data", data, err, sizeof err) != 0) ||
         !(engine = axiom_engine_new(cfg, err, sizeof err)) ||
-        !(voice = axiom_voice_new(engine, on_event, &answer, err, sizeof err)))
+        !(voice = axiom_voice_new(engine, on_event, &answer, err, sizeof err)) ||
+        /* A file, not a microphone: wait for the session rather than drop audio. */
+        axiom_voice_set(voice, "feed", "wait", err, sizeof err) != 0)
         goto done;
     size_t block = (size_t)rate / 50; /* 20 ms */
     if (!block) {
@@ -124,11 +124,7 @@ int main(int argc, char **argv) {
     }
     for (size_t at = 0; at < n; at += block) {
         size_t len = n - at < block ? n - at : block;
-        int fed;
-        /* 1: the session is over 2 s behind and dropped the block; a file can wait */
-        while ((fed = axiom_voice_feed(voice, pcm + at, len, rate)) == 1)
-            nanosleep(&(struct timespec){0, 10000000}, NULL);
-        if (fed < 0) {
+        if (axiom_voice_feed(voice, pcm + at, len, rate) != 0) {
             snprintf(err, sizeof err, "%d Hz is not a rate the session takes", rate);
             goto done;
         }

@@ -192,18 +192,24 @@ AXIOM_API axiom_voice *axiom_voice_new(axiom_engine *engine, axiom_event_fn on_e
  *   "timings"        "true"/"false": a TIMINGS event after each answer (default false)
  *   "client_id"      8 to 36 letters, digits, '-' or '_': the user, whose last turns
  *                    are restored and kept (takes effect before the next turn)
+ *   "feed"           "live" (the default: a microphone; audio more than 2 s behind is
+ *                    dropped) or "wait" (a file or pipe: axiom_voice_feed waits until
+ *                    the session has caught up, nothing is dropped)
  * Returns 0, or -1 with err (unknown key, bad value: the old value stays). */
 AXIOM_API int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *err, size_t errlen);
 /* Queues mono s16 PCM at sample_rate (8000..48000; resampled to 16 kHz) and returns
- * at once; the audio is processed on the library's threads. Returns 0; 1 when the
- * session is behind real time by more than 2 s of audio and this block was dropped;
- * -1 for a bad sample rate or out of memory. */
+ * at once (option "feed" = "wait": once there is room); the audio is processed on
+ * the library's threads. Returns 0; 1 when the session is behind real time by more
+ * than 2 s of audio and this block was dropped; -1 for a bad sample rate, a closed
+ * session or out of memory. */
 AXIOM_API int axiom_voice_feed(axiom_voice *v, const int16_t *pcm, size_t samples, int sample_rate);
 /* The end of the audio (a file ended, the microphone closed): speech in progress ends
  * now, as if the speaker had paused, and its question is answered. */
 AXIOM_API void axiom_voice_end_input(axiom_voice *v);
 /* A typed question (at most 2000 bytes of UTF-8). An answer in progress is stopped
- * (BARGE_IN) and this one answered at once. Returns 0, or -1 with err. */
+ * (BARGE_IN) and this one answered at once. Returns 0 when the question was taken
+ * (whatever then fails is reported by events, ending with READY), or -1 with err for
+ * an empty or too long text or a closed session (no event follows). */
 AXIOM_API int axiom_voice_text(axiom_voice *v, const char *text, char *err, size_t errlen);
 /* Stops the answer in progress and drops its unplayed audio. Returns 1 when there
  * was one (a BARGE_IN event follows), 0 when nothing was being answered. */

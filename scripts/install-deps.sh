@@ -25,12 +25,18 @@ APT_PACKAGES=(
   libcivetweb-dev                                         # HTTP + WebSocket server
   libcurl4-openssl-dev                                    # LLM server clients
   libcjson-dev                                            # JSON
+  libutf8proc-dev                                         # UTF-8 validation of transcripts and typed text
+  libinih-dev                                             # the configuration file's INI syntax
   libsqlite3-dev                                          # knowledge index, history
   libsndfile1-dev libsamplerate0-dev                      # audio files, resampling
   libspeexdsp-dev                                         # noise suppression before the recogniser
+  libavahi-client-dev                                     # Wyoming service discovery (zeroconf)
+  avahi-daemon avahi-utils dbus                           # the discovery test's own daemon and browser
+  python3                                                 # runs the Wyoming reference client (../shared) in the tests
   pocketsphinx-testdata espeak-ng espeak-ng-data libespeak-ng-dev sox  # test speech
   valgrind git curl                                       # leak checks, bundle unpacking
   cmake                                                   # llama-server for the LLM tests (scripts/build-llama-server.sh)
+  python3-onnx python3-numpy                              # random-weight stand-in models (scripts/make-standin-models)
   chromium                                                # browser UI end-to-end test
 )
 

@@ -300,6 +300,31 @@ static void test_normalise(void) {
     normalise_text(nz, "\xc3\x28 ok", nr);
     CHECK_EQ_INT(nr->bad_bytes, 1);
     CHECK_STR(nr->text, "ok");
+    /* Not UTF-8, each dropped byte by byte and flagged: lead bytes F5-F7 (they would
+     * start code points past U+10FFFF), F8-FF, overlong forms of '/' and of U+0800,
+     * a surrogate (U+D800), a code point past U+10FFFF, a lone continuation byte and
+     * a sequence cut short. What is left of each is the ASCII around it. */
+    static const char *const bad[] = {
+        "a\xF5\x80\x80\x80" "b", "a\xF6\x80\x80\x80" "b", "a\xF7\xBF\xBF\xBF" "b", "a\xF8\x88\x80\x80\x80" "b",
+        "a\xFF" "b", "a\xC0\xAF" "b", "a\xE0\x80\xAF" "b", "a\xF0\x80\xA0\x80" "b",
+        "a\xED\xA0\x80" "b", "a\xF4\x90\x80\x80" "b", "a\x80" "b", "a\xE2\x82" "b",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        normalise_text(nz, bad[i], nr);
+        CHECK_MSG(nr->bad_bytes == 1 && strcmp(nr->clean, "ab") == 0, "case %zu: bad_bytes %d, clean '%s'", i,
+                  nr->bad_bytes, nr->clean);
+    }
+    /* Valid multi-byte characters pass untouched: 2, 3 and 4 bytes, and the edges
+     * U+0080, U+07FF, U+0800, U+FFFF (not a surrogate), U+10000 and U+10FFFF. */
+    static const char *const good[] = {
+        "caf\xC3\xA9", "\xE2\x82\xAC 5", "\xF0\x9F\xA4\x96 robot", "\xC2\x80\xDF\xBF",
+        "\xE0\xA0\x80\xEF\xBF\xBF", "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF", "\xED\x9F\xBF\xEE\x80\x80",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        normalise_text(nz, good[i], nr);
+        CHECK_MSG(nr->bad_bytes == 0 && strcmp(nr->clean, good[i]) == 0, "case %zu: bad_bytes %d, clean '%s'", i,
+                  nr->bad_bytes, nr->clean);
+    }
     free(nr);
     normaliser_free(nz);
     pack_free(p);

@@ -74,7 +74,7 @@ static void test_errors_name_key_value_and_allowed(void) {
     CHECK(config_set(c, "server.port", "70000", CFG_FLAG, NULL, err, sizeof err) != 0);
     CHECK_CONTAINS(err, "server.port");
     CHECK_CONTAINS(err, "70000");
-    CHECK_CONTAINS(err, "1 to 65535");
+    CHECK_CONTAINS(err, "0 to 65535"); /* 0: no HTTP server (the Wyoming service alone) */
     CHECK(config_set(c, "mode", "turbo", CFG_FLAG, NULL, err, sizeof err) != 0);
     CHECK_CONTAINS(err, "full|skip-llm|template-only");
     CHECK(config_set(c, "template_threshold", "nan", CFG_FLAG, NULL, err, sizeof err) != 0);
@@ -107,6 +107,62 @@ static void test_errors_name_key_value_and_allowed(void) {
     config_free(c);
 }
 
+/* The file reader (libinih underneath): indented keys under a section, a comment at
+ * the end of a line, CRLF line ends and quotes; every kind of bad line is an error
+ * naming the file and that line, and the first one stops reading. */
+static void test_file_syntax_and_error_lines(void) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/lines.conf", dir);
+    CHECK(tu_write_file(path, "; AXIOM\r\n\r\n[server]\r\n  port = 9200 ; the usual one\r\n"
+                              "  host = '127.0.0.3'\r\n[ llm ]\n\tmodel = \"a b\"\n# done\n") == 0);
+    axiom_config *c = config_new();
+    CHECK_MSG(config_load_file(c, path, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(config_int(c, "server.port"), 9200);
+    CHECK_STR(config_str(c, "server.host"), "127.0.0.3");
+    CHECK_STR(config_str(c, "llm.model"), "a b");
+    CHECK_CONTAINS(config_origin_of(c, "server.host"), "lines.conf:5");
+    CHECK_CONTAINS(config_origin_of(c, "llm.model"), "lines.conf:7");
+    config_free(c);
+
+    static const struct {
+        const char *text, *where, *what;
+    } bad[] = {
+        {"# one\n\n[server]\n  port = 8000\n  max_sesions = 3\n", "bad.conf:5", "server.max_sesions"},
+        {"[vad]\nsilence_ms = 300\n\nsilence_ms = 10\n", "bad.conf:4", "vad.silence_ms = '10'"},
+        {"history_turns = 2\nnot a setting\n", "bad.conf:2", "expected key = value"},
+        {"[server\nport = 1\n", "bad.conf:1", "expected key = value or [section]"},
+        {"[server]\nport = 1\nport = x\nnot a setting\n", "bad.conf:3", "server.port = 'x'"},
+        {"a = 1\n", "bad.conf:1", "unknown setting 'a'"},
+    };
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(tu_write_file(path, bad[i].text) == 0);
+        c = config_new();
+        err[0] = '\0';
+        CHECK_MSG(config_load_file(c, path, err, sizeof err) != 0, "case %zu loaded", i);
+        CHECK_CONTAINS(err, bad[i].where);
+        CHECK_CONTAINS(err, bad[i].what);
+        config_free(c);
+    }
+    /* The first error stops reading: the key after it is not applied. */
+    CHECK(tu_write_file(path, "history_turns = 200\nhistory_turns = 7\n") == 0);
+    c = config_new();
+    CHECK(config_load_file(c, path, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "bad.conf:1");
+    CHECK_EQ_INT(config_int(c, "history_turns"), 5);
+    config_free(c);
+    /* A line longer than the reader's buffer is refused, not cut in two. */
+    char text[1200];
+    snprintf(text, sizeof text, "server.port = 8000\nllm.model = %0900d\n", 7);
+    CHECK(tu_write_file(path, text) == 0);
+    c = config_new();
+    CHECK(config_load_file(c, path, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "bad.conf:2");
+    CHECK_CONTAINS(err, "longer than");
+    CHECK_STR(config_str(c, "llm.model"), "");
+    config_free(c);
+}
+
 static void test_secrets_not_printed(void) {
     char err[256];
     axiom_config *c = config_new();
@@ -130,6 +186,7 @@ int main(int argc, char **argv) {
     RUN(test_precedence);
     RUN(test_env_beats_file);
     RUN(test_errors_name_key_value_and_allowed);
+    RUN(test_file_syntax_and_error_lines);
     RUN(test_secrets_not_printed);
     tu_rmtree(dir);
     return CHECK_DONE(argv[0]);

@@ -5,6 +5,7 @@
 #include "check.h"
 #include "support/testutil.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,31 @@ static void test_json(void) {
     CHECK_CONTAINS(out, "\"precision_at_0_88\":");
 }
 
+/* The data folder's path is a JSON string like any other: a double quote, a backslash
+ * or a tab in it must not break the object (it once was printed as it was). */
+static void test_json_odd_data_path(void) {
+    char odd[600], args[1600], cmd[2048];
+    snprintf(odd, sizeof odd, "%s/say \"hi\" \\ there\tnow", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/utterances.tsv' '%s/'", odd, dir, odd);
+    CHECK(system(cmd) == 0);
+    snprintf(args, sizeof args, "--data '%s' eval intents --folds 2 --no-backup --json --suspects", odd);
+    int rc = tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, errout);
+    cJSON *o = cJSON_Parse(out);
+    CHECK_MSG(o != NULL, "not JSON: %.300s", out);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "data")), odd);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "folds")) == 2);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "rows")) > 40);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(o, "suspects")));
+    const cJSON *cv = cJSON_GetObjectItem(o, "crossval");
+    double acc = cJSON_GetNumberValue(cJSON_GetObjectItem(cv, "accuracy"));
+    CHECK(acc > 0 && acc <= 1);
+    CHECK(cJSON_IsObject(cJSON_GetObjectItem(cJSON_GetObjectItem(cv, "per_class"), "troubleshooting")));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cv, "confusion")) > 0);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cv, "calibration")) > 0);
+    cJSON_Delete(o);
+}
+
 static void test_errors(void) {
     char args[1024], empty[600];
     snprintf(empty, sizeof empty, "%s/empty", dir);
@@ -100,6 +126,7 @@ int main(int argc, char **argv) {
     write_pack();
     RUN(test_report);
     RUN(test_json);
+    RUN(test_json_odd_data_path);
     RUN(test_errors);
     tu_rmtree(dir);
     return CHECK_DONE(argv[0]);

@@ -10,6 +10,7 @@
 #include "support/testutil.h"
 #include "support/vad_fixture.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -196,11 +197,23 @@ static void cli_vad_lists_utterances(void) {
     snprintf(args, sizeof args, "vad '%s' --json --vad.backend energy", path);
     int rc = tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout);
     CHECK_EQ_INT(rc, 0);
-    CHECK_CONTAINS(out, "\"utterances\": [{\"start\": ");
-    CHECK_CONTAINS(out, "\"detector\": \"energy\"");
-    int n = 0;
-    for (const char *p = out; (p = strstr(p, "\"start\"")) != NULL; p++) n++;
+    cJSON *o = cJSON_Parse(out);
+    CHECK_MSG(o != NULL, "not JSON: %.300s", out);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "file")), path);
+    const cJSON *us = cJSON_GetObjectItem(o, "utterances"), *u;
+    int n = cJSON_GetArraySize(us);
     CHECK_MSG(n >= 10 && n <= 14, "%d utterances for ten sentences", n);
+    double last_end = 0;
+    cJSON_ArrayForEach(u, us) {
+        double a = cJSON_GetNumberValue(cJSON_GetObjectItem(u, "start"));
+        double b = cJSON_GetNumberValue(cJSON_GetObjectItem(u, "end"));
+        CHECK(a >= last_end && b > a);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(u, "detector")), "energy");
+        last_end = b;
+    }
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "seconds")) >= last_end);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(o, "silero")));
+    cJSON_Delete(o);
     rc = tu_run_axiom(NULL, "vad /nonexistent/recording.wav", out, sizeof out, errout, sizeof errout);
     CHECK_EQ_INT(rc, 1);
     CHECK_CONTAINS(errout, "/nonexistent/recording.wav");

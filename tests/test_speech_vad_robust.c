@@ -12,6 +12,7 @@
 #include "support/vad_fixture.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -455,6 +456,81 @@ static void run_audio_is_the_input(int silero) {
 static void delivered_audio_is_the_input_energy(void) { run_audio_is_the_input(0); }
 static void delivered_audio_is_the_input_silero(void) { run_audio_is_the_input(1); }
 
+/* Every ranged vad.* setting, and server.max_utterance_s (max_speech_ms): a value at
+ * either end of the configuration's range is one vad_engine_new accepts, through the
+ * configuration and set by hand; one step outside is refused by both. The defaults
+ * read from the configuration are vad_params_default's. */
+static void config_ranges_are_what_vad_accepts(void) {
+    static const struct {
+        const char *key;
+        size_t off;
+        int is_float, scale;
+    } fields[] = {
+        {"vad.threshold", offsetof(vad_params, threshold), 1, 1},
+        {"vad.energy_margin_db", offsetof(vad_params, energy_margin_db), 1, 1},
+        {"vad.min_speech_ms", offsetof(vad_params, min_speech_ms), 0, 1},
+        {"vad.silence_ms", offsetof(vad_params, silence_ms), 0, 1},
+        {"vad.silence_min_ms", offsetof(vad_params, silence_min_ms), 0, 1},
+        {"vad.silence_max_ms", offsetof(vad_params, silence_max_ms), 0, 1},
+        {"vad.preroll_ms", offsetof(vad_params, preroll_ms), 0, 1},
+        {"vad.pool_size", offsetof(vad_params, pool_size), 0, 1},
+        {"server.max_utterance_s", offsetof(vad_params, max_speech_ms), 0, 1000},
+    };
+    const size_t nfields = sizeof fields / sizeof fields[0];
+    size_t checked = 0;
+    char err[256];
+    for (size_t i = 0; config_key_at(i); i++) {
+        const char *key = config_key_at(i);
+        double lo, hi;
+        int kind = config_key_range(key, &lo, &hi);
+        if (kind < 0 || (strncmp(key, "vad.", 4) != 0 && strcmp(key, "server.max_utterance_s") != 0)) continue;
+        size_t f = 0;
+        while (f < nfields && strcmp(fields[f].key, key) != 0) f++;
+        CHECK_MSG(f < nfields, "%s has a range but no vad_params field in this test: add it here and to "
+                               "vad.c's check", key);
+        if (f == nfields) continue;
+        double step = kind == 1 ? 1 : 1e-4;
+        const double probe[4] = {lo, hi, lo - step, hi + step};
+        for (int k = 0; k < 4; k++) {
+            int want = k < 2;
+            char v[64];
+            if (kind == 1) snprintf(v, sizeof v, "%.0f", probe[k]);
+            else snprintf(v, sizeof v, "%.17g", probe[k]);
+            axiom_config *cfg = config_new();
+            int cfg_ok = config_set(cfg, key, v, CFG_FLAG, NULL, err, sizeof err) == 0;
+            CHECK_MSG(cfg_ok == want, "configuration %s %s = %s", want ? "refused" : "accepted", key, v);
+            if (cfg_ok) {
+                vad_params q;
+                vad_params_from_config(cfg, &q);
+                vad_engine *e = vad_engine_new(&q, err, sizeof err);
+                CHECK_MSG(e != NULL, "%s = %s from the configuration: %s", key, v, err);
+                vad_engine_free(e);
+            }
+            config_free(cfg);
+            vad_params p = vad_params_default();
+            char *at = (char *)&p + fields[f].off;
+            if (fields[f].is_float) *(float *)at = (float)probe[k];
+            else *(int *)at = (int)probe[k] * fields[f].scale;
+            vad_engine *e = vad_engine_new(&p, err, sizeof err);
+            CHECK_MSG((e != NULL) == want, "vad_engine_new %s %s = %s (%s)", want ? "refused" : "accepted", key,
+                      v, e ? "" : err);
+            if (!e) CHECK_CONTAINS(err, key);
+            vad_engine_free(e);
+        }
+        checked++;
+    }
+    CHECK_EQ_INT(checked, nfields);
+    axiom_config *cfg = config_new();
+    vad_params a, b = vad_params_default();
+    vad_params_from_config(cfg, &a);
+    config_free(cfg);
+    CHECK(a.use_silero == b.use_silero && strcmp(a.model, b.model) == 0 && a.threshold == b.threshold &&
+          a.energy_margin_db == b.energy_margin_db && a.min_speech_ms == b.min_speech_ms &&
+          a.silence_ms == b.silence_ms && a.adaptive == b.adaptive && a.silence_min_ms == b.silence_min_ms &&
+          a.silence_max_ms == b.silence_max_ms && a.preroll_ms == b.preroll_ms &&
+          a.max_speech_ms == b.max_speech_ms && a.pool_size == b.pool_size);
+}
+
 static void bad_params_are_refused(void) {
     vad_params p = vad_params_default();
     p.threshold = 1.5f;
@@ -495,5 +571,6 @@ int main(int argc, char **argv) {
     RUN(delivered_audio_is_the_input_energy);
     RUN(delivered_audio_is_the_input_silero);
     RUN(bad_params_are_refused);
+    RUN(config_ranges_are_what_vad_accepts);
     return CHECK_DONE(argv[0]);
 }

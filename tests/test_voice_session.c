@@ -175,7 +175,7 @@ static void check_failure_exit(voice_fault stage, const char *code, int spoken) 
     voice_fault_inject(stage, 1);
     char err[256];
     if (spoken) speak(v);
-    else CHECK_EQ_INT(axiom_voice_text(v, QUESTION, err, sizeof err), stage == VOICE_FAULT_ALLOC ? -1 : 0);
+    else CHECK_EQ_INT(axiom_voice_text(v, QUESTION, err, sizeof err), 0);
     CHECK_EQ_INT(axiom_voice_wait(v, 60000), 0);
     int er = find(&r, AXIOM_EVENT_ERROR, 0), rd = find(&r, AXIOM_EVENT_READY, 0);
     CHECK_MSG(er >= 0 && rd > er, "stage %d: no error then ready_to_listen", (int)stage);
@@ -229,9 +229,12 @@ static void test_llm_down(void) {
     CHECK_EQ_INT(axiom_voice_text(v, "tell me a story about the weather on mars", err, sizeof err), 0);
     CHECK_EQ_INT(axiom_voice_wait(v, 60000), 0);
     print_events(&r);
-    int an = find(&r, AXIOM_EVENT_ANSWER, 0);
+    /* A slow turn streams first (ANSWER says "llm" before the outcome is known); the
+     * last ANSWER carries the true path. */
+    int an = -1;
+    for (int i = find(&r, AXIOM_EVENT_ANSWER, 0); i >= 0; i = find(&r, AXIOM_EVENT_ANSWER, i + 1)) an = i;
     CHECK(an >= 0 && find(&r, AXIOM_EVENT_READY, an) > an);
-    if (an >= 0) CHECK_STR(r.path[find(&r, AXIOM_EVENT_ANSWER, an)], "fallback");
+    if (an >= 0) CHECK_STR(r.path[an], "fallback");
     axiom_voice_free(v);
     rec_destroy(&r);
     axiom_engine_free(e);
@@ -254,11 +257,11 @@ static void test_typed_question_interrupts(void) {
     int bi = find(&r, AXIOM_EVENT_BARGE_IN, au);
     CHECK_MSG(bi > au, "the typed question did not interrupt the answer");
     if (bi > au) {
-        /* Nothing more of the first answer: its ready never comes, and every later
-         * event belongs to the second. */
+        /* Nothing more of the first answer after it (synthesis may have finished and
+         * its ready gone out while its audio still plays): every later event belongs
+         * to the second. */
         uint64_t first = r.turn[au];
         for (int i = bi + 1; i < r.n; i++) CHECK_MSG(r.turn[i] == 0 || r.turn[i] > first, "event %d of the old answer", i);
-        CHECK(find(&r, AXIOM_EVENT_READY, 0) > bi);
         int an = find(&r, AXIOM_EVENT_ANSWER, bi);
         CHECK(an > bi && find(&r, AXIOM_EVENT_READY, an) > an);
     }

@@ -52,14 +52,7 @@ static void put_i32(wbuf *b, int32_t v) { put(b, &v, 4); }
 static void put_u64(wbuf *b, uint64_t v) { put(b, &v, 8); }
 static void put_f32(wbuf *b, float v) { put(b, &v, 4); }
 
-static uint64_t checksum(const unsigned char *p, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
+static uint64_t checksum(const unsigned char *p, size_t n) { return fnv1a64(FNV1A64_INIT, p, n); }
 
 int intent_save(const intent_model *m, const char *path, char *err, size_t errlen) {
     if (!m || !path) {

@@ -1,6 +1,7 @@
 /* Measuring the intent classifier; see intent_eval.h. */
 #include "brain/intent_eval.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,26 +159,40 @@ void intent_scores_print(const intent_scores *s, FILE *out) {
             s->n ? 100.0 * (double)s->high_n / (double)s->n : 0.0);
 }
 
-void intent_scores_json(const intent_scores *s, FILE *out) {
-    fprintf(out, "{\"rows\":%zu,\"accuracy\":%.4f,\"macro_f1\":%.4f,\"per_class\":{", s->n,
-            intent_scores_accuracy(s), intent_scores_macro_f1(s));
-    for (int k = 0; k < INTENT_NCLASSES; k++) {
+/* Figures rounded to the digits the text report shows, so the JSON stays readable. */
+static double rounded(double x, double scale) { return round(x * scale) / scale; }
+
+cJSON *intent_scores_json(const intent_scores *s) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "rows", (double)s->n);
+    cJSON_AddNumberToObject(o, "accuracy", rounded(intent_scores_accuracy(s), 1e4));
+    cJSON_AddNumberToObject(o, "macro_f1", rounded(intent_scores_macro_f1(s), 1e4));
+    cJSON *pc = cJSON_AddObjectToObject(o, "per_class");
+    for (int k = 0; pc && k < INTENT_NCLASSES; k++) {
         double p, r, f;
         intent_scores_class(s, (intent_label)k, &p, &r, &f);
-        fprintf(out, "%s\"%s\":{\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f}", k ? "," : "",
-                intent_label_name((intent_label)k), p, r, f);
+        cJSON *c = cJSON_AddObjectToObject(pc, intent_label_name((intent_label)k));
+        cJSON_AddNumberToObject(c, "precision", rounded(p, 1e4));
+        cJSON_AddNumberToObject(c, "recall", rounded(r, 1e4));
+        cJSON_AddNumberToObject(c, "f1", rounded(f, 1e4));
     }
-    fprintf(out, "},\"confusion\":[");
-    for (int k = 0; k < INTENT_NCLASSES; k++) {
-        fprintf(out, "%s[", k ? "," : "");
-        for (int j = 0; j <= INTENT_NCLASSES; j++)
-            fprintf(out, "%s%zu", j ? "," : "", s->confusion[k][j]);
-        fputc(']', out);
+    cJSON *conf = cJSON_AddArrayToObject(o, "confusion");
+    for (int k = 0; conf && k < INTENT_NCLASSES; k++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; row && j <= INTENT_NCLASSES; j++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)s->confusion[k][j]));
+        cJSON_AddItemToArray(conf, row);
     }
-    fprintf(out, "],\"calibration\":[");
-    for (int b = 0; b < INTENT_CALIB_BINS; b++)
-        fprintf(out, "%s{\"p_from\":%.2f,\"count\":%zu,\"correct\":%zu}", b ? "," : "",
-                intent_calib_edges[b], s->bin_n[b], s->bin_right[b]);
-    fprintf(out, "],\"precision_at_0_88\":%.4f,\"count_at_0_88\":%zu}",
-            intent_scores_high_precision(s), s->high_n);
+    cJSON *cal = cJSON_AddArrayToObject(o, "calibration");
+    for (int b = 0; cal && b < INTENT_CALIB_BINS; b++) {
+        cJSON *bin = cJSON_CreateObject();
+        cJSON_AddNumberToObject(bin, "p_from", rounded(intent_calib_edges[b], 1e2));
+        cJSON_AddNumberToObject(bin, "count", (double)s->bin_n[b]);
+        cJSON_AddNumberToObject(bin, "correct", (double)s->bin_right[b]);
+        cJSON_AddItemToArray(cal, bin);
+    }
+    cJSON_AddNumberToObject(o, "precision_at_0_88", rounded(intent_scores_high_precision(s), 1e4));
+    cJSON_AddNumberToObject(o, "count_at_0_88", (double)s->high_n);
+    return o;
 }

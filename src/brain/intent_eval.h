@@ -6,6 +6,7 @@
 
 #include "brain/intent.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 
 #define INTENT_CALIB_BINS 7
@@ -40,7 +41,8 @@ int intent_crossval(const labelled_row *rows, size_t n, int folds, const intent_
 
 /* Prints the report: accuracy, macro-F1, per-class table, confusion, calibration. */
 void intent_scores_print(const intent_scores *s, FILE *out);
-/* The same as one JSON object (no trailing newline). */
-void intent_scores_json(const intent_scores *s, FILE *out);
+/* The same as a JSON object the caller frees with cJSON_Delete; NULL when out of
+ * memory. */
+cJSON *intent_scores_json(const intent_scores *s);
 
 #endif

@@ -8,21 +8,16 @@
  * list and the model only sees the rest. */
 #include "brain/intent_internal.h"
 
+#include "core/util.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+#define FNV_OFFSET FNV1A64_INIT
 #define KEY_CHAR_BLOCK (1ULL << 63)
 
-static uint64_t fnv(uint64_t h, const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
+static uint64_t fnv(uint64_t h, const char *s, size_t n) { return fnv1a64(h, s, n); }
 
 static uint64_t finish(uint64_t h, int char_block) {
     /* Mix the low bits (FNV's are weak) and tag the block. */

@@ -302,19 +302,11 @@ size_t labelled_normalise(const char *text, char *out, size_t outlen) {
 }
 
 /* Open addressing on normalised-text hashes, so a backup merge is linear. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static uint64_t text_key(const char *text) {
     char norm[LABELLED_MAX_TEXT + 1];
     size_t n = labelled_normalise(text, norm, sizeof norm);
-    return fnv1a(0xcbf29ce484222325ULL, norm, n) | 1; /* 0 marks an empty slot */
+    return fnv1a64(FNV1A64_INIT, norm, n) | 1; /* 0 marks an empty slot */
 }
 
 int labelled_set_add_backup(labelled_set *set, const labelled_set *backup) {
@@ -381,11 +373,11 @@ int labelled_load_pack(labelled_set *set, const char *dir, const char *default_d
 }
 
 uint64_t labelled_rows_hash(const labelled_row *rows, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV1A64_INIT;
     for (size_t i = 0; i < n; i++) {
         unsigned char tag[2] = {(unsigned char)rows[i].label, (unsigned char)rows[i].origin};
-        h = fnv1a(h, tag, 2);
-        h = fnv1a(h, rows[i].text, strlen(rows[i].text) + 1);
+        h = fnv1a64(h, tag, 2);
+        h = fnv1a64(h, rows[i].text, strlen(rows[i].text) + 1);
     }
     return h;
 }

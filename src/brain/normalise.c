@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 typedef struct {
     text_toks from; /* heard-as, normalised */
@@ -194,18 +195,14 @@ void normaliser_free(normaliser *n) {
     free(n);
 }
 
-/* Length of a valid UTF-8 sequence at s (1-4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s) {
-    if (s[0] < 0x80) return 1;
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-    if (s[0] >= 0xF8) n = 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    if (n == 3 && s[0] == 0xE0 && s[1] < 0xA0) return 0;       /* overlong */
-    if (n == 3 && s[0] == 0xED && s[1] >= 0xA0) return 0;      /* surrogates */
-    if (n == 4 && s[0] == 0xF0 && s[1] < 0x90) return 0;       /* overlong */
-    if (n == 4 && s[0] == 0xF4 && s[1] >= 0x90) return 0;      /* > U+10FFFF */
-    return n;
+/* Length of the valid UTF-8 character at s (1-4 bytes, of the n that remain), or 0
+ * when the bytes there are not one. utf8proc decides: it refuses overlong forms,
+ * surrogates, code points past U+10FFFF, stray continuation bytes and the lead bytes
+ * C0, C1 and F5-FF. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t k = utf8proc_iterate(s, (utf8proc_ssize_t)n, &cp);
+    return k > 0 ? (size_t)k : 0;
 }
 
 static const char *const fillers[] = {"um", "umm", "uh", "uhh", "uhm", "hmm", "hm", "mm", "mmm", "mhm", "er", "erm",
@@ -245,8 +242,9 @@ void normalise_text(const normaliser *nz, const char *in, norm_result *out) {
     if (!in) in = "";
     size_t w = 0;
     const unsigned char *s = (const unsigned char *)in;
+    const unsigned char *end = s + strlen(in);
     while (*s) {
-        size_t n = utf8_len(s);
+        size_t n = utf8_len(s, (size_t)(end - s));
         if (!n) {
             out->bad_bytes = 1;
             s++;

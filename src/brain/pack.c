@@ -81,12 +81,13 @@ void pack_hash_add(pack *p, const char *name, const char *data, size_t len) {
     pack_arena *a = p->arena;
     const char *parts[2] = {name, data};
     size_t lens[2] = {strlen(name) + 1, len};
-    for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < lens[k]; i++) {
-            unsigned char c = (unsigned char)parts[k][i];
-            a->h1 = (a->h1 ^ c) * 0x100000001b3ULL;
-            a->h2 = (a->h2 ^ c) * 0x100000001b3ULL + 0x9e37;
-        }
+    for (int k = 0; k < 2; k++) {
+        a->h1 = fnv1a64(a->h1, parts[k], lens[k]);
+        /* The second lane is deliberately not plain FNV-1a (another start value and an
+         * added constant), so the two lanes do not collide together. */
+        for (size_t i = 0; i < lens[k]; i++)
+            a->h2 = (a->h2 ^ (unsigned char)parts[k][i]) * 0x100000001b3ULL + 0x9e37;
+    }
 }
 
 /* line:column of a byte offset, for syntax errors a person can find. */
@@ -298,7 +299,7 @@ pack *pack_load(const char *dir, const char *backup_dir, char *err, size_t errle
         free(p);
         return snprintf(err, errlen, "out of memory"), NULL;
     }
-    p->arena->h1 = 0xcbf29ce484222325ULL;
+    p->arena->h1 = FNV1A64_INIT;
     p->arena->h2 = 0x84222325cbf29ce4ULL;
     p->dir = pack_strdup(p, dir);
     char probe[4096];

@@ -3,6 +3,8 @@
  * in one compressed-row array; the vocabulary is an open-addressing hash table. */
 #include "brain/template_match.h"
 
+#include "core/util.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,11 +27,8 @@ struct template_index {
     size_t bytes;
 };
 
-static uint32_t hash_tok(const char *s) {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
+/* Only a slot in the in-memory vocabulary; token ids do not depend on it. */
+static size_t hash_tok(const char *s) { return (size_t)fnv1a64_str(FNV1A64_INIT, s); }
 
 static int vocab_find(const template_index *t, const char *tok) {
     if (!t->vcap) return -1;

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "core/util.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,20 +200,29 @@ static int eval_intents(const axiom_config *cfg, int argc, char **argv) {
         }
     }
     if (json) {
-        printf("{\"data\":\"%s\",\"rows\":%d,\"backup_rows\":%zu,\"folds\":%d,\"crossval\":", dir,
-               nprim, nbackup, folds);
-        intent_scores_json(&cv, stdout);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "data", dir);
+        cJSON_AddNumberToObject(o, "rows", nprim);
+        cJSON_AddNumberToObject(o, "backup_rows", (double)nbackup);
+        cJSON_AddNumberToObject(o, "folds", folds);
+        cJSON_AddItemToObject(o, "crossval", intent_scores_json(&cv));
         if (held) {
             heldout_accuracy(m, held, &hs, 0);
-            printf(",\"heldout\":");
-            intent_scores_json(&hs, stdout);
+            cJSON_AddItemToObject(o, "heldout", intent_scores_json(&hs));
         }
         if (suspects) {
             size_t ns;
             intent_suspects(m, &ns);
-            printf(",\"suspects\":%zu", ns);
+            cJSON_AddNumberToObject(o, "suspects", (double)ns);
         }
-        printf("}\n");
+        char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!text) {
+            fprintf(stderr, "axiom eval intents: out of memory\n");
+            goto out;
+        }
+        printf("%s\n", text);
+        free(text);
         rc = 0;
         goto out;
     }

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define LISTEN_MAX_S (4.0 * 3600)   /* longer recordings: split them first */
 #define LISTEN_CHUNK_MS 20          /* a microphone's usual block */
@@ -22,7 +21,6 @@
 #define LISTEN_WAIT_MS 300000
 /* The session drops blocks fed more than 2 s ahead of it; a file waits for it
  * instead, but not for ever. */
-#define LISTEN_STALL_MS 60000
 
 static void usage(FILE *f) {
     fprintf(f, "usage: axiom listen FILE.wav|- [--rate HZ] [--partials] [--timings]\n"
@@ -108,24 +106,10 @@ static void on_event(void *user, const axiom_event *ev) {
     cJSON_Delete(o);
 }
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-/* Feeds one block; when the session is more than 2 s behind it would drop the block,
- * so a recording waits for it instead (a live pipe simply backs up). Returns 0 or -1. */
+/* Feeds one block; the session was told to wait rather than drop ("feed" = "wait"),
+ * so a recording or a pipe is never cut. Returns 0 or -1. */
 static int feed(axiom_voice *v, const int16_t *pcm, size_t n, int rate) {
-    for (int waited = 0;; waited += 10) {
-        int rc = axiom_voice_feed(v, pcm, n, rate);
-        if (rc != 1) return rc;
-        if (waited >= LISTEN_STALL_MS) {
-            fprintf(stderr, "axiom listen: the voice session took no audio for %d s\n", LISTEN_STALL_MS / 1000);
-            return -1;
-        }
-        sleep_ms(10);
-    }
+    return axiom_voice_feed(v, pcm, n, rate) == 0 ? 0 : -1;
 }
 
 static int stream_wav(axiom_voice *v, const char *path, char *err, size_t errlen) {
@@ -215,8 +199,8 @@ int cmd_listen(const axiom_config *cfg, int argc, char **argv) {
     }
     listen_state st = {0};
     axiom_voice *v = axiom_voice_new(e, on_event, &st, err, sizeof err);
-    int rc = v ? 0 : -1;
-    if (v && partials) rc = axiom_voice_set(v, "partials", "true", err, sizeof err);
+    int rc = v ? axiom_voice_set(v, "feed", "wait", err, sizeof err) : -1;
+    if (v && rc == 0 && partials) rc = axiom_voice_set(v, "partials", "true", err, sizeof err);
     if (v && rc == 0 && timings) rc = axiom_voice_set(v, "timings", "true", err, sizeof err);
     if (rc == 0) rc = strcmp(path, "-") == 0 ? stream_raw(v, rate, err, sizeof err) : stream_wav(v, path, err, sizeof err);
     if (v) {

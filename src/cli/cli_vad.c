@@ -7,6 +7,8 @@
 #include "core/log.h"
 #include "speech/vad.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -16,11 +18,15 @@
 #define MAX_SECONDS 3600
 
 typedef struct {
-    int json, n;
+    int n;
+    cJSON *utterances; /* --json: the list printed at the end; NULL for the table */
     int64_t start;
     const vad_stream *stream;
     const char *detector;
 } printer;
+
+/* Seconds to the millisecond, as the table shows them. */
+static double ms_rounded(double s) { return round(s * 1000.0) / 1000.0; }
 
 static void on_start(void *u, int64_t start) {
     printer *p = u;
@@ -37,10 +43,13 @@ static void on_audio(void *u, const int16_t *pcm, size_t n) {
 static void on_end(void *u, int64_t end) {
     printer *p = u;
     double a = p->start / (double)VAD_SAMPLE_RATE, b = end / (double)VAD_SAMPLE_RATE;
-    if (p->json)
-        printf("%s{\"start\": %.3f, \"end\": %.3f, \"detector\": \"%s\"}", p->n ? ", " : "", a, b,
-               p->detector);
-    else
+    if (p->utterances) {
+        cJSON *u = cJSON_CreateObject();
+        cJSON_AddNumberToObject(u, "start", ms_rounded(a));
+        cJSON_AddNumberToObject(u, "end", ms_rounded(b));
+        cJSON_AddStringToObject(u, "detector", p->detector);
+        cJSON_AddItemToArray(p->utterances, u);
+    } else
         printf("%8.3f  %8.3f  %6.2f s  %s\n", a, b, b - a, p->detector);
     p->n++;
 }
@@ -127,28 +136,27 @@ int cmd_vad(const axiom_config *cfg, int argc, char **argv) {
         free(audio);
         return 1;
     }
-    printer p = {.json = json};
+    cJSON *report = json ? cJSON_CreateObject() : NULL;
+    if (report) cJSON_AddStringToObject(report, "file", path);
+    printer p = {.utterances = json ? cJSON_AddArrayToObject(report, "utterances") : NULL};
+    if (json && !p.utterances) {
+        fprintf(stderr, "axiom vad: out of memory\n");
+        cJSON_Delete(report);
+        vad_engine_free(e);
+        free(audio);
+        return 1;
+    }
     vad_sink sink = {on_start, on_audio, on_end, &p, NULL};
     vad_stream *s = vad_stream_new(e, &sink, err, sizeof err);
     if (!s) {
         fprintf(stderr, "axiom vad: %s\n", err);
+        cJSON_Delete(report);
         vad_engine_free(e);
         free(audio);
         return 1;
     }
     p.stream = s;
-    if (json) {
-        printf("{\"file\": \"");
-        for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
-            if (*c == '"' || *c == '\\') printf("\\%c", *c);
-            else if (*c < 0x20) printf("\\u%04x", *c);
-            else putchar(*c);
-        }
-        printf("\", \"utterances\": [");
-    }
-    else {
-        printf("   start       end    length  detector\n");
-    }
+    if (!json) printf("   start       end    length  detector\n");
     int16_t chunk[320];
     for (long at = 0; at < n; at += 320) {
         long k = n - at < 320 ? n - at : 320;
@@ -161,14 +169,23 @@ int cmd_vad(const axiom_config *cfg, int argc, char **argv) {
     vad_stream_flush(s);
     vad_engine_info info;
     vad_engine_get_info(e, &info);
-    if (json)
-        printf("], \"seconds\": %.3f, \"silero\": %s}\n", n / (double)VAD_SAMPLE_RATE,
-               info.silero_loaded ? "true" : "false");
-    else
+    int rc = 0;
+    if (json) {
+        cJSON_AddNumberToObject(report, "seconds", ms_rounded(n / (double)VAD_SAMPLE_RATE));
+        cJSON_AddBoolToObject(report, "silero", info.silero_loaded);
+        char *text = cJSON_PrintUnformatted(report);
+        if (text) printf("%s\n", text);
+        else {
+            fprintf(stderr, "axiom vad: out of memory\n");
+            rc = 1;
+        }
+        free(text);
+        cJSON_Delete(report);
+    } else
         printf("%d utterances in %.1f s of audio%s%s\n", p.n, n / (double)VAD_SAMPLE_RATE,
                info.fallback[0] ? "; energy detector only: " : "", info.fallback);
     vad_stream_free(s);
     vad_engine_free(e);
     free(audio);
-    return 0;
+    return rc;
 }

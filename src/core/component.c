@@ -28,11 +28,13 @@ static void publish(axiom_component *c) {
     pthread_mutex_unlock(&c->snap_lock);
 }
 
-/* One load at a time in the whole process, so an RSS delta is one component's.
- * Recursive: a load may need another component first (the recogniser's load reads
- * the knowledge pack's corpus, which loads the index); that inner load runs inside
- * the outer one (its memory is then counted in both) instead of deadlocking. */
-static pthread_mutex_t load_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+/* One load or unload at a time in the whole process, so an RSS delta is one
+ * component's. Not recursive: no load needs another component (the recogniser reads
+ * the knowledge pack's text before its load, see stt_engine_refresh_corpus), and one
+ * that did would count the inner component's memory in both. Error-checking, so a
+ * load started from inside another load on the same thread fails with a message
+ * instead of deadlocking. */
+static pthread_mutex_t load_lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 
 axiom_component *component_new(const component_desc *desc) {
     axiom_component *c = calloc(1, sizeof *c);
@@ -77,19 +79,22 @@ static int do_load(axiom_component *c, char *err, size_t errlen) {
     if (refused) return -1;
     c->info.loading = 1;
     publish(c);
-    pthread_mutex_lock(&load_lock);
+    int nested = pthread_mutex_lock(&load_lock) != 0; /* EDEADLK: inside another load */
     int64_t t0 = now_us();
     int64_t before = proc_rss_bytes();
     char why[256] = "";
     int rc;
-    if (injected_failure(c->desc.name)) {
+    if (nested) {
+        snprintf(why, sizeof why, "loaded from inside another component's load; load it before that one starts");
+        rc = -1;
+    } else if (injected_failure(c->desc.name)) {
         snprintf(why, sizeof why, "load failure injected by AXIOM_FAIL_LOAD");
         rc = -1;
     } else {
         rc = c->desc.load(c->desc.ctx, why, sizeof why);
     }
     int64_t after = proc_rss_bytes();
-    pthread_mutex_unlock(&load_lock);
+    if (!nested) pthread_mutex_unlock(&load_lock);
     c->info.load_us = now_us() - t0;
     c->info.loading = 0;
     if (rc != 0) {
@@ -141,7 +146,7 @@ int component_load(axiom_component *c, char *err, size_t errlen) {
 /* Called with c->lock held. */
 static int64_t do_unload(axiom_component *c) {
     if (!c->info.loaded || c->info.in_use > 0) return -1;
-    pthread_mutex_lock(&load_lock);
+    if (pthread_mutex_lock(&load_lock) != 0) return -1; /* inside a load on this thread: busy */
     int64_t before = proc_rss_bytes();
     c->desc.unload(c->desc.ctx);
     malloc_trim(0); /* give freed pages back so the drop is real */

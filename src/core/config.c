@@ -5,8 +5,13 @@
 
 #include "axiom.h"
 #include "core/util.h"
+#include "llm/llm.h"
+#include "speech/stt.h"
+#include "speech/tts.h"
+#include "speech/vad.h" /* the VAD settings' defaults and ranges */
 
 #include <ctype.h>
+#include <ini.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -47,14 +52,14 @@ static const key_def keys[] = {
     INT("history.retention_turns", "10000", 1, 100000000, "turns kept in the history database; older ones are deleted"),
     /* server */
     STR("server.host", "127.0.0.1", "listen address; anything but loopback requires server.auth_token"),
-    INT("server.port", "8000", 1, 65535, "listen port"),
+    INT("server.port", "8000", 0, 65535, "listen port; 0 = no HTTP server (the Wyoming service alone)"),
     STR("server.web_dir", "", "browser UI folder; default <root>/web"),
     STR("server.allowed_origins", "", "comma-separated extra Origins allowed on /ws and POST requests (same-origin is always allowed)"),
     STR("server.allowed_hosts", "", "comma-separated host names besides loopback and server.host that requests may address (Host header)"),
     {"server.auth_token", T_STR, "", 0, 0, NULL, NULL, 1, "bearer token required by the server when set (always when not on loopback)"},
     INT("server.max_sessions", "200", 1, 100000, "concurrent voice sessions; more are refused with a busy close"),
     INT("server.max_message_bytes", "65536", 1024, 16777216, "largest WebSocket message accepted"),
-    INT("server.max_utterance_s", "30", 1, 600, "longest utterance before it is cut and processed"),
+    INT("server.max_utterance_s", VAD_STR(VAD_MAX_UTTERANCE_S_DEF), VAD_MAX_UTTERANCE_S_MIN, VAD_MAX_UTTERANCE_S_MAX, "longest utterance before it is cut and processed"),
     INT("server.idle_timeout_s", "600", 5, 86400, "close a connection silent for this long"),
     INT("server.workers", "0", 0, 256, "worker threads for decoding and synthesis; 0 = number of cores"),
     BOOL("server.barge_in", "true", "speech while AXIOM speaks cancels the rest of the answer"),
@@ -64,20 +69,31 @@ static const key_def keys[] = {
     INT("server.ask_max_concurrent", "0", 0, 1024, "POST /api/ask answers running at once; more are refused with 503; 0 = half the turn workers, at least 1"),
     INT("server.ask_timeout_s", "20", 1, 3600, "longest wait for a POST /api/ask answer before 504"),
     INT("server.audio_cache_mb", "16", 0, 4096, "synthesised answer sentences kept for answers that repeat; 0 = off"),
+    /* Wyoming protocol (Home Assistant's Assist pipelines) */
+    INT("wyoming.port", "0", 0, 65535, "Wyoming service port (speech-to-text, text-to-speech, conversation, intents); 0 = off; 10300 is the usual one"),
+    STR("wyoming.host", "127.0.0.1", "Wyoming listen address; anything but loopback requires wyoming.allow_remote"),
+    BOOL("wyoming.allow_remote", "false", "let wyoming.host be an address other machines reach; Wyoming has no authentication, so only on a network you trust"),
+    BOOL("wyoming.zeroconf", "true", "advertise the Wyoming service as _wyoming._tcp through the Avahi daemon, when one runs, for Home Assistant's discovery"),
+    STR("wyoming.zeroconf_name", "", "the advertised service name; default 'AXIOM on <host name>'"),
+    INT("wyoming.max_connections", "16", 1, 4096, "Wyoming connections served at once (each also counts against server.max_sessions); more are refused with a busy error"),
+    INT("wyoming.max_json_bytes", "65536", 1024, 16777216, "longest Wyoming event header line, and longest data part"),
+    INT("wyoming.max_payload_bytes", "1048576", 4096, 67108864, "largest Wyoming payload (one audio chunk)"),
+    INT("wyoming.idle_timeout_s", "60", 1, 86400, "close a Wyoming connection that sends nothing, or does not finish an event, for this long"),
+    INT("wyoming.conversations", "64", 1, 100000, "Wyoming conversations whose history is kept; a new one replaces the least recently used"),
     /* voice activity detection */
     ENUM("vad.backend", "silero", "silero|energy", "silero (via sherpa-onnx) or the plain energy detector; silero falls back to energy when its model is missing"),
     STR("vad.model", "", "Silero VAD ONNX file; default <root>/deps/silero/dist/silero_vad_v5.onnx"),
-    DBL("vad.threshold", "0.5", 0.01, 0.99, "speech probability threshold"),
-    INT("vad.min_speech_ms", "200", 0, 5000, "shortest speech that counts as an utterance"),
-    INT("vad.silence_ms", "300", 50, 5000, "trailing silence that ends an utterance"),
+    DBL("vad.threshold", VAD_STR(VAD_THRESHOLD_DEF), VAD_THRESHOLD_MIN, VAD_THRESHOLD_MAX, "speech probability threshold"),
+    INT("vad.min_speech_ms", VAD_STR(VAD_MIN_SPEECH_MS_DEF), VAD_MIN_SPEECH_MS_MIN, VAD_MIN_SPEECH_MS_MAX, "shortest speech that counts as an utterance"),
+    INT("vad.silence_ms", VAD_STR(VAD_SILENCE_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "trailing silence that ends an utterance"),
     BOOL("vad.adaptive", "true", "adaptive endpointer: a pause after a finished, confidently matched pack question ends the utterance after vad.silence_min_ms; one after an unfinished phrase (\"... the\") waits up to vad.silence_max_ms"),
-    INT("vad.silence_min_ms", "120", 50, 5000, "adaptive endpointer: shortest trailing silence (a finished pack question); used as at most vad.silence_ms"),
-    INT("vad.silence_max_ms", "600", 50, 5000, "adaptive endpointer: longest trailing silence (a phrase cut after \"the\", \"of\", \"and\"...); used as at least vad.silence_ms"),
-    INT("vad.preroll_ms", "300", 0, 2000, "audio kept from before speech start so the first syllable is not lost"),
-    INT("vad.pool_size", "2", 1, 1024, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
-    DBL("vad.energy_margin_db", "9", 1, 40, "energy detector: speech is this many dB above the tracked noise floor"),
+    INT("vad.silence_min_ms", VAD_STR(VAD_SILENCE_MIN_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "adaptive endpointer: shortest trailing silence (a finished pack question); used as at most vad.silence_ms"),
+    INT("vad.silence_max_ms", VAD_STR(VAD_SILENCE_MAX_MS_DEF), VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, "adaptive endpointer: longest trailing silence (a phrase cut after \"the\", \"of\", \"and\"...); used as at least vad.silence_ms"),
+    INT("vad.preroll_ms", VAD_STR(VAD_PREROLL_MS_DEF), VAD_PREROLL_MS_MIN, VAD_PREROLL_MS_MAX, "audio kept from before speech start so the first syllable is not lost"),
+    INT("vad.pool_size", VAD_STR(VAD_POOL_SIZE_DEF), VAD_POOL_SIZE_MIN, VAD_POOL_SIZE_MAX, "Silero detectors shared by all sessions (about 15 MB each); a session borrows one while its energy gate hears sound, the others use the energy detector"),
+    DBL("vad.energy_margin_db", VAD_STR(VAD_ENERGY_MARGIN_DB_DEF), VAD_ENERGY_MARGIN_DB_MIN, VAD_ENERGY_MARGIN_DB_MAX, "energy detector: speech is this many dB above the tracked noise floor"),
     /* speech-to-text */
-    ENUM("stt.backend", "pocketsphinx", "pocketsphinx|sherpa", "speech recogniser"),
+    ENUM("stt.backend", "pocketsphinx", STT_BACKEND_CHOICES, "speech recogniser"),
     ENUM("stt.lm", "domain", "domain|mixed|stock", "PocketSphinx language model: built from the pack, pack mixed with general English, or the stock 20k-word model"),
     STR("stt.hmm", "/usr/share/pocketsphinx/model/en-us/en-us", "PocketSphinx acoustic model folder"),
     INT("stt.general_words", "5000", 0, 50000, "the stock model's most common English words added to the domain model, so everyday words outside the pack can be heard; 0 = the pack's words only"),
@@ -91,15 +107,15 @@ static const key_def keys[] = {
     BOOL("stt.reject", "true", "speech that is not confidently a question the pack answers gets 'Sorry, I didn't catch that' instead of a guess"),
     INT("stt.pool_size", "0", 0, 256, "decoders shared by all sessions; 0 = number of cores + 1"),
     STR("stt.sherpa_model_dir", "", "sherpa-onnx recogniser model folder (bring your own)"),
-    ENUM("stt.sherpa_model_type", "transducer", "transducer|nemo-transducer|whisper", "layout of stt.sherpa_model_dir"),
+    ENUM("stt.sherpa_model_type", "transducer", "transducer|nemo-transducer|nemo-ctc|whisper", "layout of stt.sherpa_model_dir"),
     /* text-to-speech */
-    ENUM("tts.backend", "flite", "flite|sherpa|none", "speech synthesiser; none = text-only replies"),
+    ENUM("tts.backend", "flite", TTS_BACKEND_CHOICES, "speech synthesiser; none = text-only replies"),
     ENUM("tts.voice", "kal16", "slt|kal16|awb|rms|kal", "flite voice: kal16 starts speaking in ~20 ms; slt, awb, rms sound better but take 10x longer per sentence"),
     STR("tts.sherpa_model_dir", "", "sherpa-onnx TTS model folder (bring your own)"),
     ENUM("tts.sherpa_model_type", "vits", "vits|kokoro", "layout of tts.sherpa_model_dir"),
     INT("tts.sample_rate", "16000", 8000, 48000, "sample rate of the audio sent to clients"),
     /* language model */
-    ENUM("llm.backend", "none", "none|ollama|openai|gguf", "language model backend"),
+    ENUM("llm.backend", "none", LLM_BACKEND_CHOICES, "language model backend"),
     STR("llm.model", "", "model name (Ollama, OpenAI-compatible servers)"),
     {"llm.url", T_STR, "", 0, 0, NULL, "OLLAMA_HOST", 0, "server base URL; default http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8080/v1 (OpenAI)"},
     {"llm.api_key", T_STR, "", 0, 0, NULL, NULL, 1, "API key for OpenAI-compatible servers (prefer llm.api_key_file)"},
@@ -184,6 +200,16 @@ axiom_config *config_new(void) {
         str_copy(cfg->vals[i].origin, sizeof cfg->vals[i].origin, "default");
     }
     return cfg;
+}
+
+const char *config_key_at(size_t i) { return i < NKEYS ? keys[i].key : NULL; }
+
+int config_key_range(const char *key, double *min, double *max) {
+    int i = key_index(key);
+    if (i < 0 || (keys[i].type != T_INT && keys[i].type != T_DBL)) return -1;
+    *min = keys[i].min;
+    *max = keys[i].max;
+    return keys[i].type == T_INT ? 1 : 2;
 }
 
 void config_free(axiom_config *cfg) {
@@ -290,6 +316,71 @@ static char *trim(char *s) {
     return s;
 }
 
+/* The file's syntax is libinih's; what AXIOM adds around it:
+ *   - the reader hands inih one line of the file per call, so inih's line numbers
+ *     are the file's, and strips leading blanks, so an indented key is a key and
+ *     never one of inih's continuation lines (which would glue it to the previous
+ *     value);
+ *   - a line too long for inih's line buffer is an error, not split in two;
+ *   - the handler prefixes the section, removes one pair of quotes around a value
+ *     and validates through config_set;
+ *   - the first error stops reading, and every error names file and line. */
+typedef struct {
+    axiom_config *cfg;
+    const char *path;
+    const char *text, *next; /* the whole file; what the reader has not handed out */
+    int lineno;              /* of the line inih is working on */
+    int fail_line;           /* 0, or the line of the error in err */
+    char *err;
+    size_t errlen;
+} ini_state;
+
+static char *ini_read_line(char *buf, int bufsize, void *stream) {
+    ini_state *st = stream;
+    if (st->fail_line || !*st->next) return NULL;
+    const char *line = st->next, *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    st->next = line + len + (nl ? 1 : 0);
+    st->lineno++;
+    while (len && (*line == ' ' || *line == '\t')) line++, len--;
+    if (len + 2 > (size_t)bufsize) { /* the line, its newline and the terminator */
+        st->fail_line = st->lineno;
+        snprintf(st->err, st->errlen,
+                 "%.200s:%d: line is longer than %d bytes; set this value with --set KEY=VALUE or "
+                 "the environment (AXIOM_<KEY>) instead",
+                 st->path, st->lineno, bufsize - 2);
+        return NULL;
+    }
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    buf[len + 1] = '\0';
+    return buf;
+}
+
+static int ini_on_value(void *user, const char *section, const char *name, const char *value) {
+    ini_state *st = user;
+    if (st->fail_line) return 0;
+    char origin[96];
+    snprintf(origin, sizeof origin, "%.70s:%d", st->path, st->lineno);
+    char sec[96], v[4100];
+    str_copy(sec, sizeof sec, section);
+    str_copy(v, sizeof v, value);
+    char *s = trim(sec), *val = v;
+    size_t vl = strlen(val);
+    if (vl >= 2 && ((val[0] == '"' && val[vl - 1] == '"') || (val[0] == '\'' && val[vl - 1] == '\''))) {
+        val[vl - 1] = '\0';
+        val++;
+    }
+    char full[200], inner[400];
+    snprintf(full, sizeof full, "%s%s%s", s, *s ? "." : "", name);
+    if (config_set(st->cfg, full, val, CFG_FILE, origin, inner, sizeof inner) != 0) {
+        st->fail_line = st->lineno;
+        snprintf(st->err, st->errlen, "%s: %s", origin, inner);
+        return 0;
+    }
+    return 1;
+}
+
 int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen) {
     char msg[512];
     char *text = file_read_all(path, 1 << 20, NULL, msg, sizeof msg);
@@ -297,50 +388,26 @@ int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errl
         snprintf(err, errlen, "config file %s", msg);
         return -1;
     }
-    char section[64] = "";
-    int lineno = 0, rc = 0;
-    for (char *line = text, *next; line && rc == 0; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = '\0';
-        lineno++;
-        char *s = trim(line);
-        if (!*s || *s == '#' || *s == ';') continue;
-        char origin[96];
-        snprintf(origin, sizeof origin, "%.70s:%d", path, lineno);
-        if (*s == '[') {
-            char *close = strchr(s, ']');
-            if (!close || close[1] != '\0' || close - s - 1 >= (long)sizeof section) {
-                snprintf(err, errlen, "%s: expected [section]", origin);
-                rc = -1;
-                break;
-            }
-            *close = '\0';
-            str_copy(section, sizeof section, trim(s + 1));
-            continue;
+    ini_state st = {cfg, path, text, text, 0, 0, err, errlen};
+    int rc = ini_parse_stream(ini_read_line, &st, ini_on_value, &st);
+    if (rc > 0 && (!st.fail_line || rc < st.fail_line)) {
+        /* inih's own complaint (no '=', no closing ']'): it gives only the line. */
+        const char *line = text;
+        for (int i = 1; i < rc && line; i++) {
+            line = strchr(line, '\n');
+            if (line) line++;
         }
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s: expected key = value, got '%.60s'", origin, s);
-            rc = -1;
-            break;
+        char shown[64] = "";
+        if (line) {
+            size_t n = strcspn(line, "\r\n");
+            snprintf(shown, sizeof shown, "%.*s", (int)(n < 60 ? n : 60), line);
         }
-        *eq = '\0';
-        char *k = trim(s), *v = trim(eq + 1);
-        size_t vl = strlen(v);
-        if (vl >= 2 && ((v[0] == '"' && v[vl - 1] == '"') || (v[0] == '\'' && v[vl - 1] == '\''))) {
-            v[vl - 1] = '\0';
-            v++;
-        }
-        char full[160];
-        snprintf(full, sizeof full, "%s%s%s", section, *section ? "." : "", k);
-        char inner[400];
-        if (config_set(cfg, full, v, CFG_FILE, origin, inner, sizeof inner) != 0) {
-            snprintf(err, errlen, "%s: %s", origin, inner);
-            rc = -1;
-        }
+        snprintf(err, errlen, "%.200s:%d: expected key = value or [section], got '%s'", path, rc, trim(shown));
+    } else if (rc != 0 && !st.fail_line) {
+        snprintf(err, errlen, "config file %.200s: out of memory while reading it", path);
     }
     free(text);
-    return rc;
+    return rc == 0 && !st.fail_line ? 0 : -1;
 }
 
 static void env_name(const char *key, char *out, size_t outlen) {

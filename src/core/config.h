@@ -23,8 +23,12 @@ void config_free(axiom_config *cfg);
 int config_set(axiom_config *cfg, const char *key, const char *value, config_source src,
                const char *origin, char *err, size_t errlen);
 
-/* INI file: `key = value`, `[section]` prefixes later keys with "section.", # and ;
- * start comments. Unknown keys and bad values are errors naming file and line. */
+/* INI file (libinih's syntax): `key = value`, `[section]` prefixes later keys with
+ * "section.", # and ; start comment lines, and " ;" (a blank, then ;) starts a comment
+ * at the end of a line. One pair of quotes around a value is removed. Lines may be
+ * indented and fit libinih's line buffer (200 bytes as Debian builds it; a longer
+ * value goes through --set or the environment). Unknown keys, bad values and bad lines are errors naming file and
+ * line; the first one stops reading. */
 int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Environment: AXIOM_<KEY> with dots as underscores (AXIOM_SERVER_PORT), plus the
@@ -55,6 +59,12 @@ double config_double(const axiom_config *cfg, const char *key);
 int config_bool(const axiom_config *cfg, const char *key);
 config_source config_source_of(const axiom_config *cfg, const char *key);
 const char *config_origin_of(const axiom_config *cfg, const char *key);
+
+/* The table itself, for tests and tools that must agree with it: the i-th key (NULL
+ * past the last), and a key's allowed range (inclusive), returning 1 for a whole
+ * number, 2 for a number, -1 (min and max untouched) for other types or an unknown key. */
+const char *config_key_at(size_t i);
+int config_key_range(const char *key, double *min, double *max);
 
 /* Every key with its value and origin, one per line; secrets print as "(set)". */
 void config_print(const axiom_config *cfg, FILE *out);

@@ -49,7 +49,6 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
         axiom_engine_free(e);
         return NULL;
     }
-    e->corpus = brain_corpus_provider(e->brain);
     {
         axiom_component *bc[4];
         size_t nb = brain_components(e->brain, bc, 4);
@@ -74,7 +73,10 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
             LOG_W("vad", "%s", verr);
     }
     {
-        /* The recogniser's domain model is built from the brain's pack at its load. */
+        /* The recogniser's domain model is built from the brain's pack at its load.
+         * stt_engine_new copies the provider, which reads the brain only when a
+         * stream begins or the corpus is refreshed, never when the recogniser is
+         * freed: so axiom_engine_free may free the brain first. */
         char serr[512];
         stt_corpus_provider corpus = brain_corpus_provider(e->brain);
         e->stt = stt_engine_new(cfg, &corpus, serr, sizeof serr);

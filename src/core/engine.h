@@ -25,9 +25,6 @@ struct axiom_engine {
     /* The dialogue brain: knowledge pack, search index and intent model, loaded
      * lazily as the "index" and "intent" components. */
     brain *brain;
-    /* What the recogniser's language model is built from (the brain's pack): pass
-     * &engine->corpus to stt_engine_new; it lives as long as the engine. */
-    stt_corpus_provider corpus;
     /* Voice activity detection: the Silero pool as component "vad" (streams per
      * session come from vad_stream_new). Never NULL once the engine exists. */
     vad_engine *vad;

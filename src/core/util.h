@@ -1,5 +1,5 @@
 /* Small helpers every module uses: clocks, whole-file reads, bounded string copy,
- * the process's own memory readings. */
+ * the process's own memory readings, the one FNV-1a hash. */
 #ifndef AXIOM_UTIL_H
 #define AXIOM_UTIL_H
 
@@ -16,6 +16,15 @@ char *file_read_all(const char *path, size_t max_bytes, size_t *len_out, char *e
 
 /* Copies at most dstlen-1 bytes and always terminates; returns strlen(src). */
 size_t str_copy(char *dst, size_t dstlen, const char *src);
+
+/* FNV-1a, 64-bit: hashes n bytes of data continuing from h, so a key made of several
+ * parts is hashed part by part. Start from FNV1A64_INIT (the standard offset basis);
+ * a caller whose hashes are persisted under an older start value passes that one.
+ * Not cryptographic: hash tables, cache keys and file checksums only. */
+#define FNV1A64_INIT 0xcbf29ce484222325ULL
+uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
+/* The same over a NUL-terminated string, without its terminator. */
+uint64_t fnv1a64_str(uint64_t h, const char *s);
 
 /* The process's resident memory from /proc/self/smaps_rollup (Rss and Pss), in bytes;
  * falls back to /proc/self/statm. Returns -1 when neither can be read. */

@@ -14,8 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
-static const llm_backend_ops *const backends[] = {&llm_ollama_ops, &llm_openai_ops,
-                                                  &llm_llama_ops};
+/* Backends compiled in (LLM_BACKENDS in llm.h). */
+#define LLM_BACKEND_ENTRY(ops, name) &ops,
+static const llm_backend_ops *const backends[] = {LLM_BACKENDS(LLM_BACKEND_ENTRY)};
 
 struct llm {
     const llm_backend_ops *ops;

@@ -24,6 +24,14 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* The backends compiled in: X(its ops, its llm.backend name). A new backend is its
+ * file (defining the ops) plus one X(...) here: the lookup table and the choices of
+ * llm.backend follow. */
+#define LLM_BACKENDS(X) X(llm_ollama_ops, "ollama") X(llm_openai_ops, "openai") X(llm_llama_ops, "gguf")
+#define LLM_BACKEND_CHOICE(ops, name) "|" name
+/* "none|ollama|openai|gguf": the choices of llm.backend. */
+#define LLM_BACKEND_CHOICES ("none" LLM_BACKENDS(LLM_BACKEND_CHOICE))
+
 typedef struct llm llm;
 
 /* role: "system", "user" or "assistant". Both strings are borrowed for the call. */

@@ -78,6 +78,7 @@ llm_fail llm_http_take_fail(void);
 /* Estimate used when no tokenizer is at hand: one token per 4 bytes, rounded up. */
 int llm_estimate_tokens(const char *text);
 
-extern const llm_backend_ops llm_ollama_ops, llm_openai_ops, llm_llama_ops;
+#define LLM_BACKEND_DECLARE(ops, name) extern const llm_backend_ops ops;
+LLM_BACKENDS(LLM_BACKEND_DECLARE)
 
 #endif

@@ -108,10 +108,12 @@ static int require_auth(axiom_server *srv, struct mg_connection *conn) {
 static int handle_health(struct mg_connection *conn, void *data) {
     axiom_server *s = data;
     metrics_add(s->metrics, COUNT_HTTP_REQUESTS, 1);
-    char body[256];
-    int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld}",
-                     axiom_version(), (long long)((now_ms() - s->started_ms) / 1000));
-    http_reply(conn, 200, "application/json", body, (size_t)n);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    cJSON_AddStringToObject(o, "version", axiom_version());
+    cJSON_AddNumberToObject(o, "uptime_s", (double)((now_ms() - s->started_ms) / 1000));
+    reply_json(conn, 200, o);
+    cJSON_Delete(o);
     return 200;
 }
 

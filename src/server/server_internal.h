@@ -70,9 +70,18 @@ struct axiom_server {
     int reaper_started, stopping;
     int64_t refusal_logged_ms;
     int refusals_unlogged;
-    int nsessions;
+    int nsessions;            /* browser sessions and Wyoming connections */
     uint64_t next_session_id;
+    struct wyoming_server *wyoming; /* NULL when wyoming.port = 0 */
 };
+
+/* ---- admission shared by every front end (server.c) ---- */
+/* Admits one session or connection: 0 (counted in nsessions until
+ * server_leave_session), or -1 with err starting "busy:" when server.max_sessions are
+ * in use or the governor is at its critical level (memory is critical: existing
+ * sessions keep being served, new ones wait). */
+int server_admit_session(axiom_server *srv, char *err, size_t errlen);
+void server_leave_session(axiom_server *srv);
 
 /* ---- outgoing queue (send_queue.c) ---- */
 typedef struct out_msg out_msg;
@@ -148,6 +157,8 @@ void session_drop(ws_session *s, const char *why);
 /* The voice session's callback: one event, as the protocol's JSON or binary message,
  * into the session's outgoing queue. */
 void ws_on_event(void *session, const axiom_event *ev);
+/* Tells the client of a bad message: {"event":"error","code":...,"message":...}. */
+void ws_send_error(ws_session *s, const char *code, const char *message);
 /* Counts what voice sessions report in the server's metrics (voice_hub observer). */
 void server_observe(void *srv, voice_stat stat, double value, const char *label);
 /* JSON object members describing the engine's components, e.g. "\"vad\":{...}". */

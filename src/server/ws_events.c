@@ -35,6 +35,16 @@ static cJSON *state_obj(const char *state) {
     return o;
 }
 
+/* {"event":"error","code":...,"message":...}: every error a client is told of. */
+static void send_error_msg(ws_session *s, const char *code, const char *message, uint64_t turn) {
+    cJSON *o = event_obj("error");
+    cJSON_AddStringToObject(o, "code", code ? code : "error");
+    cJSON_AddStringToObject(o, "message", message ? message : "");
+    send_json(s, o, turn, 0);
+}
+
+void ws_send_error(ws_session *s, const char *code, const char *message) { send_error_msg(s, code, message, 0); }
+
 static void set_answering(ws_session *s, int on) {
     pthread_mutex_lock(&s->mu);
     s->answering = on;
@@ -113,10 +123,8 @@ void ws_on_event(void *session, const axiom_event *ev) {
         cJSON_AddStringToObject(o, "path", ev->path ? ev->path : "none");
         break;
     case AXIOM_EVENT_ERROR:
-        o = event_obj("error");
-        cJSON_AddStringToObject(o, "code", ev->code ? ev->code : "error");
-        cJSON_AddStringToObject(o, "message", ev->text ? ev->text : "");
-        break;
+        send_error_msg(s, ev->code, ev->text, ev->turn);
+        return;
     case AXIOM_EVENT_IDLE:
         o = state_obj("idle");
         if (ev->text && ev->text[0]) cJSON_AddStringToObject(o, "error", ev->text);

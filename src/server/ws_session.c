@@ -84,29 +84,15 @@ int ws_connect(struct mg_connection *conn, axiom_server *srv, int fd) {
     s->out_rate = (int)config_int(srv->cfg, "tts.sample_rate");
     s->fd = fd;
 
-    pthread_mutex_lock(&srv->mu);
-    if (srv->nsessions >= srv->max_sessions) {
+    if (server_admit_session(srv, s->refuse_reason, sizeof s->refuse_reason) != 0) {
         s->refused = WS_CLOSE_BUSY;
-        snprintf(s->refuse_reason, sizeof s->refuse_reason,
-                 "busy: %d voice sessions in use (server.max_sessions); try again later",
-                 srv->nsessions);
-    } else if (governor_admit_session(srv->engine->gov, s->refuse_reason,
-                                      sizeof s->refuse_reason) != 0) {
-        /* Memory is critical: existing sessions keep being served, new ones wait. */
-        s->refused = WS_CLOSE_BUSY;
-        if (strncmp(s->refuse_reason, "busy", 4) != 0) {
-            char msg[sizeof s->refuse_reason];
-            snprintf(msg, sizeof msg, "busy: %.150s", s->refuse_reason);
-            str_copy(s->refuse_reason, sizeof s->refuse_reason, msg);
-        }
     } else {
+        pthread_mutex_lock(&srv->mu);
         s->id = ++srv->next_session_id;
         s->next = srv->sessions;
         srv->sessions = s;
-        srv->nsessions++;
+        pthread_mutex_unlock(&srv->mu);
     }
-    pthread_mutex_unlock(&srv->mu);
-    if (s->refused) metrics_add(srv->metrics, COUNT_REFUSED_BUSY, 1);
     mg_set_user_connection_data(conn, s);
     return 0;
 }
@@ -222,21 +208,10 @@ void ws_ready(struct mg_connection *conn, axiom_server *srv) {
     LOG_D("server", "session %llu opened", (unsigned long long)s->id);
 }
 
-static void send_error(ws_session *s, const char *code, const char *message) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "event", "error");
-    cJSON_AddStringToObject(o, "code", code);
-    cJSON_AddStringToObject(o, "message", message);
-    char *txt = cJSON_PrintUnformatted(o);
-    if (txt) session_send_text(s, txt, 0);
-    free(txt);
-    cJSON_Delete(o);
-}
-
 /* A voice option the client asked for; the voice session validated it already. */
 static void voice_set(ws_session *s, const char *key, const char *value) {
     char err[200];
-    if (axiom_voice_set(s->voice, key, value, err, sizeof err) != 0) send_error(s, "bad_hello", err);
+    if (axiom_voice_set(s->voice, key, value, err, sizeof err) != 0) ws_send_error(s, "bad_hello", err);
 }
 
 /* hello negotiates the answer audio, partial results, timings and the user's id.
@@ -248,7 +223,7 @@ static void handle_hello(ws_session *s, const cJSON *msg) {
     const cJSON *timings = cJSON_GetObjectItemCaseSensitive(msg, "timings");
     if (rate) {
         if (!cJSON_IsNumber(rate) || rate->valuedouble < 8000 || rate->valuedouble > 48000) {
-            send_error(s, "bad_hello", "sample_rate must be a number from 8000 to 48000; kept "
+            ws_send_error(s, "bad_hello", "sample_rate must be a number from 8000 to 48000; kept "
                                        "the server's rate");
         } else {
             s->out_rate = (int)rate->valuedouble;
@@ -262,13 +237,13 @@ static void handle_hello(ws_session *s, const cJSON *msg) {
             s->out_pcm = fmt->valuestring[0] == 'p';
             voice_set(s, "output_format", fmt->valuestring);
         } else {
-            send_error(s, "bad_hello", "audio_format must be \"wav\" or \"pcm\"; kept wav");
+            ws_send_error(s, "bad_hello", "audio_format must be \"wav\" or \"pcm\"; kept wav");
         }
     }
     const cJSON *cid = cJSON_GetObjectItemCaseSensitive(msg, "client_id");
     if (cid) {
         if (!cJSON_IsString(cid) || !brain_client_id_valid(cid->valuestring))
-            send_error(s, "bad_hello", "client_id must be 8 to 36 letters, digits, '-' or '_'; the history "
+            ws_send_error(s, "bad_hello", "client_id must be 8 to 36 letters, digits, '-' or '_'; the history "
                                        "stays with this connection");
         else
             voice_set(s, "client_id", cid->valuestring);
@@ -305,7 +280,7 @@ static void handle_text(ws_session *s, const char *data, size_t len) {
     const cJSON *ev = msg ? cJSON_GetObjectItemCaseSensitive(msg, "event") : NULL;
     if (!msg || !cJSON_IsObject(msg) || !cJSON_IsString(ev)) {
         metrics_add(s->srv->metrics, COUNT_BAD_MESSAGES, 1);
-        send_error(s, "bad_message",
+        ws_send_error(s, "bad_message",
                    "text messages must be JSON objects with an \"event\" string, e.g. "
                    "{\"event\":\"text\",\"text\":\"hello\"}");
         cJSON_Delete(msg);
@@ -319,13 +294,13 @@ static void handle_text(ws_session *s, const char *data, size_t len) {
     } else if (strcmp(e, "text") == 0) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "text");
         if (!cJSON_IsString(t) || !t->valuestring[0]) {
-            send_error(s, "bad_message", "\"text\" must be a non-empty string");
+            ws_send_error(s, "bad_message", "\"text\" must be a non-empty string");
         } else if (strlen(t->valuestring) > MAX_TEXT_CHARS) {
-            send_error(s, "too_long", "\"text\" is longer than 2000 bytes");
+            ws_send_error(s, "too_long", "\"text\" is longer than 2000 bytes");
         } else {
             char err[200];
             if (axiom_voice_text(s->voice, t->valuestring, err, sizeof err) != 0)
-                send_error(s, "bad_message", err);
+                ws_send_error(s, "bad_message", err);
         }
     } else if (strcmp(e, "cancel") == 0) {
         axiom_voice_cancel(s->voice);
@@ -334,7 +309,7 @@ static void handle_text(ws_session *s, const char *data, size_t len) {
         char m[160];
         snprintf(m, sizeof m, "unknown event \"%.60s\" (known: client_ready, hello, text, cancel)",
                  e);
-        send_error(s, "unknown_event", m);
+        ws_send_error(s, "unknown_event", m);
     }
     cJSON_Delete(msg);
 }
@@ -405,7 +380,7 @@ int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_
         return 1;
     }
     metrics_add(srv->metrics, COUNT_BAD_MESSAGES, 1);
-    send_error(s, "bad_message",
+    ws_send_error(s, "bad_message",
                "fragmented or unknown WebSocket frames are not accepted; send each JSON "
                "message in one text frame and audio in binary frames");
     return 1;

@@ -222,12 +222,11 @@ struct lm_counts {
     double bg_weight;    /* its share of the unigram distribution */
 };
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h) {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
-    return h;
-}
+/* The start value of every hash here. It is not FNV's offset basis (a digit was lost
+ * long ago), but the cache key below names the folders already built under
+ * cache_dir/stt, so it stays: changing it would rebuild every cached model. */
 #define FNV0 1469598103934665603ULL
+static uint64_t fnv(const void *p, size_t n, uint64_t h) { return fnv1a64(h, p, n); }
 
 static int word_grow(lm_counts *c) {
     size_t ns = c->nwslots ? c->nwslots * 2 : 1024;

@@ -162,6 +162,141 @@ int sherpa_check_onnx(const char *what, const char *path, char *err, size_t errl
     return 0;
 }
 
+/* ---- reading an input's shape out of an ONNX file ----
+ * Protocol buffers' wire format, just enough to walk ModelProto.graph (field 7) ->
+ * GraphProto.input (11) -> ValueInfoProto {name 1, type 2} -> TypeProto.tensor_type (1)
+ * -> shape (2) -> dim (1) -> dim_value (1). Everything else is skipped with fseek, so a
+ * model of hundreds of MB costs a few small reads (the initialisers come before the
+ * inputs in the file and are jumped over, never read). */
+
+typedef struct {
+    FILE *f;
+    long end; /* the current message ends here */
+} pb_reader;
+
+static int pb_varint(pb_reader *r, uint64_t *v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        int c = ftell(r->f) < r->end ? fgetc(r->f) : EOF;
+        if (c == EOF) return -1;
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) return 0;
+    }
+    return -1;
+}
+
+/* Next field of the current message: 1 with *field and, for varints, *v (for
+ * length-delimited fields *v is the length, the reader at its first byte); 0 at the
+ * message's end; -1 on a malformed file. */
+static int pb_next(pb_reader *r, int *field, int *wire, uint64_t *v) {
+    if (ftell(r->f) >= r->end) return 0;
+    uint64_t tag;
+    if (pb_varint(r, &tag) != 0) return -1;
+    *field = (int)(tag >> 3);
+    *wire = (int)(tag & 7);
+    if (*wire == 0 || *wire == 2) {
+        if (pb_varint(r, v) != 0) return -1;
+        if (*wire == 2 && *v > (uint64_t)(r->end - ftell(r->f))) return -1;
+        return 1;
+    }
+    *v = *wire == 1 ? 8 : *wire == 5 ? 4 : 0;
+    if (*v == 0) return -1; /* groups are not used by ONNX */
+    *wire = 2;              /* fixed-size fields are skipped like length-delimited ones */
+    return 1;
+}
+
+static int pb_skip(pb_reader *r, uint64_t len) { return fseek(r->f, (long)len, SEEK_CUR); }
+
+/* Inside a ValueInfoProto: its name into name, and the size of dimension dim. */
+static int pb_value_info(pb_reader *r, char *name, size_t namelen, int dim, long long *size) {
+    int field, wire;
+    static const int descend[3] = {0, 1, 2}; /* in TypeProto: tensor_type (1); in it: shape (2) */
+    uint64_t v;
+    name[0] = '\0';
+    *size = -1;
+    long end0 = r->end;
+    int rc;
+    while ((rc = pb_next(r, &field, &wire, &v)) == 1) {
+        if (field == 1 && wire == 2 && v < namelen) {
+            if (fread(name, 1, (size_t)v, r->f) != (size_t)v) return -1;
+            name[v] = '\0';
+        } else if (field == 2 && wire == 2) {
+            /* Descend type -> tensor_type -> shape, then count the dims. */
+            pb_reader in = {r->f, ftell(r->f) + (long)v};
+            long after = in.end;
+            int level = 1, d = 0;
+            while (level < 3 && (rc = pb_next(&in, &field, &wire, &v)) == 1) {
+                if (wire == 2 && field == descend[level]) {
+                    in.end = ftell(r->f) + (long)v;
+                    level++;
+                } else if (wire == 2 && pb_skip(&in, v) != 0) {
+                    return -1;
+                }
+            }
+            while (level == 3 && (rc = pb_next(&in, &field, &wire, &v)) == 1) { /* the dims */
+                if (field != 1 || wire != 2) {
+                    if (wire == 2 && pb_skip(&in, v) != 0) return -1;
+                    continue;
+                }
+                pb_reader dr = {r->f, ftell(r->f) + (long)v};
+                long dim_end = dr.end;
+                *size = d == dim ? 0 : *size; /* dynamic unless a dim_value follows */
+                while ((rc = pb_next(&dr, &field, &wire, &v)) == 1) {
+                    if (field == 1 && wire == 0 && d == dim) *size = (long long)v;
+                    else if (wire == 2 && pb_skip(&dr, v) != 0) return -1;
+                }
+                if (fseek(r->f, dim_end, SEEK_SET) != 0) return -1;
+                d++;
+            }
+            if (fseek(r->f, after, SEEK_SET) != 0) return -1;
+        } else if (wire == 2 && pb_skip(r, v) != 0) {
+            return -1;
+        }
+    }
+    r->end = end0;
+    return rc;
+}
+
+long long sherpa_onnx_input_dim(const char *path, const char *input, int dim) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    long long found = -1, first = -1;
+    int have_first = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        pb_reader model = {f, ftell(f)};
+        rewind(f);
+        int field, wire, rc;
+        uint64_t v;
+        while (found < 0 && (rc = pb_next(&model, &field, &wire, &v)) == 1) {
+            if (field != 7 || wire != 2) {
+                if (wire == 2 && pb_skip(&model, v) != 0) break;
+                continue;
+            }
+            pb_reader graph = {f, ftell(f) + (long)v};
+            while (found < 0 && (rc = pb_next(&graph, &field, &wire, &v)) == 1) {
+                if (field != 11 || wire != 2) {
+                    if (wire == 2 && pb_skip(&graph, v) != 0) break;
+                    continue;
+                }
+                long next = ftell(f) + (long)v;
+                pb_reader vi = {f, next};
+                char name[128];
+                long long size;
+                if (pb_value_info(&vi, name, sizeof name, dim, &size) < 0) break;
+                if (!have_first) {
+                    first = size;
+                    have_first = 1;
+                }
+                if (input && strcmp(name, input) == 0) found = size;
+                if (fseek(f, next, SEEK_SET) != 0) break;
+            }
+            break; /* one graph */
+        }
+    }
+    fclose(f);
+    return found >= 0 ? found : first;
+}
+
 int sherpa_find_file(const char *dir, const char *part, const char *suffix, int int8,
                      const char *expected, char *out, size_t outlen, char *err, size_t errlen) {
     DIR *d = opendir(dir);

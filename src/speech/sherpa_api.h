@@ -464,6 +464,13 @@ int sherpa_check_file(const char *what, const char *path, char *err, size_t errl
  * is not a model, so this runs before every model is handed over. */
 int sherpa_check_onnx(const char *what, const char *path, char *err, size_t errlen);
 
+/* The size of dimension `dim` of the model's graph input named `input` (the first
+ * input when none has that name, or input is NULL), read from the ONNX file without
+ * loading it: e.g. the feature size a NeMo CTC model expects (audio_signal, dim 1).
+ * Returns the size, 0 when that dimension is dynamic, or -1 when the file cannot be
+ * read that far or has no such dimension. */
+long long sherpa_onnx_input_dim(const char *path, const char *input, int dim);
+
 /* Finds the model file in dir whose name contains `part` and ends with `suffix`
  * (e.g. "encoder", ".onnx"), preferring a quantised "*.int8*" one when int8 is set
  * and both exist, and names ordered first when several match. Writes the full path.

@@ -22,11 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Backends compiled in; a new backend is one file and one line here. */
-static const stt_backend *const backends[] = {
-    &stt_backend_pocketsphinx,
-    &stt_backend_sherpa,
-};
+/* Backends compiled in (STT_BACKENDS in stt.h). */
+#define STT_BACKEND_ENTRY(n) &stt_backend_##n,
+static const stt_backend *const backends[] = {STT_BACKENDS(STT_BACKEND_ENTRY)};
 
 const stt_backend *stt_backend_find(const char *name) {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
@@ -531,6 +529,7 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
     int64_t t0 = now_us();
     track_level(s, pcm, n);
     int rc = 0;
+    size_t fed = n; /* all of it counts as audio, the held opening too */
     if (s->n_probe >= 0 && s->probe) {
         size_t k = n < (size_t)(DENOISE_PROBE - s->n_probe) ? n : (size_t)(DENOISE_PROBE - s->n_probe);
         memcpy(s->probe + s->n_probe, pcm, k * sizeof *pcm);
@@ -541,7 +540,7 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
     }
     if (rc == 0 && n) rc = decode(s, pcm, n, err, errlen);
     s->decode_us += now_us() - t0;
-    if (rc == 0) s->samples += (int64_t)n;
+    if (rc == 0) s->samples += (int64_t)fed;
     return rc;
 }
 

@@ -86,8 +86,16 @@ typedef struct {
     void (*channel_set)(void *decoder, const float *in, size_t n);
 } stt_backend;
 
-extern const stt_backend stt_backend_pocketsphinx;
-extern const stt_backend stt_backend_sherpa;
+/* The backends compiled in. A new backend is its file (defining stt_backend_<name>)
+ * plus one X(<name>) here: the lookup table and the choices of stt.backend follow. */
+#define STT_BACKENDS(X) X(pocketsphinx) X(sherpa)
+
+#define STT_BACKEND_DECLARE(n) extern const stt_backend stt_backend_##n;
+STT_BACKENDS(STT_BACKEND_DECLARE)
+#define STT_BACKEND_CHOICE(n) "|" #n
+/* "pocketsphinx|sherpa": the choices of stt.backend (past the first '|'; written as
+ * &s[1], which clang does not take for a string concatenation gone wrong). */
+#define STT_BACKEND_CHOICES (&(STT_BACKENDS(STT_BACKEND_CHOICE))[1])
 
 /* The backend named name (stt.backend), or NULL when this build has none by that name. */
 const stt_backend *stt_backend_find(const char *name);
@@ -97,7 +105,9 @@ typedef struct stt_stream stt_stream;
 
 /* Creates the engine; nothing loads yet (the component loads on the first stream or
  * when the governor preloads it). corpus may be NULL: PocketSphinx then can only use
- * stt.lm = stock. cfg and corpus must outlive the engine. */
+ * stt.lm = stock. cfg must outlive the engine; *corpus is copied, and what it reads
+ * (its ctx) must stay valid while streams may begin or stt_engine_refresh_corpus be
+ * called (stt_engine_free does not call it). */
 stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *corpus, char *err,
                            size_t errlen);
 /* All streams must have finished or been cancelled. */

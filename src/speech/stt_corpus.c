@@ -12,14 +12,13 @@
 
 #define MAX_SENTENCES 500000
 
-static uint64_t fnv_str(const char *s, uint64_t h) {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
+/* The start value of both hashes here; not FNV's offset basis (a digit was lost long
+ * ago), kept because the corpus hash is part of the language-model cache key. */
+#define CORPUS_HASH_SEED 1469598103934665603ULL
 
 /* Returns 1 when the normal form was seen before, else records it (0), -1 on OOM. */
 static int seen_before(stt_text_corpus *c, const char *norm) {
-    uint64_t h = fnv_str(norm, 1469598103934665603ULL) | 1; /* 0 marks an empty slot */
+    uint64_t h = fnv1a64_str(CORPUS_HASH_SEED, norm) | 1; /* 0 marks an empty slot */
     if ((c->n + 1) * 2 > c->nseen_slots) {
         size_t ns = c->nseen_slots ? c->nseen_slots * 2 : 4096;
         uint64_t *sl = calloc(ns, sizeof *sl);
@@ -64,7 +63,7 @@ int stt_text_corpus_add(stt_text_corpus *c, const char *sentence, int is_questio
     c->sentences[c->n] = copy;
     c->is_question[c->n] = (unsigned char)(is_question != 0);
     c->n++;
-    c->h = fnv_str(sentence, c->h ? c->h : 1469598103934665603ULL) * 31 + 1;
+    c->h = fnv1a64_str(c->h ? c->h : CORPUS_HASH_SEED, sentence) * 31 + 1;
     snprintf(c->hash, sizeof c->hash, "%016llx", (unsigned long long)c->h);
     c->corpus.sentences = (const char *const *)c->sentences;
     c->corpus.n_sentences = c->n;

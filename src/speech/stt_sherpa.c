@@ -1,11 +1,12 @@
 /* Speech-to-text through sherpa-onnx, for users who bring their own model folder
- * (stt.sherpa_model_dir), in one of three layouts (stt.sherpa_model_type):
+ * (stt.sherpa_model_dir), in one of four layouts (stt.sherpa_model_type):
  *
  *   transducer       streaming zipformer: encoder*.onnx, decoder*.onnx, joiner*.onnx,
  *                    tokens.txt. Decodes while the audio arrives; partial results.
  *   nemo-transducer  NeMo Parakeet-TDT (offline): encoder*.onnx, decoder*.onnx,
  *                    joiner*.onnx, tokens.txt. Decodes the utterance at its end.
  *   whisper          Whisper (offline): *encoder*.onnx, *decoder*.onnx, *tokens.txt.
+ *   nemo-ctc         NeMo CTC, e.g. Parakeet-CTC (offline): model*.onnx, tokens.txt.
  *
  * Quantised files (*.int8.onnx) are preferred when both are present. Every file is
  * checked before sherpa-onnx sees it, because onnxruntime aborts the process on a
@@ -37,7 +38,7 @@ typedef struct {
     const SherpaOnnxOnlineRecognizer *online;
     const SherpaOnnxOfflineRecognizer *offline;
     int64_t max_samples; /* offline utterance bound (server.max_utterance_s) */
-    char files[4][1024];
+    char files[4][1024]; /* encoder (or the one model), decoder, joiner, tokens; "" = unused */
 } sherpa_model;
 
 typedef struct {
@@ -102,12 +103,15 @@ static int stt_trial(void *arg) {
 /* 0 when the folder's files passed a trial load (now or before), else -1 with err. */
 static int trial_load(sherpa_model *m, const stt_trial_args *t, const char *dir, const char *type, char *err,
                       size_t errlen) {
-    const char *files[4] = {m->files[0], m->files[1], m->files[2][0] ? m->files[2] : m->files[3], m->files[3]};
-    if (child_trial_passed_before(files, 4)) return 0;
+    const char *files[4];
+    size_t n = 0;
+    for (int i = 0; i < 4; i++)
+        if (m->files[i][0]) files[n++] = m->files[i];
+    if (child_trial_passed_before(files, n)) return 0;
     char why[512];
     int rc = child_trial_echo(stt_trial, (void *)t, STT_TRIAL_TIMEOUT_MS, env_debug(), why, sizeof why);
     if (rc == 1) LOG_W("stt", "stt.sherpa_model_dir %s: %s; loading without a trial", dir, why);
-    if (rc == 0) child_trial_remember(files, 4);
+    if (rc == 0) child_trial_remember(files, n);
     if (rc == -1)
         snprintf(err, errlen, "stt.sherpa_model_dir %s: damaged, or not a %s model (sherpa-onnx's trial load %s)",
                  dir, type, why);
@@ -132,8 +136,9 @@ static void *model_load(const axiom_config *cfg, const stt_corpus *corpus, char 
                  "(README, section speech-vad) or use stt.backend = pocketsphinx");
         return NULL;
     }
-    int whisper = strcmp(type, "whisper") == 0;
+    int whisper = strcmp(type, "whisper") == 0, ctc = strcmp(type, "nemo-ctc") == 0;
     const char *expected = whisper ? "*encoder*.onnx, *decoder*.onnx, *tokens.txt"
+                           : ctc   ? "model*.onnx, tokens.txt"
                                    : "encoder*.onnx, decoder*.onnx, joiner*.onnx, tokens.txt";
     char where[1200];
     snprintf(where, sizeof where, "stt.sherpa_model_dir (%s)", type);
@@ -144,9 +149,10 @@ static void *model_load(const axiom_config *cfg, const stt_corpus *corpus, char 
         return NULL;
     }
     char why[1400];
-    int bad = find_onnx(dir, "encoder", expected, m->files[0], sizeof m->files[0], why, sizeof why) ||
-              find_onnx(dir, "decoder", expected, m->files[1], sizeof m->files[1], why, sizeof why) ||
-              (!whisper && find_onnx(dir, "joiner", expected, m->files[2], sizeof m->files[2], why,
+    int bad = find_onnx(dir, ctc ? "model" : "encoder", expected, m->files[0], sizeof m->files[0], why,
+                        sizeof why) ||
+              (!ctc && find_onnx(dir, "decoder", expected, m->files[1], sizeof m->files[1], why, sizeof why)) ||
+              (!whisper && !ctc && find_onnx(dir, "joiner", expected, m->files[2], sizeof m->files[2], why,
                                      sizeof why)) ||
               sherpa_find_file(dir, "tokens", ".txt", 0, expected, m->files[3], sizeof m->files[3],
                                why, sizeof why) ||
@@ -195,6 +201,12 @@ static void *model_load(const axiom_config *cfg, const stt_corpus *corpus, char 
             c.model_config.whisper.language = "en";
             c.model_config.whisper.task = "transcribe";
             c.model_config.whisper.tail_paddings = -1;
+        } else if (ctc) {
+            c.model_config.nemo_ctc.model = m->files[0];
+            /* sherpa-onnx takes a CTC model's feature size from here, not from the
+             * model (80 and 128 mel bins both exist): read it off the model's input. */
+            long long dim = sherpa_onnx_input_dim(m->files[0], "audio_signal", 1);
+            c.feat_config.feature_dim = dim > 0 && dim <= 1024 ? (int32_t)dim : 80;
         } else {
             c.model_config.transducer.encoder = m->files[0];
             c.model_config.transducer.decoder = m->files[1];
@@ -328,11 +340,21 @@ static int utt_feed(void *decoder, const int16_t *pcm, size_t n, char *err, size
     return 0;
 }
 
-/* Lower case, letters, digits and apostrophes, one space between words. */
+/* Lower case, letters, digits and apostrophes, one space between words. Special
+ * tokens a model may emit (<unk>, <sos/eos>) are dropped rather than read as words. */
 static void normalise(const char *in, char *buf, size_t buflen) {
     size_t o = 0;
     int space = 0;
     for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < buflen; p++) {
+        if (*p == '<') {
+            const unsigned char *q = p + 1;
+            while (*q && *q != '>' && *q != ' ' && q - p < 24) q++;
+            if (*q == '>') {
+                p = q;
+                space = o > 0;
+                continue;
+            }
+        }
         int keep = isalnum(*p) || *p == '\'' || *p >= 0x80;
         if (!keep) {
             space = o > 0;

@@ -18,11 +18,9 @@
 #define MAX_PIECE 240
 #define MAX_TEXT (256u << 10)
 
-/* Backends compiled in; a new backend is one file and one line here. */
-static const tts_backend *const backends[] = {
-    &tts_backend_flite,
-    &tts_backend_sherpa,
-};
+/* Backends compiled in (TTS_BACKENDS in tts.h). */
+#define TTS_BACKEND_ENTRY(n) &tts_backend_##n,
+static const tts_backend *const backends[] = {TTS_BACKENDS(TTS_BACKEND_ENTRY)};
 
 const tts_backend *tts_backend_find(const char *name) {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)

@@ -40,8 +40,15 @@ typedef struct {
     const char *(*voices)(void *model);
 } tts_backend;
 
-extern const tts_backend tts_backend_flite;
-extern const tts_backend tts_backend_sherpa;
+/* The backends compiled in. A new backend is its file (defining tts_backend_<name>)
+ * plus one X(<name>) here: the lookup table and the choices of tts.backend follow. */
+#define TTS_BACKENDS(X) X(flite) X(sherpa)
+
+#define TTS_BACKEND_DECLARE(n) extern const tts_backend tts_backend_##n;
+TTS_BACKENDS(TTS_BACKEND_DECLARE)
+#define TTS_BACKEND_CHOICE(n) "|" #n
+/* "flite|sherpa|none": the choices of tts.backend (none = text-only answers). */
+#define TTS_BACKEND_CHOICES (&(TTS_BACKENDS(TTS_BACKEND_CHOICE) "|none")[1])
 
 const tts_backend *tts_backend_find(const char *name);
 

@@ -40,16 +40,16 @@ vad_params vad_params_default(void) {
     vad_params p;
     memset(&p, 0, sizeof p);
     p.use_silero = 1;
-    p.threshold = 0.5f;
-    p.energy_margin_db = 9.0f;
-    p.min_speech_ms = 200;
-    p.silence_ms = 300;
+    p.threshold = (float)VAD_THRESHOLD_DEF;
+    p.energy_margin_db = (float)VAD_ENERGY_MARGIN_DB_DEF;
+    p.min_speech_ms = VAD_MIN_SPEECH_MS_DEF;
+    p.silence_ms = VAD_SILENCE_MS_DEF;
     p.adaptive = 1;
-    p.silence_min_ms = 120;
-    p.silence_max_ms = 600;
-    p.preroll_ms = 300;
-    p.max_speech_ms = 30000;
-    p.pool_size = 2;
+    p.silence_min_ms = VAD_SILENCE_MIN_MS_DEF;
+    p.silence_max_ms = VAD_SILENCE_MAX_MS_DEF;
+    p.preroll_ms = VAD_PREROLL_MS_DEF;
+    p.max_speech_ms = VAD_MAX_UTTERANCE_S_DEF * 1000;
+    p.pool_size = VAD_POOL_SIZE_DEF;
     return p;
 }
 
@@ -69,22 +69,32 @@ void vad_params_from_config(const axiom_config *cfg, vad_params *out) {
     out->pool_size = (int)config_int(cfg, "vad.pool_size");
 }
 
+/* The same ranges as the configuration table (VAD_* in vad.h), so a value read from
+ * the configuration always passes; a caller filling vad_params by hand learns which
+ * setting is wrong and what it allows. */
+static int check_num(const char *key, double v, double lo, double hi, char *err, size_t errlen) {
+    if (v >= lo && v <= hi) return 0; /* also refuses NaN */
+    snprintf(err, errlen, "%s = %g: expected a number from %g to %g", key, v, lo, hi);
+    return -1;
+}
+
 static int params_check(const vad_params *p, char *err, size_t errlen) {
-    if (p->threshold <= 0 || p->threshold >= 1) {
-        snprintf(err, errlen, "vad.threshold = %g: expected a number between 0 and 1",
-                 p->threshold);
-        return -1;
-    }
-    if (p->min_speech_ms < 0 || p->min_speech_ms > 5000 || p->silence_ms < 10 ||
-        p->silence_ms > 5000 || p->preroll_ms < 0 || p->preroll_ms > 2000 ||
-        p->max_speech_ms < 1000 || p->max_speech_ms > 600000 || p->pool_size < 1 ||
-        p->pool_size > 1024 || p->energy_margin_db < 1 || p->energy_margin_db > 40) {
-        snprintf(err, errlen,
-                 "VAD settings out of range (vad.min_speech_ms 0-5000, vad.silence_ms 10-5000, "
-                 "vad.preroll_ms 0-2000, vad.pool_size 1-1024, vad.energy_margin_db 1-40)");
-        return -1;
-    }
-    return 0;
+    int bad = check_num("vad.threshold", p->threshold, (float)VAD_THRESHOLD_MIN, (float)VAD_THRESHOLD_MAX,
+                        err, errlen) ||
+              check_num("vad.energy_margin_db", p->energy_margin_db, VAD_ENERGY_MARGIN_DB_MIN,
+                        VAD_ENERGY_MARGIN_DB_MAX, err, errlen) ||
+              check_num("vad.min_speech_ms", p->min_speech_ms, VAD_MIN_SPEECH_MS_MIN, VAD_MIN_SPEECH_MS_MAX,
+                        err, errlen) ||
+              check_num("vad.silence_ms", p->silence_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, err, errlen) ||
+              check_num("vad.silence_min_ms", p->silence_min_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, err,
+                        errlen) ||
+              check_num("vad.silence_max_ms", p->silence_max_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, err,
+                        errlen) ||
+              check_num("vad.preroll_ms", p->preroll_ms, VAD_PREROLL_MS_MIN, VAD_PREROLL_MS_MAX, err, errlen) ||
+              check_num("vad.pool_size", p->pool_size, VAD_POOL_SIZE_MIN, VAD_POOL_SIZE_MAX, err, errlen) ||
+              check_num("server.max_utterance_s (max_speech_ms)", p->max_speech_ms,
+                        VAD_MAX_UTTERANCE_S_MIN * 1000.0, VAD_MAX_UTTERANCE_S_MAX * 1000.0, err, errlen);
+    return bad ? -1 : 0;
 }
 
 /* ---------------- engine ---------------- */

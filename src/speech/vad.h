@@ -35,6 +35,37 @@
 
 #define VAD_SAMPLE_RATE 16000
 
+/* Defaults and allowed ranges (inclusive) of the vad.* settings and of
+ * server.max_utterance_s, in one place: the configuration table (core/config.c) and
+ * vad_engine_new's check both read these, so a value the configuration accepts is
+ * one the detector accepts, and the defaults cannot drift apart. */
+#define VAD_THRESHOLD_DEF 0.5
+#define VAD_THRESHOLD_MIN 0.01
+#define VAD_THRESHOLD_MAX 0.99
+#define VAD_ENERGY_MARGIN_DB_DEF 9
+#define VAD_ENERGY_MARGIN_DB_MIN 1
+#define VAD_ENERGY_MARGIN_DB_MAX 40
+#define VAD_MIN_SPEECH_MS_DEF 200
+#define VAD_MIN_SPEECH_MS_MIN 0
+#define VAD_MIN_SPEECH_MS_MAX 5000
+#define VAD_SILENCE_MS_DEF 300
+#define VAD_SILENCE_MS_MIN 50
+#define VAD_SILENCE_MS_MAX 5000
+#define VAD_SILENCE_MIN_MS_DEF 120 /* vad.silence_min_ms: same range as vad.silence_ms */
+#define VAD_SILENCE_MAX_MS_DEF 600 /* vad.silence_max_ms: same range as vad.silence_ms */
+#define VAD_PREROLL_MS_DEF 300
+#define VAD_PREROLL_MS_MIN 0
+#define VAD_PREROLL_MS_MAX 2000
+#define VAD_POOL_SIZE_DEF 2
+#define VAD_POOL_SIZE_MIN 1
+#define VAD_POOL_SIZE_MAX 1024
+#define VAD_MAX_UTTERANCE_S_DEF 30 /* server.max_utterance_s; max_speech_ms is it x 1000 */
+#define VAD_MAX_UTTERANCE_S_MIN 1
+#define VAD_MAX_UTTERANCE_S_MAX 600
+/* A number as the string the configuration table holds for its default. */
+#define VAD_STR_(x) #x
+#define VAD_STR(x) VAD_STR_(x)
+
 typedef struct {
     int use_silero;          /* vad.backend = silero (falls back to energy when absent) */
     char model[1024];        /* Silero ONNX file; "" = <root>/deps/silero/dist/silero_vad_v5.onnx */
@@ -50,8 +81,8 @@ typedef struct {
     int pool_size;           /* Silero detectors shared by all streams */
 } vad_params;
 
-/* Defaults: silero, threshold 0.5, 9 dB, 200 / 300 / 300 ms, 30 s, pool 2; adaptive
- * endpointer on, 120..600 ms. */
+/* Defaults (the VAD_*_DEF values above): silero, threshold 0.5, 9 dB, 200 / 300 /
+ * 300 ms, 30 s, pool 2; adaptive endpointer on, 120..600 ms. */
 vad_params vad_params_default(void);
 /* Reads vad.* (and server.max_utterance_s for max_speech_ms). */
 void vad_params_from_config(const axiom_config *cfg, vad_params *out);

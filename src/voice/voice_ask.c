@@ -1,4 +1,4 @@
-/* A spoken request answered as the server answers it (pipeline.c, turn.c), from a
+/* A spoken request answered with the voice session's listening and answering code paths
  * buffer: the audio goes through a fresh VAD stream in the browser's 32 ms frames;
  * each speech segment is fed live into its own recogniser stream, and at the end of
  * the segment voice_answer_segment turns the recogniser's result into a brain turn.

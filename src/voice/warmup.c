@@ -103,13 +103,13 @@ static void *warm_main(void *arg) {
         /* The recogniser's pack text is read outside its load (loads are serialised). */
         if (strcmp(needed[i], "stt") == 0 && e->stt &&
             stt_engine_refresh_corpus(e->stt, err, sizeof err) != 0) {
-            LOG_W("server", "warm-up: %s", err);
+            LOG_W("voice", "warm-up: %s", err);
             continue;
         }
         if (governor_load_one(e->gov, needed[i], err, sizeof err) == 0)
             loaded++;
         else
-            LOG_I("server", "warm-up: %s not loaded: %s", needed[i], err);
+            LOG_I("voice", "warm-up: %s not loaded: %s", needed[i], err);
     }
     /* First use of each: only what is loaded now (component_is_loaded), so nothing
      * refused above is loaded behind the governor's back. */
@@ -120,7 +120,7 @@ static void *warm_main(void *arg) {
     char err[256];
     if (e->tts && component_is_loaded(tts_engine_component(e->tts)) &&
         tts_synth(e->tts, WARM_QUESTION, NULL, 16000, NULL, &speech, err, sizeof err) != 0)
-        LOG_D("server", "warm-up synthesis: %s", err);
+        LOG_D("voice", "warm-up synthesis: %s", err);
     char *heard = NULL;
     if (e->stt && component_is_loaded(stt_engine_component(e->stt)))
         heard = exercise_stt(e->stt, &speech);
@@ -130,7 +130,7 @@ static void *warm_main(void *arg) {
         brain_peek(e->brain, heard ? heard : WARM_QUESTION, &pr);
     }
     free(heard);
-    LOG_I("server", "warm-up: %d component%s loaded, speech path exercised in %.0f ms", loaded,
+    LOG_I("voice", "warm-up: %d component%s loaded, speech path exercised in %.0f ms", loaded,
           loaded == 1 ? "" : "s", (double)(now_us() - t0) / 1000.0);
     int64_t counts = load_counts(e);
     pthread_mutex_lock(&w->mu);

@@ -46,9 +46,8 @@ const room_condition *room_condition_find(const char *name) {
 }
 
 uint64_t room_hash(uint64_t h, const char *s) {
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return (h ^ 0xff) * 1099511628211ULL; /* a separator, so ("ab","c") != ("a","bc") */
+    static const unsigned char sep = 0xff; /* a separator, so ("ab","c") != ("a","bc") */
+    return fnv1a64(fnv1a64_str(h, s), &sep, 1);
 }
 
 static double frame_power(const int16_t *p, size_t n) {

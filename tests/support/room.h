@@ -76,7 +76,9 @@ size_t room_pick_segment(const int16_t *pool, size_t npool, size_t len, size_t l
 int room_render(const room_condition *c, const room_noise *rn, const int16_t *clean, size_t n,
                 uint64_t seed, const char *tmp_dir, const char *out_path, char *err, size_t errlen);
 
-/* FNV-1a 64 of s, continuing from h (start with ROOM_HASH_INIT). */
+/* FNV-1a 64 of s and a separator byte, continuing from h (start with ROOM_HASH_INIT:
+ * not FNV's offset basis, but it names the cached renderings and seeds their noise,
+ * so it stays). */
 #define ROOM_HASH_INIT 1469598103934665603ULL
 uint64_t room_hash(uint64_t h, const char *s);
 
