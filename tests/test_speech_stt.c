@@ -278,6 +278,59 @@ static void test_goforward_stock(void) {
     free(pcm);
 }
 
+/* Hiss (white noise 10 dB below the talker, and 300 ms of it before the first word as
+ * the VAD's pre-roll brings it): the noise suppressor learns it from the pre-roll
+ * before the speech is decoded, and the real recording's words come through. */
+static void test_goforward_in_hiss(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    size_t n;
+    int16_t *pcm = read_raw(TESTDATA "/goforward.raw", &n);
+    if (!pcm) SKIP("pocketsphinx-testdata is not installed (" TESTDATA ")");
+    double act = 0;
+    size_t nact = 0;
+    for (size_t i = 0; i + 320 <= n; i += 320) { /* the talker's level: frames within 30 dB of the loudest */
+        double p = 0;
+        for (size_t k = 0; k < 320; k++) p += (double)pcm[i + k] * pcm[i + k];
+        if (p / 320 > act) act = p / 320;
+    }
+    double floor = act / 1000, sum = 0;
+    for (size_t i = 0; i + 320 <= n; i += 320) {
+        double p = 0;
+        for (size_t k = 0; k < 320; k++) p += (double)pcm[i + k] * pcm[i + k];
+        if (p / 320 >= floor) sum += p / 320, nact++;
+    }
+    double sd = sqrt(sum / (double)(nact ? nact : 1) / 10.0); /* 10 dB below */
+    size_t lead = 4800, total = lead + n;
+    int16_t *mix = malloc(total * sizeof *mix);
+    CHECK(mix != NULL);
+    uint32_t seed = 12345;
+    for (size_t i = 0; mix && i < total; i++) {
+        double g = 0; /* roughly Gaussian: the sum of 12 uniforms */
+        for (int k = 0; k < 12; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            g += (double)(seed >> 8) / 16777216.0;
+        }
+        double v = (g - 6.0) * sd + (i >= lead ? pcm[i - lead] : 0);
+        mix[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+    }
+    char err[512];
+    int status;
+    stt_stream *s = mix ? stt_stream_begin(stock, 1000, &status, err, sizeof err) : NULL;
+    CHECK_MSG(s != NULL, "%s", err);
+    for (size_t off = 0; s && off < total; off += 512)
+        CHECK_EQ_INT(stt_stream_feed(s, mix + off, total - off < 512 ? total - off : 512, err, sizeof err), 0);
+    stt_result r;
+    if (s) {
+        CHECK_EQ_INT(stt_stream_finish(s, &r, err, sizeof err), 0);
+        int words;
+        int errs = stt_word_errors("go forward ten meters", r.text ? r.text : "", &words);
+        CHECK_MSG(errs <= 1, "heard '%s' in hiss (%d word errors)", r.text ? r.text : "", errs);
+        stt_result_clear(&r);
+    }
+    free(mix);
+    free(pcm);
+}
+
 static void test_librivox_stock(void) {
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
     char err[512], line[512];
@@ -605,6 +658,7 @@ int main(int argc, char **argv) {
     RUN(test_kept_names_heard_forms_and_general_words);
     RUN(test_dictionary_and_cache);
     RUN(test_goforward_stock);
+    RUN(test_goforward_in_hiss);
     RUN(test_librivox_stock);
     RUN(test_heldout_domain_slt);
     RUN(test_engine_builds_heard_forms);
