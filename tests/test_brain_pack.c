@@ -289,6 +289,8 @@ static void test_normalise(void) {
         {"the livox mid three hundred sixty", "the livox mid 360"},
         {"one hundred and twenty five grams and two hundred", "125 grams and 200"},
         {"two hundred and a half", "200 and a half"},
+        {"is the uni tree go two here", "is the unitree go2 here"},
+        {"the uni is a tree", "the uni is a tree"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         normalise_text(nz, cases[i].in, nr);

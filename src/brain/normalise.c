@@ -18,7 +18,8 @@ typedef struct {
 struct normaliser {
     fix *fixes;
     size_t n;
-    /* model names written as one word ("go2", "ros2", "d435i"): "go 2" is joined back */
+    /* model names written as one word ("go2", "ros2", "d435i", "jetbot"): "go 2" and
+     * "jet bot" are joined back */
     char (*glued)[TOK_LEN];
     size_t n_glued;
 };
@@ -107,12 +108,29 @@ static int is_glued_form(const char *t) {
     return i > 0 && isdigit((unsigned char)t[i]);
 }
 
-/* "go 2" -> "go2" when the pack names something "go2". */
+/* A name word the recogniser may split in two: letters only, long enough that two
+ * ordinary words seldom make it up by chance ("jetbot", "realsense"). */
+static int is_compound_name(const char *t) {
+    size_t i = 0;
+    while (isalpha((unsigned char)t[i])) i++;
+    return i >= 6 && t[i] == '\0';
+}
+
+static int is_word(const char *t) {
+    size_t i = 0;
+    while (isalpha((unsigned char)t[i])) i++;
+    return i >= 2 && t[i] == '\0';
+}
+
+/* "go 2" -> "go2" when the pack names something "go2"; "jet bot" -> "jetbot" when
+ * it names something "jetbot" (the recogniser's dictionary spells a name it does not
+ * know as the words that sound like its parts). */
 static void join_glued(const normaliser *nz, text_toks *tt) {
     if (!nz || !nz->n_glued || tt->n < 2) return;
     size_t w = 0;
     for (size_t i = 0; i < tt->n; i++) {
-        if (i + 1 < tt->n && isalpha((unsigned char)tt->t[i][0]) && isdigit((unsigned char)tt->t[i + 1][0])) {
+        if (i + 1 < tt->n && isalpha((unsigned char)tt->t[i][0]) &&
+            (isdigit((unsigned char)tt->t[i + 1][0]) || (is_word(tt->t[i]) && is_word(tt->t[i + 1])))) {
             char j[2 * TOK_LEN];
             snprintf(j, sizeof j, "%s%s", tt->t[i], tt->t[i + 1]);
             int hit = 0;
@@ -156,7 +174,7 @@ normaliser *normaliser_new(const pack *p) {
     normaliser *n = calloc(1, sizeof *n);
     if (!n || !p) return n;
     size_t cap = 0;
-    for (size_t i = 0; i < p->n_items; i++) cap += 8 + p->items[i].n_aliases * 4;
+    for (size_t i = 0; i < p->n_items; i++) cap += (1 + p->items[i].n_aliases) * 8; /* words per name, at most kept */
     n->glued = calloc(cap + 1, sizeof *n->glued);
     text_toks *tt = malloc(sizeof *tt);
     for (size_t i = 0; n->glued && tt && i < p->n_items; i++)
@@ -165,7 +183,7 @@ normaliser *normaliser_new(const pack *p) {
             if (!nm) continue;
             text_tokens(nm, tt);
             for (size_t k = 0; k < tt->n && n->n_glued < cap; k++) {
-                if (!is_glued_form(tt->t[k])) continue;
+                if (!is_glued_form(tt->t[k]) && !is_compound_name(tt->t[k])) continue;
                 int dup = 0;
                 for (size_t g = 0; g < n->n_glued && !dup; g++) dup = strcmp(n->glued[g], tt->t[k]) == 0;
                 if (!dup) memcpy(n->glued[n->n_glued++], tt->t[k], TOK_LEN);
