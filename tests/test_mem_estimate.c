@@ -22,7 +22,8 @@
 #define MIB (1024 * 1024)
 
 /* Sanitizers add shadow memory and quarantine to every allocation: the measured
- * growth is then larger than any real run's, so the tolerance is wider there. */
+ * growth is then up to twice any real run's, so an estimate may fall further below
+ * it there (never further above). */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
 #elif defined(__has_feature)
@@ -33,7 +34,7 @@
 #ifndef SANITIZED
 #define SANITIZED 0
 #endif
-static const double tolerance = SANITIZED ? 0.60 : 0.15;
+static const double tolerance = 0.15, tolerance_below = SANITIZED ? 0.75 : 0.15;
 
 static char tmp[256];
 static char models[300];
@@ -309,8 +310,9 @@ static void llm_estimate_matches_measurement(void) {
         fprintf(stderr,
                 "  tiny llama, context %d: estimate %.1f MiB, measured %.1f MiB (%+.0f%%)\n",
                 ctxs[i], (double)est / MIB, (double)got / MIB, off * 100);
-        CHECK_MSG(off > -tolerance && off < tolerance, "context %d: estimate %lld, measured %lld",
-                  ctxs[i], (long long)est, (long long)got);
+        CHECK_MSG(off > -tolerance_below && off < tolerance,
+                  "context %d: estimate %lld, measured %lld", ctxs[i], (long long)est,
+                  (long long)got);
     }
 }
 
@@ -342,7 +344,7 @@ static void onnx_estimate_matches_measurement(void) {
         fprintf(stderr,
                 "  tiny nemo-ctc, first load: estimate %.1f MiB, measured %.1f MiB (%+.0f%%)\n",
                 (double)est / MIB, (double)ci.resident_bytes / MIB, off * 100);
-        CHECK_MSG(off > -tolerance && off < tolerance, "estimate %lld, measured %lld",
+        CHECK_MSG(off > -tolerance_below && off < tolerance, "estimate %lld, measured %lld",
                   (long long)est, (long long)ci.resident_bytes);
         CHECK(sherpa_api_is_open());
         /* The runtime is open now: the next estimate leaves it out. */
