@@ -316,6 +316,37 @@ static void llm_estimate_matches_measurement(void) {
     }
 }
 
+/* With llm.mmap the file's pages are counted once: in mapped_bytes, not again in the
+ * resident growth of the load (which read them), so what the governor records after
+ * a load stays near the estimate and a reload after an idle unload is not refused. */
+static void mapped_model_is_counted_once(void) {
+    if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
+    const char *kv[] = {"llm.backend", "gguf",     "llm.gguf", gguf, "context_length",
+                        "2048",        "llm.mmap", "true",     NULL};
+    axiom_config *cfg = cfg_of(kv);
+    char err[512];
+    llm *m = llm_new(cfg, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s", err);
+    if (m) {
+        int64_t est = llm_expected_bytes(m);
+        CHECK_MSG(component_load(llm_component(m), err, sizeof err) == 0, "%s", err);
+        component_info ci;
+        component_get_info(llm_component(m), &ci);
+        struct stat st;
+        CHECK(stat(gguf, &st) == 0);
+        CHECK_EQ_INT(ci.mapped_bytes, st.st_size);
+        int64_t recorded = ci.resident_bytes + ci.mapped_bytes;
+        fprintf(stderr,
+                "  tiny llama mapped: estimate %.1f MiB, recorded %.1f MiB (resident %.1f)\n",
+                (double)est / MIB, (double)recorded / MIB, (double)ci.resident_bytes / MIB);
+        CHECK_MSG(recorded < est + est * tolerance, "recorded %lld, estimate %lld",
+                  (long long)recorded, (long long)est);
+        CHECK(ci.resident_bytes < st.st_size);
+    }
+    llm_free(m);
+    config_free(cfg);
+}
+
 static void onnx_estimate_matches_measurement(void) {
     if (!have_models) SKIP("stand-in models were not written (see standins_are_written)");
     /* The first sherpa-onnx load of the process: the tiny recogniser's weights are a
@@ -442,6 +473,7 @@ int main(int argc, char **argv) {
     RUN(broken_files_are_clear_errors);
     RUN(onnx_estimate_matches_measurement);
     RUN(llm_estimate_matches_measurement);
+    RUN(mapped_model_is_counted_once);
     RUN(governor_refuses_what_the_estimate_says_will_not_fit);
     tu_rmtree(tmp);
     return CHECK_DONE(argv[0]);
