@@ -55,6 +55,15 @@ static long long status_kib(const char *key) {
     return v;
 }
 
+/* Resets this process's peak RSS (VmHWM) to its current RSS. */
+static void reset_peak(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
 static axiom_config *cfg_of(const char *const *kv) {
     axiom_config *c = config_new();
     char err[512];
@@ -144,7 +153,7 @@ static void bench_speech_one(const char *root, const speech_standin *s) {
     }
     double rtf[2] = {-1, -1}, load_ms = 0, resident = 0, est_total = 0, after_unload = 0,
            after_trim = 0;
-    double load2_ms = 0, file_mib = 0;
+    double load2_ms = 0, file_mib = 0, peak = 0, trim_at_load = 0;
     for (int threads = 1; threads <= 2; threads++) {
         char t[8];
         snprintf(t, sizeof t, "%d", threads);
@@ -165,6 +174,7 @@ static void bench_speech_one(const char *root, const speech_standin *s) {
         int64_t expected = se   ? stt_engine_expected_bytes(se)
                            : te ? tts_engine_expected_bytes(te)
                                 : 0;
+        reset_peak();
         int64_t before = proc_rss_bytes();
         if (!c || component_load(c, err, sizeof err) != 0) {
             printf("%-14s load failed: %s\n", s->name, err);
@@ -176,6 +186,10 @@ static void bench_speech_one(const char *root, const speech_standin *s) {
         component_info ci;
         component_get_info(c, &ci);
         if (threads == 1) {
+            /* What the load left as free heap: given back by a trim right after it. */
+            int64_t pre_trim = proc_rss_bytes();
+            malloc_trim(0);
+            trim_at_load = (double)(pre_trim - proc_rss_bytes());
             load_ms = ci.load_us / 1000.0;
             resident = (double)ci.resident_bytes;
             est_total = (double)expected;
@@ -184,6 +198,7 @@ static void bench_speech_one(const char *root, const speech_standin *s) {
             load2_ms = ci.load_us / 1000.0;
         }
         rtf[threads - 1] = se ? rtf_stt(se) : rtf_tts(te);
+        if (threads == 1) peak = (double)(status_kib("VmHWM") * 1024 - before);
         stt_engine_free(se); /* unloads */
         tts_engine_free(te);
         if (threads == 1) {
@@ -194,30 +209,40 @@ static void bench_speech_one(const char *root, const speech_standin *s) {
         config_free(cfg);
     }
     unsetenv("AXIOM_SHERPA_THREADS");
-    printf("%-14s %7.0f %6.0f/%-6.0f %8.0f %8.0f %+6.1f%% %6.3f %6.3f %8.0f %7.0f\n", s->name,
-           file_mib, load_ms, load2_ms, resident / MIB, est_total / MIB,
-           pct_off(est_total, resident), rtf[0], rtf[1], after_unload / MIB, after_trim / MIB);
+    printf("%-14s %7.0f %6.0f/%-6.0f %8.0f %8.0f %+6.1f%% %7.0f %7.0f %6.3f %6.3f %8.0f %7.0f\n",
+           s->name, file_mib, load_ms, load2_ms, resident / MIB, est_total / MIB,
+           pct_off(est_total, resident), trim_at_load / MIB, peak / MIB, rtf[0], rtf[1],
+           after_unload / MIB, after_trim / MIB);
 }
 
 static void bench_speech(const char *root) {
     printf("\n-- speech (sherpa-onnx; RTF = processing time / audio time, 4 s decoded or one "
            "sentence spoken) --\n");
-    printf("%-14s %7s %13s %8s %8s %7s %6s %6s %8s %7s\n", "model", "onnxMiB", "load ms 1st/2nd",
-           "resMiB", "estMiB", "est-off", "RTF1t", "RTF2t", "unloadΔ", "trimΔ");
-    for (size_t i = 0; i < sizeof speech / sizeof *speech; i++)
-        bench_speech_one(root, &speech[i]);
-    printf("(resMiB: RSS growth of the first load with 1 thread; the first model also opens "
-           "onnxruntime, ~23 MiB that stay. unloadΔ/trimΔ: RSS left above the pre-load level "
-           "after the unload / after malloc_trim.)\n");
-}
-
-/* Resets this process's peak RSS (VmHWM) to its current RSS. */
-static void reset_peak(void) {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (f) {
-        fputs("5", f);
-        fclose(f);
+    printf("%-14s %7s %13s %8s %8s %7s %7s %7s %6s %6s %8s %7s\n", "model", "onnxMiB",
+           "load ms 1st/2nd", "resMiB", "estMiB", "est-off", "trimmed", "peakMiB", "RTF1t", "RTF2t",
+           "unloadΔ", "trimΔ");
+    /* Each model in a process of its own, as a server starts: a model loaded after
+     * another one in the same process reuses the heap the first one gave back, and its
+     * growth then says more about the allocator than about the model. */
+    for (size_t i = 0; i < sizeof speech / sizeof *speech; i++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            bench_speech_one(root, &speech[i]);
+            fflush(stdout);
+            _exit(0);
+        }
+        int st = 0;
+        if (pid > 0) waitpid(pid, &st, 0);
+        if (pid < 0 || !WIFEXITED(st))
+            printf("%-14s the measuring process failed\n", speech[i].name);
     }
+    printf("(one process per model. resMiB: RSS growth of the load with 1 thread, onnxruntime's "
+           "own ~23 MiB included (opened by this load; it stays). trimmed: what malloc_trim gave "
+           "back right after the load (heap the load freed but the allocator kept). peakMiB: the "
+           "most RSS over the "
+           "pre-load level during the load and the measured use. unloadΔ/trimΔ: RSS left above "
+           "the pre-load level after the unload / after malloc_trim.)\n");
 }
 
 static int count_piece(void *user, const char *piece, size_t len) {
