@@ -339,7 +339,10 @@ int64_t estimate_llm(const gguf_meta *m, int64_t file_bytes, int context_length,
  *   Parakeet-CTC int8 (567 MiB) 1.81, Parakeet-TDT int8 (571 MiB) 1.79,
  *   zipformer fp32 (164 MiB) 1.80, Kokoro fp32 (308 MiB) 1.12 in bench_seed and 1.25
  *   in `axiom say` (1.19 taken), VITS fp32 (55 MiB) 1.11.
- * int8 against fp32 changes the file size, not the factor. */
+ * int8 against fp32 changes the file size, not the factor. For the recognisers ~0.8 of
+ * the 1.8 is heap the load frees again (the weights before prepacking) and the
+ * allocator keeps until a malloc_trim (bench_seed: 451 of 1051 MiB for Parakeet-CTC):
+ * the estimate is the load's peak, which is what admission must allow for. */
 static const double onnx_resident_per_byte[] = {1.80, 1.11, 1.19};
 /* Fixed cost per model folder: sessions, graph, tokens, feature extractor. */
 #define ONNX_FOLDER_FIXED (3 * MIB / 2)
