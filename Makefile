@@ -20,7 +20,7 @@ SAN     ?=
 OPT     ?= -O2
 ROOT    := $(CURDIR)
 
-PKGS      := pocketsphinx sphinxbase libcjson libcurl sqlite3 sndfile samplerate speexdsp libutf8proc inih
+PKGS      := pocketsphinx sphinxbase libcjson libcurl sqlite3 sndfile samplerate speexdsp libutf8proc inih avahi-client
 PKG_CF    := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Third-party headers are not ours to warn about.

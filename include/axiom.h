@@ -207,7 +207,9 @@ AXIOM_API int axiom_voice_feed(axiom_voice *v, const int16_t *pcm, size_t sample
  * now, as if the speaker had paused, and its question is answered. */
 AXIOM_API void axiom_voice_end_input(axiom_voice *v);
 /* A typed question (at most 2000 bytes of UTF-8). An answer in progress is stopped
- * (BARGE_IN) and this one answered at once. Returns 0, or -1 with err. */
+ * (BARGE_IN) and this one answered at once. Returns 0 when the question was taken
+ * (whatever then fails is reported by events, ending with READY), or -1 with err for
+ * an empty or too long text or a closed session (no event follows). */
 AXIOM_API int axiom_voice_text(axiom_voice *v, const char *text, char *err, size_t errlen);
 /* Stops the answer in progress and drops its unplayed audio. Returns 1 when there
  * was one (a BARGE_IN event follows), 0 when nothing was being answered. */

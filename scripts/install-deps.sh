@@ -30,6 +30,9 @@ APT_PACKAGES=(
   libsqlite3-dev                                          # knowledge index, history
   libsndfile1-dev libsamplerate0-dev                      # audio files, resampling
   libspeexdsp-dev                                         # noise suppression before the recogniser
+  libavahi-client-dev                                     # Wyoming service discovery (zeroconf)
+  avahi-daemon avahi-utils dbus                           # the discovery test's own daemon and browser
+  python3                                                 # runs the Wyoming reference client (../shared) in the tests
   pocketsphinx-testdata espeak-ng espeak-ng-data libespeak-ng-dev sox  # test speech
   valgrind git curl                                       # leak checks, bundle unpacking
   cmake                                                   # llama-server for the LLM tests (scripts/build-llama-server.sh)

@@ -48,7 +48,7 @@ static void test_print_config_origins(void) {
                               sizeof err),
                  2);
     CHECK_CONTAINS(err, "AXIOM_SERVER_PORT");
-    CHECK_CONTAINS(err, "1 to 65535");
+    CHECK_CONTAINS(err, "0 to 65535");
     CHECK_EQ_INT(tu_run_axiom(NULL, "--mode fast --print-config", out, sizeof out, err, sizeof err),
                  2);
     CHECK_CONTAINS(err, "full|skip-llm|template-only");

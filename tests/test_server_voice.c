@@ -8,6 +8,7 @@
 #include "support/server_fixture.h"
 #include "support/testutil.h"
 #include "support/ws_client.h"
+#include "voice/voice_session.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -286,6 +287,41 @@ static void test_pcm_audio_format(void) {
     ws_client_free(c);
 }
 
+/* A turn that fails at any stage still ends with an error, idle and ready_to_listen on
+ * the wire (the page's microphone reopens), and the next turn is answered. */
+static void test_failed_turn_recovers(void) {
+    if (!need("brain", "tts")) SKIP("brain or synthesiser not available in this build");
+    static const struct {
+        voice_fault stage;
+        const char *code;
+    } cases[] = {{VOICE_FAULT_BRAIN, "brain_failed"}, {VOICE_FAULT_TTS, "tts_failed"}, {VOICE_FAULT_ALLOC, "out_of_memory"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ws_client *c = open_ws();
+        if (!c) {
+            CHECK(0);
+            continue;
+        }
+        event_log l = {0};
+        voice_fault_inject(cases[k].stage, 1);
+        CHECK(ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what is the unitree go2\"}") == 0);
+        int got = until_ready(c, &l, 20000);
+        voice_fault_inject(cases[k].stage, 0);
+        CHECK_MSG(got == 1, "%s: no ready_to_listen after the failure", cases[k].code);
+        int er = find(&l, "error", 0);
+        CHECK_MSG(er >= 0, "%s: no error event", cases[k].code);
+        if (er >= 0) CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(l.obj[er], "code")), cases[k].code);
+        int from = l.n;
+        CHECK(ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what is the unitree go2\"}") == 0);
+        CHECK_EQ_INT(until_ready(c, &l, 20000), 1);
+        int sp = find(&l, "speaking", from);
+        CHECK_MSG(sp >= 0 && find(&l, "audio", sp) > sp && find(&l, "error", from) < 0,
+                  "%s: the next turn was not answered with its voice", cases[k].code);
+        print_log(&l);
+        log_clear(&l);
+        ws_client_free(c);
+    }
+}
+
 static void test_disconnect_mid_answer(void) {
     if (!need("brain", NULL)) SKIP("brain not available in this build");
     for (int round = 0; round < 6; round++) {
@@ -338,6 +374,7 @@ int main(int argc, char **argv) {
     RUN(test_sessions_are_isolated);
     RUN(test_barge_in);
     RUN(test_pcm_audio_format);
+    RUN(test_failed_turn_recovers);
     RUN(test_disconnect_mid_answer);
     if (started) fixture_stop(&F);
     free(speech);

@@ -218,6 +218,17 @@ typedef struct {
  * for a spoken question); any thread. Returns out->sure. */
 int brain_peek(brain *b, const char *text, brain_peek_result *out);
 
+/* What brain_assess found, by name, read from the pack without changing anything (for
+ * front ends that report intents with their entities, like Wyoming's recognize): the
+ * item's id and name (item -1: both "") and template tpl's canned answer (tpl -1: "").
+ * Loads the pack when it is not loaded. Returns 0, or -1 with err. */
+typedef struct {
+    char item_id[64];
+    char item_name[128];
+    char answer[512];
+} brain_match_names;
+int brain_match_describe(brain *b, int item, int tpl, brain_match_names *out, char *err, size_t errlen);
+
 const char *brain_path_name(brain_path p);
 int brain_mode_parse(const char *name, brain_mode *out);
 

@@ -6,11 +6,14 @@
  * (a component that is not loaded answers "not sure"). It repeats the template
  * decision of brain_turn.c (intent, named item, TF-IDF template match) with stricter
  * bounds, because a wrong "finished" cuts the speaker off; a question only answerable
- * through the conversation's topic ("how long does it last?") is never sure here. */
+ * through the conversation's topic ("how long does it last?") is never sure here.
+ *
+ * brain_match_describe, also read-only: the pack's names for what brain_assess found. */
 #include "brain/brain_internal.h"
 
 #include "core/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,4 +85,23 @@ int brain_peek(brain *b, const char *text, brain_peek_result *out) {
     component_release(b->c_intent);
     component_release(b->c_index);
     return sure;
+}
+
+int brain_match_describe(brain *b, int item, int tpl, brain_match_names *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    if (component_acquire(b->c_index, err, errlen) != 0) return -1;
+    const pack *p = b->pk;
+    int rc = 0;
+    if (!p || item >= (int)p->n_items || tpl >= (int)p->n_templates) {
+        snprintf(err, errlen, "item %d or template %d is not in the loaded pack", item, tpl);
+        rc = -1;
+    } else {
+        if (item >= 0) {
+            str_copy(out->item_id, sizeof out->item_id, p->items[item].id ? p->items[item].id : "");
+            str_copy(out->item_name, sizeof out->item_name, p->items[item].name ? p->items[item].name : "");
+        }
+        if (tpl >= 0) str_copy(out->answer, sizeof out->answer, p->templates[tpl].answer ? p->templates[tpl].answer : "");
+    }
+    component_release(b->c_index);
+    return rc;
 }

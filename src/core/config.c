@@ -52,7 +52,7 @@ static const key_def keys[] = {
     INT("history.retention_turns", "10000", 1, 100000000, "turns kept in the history database; older ones are deleted"),
     /* server */
     STR("server.host", "127.0.0.1", "listen address; anything but loopback requires server.auth_token"),
-    INT("server.port", "8000", 1, 65535, "listen port"),
+    INT("server.port", "8000", 0, 65535, "listen port; 0 = no HTTP server (the Wyoming service alone)"),
     STR("server.web_dir", "", "browser UI folder; default <root>/web"),
     STR("server.allowed_origins", "", "comma-separated extra Origins allowed on /ws and POST requests (same-origin is always allowed)"),
     STR("server.allowed_hosts", "", "comma-separated host names besides loopback and server.host that requests may address (Host header)"),
@@ -69,6 +69,17 @@ static const key_def keys[] = {
     INT("server.ask_max_concurrent", "0", 0, 1024, "POST /api/ask answers running at once; more are refused with 503; 0 = half the turn workers, at least 1"),
     INT("server.ask_timeout_s", "20", 1, 3600, "longest wait for a POST /api/ask answer before 504"),
     INT("server.audio_cache_mb", "16", 0, 4096, "synthesised answer sentences kept for answers that repeat; 0 = off"),
+    /* Wyoming protocol (Home Assistant's Assist pipelines) */
+    INT("wyoming.port", "0", 0, 65535, "Wyoming service port (speech-to-text, text-to-speech, conversation, intents); 0 = off; 10300 is the usual one"),
+    STR("wyoming.host", "127.0.0.1", "Wyoming listen address; anything but loopback requires wyoming.allow_remote"),
+    BOOL("wyoming.allow_remote", "false", "let wyoming.host be an address other machines reach; Wyoming has no authentication, so only on a network you trust"),
+    BOOL("wyoming.zeroconf", "true", "advertise the Wyoming service as _wyoming._tcp through the Avahi daemon, when one runs, for Home Assistant's discovery"),
+    STR("wyoming.zeroconf_name", "", "the advertised service name; default 'AXIOM on <host name>'"),
+    INT("wyoming.max_connections", "16", 1, 4096, "Wyoming connections served at once (each also counts against server.max_sessions); more are refused with a busy error"),
+    INT("wyoming.max_json_bytes", "65536", 1024, 16777216, "longest Wyoming event header line, and longest data part"),
+    INT("wyoming.max_payload_bytes", "1048576", 4096, 67108864, "largest Wyoming payload (one audio chunk)"),
+    INT("wyoming.idle_timeout_s", "60", 1, 86400, "close a Wyoming connection that sends nothing, or does not finish an event, for this long"),
+    INT("wyoming.conversations", "64", 1, 100000, "Wyoming conversations whose history is kept; a new one replaces the least recently used"),
     /* voice activity detection */
     ENUM("vad.backend", "silero", "silero|energy", "silero (via sherpa-onnx) or the plain energy detector; silero falls back to energy when its model is missing"),
     STR("vad.model", "", "Silero VAD ONNX file; default <root>/deps/silero/dist/silero_vad_v5.onnx"),

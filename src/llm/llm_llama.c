@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/* clang-format off: it reflows this list differently on every pass */
 #define LLAMA_FNS(X)                                                                               \
     X(llama_backend_init) X(llama_log_set) X(llama_model_default_params)                          \
     X(llama_context_default_params) X(llama_model_load_from_file) X(llama_model_free)             \
@@ -40,6 +41,7 @@
     X(llama_sampler_free) X(llama_model_chat_template) X(llama_chat_apply_template)               \
     X(llama_get_memory) X(llama_memory_clear) X(llama_set_abort_callback) X(llama_n_ctx)          \
     X(ggml_backend_load_all_from_path)
+/* clang-format on */
 
 static struct {
     void *handle;

@@ -70,9 +70,18 @@ struct axiom_server {
     int reaper_started, stopping;
     int64_t refusal_logged_ms;
     int refusals_unlogged;
-    int nsessions;
+    int nsessions;            /* browser sessions and Wyoming connections */
     uint64_t next_session_id;
+    struct wyoming_server *wyoming; /* NULL when wyoming.port = 0 */
 };
+
+/* ---- admission shared by every front end (server.c) ---- */
+/* Admits one session or connection: 0 (counted in nsessions until
+ * server_leave_session), or -1 with err starting "busy:" when server.max_sessions are
+ * in use or the governor is at its critical level (memory is critical: existing
+ * sessions keep being served, new ones wait). */
+int server_admit_session(axiom_server *srv, char *err, size_t errlen);
+void server_leave_session(axiom_server *srv);
 
 /* ---- outgoing queue (send_queue.c) ---- */
 typedef struct out_msg out_msg;

@@ -84,29 +84,15 @@ int ws_connect(struct mg_connection *conn, axiom_server *srv, int fd) {
     s->out_rate = (int)config_int(srv->cfg, "tts.sample_rate");
     s->fd = fd;
 
-    pthread_mutex_lock(&srv->mu);
-    if (srv->nsessions >= srv->max_sessions) {
+    if (server_admit_session(srv, s->refuse_reason, sizeof s->refuse_reason) != 0) {
         s->refused = WS_CLOSE_BUSY;
-        snprintf(s->refuse_reason, sizeof s->refuse_reason,
-                 "busy: %d voice sessions in use (server.max_sessions); try again later",
-                 srv->nsessions);
-    } else if (governor_admit_session(srv->engine->gov, s->refuse_reason,
-                                      sizeof s->refuse_reason) != 0) {
-        /* Memory is critical: existing sessions keep being served, new ones wait. */
-        s->refused = WS_CLOSE_BUSY;
-        if (strncmp(s->refuse_reason, "busy", 4) != 0) {
-            char msg[sizeof s->refuse_reason];
-            snprintf(msg, sizeof msg, "busy: %.150s", s->refuse_reason);
-            str_copy(s->refuse_reason, sizeof s->refuse_reason, msg);
-        }
     } else {
+        pthread_mutex_lock(&srv->mu);
         s->id = ++srv->next_session_id;
         s->next = srv->sessions;
         srv->sessions = s;
-        srv->nsessions++;
+        pthread_mutex_unlock(&srv->mu);
     }
-    pthread_mutex_unlock(&srv->mu);
-    if (s->refused) metrics_add(srv->metrics, COUNT_REFUSED_BUSY, 1);
     mg_set_user_connection_data(conn, s);
     return 0;
 }

@@ -2,6 +2,8 @@
  * table of bucket chains. Entries hold their text and samples in one allocation. */
 #include "voice/audio_cache.h"
 
+#include "core/util.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +30,8 @@ struct audio_cache {
 };
 
 static uint64_t hash_of(const char *text, int rate) {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)rate;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) h = (h ^ *p) * 1099511628211ull;
-    return h;
+    /* In memory only: the standard start, mixed with the rate. */
+    return fnv1a64_str(FNV1A64_INIT ^ (uint64_t)rate, text);
 }
 
 audio_cache *audio_cache_new(size_t max_bytes) {

@@ -477,10 +477,10 @@ int axiom_voice_text(axiom_voice *v, const char *text, char *err, size_t errlen)
     turn_input *in = calloc(1, sizeof *in);
     if (in) in->text = strdup(text);
     if (!in || !in->text || voice_fault_hit(VOICE_FAULT_ALLOC)) {
+        /* The question was taken; it fails through the turn's one exit (events). */
         turn_input_free(in);
-        snprintf(err, errlen, "out of memory");
         voice_fail_turn(v, 0, "out_of_memory", "out of memory: the question was not answered; try again");
-        return -1;
+        return 0;
     }
     in->t0_us = now_us();
     voice_submit(v, in);
