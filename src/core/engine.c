@@ -86,7 +86,8 @@ axiom_engine *axiom_engine_new(const axiom_config *cfg, char *err, size_t errlen
         if (strcmp(config_str(cfg, "tts.backend"), "none") != 0) {
             e->tts = tts_engine_new(cfg, serr, sizeof serr);
             if (!e->tts) LOG_W("tts", "%s; answers are text only", serr);
-            else if (governor_add(e->gov, tts_engine_component(e->tts), 4 << 20, serr, sizeof serr) != 0)
+            else if (governor_add(e->gov, tts_engine_component(e->tts), tts_engine_expected_bytes(e->tts), serr,
+                                  sizeof serr) != 0)
                 LOG_W("tts", "%s", serr);
         }
     }

@@ -101,6 +101,15 @@ static int64_t statm_rss(void) {
     return rss < 0 ? -1 : rss * (int64_t)sysconf(_SC_PAGESIZE);
 }
 
+int64_t proc_rss_file_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    long long size = 0, rss = 0, shared = -1;
+    if (fscanf(f, "%lld %lld %lld", &size, &rss, &shared) != 3) shared = -1;
+    fclose(f);
+    return shared < 0 ? -1 : shared * (int64_t)sysconf(_SC_PAGESIZE);
+}
+
 int64_t proc_rss_bytes(void) {
     int64_t v = rollup_field("Rss");
     return v >= 0 ? v : statm_rss();

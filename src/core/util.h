@@ -30,6 +30,9 @@ uint64_t fnv1a64_str(uint64_t h, const char *s);
  * falls back to /proc/self/statm. Returns -1 when neither can be read. */
 int64_t proc_rss_bytes(void);
 int64_t proc_pss_bytes(void);
+/* The file-backed (and shared) part of the resident memory (statm's third field), in
+ * bytes, or -1: a mapped model's pages show up here as they are read. */
+int64_t proc_rss_file_bytes(void);
 
 /* The folder holding deps/, data/ and web/: $AXIOM_ROOT, else the parent of the
  * executable's folder when it holds deps/ or data/, else the current folder. */

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "mem/estimate.h"
 
 #include <dlfcn.h>
 #include <ggml-backend.h>
@@ -57,6 +58,8 @@ typedef struct {
     int threads;
     int use_mmap; /* llm.mmap: pages come from the file and are shared, not copied */
     int64_t file_bytes;
+    gguf_meta meta; /* the file's header, read at create; meta_ok 0 when unreadable */
+    int meta_ok;
     /* model_lock: load/unload write, generation and token counting read, so counting
      * tokens for another session's prompt never waits for a generation to end.
      * gen_lock: one generation at a time (one context, one cache). */
@@ -147,6 +150,11 @@ static void *llama_create(const llm_settings *s, char *err, size_t errlen) {
     }
     m->file_bytes = st.st_size;
     m->use_mmap = config_bool(s->cfg, "llm.mmap");
+    /* The header sizes the KV cache for the governor's admission; a file that is not
+     * GGUF is refused at load, with its own message. */
+    char why[512];
+    m->meta_ok = gguf_meta_read(path, &m->meta, why, sizeof why) == 0;
+    if (!m->meta_ok) LOG_W("llm", "%s; its memory is estimated from the file size alone", why);
     pthread_mutex_init(&m->gen_lock, NULL);
     pthread_rwlock_init(&m->model_lock, NULL);
     return m;
@@ -184,10 +192,22 @@ static int64_t mem_available_bytes(void) {
 
 /* A load that cannot fit is refused before it starts, so the answer degrades instead of
  * the process being killed: the model's file (mapped and read in full while
- * generating) plus a margin for the context and compute buffers. */
+ * generating), the KV cache from the model's own layers and heads at the context it
+ * will get, and the compute buffers (mem/estimate.c). Without a readable header: the
+ * file plus a margin. */
 static int64_t llama_expected(void *b) {
     llama *m = b;
+    llm_estimate est;
+    if (m->meta_ok) return estimate_llm(&m->meta, m->file_bytes, m->s->context_length, &est);
     return m->file_bytes + m->file_bytes / 10 + (int64_t)m->s->context_length * 1024 + (16 << 20);
+}
+
+/* The context a load asks llama.cpp for: context_length, but no more than the model
+ * was trained for (a longer window would only cost memory). */
+static int llama_context(const llama *m) {
+    int n = m->s->context_length;
+    if (m->meta_ok && m->meta.n_ctx_train > 0 && n > m->meta.n_ctx_train) n = (int)m->meta.n_ctx_train;
+    return n;
 }
 
 static int check_budget(llama *m, char *err, size_t errlen) {
@@ -242,7 +262,7 @@ static int llama_load(void *b, char *err, size_t errlen) {
         return -1;
     }
     struct llama_context_params cp = L.llama_context_default_params();
-    cp.n_ctx = (uint32_t)m->s->context_length;
+    cp.n_ctx = (uint32_t)llama_context(m);
     cp.n_batch = cp.n_ctx < 512 ? cp.n_ctx : 512;
     cp.n_ubatch = cp.n_batch;
     cp.n_seq_max = 1;
@@ -251,7 +271,7 @@ static int llama_load(void *b, char *err, size_t errlen) {
     m->ctx = L.llama_init_from_model(m->model, cp);
     if (!m->ctx) {
         snprintf(err, errlen, "'%s': could not create a context of %d tokens (context_length); lower it",
-                 m->path, m->s->context_length);
+                 m->path, llama_context(m));
         free_model(m);
         pthread_rwlock_unlock(&m->model_lock);
         return -1;

@@ -120,6 +120,13 @@ const sherpa_api *sherpa_api_get(char *err, size_t errlen) {
     return ok ? &api : NULL;
 }
 
+int sherpa_api_is_open(void) {
+    pthread_mutex_lock(&api_lock);
+    int open = api_state == 1;
+    pthread_mutex_unlock(&api_lock);
+    return open;
+}
+
 int sherpa_check_file(const char *what, const char *path, char *err, size_t errlen) {
     struct stat st;
     if (!path || !*path) {

@@ -451,6 +451,9 @@ typedef struct {
  * being unloaded). A failure is remembered: later calls return the same error. */
 const sherpa_api *sherpa_api_get(char *err, size_t errlen);
 
+/* 1 once sherpa_api_get has opened the library in this process (it stays open): a
+ * further model then costs its weights only, not the runtime's own memory. */
+int sherpa_api_is_open(void);
 /* The library path sherpa_api_get uses (or used). */
 void sherpa_api_library_path(char *out, size_t outlen);
 

@@ -11,6 +11,8 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "mem/estimate.h"
+#include "speech/sherpa_api.h"
 
 #include <errno.h>
 #include <speex/speex_preprocess.h>
@@ -291,6 +293,15 @@ axiom_component *stt_engine_component(stt_engine *e) {
 }
 
 int64_t stt_engine_expected_bytes(stt_engine *e) {
+    if (strcmp(e->be->name, "sherpa") == 0) {
+        /* From the model folder's files (mem/estimate.c); an unreadable folder fails
+         * at load with its own message, so only a floor is asked for here. */
+        onnx_estimate est;
+        char why[512];
+        int64_t b = estimate_onnx_dir(config_str(e->cfg, "stt.sherpa_model_dir"), ONNX_RECOGNISER,
+                                      !sherpa_api_is_open(), &est, why, sizeof why);
+        return b > 0 ? b : 64ll << 20;
+    }
     if (strcmp(e->be->name, "pocketsphinx") != 0) return 64ll << 20;
     const char *lm = config_str(e->cfg, "stt.lm");
     /* Measured here (RSS delta of a load with one decoder): stock 91 MiB, mixed 117 MiB,

@@ -121,7 +121,8 @@ axiom_component *stt_engine_component(stt_engine *e);
  * this first, outside any load. Returns 0 or -1 with err. */
 int stt_engine_refresh_corpus(stt_engine *e, char *err, size_t errlen);
 /* What loading is expected to cost, for the governor's budget check (measured for
- * PocketSphinx: model plus one decoder; each further decoder costs about as much). */
+ * PocketSphinx: model plus one decoder; each further decoder costs about as much;
+ * sherpa-onnx: from the model folder's files, mem/estimate.h). */
 int64_t stt_engine_expected_bytes(stt_engine *e);
 /* Decoders in the pool: created so far, in use now, and the bound. */
 void stt_engine_pool_counts(stt_engine *e, int *created, int *in_use, int *pool_size);

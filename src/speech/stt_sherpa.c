@@ -54,7 +54,11 @@ static int env_debug(void) {
     return d && *d && strcmp(d, "0") != 0;
 }
 
+/* One thread on a machine of fewer than 4 cores (the rest of the turn needs one).
+ * AXIOM_SHERPA_THREADS overrides it, for measuring (bench_seed). */
 static int threads_for_decoding(void) {
+    const char *t = getenv("AXIOM_SHERPA_THREADS");
+    if (t && atoi(t) > 0 && atoi(t) <= 64) return atoi(t);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 4 ? 2 : 1;
 }

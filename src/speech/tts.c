@@ -6,6 +6,8 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "mem/estimate.h"
+#include "speech/sherpa_api.h"
 #include "speech/wav.h"
 
 #include <ctype.h>
@@ -112,6 +114,21 @@ void tts_engine_free(tts_engine *e) {
 }
 
 axiom_component *tts_engine_component(tts_engine *e) { return e->comp; }
+
+int64_t tts_engine_expected_bytes(tts_engine *e) {
+    if (e->be == &tts_backend_sherpa) {
+        /* From the voice folder's files (mem/estimate.c); an unreadable folder fails at
+         * load and falls back to flite, which the floor covers. */
+        onnx_estimate est;
+        char why[512];
+        int kokoro = strcmp(config_str(e->cfg, "tts.sherpa_model_type"), "kokoro") == 0;
+        int64_t b = estimate_onnx_dir(config_str(e->cfg, "tts.sherpa_model_dir"),
+                                      kokoro ? ONNX_VOICE_KOKORO : ONNX_VOICE_VITS,
+                                      !sherpa_api_is_open(), &est, why, sizeof why);
+        if (b > 0) return b;
+    }
+    return 4 << 20; /* flite's voices are compiled in: a few MiB of tables */
+}
 
 int tts_synth(tts_engine *e, const char *text, const char *voice, int out_rate,
               const atomic_int *cancel, tts_audio *out, char *err, size_t errlen) {

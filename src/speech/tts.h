@@ -59,6 +59,9 @@ typedef struct tts_engine tts_engine;
 tts_engine *tts_engine_new(const axiom_config *cfg, char *err, size_t errlen);
 void tts_engine_free(tts_engine *e);
 axiom_component *tts_engine_component(tts_engine *e);
+/* What loading is expected to cost, for the governor's budget check: a sherpa-onnx
+ * voice from its folder's files (mem/estimate.h), flite a few MiB. */
+int64_t tts_engine_expected_bytes(tts_engine *e);
 
 /* Synthesises one sentence (loading the component if needed) and resamples it to
  * out_rate (8000..48000; 0 = tts.sample_rate). Returns 0, 1 when *cancel was raised

@@ -135,7 +135,10 @@ static void *model_load(const axiom_config *cfg, char *err, size_t errlen) {
     memset(&c, 0, sizeof c);
     const char *debug = getenv("AXIOM_SHERPA_DEBUG");
     c.model.debug = debug && *debug && strcmp(debug, "0") != 0;
-    c.model.num_threads = 1;
+    /* One thread: sentences are short and the recogniser needs the other core.
+     * AXIOM_SHERPA_THREADS overrides it, for measuring (bench_seed). */
+    const char *threads = getenv("AXIOM_SHERPA_THREADS");
+    c.model.num_threads = threads && atoi(threads) > 0 && atoi(threads) <= 64 ? atoi(threads) : 1;
     c.model.provider = "cpu";
     c.max_num_sentences = 1;
     if (kokoro) {
