@@ -44,7 +44,8 @@ static axiom_config *make_cfg(const char *data, const char *cache, const char *t
     char err[256];
     config_set(c, "data", data, CFG_FLAG, "bench", err, sizeof err);
     config_set(c, "cache_dir", cache, CFG_FLAG, "bench", err, sizeof err);
-    if (threshold) config_set(c, "template_threshold", threshold, CFG_FLAG, "bench", err, sizeof err);
+    if (threshold)
+        config_set(c, "template_threshold", threshold, CFG_FLAG, "bench", err, sizeof err);
     return c;
 }
 
@@ -69,15 +70,18 @@ static void bench_dir(const char *label, const char *dir) {
     }
     int64_t cold_us = now_us() - t0;
     int64_t rss1 = proc_rss_bytes();
-    printf("pack: %zu items, %zu templates, %zu facts, %zu load issues\n", b->pk->n_items, b->pk->n_templates,
-           b->pk->n_facts, b->pk->n_issues);
-    printf("index build (cold, SQLite FTS5 file): %.1f ms; whole cold load incl. pack parse and intent training: %.1f ms\n",
+    printf("pack: %zu items, %zu templates, %zu facts, %zu load issues\n", b->pk->n_items,
+           b->pk->n_templates, b->pk->n_facts, b->pk->n_issues);
+    printf("index build (cold, SQLite FTS5 file): %.1f ms; whole cold load incl. pack parse and "
+           "intent training: %.1f ms\n",
            b->sinfo.build_us / 1000.0, cold_us / 1000.0);
     brain *b2 = brain_new(cfg, err, sizeof err);
     t0 = now_us();
     if (b2 && brain_load(b2, err, sizeof err) == 0)
-        printf("second start (cached index and intent model): %.1f ms total, index open %.1f ms (rebuilt: %s)\n",
-               (now_us() - t0) / 1000.0, b2->sinfo.build_us / 1000.0, b2->sinfo.rebuilt ? "yes" : "no");
+        printf("second start (cached index and intent model): %.1f ms total, index open %.1f ms "
+               "(rebuilt: %s)\n",
+               (now_us() - t0) / 1000.0, b2->sinfo.build_us / 1000.0,
+               b2->sinfo.rebuilt ? "yes" : "no");
     brain_free(b2);
     printf("resident memory of the loaded brain: %.1f MiB (RSS delta; whole process %.1f MiB)\n",
            (rss1 - rss0) / 1048576.0, rss1 / 1048576.0);
@@ -91,10 +95,12 @@ static void bench_dir(const char *label, const char *dir) {
     char q[2048];
     for (size_t i = 0; i < n; i++) {
         size_t k = 0;
-        for (const char *c = b->pk->templates[i].question; *c && k < sizeof q - 1; c++) q[k++] = (char)tolower((unsigned char)*c);
+        for (const char *c = b->pk->templates[i].question; *c && k < sizeof q - 1; c++)
+            q[k++] = (char)tolower((unsigned char)*c);
         q[k] = 0;
         brain_reply r;
-        brain_turn_opts o = {.mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
+        brain_turn_opts o = {
+            .mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
         /* fresh history each time: one question, one session, as a user would ask it */
         s->topic_item = -1;
         s->last_model[0] = 0;
@@ -107,7 +113,9 @@ static void bench_dir(const char *label, const char *dir) {
                 tpl_cpu[ntpl] = c1 - c0;
                 fast++;
                 tpl_us[ntpl++] = r.t.total_us;
-                if (strcmp(b->pk->templates[r.template_index].answer, b->pk->templates[i].answer) == 0) own++;
+                if (strcmp(b->pk->templates[r.template_index].answer, b->pk->templates[i].answer) ==
+                    0)
+                    own++;
             }
         }
         /* the data itself may hold this question (after normalisation) with another
@@ -125,16 +133,19 @@ static void bench_dir(const char *label, const char *dir) {
         brain_reply_free(&r);
     }
     printf("template questions asked back verbatim (lower-cased): %zu\n", n);
-    printf("  took the fast path: %zu (%.1f%%); got their own template's answer: %zu (%.1f%%)\n", fast,
-           n ? 100.0 * fast / n : 0, own, n ? 100.0 * own / n : 0);
-    printf("  questions the data holds only once (no same question with another answer): %zu; their own answer on "
+    printf("  took the fast path: %zu (%.1f%%); got their own template's answer: %zu (%.1f%%)\n",
+           fast, n ? 100.0 * fast / n : 0, own, n ? 100.0 * own / n : 0);
+    printf("  questions the data holds only once (no same question with another answer): %zu; "
+           "their own answer on "
            "the fast path: %zu (%.1f%%)\n",
            unamb, unamb_own, unamb ? 100.0 * unamb_own / unamb : 0);
-    printf("  template-path answer, in process: p50 %.0f us, p95 %.0f us, p99 %.0f us (%zu answers)\n",
-           pct(tpl_us, ntpl, 0.5), pct(tpl_us, ntpl, 0.95), pct(tpl_us, ntpl, 0.99), ntpl);
-    printf("  template-path answer, CPU time of the answering thread: p50 %.0f us, p99 %.0f us\n", pct(tpl_cpu, ntpl, 0.5),
-           pct(tpl_cpu, ntpl, 0.99));
-    printf("  any path (same questions): p50 %.0f us, p99 %.0f us\n", pct(all_us, n, 0.5), pct(all_us, n, 0.99));
+    printf(
+        "  template-path answer, in process: p50 %.0f us, p95 %.0f us, p99 %.0f us (%zu answers)\n",
+        pct(tpl_us, ntpl, 0.5), pct(tpl_us, ntpl, 0.95), pct(tpl_us, ntpl, 0.99), ntpl);
+    printf("  template-path answer, CPU time of the answering thread: p50 %.0f us, p99 %.0f us\n",
+           pct(tpl_cpu, ntpl, 0.5), pct(tpl_cpu, ntpl, 0.99));
+    printf("  any path (same questions): p50 %.0f us, p99 %.0f us\n", pct(all_us, n, 0.5),
+           pct(all_us, n, 0.99));
     brain_session_free(s);
     brain_free(b);
     config_free(cfg);
@@ -149,10 +160,12 @@ static void bench_dir(const char *label, const char *dir) {
     size_t limit = n > 1000 ? 1000 : n;
     for (size_t i = 0; s && i < limit; i++) {
         brain_reply r;
-        brain_turn_opts o = {.mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
+        brain_turn_opts o = {
+            .mode = BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
         s->topic_item = -1;
         int64_t c0 = cpu_us();
-        int trc = brain_turn(b, s, b->pk ? b->pk->templates[(i * 7) % n].question : "hello", &o, &r, err, sizeof err);
+        int trc = brain_turn(b, s, b->pk ? b->pk->templates[(i * 7) % n].question : "hello", &o, &r,
+                             err, sizeof err);
         int64_t c1 = cpu_us();
         if (trc == 0 && r.path == BRAIN_PATH_RETRIEVAL && r.t.load_us < 1000) {
             ret_cpu[nret] = c1 - c0;
@@ -161,11 +174,13 @@ static void bench_dir(const char *label, const char *dir) {
         }
         brain_reply_free(&r);
     }
-    printf("retrieval-path answer (no LLM), in process: p50 %.0f us, p95 %.0f us, p99 %.0f us (%zu answers); "
+    printf("retrieval-path answer (no LLM), in process: p50 %.0f us, p95 %.0f us, p99 %.0f us (%zu "
+           "answers); "
            "bm25 search alone p50 %.0f us\n",
-           pct(ret_us, nret, 0.5), pct(ret_us, nret, 0.95), pct(ret_us, nret, 0.99), nret, pct(ret_only, nret, 0.5));
-    printf("  retrieval-path answer, CPU time of the answering thread: p50 %.0f us, p99 %.0f us\n", pct(ret_cpu, nret, 0.5),
-           pct(ret_cpu, nret, 0.99));
+           pct(ret_us, nret, 0.5), pct(ret_us, nret, 0.95), pct(ret_us, nret, 0.99), nret,
+           pct(ret_only, nret, 0.5));
+    printf("  retrieval-path answer, CPU time of the answering thread: p50 %.0f us, p99 %.0f us\n",
+           pct(ret_cpu, nret, 0.5), pct(ret_cpu, nret, 0.99));
     free(ret_cpu);
     free(ret_us);
     free(ret_only);
@@ -181,20 +196,25 @@ static void bench_dir(const char *label, const char *dir) {
 int main(int argc, char **argv) {
     log_set_level(AX_LOG_ERROR);
     if (argc > 1) {
-        for (int i = 1; i < argc; i++) bench_dir("pack", argv[i]);
+        for (int i = 1; i < argc; i++)
+            bench_dir("pack", argv[i]);
         return 0;
     }
     char ref[2048], def[2048], probe[2100];
     const char *root = axiom_root_dir();
     snprintf(ref, sizeof ref, "%s/../shared/axiom-reference/data", root);
     struct stat st;
-    if (stat(ref, &st) == 0) bench_dir("reference deployment data", ref);
-    else printf("reference data absent (%s): skipped\n", ref);
+    if (stat(ref, &st) == 0)
+        bench_dir("reference deployment data", ref);
+    else
+        printf("reference data absent (%s): skipped\n", ref);
     snprintf(def, sizeof def, "%s/data", root);
     snprintf(probe, sizeof probe, "%s/pack.json", def);
-    if (stat(probe, &st) == 0) bench_dir("default pack", def);
+    if (stat(probe, &st) == 0)
+        bench_dir("default pack", def);
     else {
-        printf("\ndefault pack incomplete (no data/pack.json): measuring the tests' mini pack instead\n");
+        printf("\ndefault pack incomplete (no data/pack.json): measuring the tests' mini pack "
+               "instead\n");
         snprintf(def, sizeof def, "%s/tests/data/pack-mini", root);
         bench_dir("tests' mini pack", def);
     }

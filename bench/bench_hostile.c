@@ -28,9 +28,13 @@ int main(void) {
     const char *env = getenv("BENCH_HOSTILE_SECONDS");
     int secs = env ? atoi(env) : 20;
     if (secs < 2) secs = 2;
-    static const char *const settings[] = {"server.max_sessions=4", "server.send_queue_kb=16",
-                                           "tts.backend=none", "mode=template-only",
-                                           "vad.backend=energy", "log_level=off", NULL};
+    static const char *const settings[] = {"server.max_sessions=4",
+                                           "server.send_queue_kb=16",
+                                           "tts.backend=none",
+                                           "mode=template-only",
+                                           "vad.backend=energy",
+                                           "log_level=off",
+                                           NULL};
     server_fixture f;
     char err[512];
     if (fixture_start(&f, settings, err, sizeof err) != 0) {

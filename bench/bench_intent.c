@@ -51,7 +51,8 @@ static void bench_model(const char *name, const labelled_set *set, const labelle
     int64_t *lat = malloc(total * sizeof *lat);
     if (!lat) return;
     intent_result res;
-    for (size_t i = 0; i < nq; i++) intent_predict(m, q[i].text, &res); /* warm caches */
+    for (size_t i = 0; i < nq; i++)
+        intent_predict(m, q[i].text, &res); /* warm caches */
     for (size_t i = 0; i < total; i++) {
         int64_t t0 = now_us();
         intent_predict(m, q[i % nq].text, &res);
@@ -59,7 +60,8 @@ static void bench_model(const char *name, const labelled_set *set, const labelle
     }
     /* now_us has microsecond resolution: also time a batch for the mean. */
     int64_t t0 = now_us();
-    for (size_t i = 0; i < total; i++) intent_predict(m, q[i % nq].text, &res);
+    for (size_t i = 0; i < total; i++)
+        intent_predict(m, q[i % nq].text, &res);
     double mean = (double)(now_us() - t0) / (double)total;
     long long p50 = (long long)pct(lat, total, 0.5), p99 = (long long)pct(lat, total, 0.99);
     printf("%s: predict p50 %lld us, p99 %lld us, max %lld us, mean %.1f us over %zu calls "

@@ -18,15 +18,14 @@
 #include "llm/llm.h"
 #include "llm/llm_stream.h"
 
+#include "../tests/support/llama_server_proc.h"
 #include "brain/speech_text.h"
 #include "speech/tts.h"
-#include "../tests/support/llama_server_proc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
 
 #define RUNS 7
 
@@ -62,28 +61,34 @@ static int on_event(void *user, const char *s, size_t len) {
 }
 
 static void bench_parsers(void) {
-    const char *line = "{\"model\":\"llama3.2:1b\",\"created_at\":\"2026-11-27T10:00:00.123456Z\",\"message\":"
-                       "{\"role\":\"assistant\",\"content\":\" token\"},\"done\":false}\n";
-    const char *event = "data: {\"id\":\"chatcmpl-abc\",\"object\":\"chat.completion.chunk\",\"created\":1764237600,"
-                        "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" token\"},"
-                        "\"finish_reason\":null}]}\n\n";
+    const char *line =
+        "{\"model\":\"llama3.2:1b\",\"created_at\":\"2026-11-27T10:00:00.123456Z\",\"message\":"
+        "{\"role\":\"assistant\",\"content\":\" token\"},\"done\":false}\n";
+    const char *event =
+        "data: "
+        "{\"id\":\"chatcmpl-abc\",\"object\":\"chat.completion.chunk\",\"created\":1764237600,"
+        "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" token\"},"
+        "\"finish_reason\":null}]}\n\n";
     enum { N = 20000 };
     double a[RUNS], b[RUNS];
     size_t sink = 0;
     for (int r = 0; r < RUNS; r++) {
         llm_lines l = {0};
         int64_t t0 = now_us();
-        for (int i = 0; i < N; i++) llm_lines_feed(&l, line, strlen(line), on_line, &sink);
+        for (int i = 0; i < N; i++)
+            llm_lines_feed(&l, line, strlen(line), on_line, &sink);
         a[r] = (double)(now_us() - t0) / N;
         llm_lines_free(&l);
         llm_sse s;
         llm_sse_init(&s, on_event, &sink);
         t0 = now_us();
-        for (int i = 0; i < N; i++) llm_sse_feed(&s, event, strlen(event));
+        for (int i = 0; i < N; i++)
+            llm_sse_feed(&s, event, strlen(event));
         b[r] = (double)(now_us() - t0) / N;
         llm_sse_free(&s);
     }
-    printf("parse per chunk: ollama ndjson median %.2f us (p95 %.2f), openai sse median %.2f us (p95 %.2f)\n",
+    printf("parse per chunk: ollama ndjson median %.2f us (p95 %.2f), openai sse median %.2f us "
+           "(p95 %.2f)\n",
            pct(a, RUNS, 0.5), pct(a, RUNS, 0.95), pct(b, RUNS, 0.5), pct(b, RUNS, 0.95));
 }
 
@@ -93,7 +98,8 @@ typedef struct {
 } run_figs;
 
 static int run_chats(llm *m, int max_tokens, run_figs *f, char *err, size_t errlen) {
-    static const llm_message msgs[] = {{"user", "Once upon a time, there was a little dog named Max."}};
+    static const llm_message msgs[] = {
+        {"user", "Once upon a time, there was a little dog named Max."}};
     llm_options o = {.max_tokens = max_tokens};
     for (int r = 0; r < RUNS; r++) {
         size_t bytes = 0;
@@ -111,8 +117,9 @@ static int run_chats(llm *m, int max_tokens, run_figs *f, char *err, size_t errl
 static void print_figs(const char *name, run_figs *f) {
     printf("%s: %d tokens per answer; AXIOM overhead per token median %.2f us (p95 %.2f); "
            "backend per token median %.0f us; first token median %.0f ms\n",
-           name, f->tokens, pct(f->overhead_per_tok, RUNS, 0.5), pct(f->overhead_per_tok, RUNS, 0.95),
-           pct(f->model_per_tok, RUNS, 0.5), pct(f->first_ms, RUNS, 0.5));
+           name, f->tokens, pct(f->overhead_per_tok, RUNS, 0.5),
+           pct(f->overhead_per_tok, RUNS, 0.95), pct(f->model_per_tok, RUNS, 0.5),
+           pct(f->first_ms, RUNS, 0.5));
 }
 
 static axiom_config *base_cfg(const char *backend) {
@@ -137,8 +144,10 @@ static void bench_in_process(const char *model) {
         return;
     }
     run_figs f;
-    if (run_chats(m, 200, &f, err, sizeof err) != 0) printf("in process: failed: %s\n", err);
-    else print_figs("in process (llama.cpp, stories260K, 1 thread)", &f);
+    if (run_chats(m, 200, &f, err, sizeof err) != 0)
+        printf("in process: failed: %s\n", err);
+    else
+        print_figs("in process (llama.cpp, stories260K, 1 thread)", &f);
     component_info info;
     component_get_info(llm_component(m), &info);
     struct stat st;
@@ -150,8 +159,10 @@ static void bench_in_process(const char *model) {
     component_load(llm_component(m), err, sizeof err);
     component_info again;
     component_get_info(llm_component(m), &again);
-    printf("memory: GGUF file %.2f MiB, %.2f MiB mapped; governor measured +%.2f MiB resident at the first load "
-           "(libllama included), +%.2f MiB at a reload (model, context of %lld tokens, buffers); unload released "
+    printf("memory: GGUF file %.2f MiB, %.2f MiB mapped; governor measured +%.2f MiB resident at "
+           "the first load "
+           "(libllama included), +%.2f MiB at a reload (model, context of %lld tokens, buffers); "
+           "unload released "
            "%.2f MiB (RSS %.1f -> %.1f MiB)\n",
            st.st_size / 1048576.0, info.mapped_bytes / 1048576.0, info.resident_bytes / 1048576.0,
            again.resident_bytes / 1048576.0, config_int(c, "context_length"), drop / 1048576.0,
@@ -190,11 +201,14 @@ static void on_sentence(void *user, const char *sentence) {
 
 static int feed_splitter(void *user, const char *p, size_t len) {
     first_sentence *f = user;
-    if (!f->t_end_token && (memchr(p, '.', len) || memchr(p, '!', len) || memchr(p, '?', len))) f->t_end_token = now_us();
+    if (!f->t_end_token && (memchr(p, '.', len) || memchr(p, '!', len) || memchr(p, '?', len)))
+        f->t_end_token = now_us();
     int64_t t0 = now_us();
     if (!f->emitted) splitter_feed(f->sp, p, len, on_sentence, f);
-    if (!f->emitted) f->split_us += now_us() - t0;
-    else if (f->t_emitted >= t0 && !f->split_us) f->split_us += f->t_emitted - t0;
+    if (!f->emitted)
+        f->split_us += now_us() - t0;
+    else if (f->t_emitted >= t0 && !f->split_us)
+        f->split_us += f->t_emitted - t0;
     return 0;
 }
 
@@ -208,7 +222,8 @@ static void bench_first_sentence(const char *model) {
         config_free(c);
         return;
     }
-    static const llm_message msgs[] = {{"user", "Once upon a time, there was a little dog named Max."}};
+    static const llm_message msgs[] = {
+        {"user", "Once upon a time, there was a little dog named Max."}};
     llm_options o = {.max_tokens = 120};
     double wall[RUNS], own[RUNS], spoken[RUNS], synth[RUNS];
     int n = 0;
@@ -220,8 +235,8 @@ static void bench_first_sentence(const char *model) {
     for (int r = 0; r < RUNS; r++) {
         first_sentence f = {.sp = splitter_new(0), .tts = tts};
         llm_result res;
-        if (llm_chat(m, msgs, 1, &o, feed_splitter, &f, NULL, &res, err, sizeof err) == 0 && f.emitted &&
-            f.t_end_token) {
+        if (llm_chat(m, msgs, 1, &o, feed_splitter, &f, NULL, &res, err, sizeof err) == 0 &&
+            f.emitted && f.t_end_token) {
             wall[n] = (f.t_emitted - f.t_end_token) / 1000.0;
             own[n] = f.split_us / 1000.0;
             spoken[n] = (f.t_audio - f.t_end_token) / 1000.0;
@@ -231,17 +246,21 @@ static void bench_first_sentence(const char *model) {
         splitter_free(f.sp);
     }
     if (n) {
-        printf("first sentence (in process): sentence-ending token -> sentence out of the splitter median %.2f ms "
-               "wall (p95 %.2f, includes waiting for the next token), splitter's own time %.3f ms\n",
-               pct(wall, n, 0.5), pct(wall, n, 0.95), pct(own, n, 0.5));
+        printf(
+            "first sentence (in process): sentence-ending token -> sentence out of the splitter "
+            "median %.2f ms "
+            "wall (p95 %.2f, includes waiting for the next token), splitter's own time %.3f ms\n",
+            pct(wall, n, 0.5), pct(wall, n, 0.95), pct(own, n, 0.5));
         /* pct sorts in place: copy before reusing arrays. */
         double over[RUNS];
-        for (int i = 0; i < n; i++) over[i] = spoken[i] - synth[i];
-        printf("first spoken sentence: sentence-ending token -> audio ready (flite, default voice) median %.2f ms (p95 %.2f), "
+        for (int i = 0; i < n; i++)
+            over[i] = spoken[i] - synth[i];
+        printf("first spoken sentence: sentence-ending token -> audio ready (flite, default voice) "
+               "median %.2f ms (p95 %.2f), "
                "of which synthesis %.2f ms; AXIOM beyond TTS median %.2f ms (target <= 30 ms)\n",
                pct(spoken, n, 0.5), pct(spoken, n, 0.95), pct(synth, n, 0.5), pct(over, n, 0.5));
-    }
-    else printf("first sentence: no sentence ended within 120 tokens (%s)\n", err);
+    } else
+        printf("first sentence: no sentence ended within 120 tokens (%s)\n", err);
     tts_engine_free(tts);
     llm_free(m);
     config_free(c);
@@ -265,9 +284,12 @@ static void bench_server(const char *model) {
     config_set(c, "llm.url", url, CFG_FLAG, "bench", err, sizeof err);
     llm *m = llm_new(c, err, sizeof err);
     run_figs f;
-    if (!m) printf("llama-server: failed: %s\n", err);
-    else if (run_chats(m, 200, &f, err, sizeof err) != 0) printf("llama-server: failed: %s\n", err);
-    else print_figs("llama-server over HTTP/SSE (stories260K, 1 thread)", &f);
+    if (!m)
+        printf("llama-server: failed: %s\n", err);
+    else if (run_chats(m, 200, &f, err, sizeof err) != 0)
+        printf("llama-server: failed: %s\n", err);
+    else
+        print_figs("llama-server over HTTP/SSE (stories260K, 1 thread)", &f);
     llm_free(m);
     config_free(c);
     lsp_stop(&s);

@@ -7,9 +7,9 @@
  * questions, synthesised once with `axiom say` in a voice other than the default.
  *
  * Per N it prints: turn latency (last speech sample sent -> first answer audio byte
- * received) p50/p95 over every answer and over template answers alone, turns answered, frames sent late (client side) and audio shed
- * (server side, /metrics), error events, server peak RSS and CPU; then the idle
- * memory per connected session, the capacity (largest N within the bounds) and what
+ * received) p50/p95 over every answer and over template answers alone, turns answered, frames sent
+ * late (client side) and audio shed (server side, /metrics), error events, server peak RSS and CPU;
+ * then the idle memory per connected session, the capacity (largest N within the bounds) and what
  * happens past server.max_sessions.
  *
  * Before that, the first turn after start: a fresh server that loads lazily (the
@@ -290,10 +290,12 @@ static int load_questions(void) {
     const char *bin = getenv("AXIOM_BIN");
     int n = cJSON_GetArraySize(arr);
     for (int i = 0; i < n && nquestions < MAX_Q; i += n / MAX_Q + 1) {
-        const char *q = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i), "question"));
+        const char *q =
+            cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i), "question"));
         if (!q || strchr(q, '\'') || strlen(q) > 90) continue;
         int words = 1;
-        for (const char *p = q; *p; p++) words += *p == ' ';
+        for (const char *p = q; *p; p++)
+            words += *p == ' ';
         if (words < 5 || words > 11) continue; /* 2-3 s of speech */
         char wav[4400], cmd[9000];
         snprintf(wav, sizeof wav, "%s/q%d.wav", cache, nquestions);
@@ -319,7 +321,6 @@ static int env_int(const char *name, int def) {
     return v && *v ? atoi(v) : def;
 }
 
-
 /* ---- one conversation, step by step (first turn, barge-in) ---- */
 
 typedef struct {
@@ -335,7 +336,8 @@ static void conv_msg(void *user, const ws_msg *m) {
     conv *c = user;
     if (m->opcode == WSC_BINARY) {
         if (!c->first_audio_us) c->first_audio_us = wsc_now_us();
-        wav_message_append((const unsigned char *)m->data, m->len, &c->played, &c->nplayed, &c->cap);
+        wav_message_append((const unsigned char *)m->data, m->len, &c->played, &c->nplayed,
+                           &c->cap);
         return;
     }
     const char *t = (const char *)m->data;
@@ -356,7 +358,8 @@ static int conv_open(conv *c, int port) {
     int st;
     c->ws = ws_client_connect(port, "/ws", NULL, 10000, &st, err, sizeof err);
     if (!c->ws) return -1;
-    ws_client_send_text(c->ws, "{\"event\":\"hello\",\"sample_rate\":16000,\"audio_format\":\"wav\"}");
+    ws_client_send_text(c->ws,
+                        "{\"event\":\"hello\",\"sample_rate\":16000,\"audio_format\":\"wav\"}");
     return 0;
 }
 
@@ -394,7 +397,8 @@ static double conv_ask(conv *c, const question *q) {
     ws_client_stream(c->ws, q->pcm + upto, q->n - upto, conv_msg, c, NULL);
     conv_quiet(c, 15000, 1);
     double lat = c->first_audio_us ? (double)(c->first_audio_us - t_last) / 1000.0 : -1;
-    for (int i = 0; i < 600 && c->ready == ready0; i++) conv_quiet(c, 100, 0);
+    for (int i = 0; i < 600 && c->ready == ready0; i++)
+        conv_quiet(c, 100, 0);
     return lat;
 }
 
@@ -405,7 +409,8 @@ static double level_db(const int16_t *x, size_t n) {
     for (int pass = 0; pass < 2; pass++)
         for (size_t f = 0; f < nf; f++) {
             double p = 0;
-            for (size_t i = 0; i < 160; i++) p += (double)x[f * 160 + i] * x[f * 160 + i];
+            for (size_t i = 0; i < 160; i++)
+                p += (double)x[f * 160 + i] * x[f * 160 + i];
             p /= 160;
             if (pass == 0 && p > mx) mx = p;
             if (pass == 1 && p >= mx / 100) sum += p, k++;
@@ -427,15 +432,16 @@ static void first_turn(void) {
             conv_quiet(&c, 1500, 0); /* the page is open; the user is about to speak */
             /* The first question, another one, then the first again: the same words
              * warm, so the comparison is about the server, not the question. */
-            const question *seq[3] = {&questions[r % nquestions],
-                                      &questions[(r + 1) % nquestions],
+            const question *seq[3] = {&questions[r % nquestions], &questions[(r + 1) % nquestions],
                                       &questions[r % nquestions]};
             for (int t = 0; t < 3; t++) {
                 double lat = conv_ask(&c, seq[t]);
                 int tpl = strcmp(c.path, "template") == 0;
                 if (lat < 0) continue;
-                if (t == 0) first[nf++] = lat, tf += tpl;
-                else if (t == 2 && nw < 64) warm[nw++] = lat, tw += tpl;
+                if (t == 0)
+                    first[nf++] = lat, tf += tpl;
+                else if (t == 2 && nw < 64)
+                    warm[nw++] = lat, tw += tpl;
             }
         }
         conv_close(&c);
@@ -447,7 +453,8 @@ static void first_turn(void) {
     }
     double f50 = pct(first, nf, 50), w50 = pct(warm, nw, 50);
     printf("first turn after start (lazy loading; warm-up when the session opens; 1.5 s of "
-           "open microphone before the question; no answer-audio cache): %d fresh servers, first turn p50 %.0f ms "
+           "open microphone before the question; no answer-audio cache): %d fresh servers, first "
+           "turn p50 %.0f ms "
            "(max %.0f; %d template); the same question asked again later in the session, "
            "warm: p50 %.0f ms (max %.0f; %d template): first / warm = %.2f (target <= 1.2)\n",
            nf, f50, pct(first, nf, 100), tf, w50, pct(warm, nw, 100), tw, f50 / w50);
@@ -507,7 +514,8 @@ static void own_voice_barge_in(void) {
         conv_quiet(&c, 1000, 0);
         ctl++;
         ctl_bi += c.barge_ins > bi0;
-        for (int k = 0; k < 300 && c.ready < ready0 + 1; k++) conv_quiet(&c, 100, 0);
+        for (int k = 0; k < 300 && c.ready < ready0 + 1; k++)
+            conv_quiet(&c, 100, 0);
         conv_quiet(&c, 300, 0);
     }
     printf("barge-in from the assistant's own voice (answer audio played back into the input "
@@ -543,8 +551,8 @@ static level_result run_level(int n) {
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     for (int i = 0; i < n; i++) {
-        cs[i] = (client_ctx){.port = server_port_, .id = i, .nclients = n, .seconds = seconds,
-                             .period_s = period};
+        cs[i] = (client_ctx){
+            .port = server_port_, .id = i, .nclients = n, .seconds = seconds, .period_s = period};
         pthread_create(&th[i], &attr, client_main, &cs[i]);
     }
     pthread_attr_destroy(&attr);
@@ -593,10 +601,10 @@ static level_result run_level(int n) {
     printf("N=%-3d %3ds  turns %d/%d answered (%d template)  latency p50 %.0f ms p95 %.0f ms  "
            "frames %d, late %d, shed by server %ld  errors %d (server %ld)  refused %d  "
            "dropped %d  server peak RSS %.1f MB  CPU %.0f%% of one core\n",
-           n, seconds, answered, asked, ntemplate, lr.p50, lr.p95, frames, late, shed, errors,
-           errs, refused, disc, peak_rss / 1024.0, 100.0 * cpu / wall);
-    printf("       template answers: %d, latency p50 %.0f ms p95 %.0f ms\n", ntl, pct(tlat, ntl, 50),
-           pct(tlat, ntl, 95));
+           n, seconds, answered, asked, ntemplate, lr.p50, lr.p95, frames, late, shed, errors, errs,
+           refused, disc, peak_rss / 1024.0, 100.0 * cpu / wall);
+    printf("       template answers: %d, latency p50 %.0f ms p95 %.0f ms\n", ntl,
+           pct(tlat, ntl, 50), pct(tlat, ntl, 95));
     if (reason[0]) printf("       last refusal/close: %s\n", reason);
     fflush(stdout);
     lr.ok = answered == asked && asked > 0 && late == 0 && shed == 0 && errors == 0 &&
@@ -632,7 +640,8 @@ static void idle_memory_per_session(void) {
     printf("idle sessions: %d connected, server RSS %.1f -> %.1f MB: %.1f KB per session "
            "(target <= 64 KB)\n",
            opened, before / 1024.0, after / 1024.0, opened ? (double)(after - before) / opened : 0);
-    for (int i = 0; i < N; i++) ws_client_free(c[i]);
+    for (int i = 0; i < N; i++)
+        ws_client_free(c[i]);
     usleep(500000);
 }
 
@@ -659,7 +668,8 @@ static void past_max_sessions(int max_sessions) {
     printf("past capacity: %d clients with server.max_sessions=%d: %d admitted, %d refused with "
            "close 1013 (\"%s\"), /health %d\n",
            n, max_sessions, admitted, busy, reason, health);
-    for (int i = 0; i < n; i++) ws_client_free(c[i]);
+    for (int i = 0; i < n; i++)
+        ws_client_free(c[i]);
     free(c);
 }
 
@@ -708,6 +718,7 @@ int main(void) {
     own_voice_barge_in();
     past_max_sessions(max_sessions);
     stop_server();
-    for (int i = 0; i < nquestions; i++) free(questions[i].pcm);
+    for (int i = 0; i < nquestions; i++)
+        free(questions[i].pcm);
     return 0;
 }

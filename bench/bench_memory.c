@@ -74,7 +74,8 @@ static int free_port(void) {
 
 static int http_get(int port, const char *path, char *out, size_t outlen) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     out[0] = '\0';
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
@@ -86,7 +87,8 @@ static int http_get(int port, const char *path, char *out, size_t outlen) {
     size_t got = 0;
     if (write(fd, req, (size_t)n) == n) {
         ssize_t r;
-        while (got + 1 < outlen && (r = read(fd, out + got, outlen - 1 - got)) > 0) got += (size_t)r;
+        while (got + 1 < outlen && (r = read(fd, out + got, outlen - 1 - got)) > 0)
+            got += (size_t)r;
     }
     out[got] = '\0';
     close(fd);
@@ -170,7 +172,9 @@ static void print_components(int port) {
     cJSON_Delete(status);
 }
 
-static double rss_mib(pid_t pid) { return status_kib(pid, "VmRSS") / 1024.0; }
+static double rss_mib(pid_t pid) {
+    return status_kib(pid, "VmRSS") / 1024.0;
+}
 
 /* ---- 1-3: the server's resident memory --------------------------------------------- */
 
@@ -178,12 +182,14 @@ static void bench_serve(void) {
     served s;
     const char *lazy[] = {NULL};
     if (serve_start(&s, lazy) != 0) {
-        printf("serve: cannot start axiom serve (AXIOM_BIN unset or failing); figures 1-3 missing\n");
+        printf(
+            "serve: cannot start axiom serve (AXIOM_BIN unset or failing); figures 1-3 missing\n");
         return;
     }
     usleep(500000);
     double start_rss = rss_mib(s.pid);
-    printf("1. RSS after start, lazy (nothing loaded): %.1f MiB (PSS %.1f MiB)   target <= 20 MB: %s\n",
+    printf("1. RSS after start, lazy (nothing loaded): %.1f MiB (PSS %.1f MiB)   target <= 20 MB: "
+           "%s\n",
            start_rss, pss_kib(s.pid) / 1024.0, start_rss * MIB <= 20e6 ? "met" : "MISSED");
     serve_stop(&s);
 
@@ -191,8 +197,9 @@ static void bench_serve(void) {
     if (serve_start(&s, full) == 0) {
         usleep(300000);
         double r = rss_mib(s.pid);
-        printf("2. RSS with the embedded stack preloaded: %.1f MiB (PSS %.1f MiB)   target <= 120 MB: %s\n", r,
-               pss_kib(s.pid) / 1024.0, r * MIB <= 120e6 ? "met" : "MISSED");
+        printf("2. RSS with the embedded stack preloaded: %.1f MiB (PSS %.1f MiB)   target <= 120 "
+               "MB: %s\n",
+               r, pss_kib(s.pid) / 1024.0, r * MIB <= 120e6 ? "met" : "MISSED");
         print_components(s.port);
         serve_stop(&s);
     }
@@ -203,7 +210,8 @@ static void bench_serve(void) {
         const char *withllm[] = {"mem.preload=true", "llm.backend=gguf", set, NULL};
         if (serve_start(&s, withllm) == 0) {
             usleep(300000);
-            printf("2b. the same plus the in-process GGUF LLM (stories260K, tiny): %.1f MiB\n", rss_mib(s.pid));
+            printf("2b. the same plus the in-process GGUF LLM (stories260K, tiny): %.1f MiB\n",
+                   rss_mib(s.pid));
             print_components(s.port);
             serve_stop(&s);
         }
@@ -211,14 +219,15 @@ static void bench_serve(void) {
         printf("2b. LLM figure missing: ../shared/models/stories260K.gguf not found\n");
     }
 
-    const char *idle[] = {"mem.preload=true", "mem.idle_unload_s=1", "mem.llm_idle_unload_s=1", NULL};
+    const char *idle[] = {"mem.preload=true", "mem.idle_unload_s=1", "mem.llm_idle_unload_s=1",
+                          NULL};
     if (serve_start(&s, idle) == 0) {
         usleep(300000);
         double before = rss_mib(s.pid);
         usleep(2500000); /* idle 1 s, watcher polls every 0.5 s */
         double after = rss_mib(s.pid);
-        printf("3. after the idle unload: %.1f MiB (was %.1f MiB loaded: -%.1f MiB)\n", after, before,
-               before - after);
+        printf("3. after the idle unload: %.1f MiB (was %.1f MiB loaded: -%.1f MiB)\n", after,
+               before, before - after);
         print_components(s.port);
         serve_stop(&s);
     }
@@ -239,15 +248,22 @@ static void bench_turns(void) {
         return;
     }
     static const char *const qs[] = {
-        "hello", "what is the lidar", "how do I use the robot arm", "what sensors do you have",
-        "tell me about the jetson nano", "thank you", "what can you do", "where is the 3d printer",
+        "hello",
+        "what is the lidar",
+        "how do I use the robot arm",
+        "what sensors do you have",
+        "tell me about the jetson nano",
+        "thank you",
+        "what can you do",
+        "where is the 3d printer",
     };
     enum { NQ = sizeof qs / sizeof qs[0], ROUNDS = 8 };
     axiom_session *sess = axiom_session_new(e);
     /* Warm-up: index and models load, caches fill. */
     for (int i = 0; i < NQ; i++) {
         axiom_reply r;
-        if (axiom_ask(e, sess, qs[i], NULL, NULL, NULL, &r, err, sizeof err) == 0) axiom_reply_free(&r);
+        if (axiom_ask(e, sess, qs[i], NULL, NULL, NULL, &r, err, sizeof err) == 0)
+            axiom_reply_free(&r);
     }
     malloc_trim(0);
     long long worst_kib = 0, sum_kib = 0;
@@ -278,8 +294,10 @@ static void bench_turns(void) {
     }
     long long heap1 = (long long)mallinfo2().uordblks;
     if (tmpl)
-        printf("4. per-turn peak extra RSS on the template path: worst %.0f KiB, mean %.0f KiB over %d "
-               "turns (%d asked; VmHWM reset per turn, page granularity), %.2f ms mean   target <= 1 MB: %s\n",
+        printf("4. per-turn peak extra RSS on the template path: worst %.0f KiB, mean %.0f KiB "
+               "over %d "
+               "turns (%d asked; VmHWM reset per turn, page granularity), %.2f ms mean   target <= "
+               "1 MB: %s\n",
                (double)worst_kib, (double)sum_kib / tmpl, tmpl, n, t_us / 1000.0 / tmpl,
                worst_kib * 1024 <= 1000000 ? "met" : "MISSED");
     else
@@ -330,7 +348,8 @@ static int relief_child(void) {
     int nr = 0;
     for (int run = 0; run < 5; run++) {
         governor *g = governor_new(cfg, err, sizeof err);
-        component_desc d = {.name = "llm", .load_order = 90, .load = blob_load, .unload = blob_unload};
+        component_desc d = {
+            .name = "llm", .load_order = 90, .load = blob_load, .unload = blob_unload};
         axiom_component *c = component_new(&d);
         governor_add(g, c, LLM_BYTES, err, sizeof err);
         governor_preload(g);
@@ -345,13 +364,15 @@ static int relief_child(void) {
                                  : MAP_FAILED;
         if (ballast != MAP_FAILED) memset(ballast, 2, (size_t)need);
         int64_t t0 = now_us();
-        while (!unloaded_at_us && now_us() - t0 < 5000000) usleep(1000);
+        while (!unloaded_at_us && now_us() - t0 < 5000000)
+            usleep(1000);
         if (unloaded_at_us) {
             /* The governor's own figure: from its reading to the relief action done. */
             usleep(20000);
             cJSON *o = cJSON_CreateObject();
             governor_status_json(g, o);
-            acts[nr] = (long long)(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "last_relief_ms")) * 1000);
+            acts[nr] =
+                (long long)(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "last_relief_ms")) * 1000);
             cJSON_Delete(o);
             runs[nr++] = (long long)(unloaded_at_us - t0);
         }
@@ -367,11 +388,14 @@ static int relief_child(void) {
     }
     qsort(runs, (size_t)nr, sizeof runs[0], cmp_ll);
     qsort(acts, (size_t)nr, sizeof acts[0], cmp_ll);
-    printf("5. pressure -> relief (LLM unloaded at critical, real cgroup, poll 500 ms): median %.0f ms, "
+    printf("5. pressure -> relief (LLM unloaded at critical, real cgroup, poll 500 ms): median "
+           "%.0f ms, "
            "max %.0f ms over %d runs   target <= 1 s: %s\n",
-           runs[nr / 2] / 1000.0, runs[nr - 1] / 1000.0, nr, runs[nr - 1] <= 1000000 ? "met" : "MISSED");
+           runs[nr / 2] / 1000.0, runs[nr - 1] / 1000.0, nr,
+           runs[nr - 1] <= 1000000 ? "met" : "MISSED");
     printf("   of which reading -> relief done inside the governor: median %.1f ms, max %.1f ms "
-           "(the rest is waiting for the next poll)\n", acts[nr / 2] / 1000.0, acts[nr - 1] / 1000.0);
+           "(the rest is waiting for the next poll)\n",
+           acts[nr / 2] / 1000.0, acts[nr - 1] / 1000.0);
     fflush(stdout); /* the caller leaves with _exit */
     return 0;
 }
@@ -408,7 +432,8 @@ static void bench_relief(void) {
     int st;
     waitpid(pid, &st, 0);
     if (WIFSIGNALED(st)) printf("5. relief run killed by signal %d\n", WTERMSIG(st));
-    for (int i = 0; i < 50 && rmdir(dir) != 0; i++) usleep(20000);
+    for (int i = 0; i < 50 && rmdir(dir) != 0; i++)
+        usleep(20000);
 }
 
 int main(void) {

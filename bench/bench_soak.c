@@ -51,7 +51,8 @@ int main(void) {
     /* Warm-up: allocator arenas, caches and per-session buffers settle in the first
      * sixth of the run (at least the first sample); growth is measured from there. */
     int w = 0;
-    while (w + 1 < v.n && v.s[w].t_s < minutes * 60.0 / 6.0 - 1.0) w++;
+    while (w + 1 < v.n && v.s[w].t_s < minutes * 60.0 / 6.0 - 1.0)
+        w++;
     if (v.n >= 2) {
         long r0 = v.s[w].rss_kb, r1 = v.s[v.n - 1].rss_kb;
         int f0 = v.s[0].fds, f1 = v.s[0].fds, t0 = v.s[0].threads, t1 = v.s[0].threads;

@@ -7,6 +7,7 @@
  * BENCH_SPEECH_N (default: all of them, about 300) sets the held-out sentences per
  * voice; the mixed and stock models are compared on the first 30. Figures print
  * as they are measured; medians and p95 where there are several samples. */
+#include "../tests/support/voices.h"
 #include "brain/brain.h"
 #include "brain/normalise.h"
 #include "brain/pack.h"
@@ -19,14 +20,13 @@
 #include "speech/stt_file.h"
 #include "speech/tts.h"
 #include "speech/wav.h"
-#include "../tests/support/voices.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +55,8 @@ static axiom_config *cfg_for(const char *lm, int final_pass) {
     axiom_config *c = config_new();
     char err[256], data[1100];
     config_set(c, "stt.lm", lm, CFG_FLAG, "bench", err, sizeof err);
-    config_set(c, "stt.final_pass", final_pass ? "true" : "false", CFG_FLAG, "bench", err, sizeof err);
+    config_set(c, "stt.final_pass", final_pass ? "true" : "false", CFG_FLAG, "bench", err,
+               sizeof err);
     config_set(c, "stt.pool_size", "1", CFG_FLAG, "bench", err, sizeof err);
     config_set(c, "cache_dir", tmpdir, CFG_FLAG, "bench", err, sizeof err);
     snprintf(data, sizeof data, "%s/data", root);
@@ -113,7 +114,8 @@ static void run_recs(stt_engine *e, rec *r, int n, double *wer, double *rtf, dou
             words += wc;
             cpu += t.cpu_us;
             audio += t.audio_ms;
-            for (size_t k = 0; k < t.n && nf < 256; k++) fin[nf++] = t.segs[k].finish_us / 1000.0;
+            for (size_t k = 0; k < t.n && nf < 256; k++)
+                fin[nf++] = t.segs[k].finish_us / 1000.0;
         }
         stt_transcript_clear(&t);
         wav_reader_free(w);
@@ -139,8 +141,11 @@ static double child_cpu(char *const argv[]) {
     waitpid(p, &st, 0);
     getrusage(RUSAGE_CHILDREN, &after);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
-    return (after.ru_utime.tv_sec - before.ru_utime.tv_sec) + (after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
-           ((after.ru_utime.tv_usec - before.ru_utime.tv_usec) + (after.ru_stime.tv_usec - before.ru_stime.tv_usec)) / 1e6;
+    return (after.ru_utime.tv_sec - before.ru_utime.tv_sec) +
+           (after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+           ((after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
+            (after.ru_stime.tv_usec - before.ru_stime.tv_usec)) /
+               1e6;
 }
 
 static char *slurp(const char *path) {
@@ -193,8 +198,10 @@ static int heldout_load(heldout *h, const char *data, char *err, size_t errlen) 
     size_t nk = 0;
     for (size_t i = 0; i < h->full.n_sentences; i++) {
         const char *s = h->full.sentences[i];
-        if (!is_item_name(h->pk, s) && h->n_user++ % 5 == 0) h->held[h->nh++] = s;
-        else h->kept[nk++] = s;
+        if (!is_item_name(h->pk, s) && h->n_user++ % 5 == 0)
+            h->held[h->nh++] = s;
+        else
+            h->kept[nk++] = s;
     }
     h->kept_corpus = h->full;
     h->kept_corpus.sentences = h->kept;
@@ -233,7 +240,8 @@ int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     str_copy(root, sizeof root, axiom_root_dir());
     if (tu_mkdtemp_like(tmpdir) != 0) return 0;
-    printf("== speech: recogniser (PocketSphinx 0.8, en-us acoustic model), synthesiser (flite 2.2)\n");
+    printf("== speech: recogniser (PocketSphinx 0.8, en-us acoustic model), synthesiser (flite "
+           "2.2)\n");
     if (access("/usr/share/pocketsphinx/model/en-us/en-us/mdef", R_OK) != 0) {
         printf("pocketsphinx-en-us not installed: skipped\n");
         return 0;
@@ -252,7 +260,8 @@ int main(void) {
     int n_cmp = n_held < 30 ? n_held : 30;
     fixed fx = {ho.kept_corpus};
     stt_corpus_provider prov = {fixed_get, NULL, &fx};
-    printf("pack: %zu sentences in the recogniser's corpus; %zu of its %zu user sentences (every fifth question or utterance) held out of the language model\n",
+    printf("pack: %zu sentences in the recogniser's corpus; %zu of its %zu user sentences (every "
+           "fifth question or utterance) held out of the language model\n",
            ho.full.n_sentences, nh, ho.n_user);
 
     /* --- real recordings --- */
@@ -287,56 +296,63 @@ int main(void) {
     /* BENCH_SPEECH_SKIP=models,ratio leaves sections out (they take minutes). */
     const char *skip = getenv("BENCH_SPEECH_SKIP") ? getenv("BENCH_SPEECH_SKIP") : "";
     if (!strstr(skip, "models")) {
-    printf("\n-- recogniser per language model (one stream, one core; CPU per audio second)\n");
-    printf("%-7s %-5s %10s %9s %8s %10s %10s\n", "lm", "final", "load MiB", "RTF", "WER real", "fin p50", "fin p95");
-    for (int li = 0; li < 3; li++) {
-        { /* build the cached model first: the load figure is a load, not a build */
-            axiom_config *cfg = cfg_for(lms[li], 0);
-            stt_engine_free(engine_for(cfg, &prov, NULL));
-            config_free(cfg);
-        }
-        for (int fp = 0; fp < 2; fp++) {
-            axiom_config *cfg = cfg_for(lms[li], fp);
-            int64_t load_b = 0;
-            stt_engine *e = engine_for(cfg, &prov, &load_b);
-            if (!e) {
+        printf("\n-- recogniser per language model (one stream, one core; CPU per audio second)\n");
+        printf("%-7s %-5s %10s %9s %8s %10s %10s\n", "lm", "final", "load MiB", "RTF", "WER real",
+               "fin p50", "fin p95");
+        for (int li = 0; li < 3; li++) {
+            { /* build the cached model first: the load figure is a load, not a build */
+                axiom_config *cfg = cfg_for(lms[li], 0);
+                stt_engine_free(engine_for(cfg, &prov, NULL));
                 config_free(cfg);
-                continue;
             }
-            int st;
-            double wer, rtf, f50;
-            run_recs(e, recs, nrec, &wer, &rtf, &f50);
-            /* final latency on 3-second in-domain utterances (slt, held-out) */
-            tts_engine *t = tts_engine_new(cfg, err, sizeof err);
-            double fin[64];
-            int nfin = 0;
-            for (size_t i = 0; i < nh && nfin < 20; i++) {
-                tts_audio a;
-                if (tts_synth(t, held[i], "slt", 16000, NULL, &a, err, sizeof err) != 0) continue;
-                if (a.n < 16000 * 2.5 || a.n > 16000 * 3.5) {
-                    tts_audio_clear(&a);
+            for (int fp = 0; fp < 2; fp++) {
+                axiom_config *cfg = cfg_for(lms[li], fp);
+                int64_t load_b = 0;
+                stt_engine *e = engine_for(cfg, &prov, &load_b);
+                if (!e) {
+                    config_free(cfg);
                     continue;
                 }
-                stt_stream *s = stt_stream_begin(e, 1000, &st, err, sizeof err);
-                stt_stream_feed(s, a.samples, a.n, err, sizeof err);
-                stt_result r;
-                if (stt_stream_finish(s, &r, err, sizeof err) == 0) fin[nfin++] = r.finish_us / 1000.0;
-                stt_result_clear(&r);
-                tts_audio_clear(&a);
+                int st;
+                double wer, rtf, f50;
+                run_recs(e, recs, nrec, &wer, &rtf, &f50);
+                /* final latency on 3-second in-domain utterances (slt, held-out) */
+                tts_engine *t = tts_engine_new(cfg, err, sizeof err);
+                double fin[64];
+                int nfin = 0;
+                for (size_t i = 0; i < nh && nfin < 20; i++) {
+                    tts_audio a;
+                    if (tts_synth(t, held[i], "slt", 16000, NULL, &a, err, sizeof err) != 0)
+                        continue;
+                    if (a.n < 16000 * 2.5 || a.n > 16000 * 3.5) {
+                        tts_audio_clear(&a);
+                        continue;
+                    }
+                    stt_stream *s = stt_stream_begin(e, 1000, &st, err, sizeof err);
+                    stt_stream_feed(s, a.samples, a.n, err, sizeof err);
+                    stt_result r;
+                    if (stt_stream_finish(s, &r, err, sizeof err) == 0)
+                        fin[nfin++] = r.finish_us / 1000.0;
+                    stt_result_clear(&r);
+                    tts_audio_clear(&a);
+                }
+                tts_engine_free(t);
+                printf("%-7s %-5s %10.1f %9.3f %7.1f%% %8.1fms %8.1fms\n", lms[li],
+                       fp ? "yes" : "no", load_b / 1048576.0, rtf, wer, pct(fin, nfin, 0.5),
+                       pct(fin, nfin, 0.95));
+                (void)f50;
+                stt_engine_free(e);
+                config_free(cfg);
             }
-            tts_engine_free(t);
-            printf("%-7s %-5s %10.1f %9.3f %7.1f%% %8.1fms %8.1fms\n", lms[li], fp ? "yes" : "no",
-                   load_b / 1048576.0, rtf, wer, pct(fin, nfin, 0.5), pct(fin, nfin, 0.95));
-            (void)f50;
-            stt_engine_free(e);
-            config_free(cfg);
         }
-    }
-    printf("(WER real = Harvard 8 kHz + JFK + 5 LibriVox recordings, %d files; fin = final result after the end of a 3 s utterance)\n", nrec);
+        printf("(WER real = Harvard 8 kHz + JFK + 5 LibriVox recordings, %d files; fin = final "
+               "result after the end of a 3 s utterance)\n",
+               nrec);
     }
 
     /* --- CPU ratio to pocketsphinx_continuous --- */
-    printf("\n-- CPU time, AXIOM vs pocketsphinx_continuous, same file, same models, model load included\n");
+    printf("\n-- CPU time, AXIOM vs pocketsphinx_continuous, same file, same models, model load "
+           "included\n");
     if (strstr(skip, "ratio")) {
         printf("skipped (BENCH_SPEECH_SKIP)\n");
     } else if (access("/usr/bin/pocketsphinx_continuous", X_OK) == 0 && href) {
@@ -359,24 +375,40 @@ int main(void) {
         lm_build_cached(&fx.corpus, &src, tmpdir, &lf, err, sizeof err);
         struct {
             const char *lm, *arpa, *dict;
-        } mods[2] = {{"stock", "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin", "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"},
+        } mods[2] = {{"stock", "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin",
+                      "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"},
                      {"domain", lf.arpa, lf.dict}};
         for (int m = 0; m < 2; m++) {
             char set[64], setfp[64];
             snprintf(set, sizeof set, "stt.lm=%s", mods[m].lm);
             for (int fp = 1; fp >= 0; fp--) {
                 snprintf(setfp, sizeof setfp, "stt.final_pass=%s", fp ? "true" : "false");
-                char *ax[] = {axiom_bin, "transcribe", wav16, "--set", set, "--set", setfp, "--cache-dir", tmpdir, "--data", data, NULL};
-                char *ps[] = {"pocketsphinx_continuous", "-infile", wav16, "-hmm", "/usr/share/pocketsphinx/model/en-us/en-us",
-                              "-lm", (char *)mods[m].arpa, "-dict", (char *)mods[m].dict, "-fwdflat", fp ? "yes" : "no",
-                              "-bestpath", fp ? "yes" : "no", "-logfn", "/dev/null", NULL};
+                char *ax[] = {axiom_bin, "transcribe",  wav16,  "--set",  set,  "--set",
+                              setfp,     "--cache-dir", tmpdir, "--data", data, NULL};
+                char *ps[] = {"pocketsphinx_continuous",
+                              "-infile",
+                              wav16,
+                              "-hmm",
+                              "/usr/share/pocketsphinx/model/en-us/en-us",
+                              "-lm",
+                              (char *)mods[m].arpa,
+                              "-dict",
+                              (char *)mods[m].dict,
+                              "-fwdflat",
+                              fp ? "yes" : "no",
+                              "-bestpath",
+                              fp ? "yes" : "no",
+                              "-logfn",
+                              "/dev/null",
+                              NULL};
                 double a = 1e9, p = 1e9;
                 for (int k = 0; k < 2; k++) { /* best of two: the machine is shared */
                     double x = child_cpu(ax), y = child_cpu(ps);
                     if (x > 0 && x < a) a = x;
                     if (y > 0 && y < p) p = y;
                 }
-                printf("%-7s final pass %-3s: axiom %.2f s, pocketsphinx_continuous %.2f s, ratio %.2f (36 s of audio)\n",
+                printf("%-7s final pass %-3s: axiom %.2f s, pocketsphinx_continuous %.2f s, ratio "
+                       "%.2f (36 s of audio)\n",
                        mods[m].lm, fp ? "yes" : "no", a, p, a / p);
             }
         }
@@ -386,11 +418,14 @@ int main(void) {
 
     /* --- held-out in-domain WER per voice --- */
     printf("\n-- held-out in-domain WER (user sentences not in the language model), per voice\n");
-    printf("   words: plain word errors; read: as the brain reads them (numbers, spelled names, pack spellings folded)\n");
-    const char *voices[] = {"flite:slt", "flite:awb", "flite:rms", "flite:kal16", "espeak:en-us", "espeak:en-gb"};
+    printf("   words: plain word errors; read: as the brain reads them (numbers, spelled names, "
+           "pack spellings folded)\n");
+    const char *voices[] = {"flite:slt",   "flite:awb",    "flite:rms",
+                            "flite:kal16", "espeak:en-us", "espeak:en-gb"};
     int nv = 6;
     printf("%-14s %-22s | %-34s\n", "", "domain (default)", "first sentences: words / read");
-    printf("%-14s %8s %8s %5s | %10s %10s %10s %4s\n", "voice", "words", "read", "n", "domain", "mixed", "stock", "n");
+    printf("%-14s %8s %8s %5s | %10s %10s %10s %4s\n", "voice", "words", "read", "n", "domain",
+           "mixed", "stock", "n");
     axiom_config *cfgs[3];
     stt_engine *eng[3];
     for (int li = 0; li < 3; li++) {
@@ -425,7 +460,8 @@ int main(void) {
             printf("%-14s not available (espeak-ng missing?)\n", voices[v]);
             continue;
         }
-        printf("%-14s %7.1f%% %7.1f%% %5d |", voices[v], w_all[0] ? 100.0 * e_all[0] / w_all[0] : -1.0,
+        printf("%-14s %7.1f%% %7.1f%% %5d |", voices[v],
+               w_all[0] ? 100.0 * e_all[0] / w_all[0] : -1.0,
                w_all[1] ? 100.0 * e_all[1] / w_all[1] : -1.0, done);
         for (int li = 0; li < 3; li++)
             printf(" %4.0f/%-4.0f%%", w_cmp[li][0] ? 100.0 * e_cmp[li][0] / w_cmp[li][0] : -1.0,
@@ -456,8 +492,8 @@ int main(void) {
                 rtf[i] = a.n ? dt / (1000.0 * a.n / a.rate) : 0;
                 tts_audio_clear(&a);
             }
-            printf("%-6s %5d Hz: time to first audio p50 %.1f ms, p95 %.1f ms, RTF %.4f\n", tv[v], rates[r],
-                   pct(first, 20, 0.5), pct(first, 20, 0.95), pct(rtf, 20, 0.5));
+            printf("%-6s %5d Hz: time to first audio p50 %.1f ms, p95 %.1f ms, RTF %.4f\n", tv[v],
+                   rates[r], pct(first, 20, 0.5), pct(first, 20, 0.95), pct(rtf, 20, 0.5));
         }
     }
     component_unload(tts_engine_component(tts));
@@ -466,7 +502,8 @@ int main(void) {
     tts_audio a;
     tts_synth(tts, answer, NULL, 16000, NULL, &a, err, sizeof err);
     tts_audio_clear(&a);
-    printf("tts component (default voice loaded, one synthesis): %.1f MiB resident\n", (proc_rss_bytes() - r0) / 1048576.0);
+    printf("tts component (default voice loaded, one synthesis): %.1f MiB resident\n",
+           (proc_rss_bytes() - r0) / 1048576.0);
     tts_engine_free(tts);
     config_free(cfgs[0]);
     free(href);

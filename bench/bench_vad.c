@@ -2,10 +2,10 @@
  * stream), memory per Silero detector (measured RSS delta), a 100-session run with
  * a bounded pool against "one detector per session", and start/end accuracy on the
  * test material (../shared/audio, pocketsphinx-testdata). Prints medians and p95. */
+#include "../tests/support/vad_fixture.h"
 #include "core/component.h"
 #include "core/util.h"
 #include "speech/vad.h"
-#include "../tests/support/vad_fixture.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -44,7 +44,9 @@ static vad_engine *engine_model(int silero, int pool, const char *model) {
     return e;
 }
 
-static vad_engine *engine(int silero, int pool) { return engine_model(silero, pool, NULL); }
+static vad_engine *engine(int silero, int pool) {
+    return engine_model(silero, pool, NULL);
+}
 
 static int load16(const char *path, fx_audio *a) {
     return path && fx_read(path, a) == 0 && fx_upsample2(a) == 0 ? 0 : -1;
@@ -76,7 +78,8 @@ static void accuracy(const char *label, vad_engine *e, const fx_audio *x, const 
         en[i] = errs[2 * i + 1];
     }
     int n = ne / 2;
-    if (worst < 0) printf("  %-28s missed an utterance\n", label);
+    if (worst < 0)
+        printf("  %-28s missed an utterance\n", label);
     else
         printf("  %-28s %2d utt  start median %3.0f p95 %3.0f ms   end median %3.0f p95 %3.0f ms"
                "   false %d\n",
@@ -128,15 +131,16 @@ static void run_sessions(int pool, const fx_audio *harv, const fx_seg *core, int
     vad_engine_get_info(es, &info);
     printf("100 sessions x %d s, 10 talking at any time, vad.pool_size = %d:\n", SECONDS, pool);
     printf("  cpu %.2f s for %d s of audio (%.3f%% of one core per session); peak RSS growth "
-           "%.1f MiB\n", cpu, SESSIONS * SECONDS, 100.0 * cpu / (SESSIONS * SECONDS),
-           (peak - r0) / 1048576.0);
+           "%.1f MiB\n",
+           cpu, SESSIONS * SECONDS, 100.0 * cpu / (SESSIONS * SECONDS), (peak - r0) / 1048576.0);
     printf("  detectors %d, borrows %lld, gate openings left to energy %lld, sessions that heard "
-           "their sentence %d/%d\n", info.pool_created, (long long)info.borrows,
-           (long long)info.misses, found, SESSIONS);
+           "their sentence %d/%d\n",
+           info.pool_created, (long long)info.borrows, (long long)info.misses, found, SESSIONS);
     if (pool == 2)
         printf("  (one detector per session would need about %.0f MiB for the detectors alone)\n",
                SESSIONS * per / 1048576.0);
-    for (int i = 0; i < SESSIONS; i++) vad_stream_free(ss[i]);
+    for (int i = 0; i < SESSIONS; i++)
+        vad_stream_free(ss[i]);
     free(ks);
     fx_free(&hiss);
     fx_free(&z);
@@ -157,14 +161,16 @@ int main(void) {
     fx_seg segs[FX_MAX_SEGS], truth[FX_MAX_SEGS];
     int n = fx_truth(&harv, segs, FX_MAX_SEGS);
     fx_seg core[FX_MAX_SEGS] = {{0, 0}};
-    for (int i = 0; i < n; i++) core[i] = fx_loud_core(&harv, segs[i]);
+    for (int i = 0; i < n; i++)
+        core[i] = fx_loud_core(&harv, segs[i]);
     fx_audio clips_clean = {0}, clips_noise = {0}, natural = {0}, natural_noise = {0};
     fx_concat(&harv, core, n, 700, 1000, -200, &clips_clean, truth);
     fx_concat(&harv, core, n, 700, 1000, -45, &clips_noise, truth);
     fx_compose(&harv, 1000, 1500, -200, &natural);
     fx_compose(&harv, 1000, 1500, -45, &natural_noise);
     fx_seg ntruth[FX_MAX_SEGS];
-    for (int i = 0; i < n; i++) ntruth[i] = (fx_seg){segs[i].start + 16000, segs[i].end + 16000};
+    for (int i = 0; i < n; i++)
+        ntruth[i] = (fx_seg){segs[i].start + 16000, segs[i].end + 16000};
 
     vad_engine *es = engine(1, 8), *ee = engine(0, 1);
     printf("accuracy (boundary error against the truth; Harvard list 72, 8 kHz resampled):\n");
@@ -228,12 +234,14 @@ int main(void) {
         vad_stream *one = vad_stream_new(es, &none, err, sizeof err);
         printf("  one stream (ring, frame flags)     %6.1f KiB\n", vad_stream_bytes(one) / 1024.0);
         vad_stream_free(one);
-        for (int i = 0; i < 8; i++) vad_stream_free(st[i]);
+        for (int i = 0; i < 8; i++)
+            vad_stream_free(st[i]);
         double per = pct(deltas, nd, 0.5);
 
         vad_engine_free(es);
         es = NULL;
-        for (int pool = 2; pool <= 8; pool *= 2) run_sessions(pool, &harv, core, n, per);
+        for (int pool = 2; pool <= 8; pool *= 2)
+            run_sessions(pool, &harv, core, n, per);
     }
     {
         /* Per-detector memory of the legacy model, same method as above. */
@@ -257,7 +265,8 @@ int main(void) {
             }
             printf("legacy Silero model: each further detector %.1f MiB median (%d measured)\n",
                    pct(d, nd, 0.5) / 1048576.0, nd);
-            for (int i = 0; i < 4; i++) vad_stream_free(ls[i]);
+            for (int i = 0; i < 4; i++)
+                vad_stream_free(ls[i]);
         }
     }
     vad_engine_free(el);

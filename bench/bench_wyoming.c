@@ -57,7 +57,8 @@ static void conn_close(conn *c) {
 
 /* Reads events until one of type want; *first_at (may be NULL) gets the time of the
  * first event of type first. Returns the time of want, or -1. */
-static int64_t read_until(conn *c, const char *want, const char *first, int64_t *first_at, int *n_first) {
+static int64_t read_until(conn *c, const char *want, const char *first, int64_t *first_at,
+                          int *n_first) {
     if (first_at) *first_at = -1;
     if (n_first) *n_first = 0;
     for (;;) {
@@ -73,7 +74,8 @@ static int64_t read_until(conn *c, const char *want, const char *first, int64_t 
             if (first_at && *first_at < 0) *first_at = t;
             if (n_first) (*n_first)++;
         }
-        if (err_ev) fprintf(stderr, "bench wyoming: error event: %s\n", wy_data_str(ev.data, "text", ""));
+        if (err_ev)
+            fprintf(stderr, "bench wyoming: error event: %s\n", wy_data_str(ev.data, "text", ""));
         wy_event_clear(&ev);
         if (hit) return t;
         if (err_ev) return -1;
@@ -106,7 +108,8 @@ static void sleep_us(int64_t us) {
 }
 
 /* One transcription at real-time pace: ms from audio-stop to transcript. */
-static double transcribe_once(int port, const int16_t *pcm, int *chunks_before, char *text, size_t len) {
+static double transcribe_once(int port, const int16_t *pcm, int *chunks_before, char *text,
+                              size_t len) {
     conn c;
     if (conn_open(&c, port) != 0) return -1;
     cJSON *start = fmt16k();
@@ -142,8 +145,9 @@ static double transcribe_once(int port, const int16_t *pcm, int *chunks_before, 
     return ms;
 }
 
-static const char *ANSWER = "The Unitree Go2 EDU is a 12-joint quadruped robot. It carries a 4D LiDAR L1 on its "
-                            "head and a Jetson Orin NX on its back for onboard autonomy.";
+static const char *ANSWER =
+    "The Unitree Go2 EDU is a 12-joint quadruped robot. It carries a 4D LiDAR L1 on its "
+    "head and a Jetson Orin NX on its back for onboard autonomy.";
 
 static int synth_once(int port, double *first_ms, double *all_ms) {
     conn c;
@@ -202,14 +206,16 @@ int main(void) {
     size_t got = f && pcm ? fread(pcm, 2, UTT_SAMPLES, f) : 0;
     if (f) fclose(f);
     if (got < 40000) {
-        fprintf(stderr, "bench wyoming: %s is missing (install pocketsphinx-testdata)\n", GOFORWARD);
+        fprintf(stderr, "bench wyoming: %s is missing (install pocketsphinx-testdata)\n",
+                GOFORWARD);
         free(pcm);
         return 1;
     }
     char port[48], conns[64];
     snprintf(port, sizeof port, "wyoming.port=%d", fixture_free_port());
     snprintf(conns, sizeof conns, "wyoming.max_connections=%d", nconns + 8);
-    const char *settings[] = {port, conns, "server.port=0", "wyoming.zeroconf=false", "log_level=error", NULL};
+    const char *settings[] = {
+        port, conns, "server.port=0", "wyoming.zeroconf=false", "log_level=error", NULL};
     server_fixture fx;
     char err[512];
     if (fixture_start(&fx, settings, err, sizeof err) != 0) {
@@ -228,7 +234,8 @@ int main(void) {
         double ms = transcribe_once(wp, pcm, &before, text, sizeof text);
         if (ms >= 0) v[n++] = ms, before_sum += before;
     }
-    printf("transcribe, 3.0 s utterance at real-time pace: audio-stop -> transcript median %.1f ms (%d runs; "
+    printf("transcribe, 3.0 s utterance at real-time pace: audio-stop -> transcript median %.1f ms "
+           "(%d runs; "
            "%.1f transcript-chunk events before audio-stop on average; \"%s\")\n",
            median(v, n), n, n ? (double)before_sum / n : 0.0, text);
 
@@ -238,7 +245,8 @@ int main(void) {
     synth_once(wp, &first[0], &all[0]);
     for (int i = 0; i < sruns; i++)
         if (synth_once(wp, &first[m], &all[m]) == 0) m++;
-    printf("synthesize, two sentences (%zu characters): first audio-chunk median %.1f ms, audio-stop median %.1f ms "
+    printf("synthesize, two sentences (%zu characters): first audio-chunk median %.1f ms, "
+           "audio-stop median %.1f ms "
            "(%d runs)\n",
            strlen(ANSWER), median(first, m), median(all, m), m);
 
@@ -251,7 +259,8 @@ int main(void) {
             if (handle_once(&hc, &first[m], &all[m]) == 0) m++;
         conn_close(&hc);
     }
-    printf("handle \"what is the unitree go2\": first handled-chunk median %.2f ms, handled-stop median %.2f ms "
+    printf("handle \"what is the unitree go2\": first handled-chunk median %.2f ms, handled-stop "
+           "median %.2f ms "
            "(%d runs)\n",
            median(first, m), median(all, m), m);
 
@@ -271,10 +280,13 @@ int main(void) {
         open_n++;
     }
     int64_t rss1 = proc_rss_bytes();
-    printf("memory: %d open connections, RSS %+.1f MiB, %.1f KiB per connection (thread, read buffer; client "
+    printf("memory: %d open connections, RSS %+.1f MiB, %.1f KiB per connection (thread, read "
+           "buffer; client "
            "sockets in the same process)\n",
-           open_n, (double)(rss1 - rss0) / (1 << 20), open_n ? (double)(rss1 - rss0) / 1024.0 / open_n : 0.0);
-    for (int i = 0; i < open_n; i++) conn_close(&cs[i]);
+           open_n, (double)(rss1 - rss0) / (1 << 20),
+           open_n ? (double)(rss1 - rss0) / 1024.0 / open_n : 0.0);
+    for (int i = 0; i < open_n; i++)
+        conn_close(&cs[i]);
     free(cs);
     loadavg(load, sizeof load);
     printf("load average at end: %s\n", load);

@@ -21,7 +21,8 @@ typedef struct {
 
 static unsigned le(const unsigned char *p, int bytes) {
     unsigned v = 0;
-    for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
@@ -30,21 +31,25 @@ static int16_t *read_wav(const char *path, size_t *n, int *rate) {
     FILE *f = fopen(path, "rb");
     unsigned char h[8], fmt[16] = {0};
     int16_t *pcm = NULL;
-    if (!f || fread(h, 1, 8, f) != 8 || memcmp(h, "RIFF", 4) || fread(h, 1, 4, f) != 4 || memcmp(h, "WAVE", 4))
+    if (!f || fread(h, 1, 8, f) != 8 || memcmp(h, "RIFF", 4) || fread(h, 1, 4, f) != 4 ||
+        memcmp(h, "WAVE", 4))
         goto out;
     while (fread(h, 1, 8, f) == 8) { /* chunks: "fmt " then "data", others skipped */
         unsigned size = le(h + 4, 4);
         if (!memcmp(h, "fmt ", 4) && size >= 16) {
-            if (fread(fmt, 1, 16, f) != 16 || fseek(f, (long)(size - 16 + (size & 1)), SEEK_CUR)) goto out;
+            if (fread(fmt, 1, 16, f) != 16 || fseek(f, (long)(size - 16 + (size & 1)), SEEK_CUR))
+                goto out;
         } else if (!memcmp(h, "data", 4)) {
-            if (le(fmt, 2) != 1 || le(fmt + 2, 2) != 1 || le(fmt + 14, 2) != 16 || size > (256u << 20)) {
+            if (le(fmt, 2) != 1 || le(fmt + 2, 2) != 1 || le(fmt + 14, 2) != 16 ||
+                size > (256u << 20)) {
                 fprintf(stderr, "%s: not 16-bit mono PCM\n", path);
                 goto out;
             }
             unsigned char *raw = malloc(size);
             *n = raw ? fread(raw, 1, size, f) / 2 : 0;
             pcm = raw ? malloc(*n * sizeof *pcm + 1) : NULL;
-            for (size_t i = 0; pcm && i < *n; i++) pcm[i] = (int16_t)le(raw + 2 * i, 2);
+            for (size_t i = 0; pcm && i < *n; i++)
+                pcm[i] = (int16_t)le(raw + 2 * i, 2);
             *rate = (int)le(fmt + 4, 4);
             free(raw);
             goto out;
@@ -57,7 +62,9 @@ out:
     return pcm;
 }
 
-static const char *or_empty(const char *s) { return s ? s : ""; }
+static const char *or_empty(const char *s) {
+    return s ? s : "";
+}
 
 /* Events come one at a time on a library thread: print, keep the audio, return. */
 static void on_event(void *user, const axiom_event *ev) {
@@ -65,11 +72,15 @@ static void on_event(void *user, const axiom_event *ev) {
     printf("%-15s turn %llu", axiom_event_name(ev->type), (unsigned long long)ev->turn);
     if (ev->text && *ev->text) printf("  \"%s\"", ev->text);
     if (ev->type == AXIOM_EVENT_ANSWER)
-        printf("  intent %s (%.2f), path %s", or_empty(ev->intent), ev->confidence, or_empty(ev->path));
+        printf("  intent %s (%.2f), path %s", or_empty(ev->intent), ev->confidence,
+               or_empty(ev->path));
     if (ev->type == AXIOM_EVENT_ERROR) printf("  code %s", or_empty(ev->code));
-    if (ev->type == AXIOM_EVENT_SPEECH_END) printf("  at %lld ms, pause %lld ms", ev->end_ms, ev->pause_ms);
-    if (ev->type == AXIOM_EVENT_CARD) printf("  card %d (%s)", ev->card_index, or_empty(ev->card_product));
-    if (ev->type == AXIOM_EVENT_BARGE_IN && ev->turn == a->turn) a->n = 0; /* stopped: never played */
+    if (ev->type == AXIOM_EVENT_SPEECH_END)
+        printf("  at %lld ms, pause %lld ms", ev->end_ms, ev->pause_ms);
+    if (ev->type == AXIOM_EVENT_CARD)
+        printf("  card %d (%s)", ev->card_index, or_empty(ev->card_product));
+    if (ev->type == AXIOM_EVENT_BARGE_IN && ev->turn == a->turn)
+        a->n = 0; /* stopped: never played */
     if (ev->type == AXIOM_EVENT_AUDIO) {
         printf("  %zu samples at %d Hz, %d ms", ev->samples, ev->sample_rate, ev->audio_ms);
         if (ev->turn != a->turn) a->n = 0, a->turn = ev->turn; /* a newer answer */
@@ -87,11 +98,17 @@ static void on_event(void *user, const axiom_event *ev) {
 
 static int write_wav(const char *path, const answer_audio *a) {
     unsigned char h[44];
-    unsigned bytes = (unsigned)(a->n * 2), fields[][2] = {{4, 36 + bytes}, {16, 16}, {20, 1 | 1 << 16},
-        {24, (unsigned)a->rate}, {28, (unsigned)a->rate * 2}, {32, 2 | 16 << 16}, {40, bytes}};
+    unsigned bytes = (unsigned)(a->n * 2), fields[][2] = {{4, 36 + bytes},
+                                                          {16, 16},
+                                                          {20, 1 | 1 << 16},
+                                                          {24, (unsigned)a->rate},
+                                                          {28, (unsigned)a->rate * 2},
+                                                          {32, 2 | 16 << 16},
+                                                          {40, bytes}};
     memcpy(h, "RIFF....WAVEfmt ....................data....", 44);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        for (int b = 0; b < 4; b++) h[fields[i][0] + b] = (unsigned char)(fields[i][1] >> (8 * b));
+        for (int b = 0; b < 4; b++)
+            h[fields[i][0] + b] = (unsigned char)(fields[i][1] >> (8 * b));
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(h, 1, 44, f) == 44;
     for (size_t i = 0; ok && i < a->n; i++) /* little-endian on any machine */
@@ -137,8 +154,10 @@ int main(int argc, char **argv) {
     axiom_voice_free(voice); /* no callback after this: the audio is ours to write */
     voice = NULL;
     rc = answer.n && write_wav(out, &answer) == 0 ? 0 : 1;
-    if (rc == 0) printf("wrote %s: %zu samples at %d Hz\n", out, answer.n, answer.rate);
-    else snprintf(err, sizeof err, answer.n ? "cannot write %s" : "no answer audio for %s", out);
+    if (rc == 0)
+        printf("wrote %s: %zu samples at %d Hz\n", out, answer.n, answer.rate);
+    else
+        snprintf(err, sizeof err, answer.n ? "cannot write %s" : "no answer audio for %s", out);
 done:
     if (*err) fprintf(stderr, "embed: %s\n", err);
     if (voice) axiom_voice_free(voice);

@@ -34,17 +34,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstr(data, size);
     char err[512];
     brain_reply r;
-    brain_turn_opts o = {.mode = size && data[0] & 1 ? BRAIN_MODE_TEMPLATE_ONLY : BRAIN_MODE_SKIP_LLM, .llm = NULL, .cancel = NULL, .sink = {NULL, NULL}};
+    brain_turn_opts o = {.mode =
+                             size && data[0] & 1 ? BRAIN_MODE_TEMPLATE_ONLY : BRAIN_MODE_SKIP_LLM,
+                         .llm = NULL,
+                         .cancel = NULL,
+                         .sink = {NULL, NULL}};
     if (brain_turn(b, s, text, &o, &r, err, sizeof err) != 0) abort();
     if (r.card.index != -1) {
         int ok = 0;
-        for (size_t i = 0; i < b->pk->n_items; i++) ok |= b->pk->items[i].card_index == r.card.index;
+        for (size_t i = 0; i < b->pk->n_items; i++)
+            ok |= b->pk->items[i].card_index == r.card.index;
         if (!ok) abort();
     }
     if (!r.text || (r.path == BRAIN_PATH_NONE && !r.dropped[0])) abort();
     brain_reply_free(&r);
     free(text);
-    if (brain_turn(b, s, "what is the range of the rplidar", &o, &r, err, sizeof err) != 0 || !r.text[0]) abort();
+    if (brain_turn(b, s, "what is the range of the rplidar", &o, &r, err, sizeof err) != 0 ||
+        !r.text[0])
+        abort();
     brain_reply_free(&r);
     return 0;
 }

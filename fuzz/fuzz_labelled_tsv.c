@@ -15,8 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_file(data + 1, size - 1, json ? ".json" : ".tsv");
     labelled_set *set = labelled_set_new();
     char err[512];
-    if (json) labelled_load_json(set, path, LABELLED_PRIMARY, quiet, NULL, err, sizeof err);
-    else labelled_load_tsv(set, path, LABELLED_PRIMARY, quiet, NULL, err, sizeof err);
+    if (json)
+        labelled_load_json(set, path, LABELLED_PRIMARY, quiet, NULL, err, sizeof err);
+    else
+        labelled_load_tsv(set, path, LABELLED_PRIMARY, quiet, NULL, err, sizeof err);
     labelled_set_free(set);
     return 0;
 }

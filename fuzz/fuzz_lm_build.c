@@ -37,12 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     /* the first sentences double as general-English words with made-up weights */
     double gp[8];
-    for (size_t i = 0; i < 8; i++) gp[i] = (double)(i % 3);
+    for (size_t i = 0; i < 8; i++)
+        gp[i] = (double)(i % 3);
     if (c && ns) lm_counts_set_general(c, sent, gp, ns < 8 ? ns : 8, 0.2);
     if (c) {
         const char **words = NULL;
         size_t nw = lm_counts_vocab(c, &words);
-        for (size_t i = 0; i < nw && i < 64; i++) lm_word_phones(words[i], phones, sizeof phones);
+        for (size_t i = 0; i < nw && i < 64; i++)
+            lm_word_phones(words[i], phones, sizeof phones);
         char err[512], arpa[64], dict[64], extra[64];
         snprintf(arpa, sizeof arpa, "/tmp/axiom-fuzz-%d.arpa", (int)getpid());
         snprintf(dict, sizeof dict, "/tmp/axiom-fuzz-%d.dict", (int)getpid());

@@ -9,11 +9,20 @@
 #include <sys/stat.h>
 
 static const char *const files[] = {
-    "items.json", "templates.json", "facts.json", "responses.json", "pronunciations.tsv",
-    "utterances.tsv", "pack.json",
+    "items.json",
+    "templates.json",
+    "facts.json",
+    "responses.json",
+    "pronunciations.tsv",
+    "utterances.tsv",
+    "pack.json",
     /* reference deployment's names: imported when pack.json is absent */
-    "template_database.json", "rag_knowledge_base.json", "inventory.json",
-    "project_ideas_rag.json", "carousel_mapping.json", "production_dataset.json",
+    "template_database.json",
+    "rag_knowledge_base.json",
+    "inventory.json",
+    "project_ideas_rag.json",
+    "carousel_mapping.json",
+    "production_dataset.json",
 };
 #define NFILES (sizeof files / sizeof files[0])
 #define FIRST_REFERENCE 7

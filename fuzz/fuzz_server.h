@@ -8,10 +8,10 @@
 #ifndef AXIOM_FUZZ_SERVER_H
 #define AXIOM_FUZZ_SERVER_H
 
-#include "fuzz.h"
 #include "core/config.h"
 #include "core/engine.h"
 #include "core/log.h"
+#include "fuzz.h"
 #include "server/server.h"
 
 #include <arpa/inet.h>
@@ -69,10 +69,14 @@ static int fuzz_server_get(void) {
     int pn = fuzz_free_port();
     snprintf(port, sizeof port, "%d", pn);
     axiom_config *cfg = config_new();
-    const char *kv[][2] = {{"server.port", port},          {"server.web_dir", web},
-                           {"server.max_message_bytes", "4096"}, {"server.max_sessions", "8"},
-                           {"vad.backend", "energy"},      {"tts.backend", "none"},
-                           {"mode", "template-only"},      {"log_level", "off"},
+    const char *kv[][2] = {{"server.port", port},
+                           {"server.web_dir", web},
+                           {"server.max_message_bytes", "4096"},
+                           {"server.max_sessions", "8"},
+                           {"vad.backend", "energy"},
+                           {"tts.backend", "none"},
+                           {"mode", "template-only"},
+                           {"log_level", "off"},
                            {"cache_dir", dir}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         if (config_set(cfg, kv[i][0], kv[i][1], CFG_FLAG, "fuzz", err, sizeof err) != 0) {
@@ -111,7 +115,8 @@ static int fuzz_connect(int port) {
     int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
     if (rc != 0 && errno == EINTR) {
         struct pollfd pf = {fd, POLLOUT, 0};
-        while (poll(&pf, 1, 5000) < 0 && errno == EINTR) {}
+        while (poll(&pf, 1, 5000) < 0 && errno == EINTR) {
+        }
         int so = 0;
         socklen_t sl = sizeof so;
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);

@@ -31,7 +31,7 @@ static const char *const ws_settings[][2] = {
     {"server.max_sessions", "64"}, /* raw-mode connections close abruptly */
     {"stt.pool_size", "1"},        /* decoding takes at most one core; the fuzzer keeps the other */
     {"server.max_utterance_s", "3"},
-    {"mem.preload", "true"}, /* the recogniser is loaded before the first input */
+    {"mem.preload", "true"},     /* the recogniser is loaded before the first input */
     {"server.warm_up", "false"}, /* preloaded already; no warm-up decode per new session */
     {NULL, NULL}};
 

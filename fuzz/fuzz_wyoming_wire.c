@@ -29,14 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         wy_event ev;
         char err[256];
         if (wy_read_event(&r, &lim, 1000, &ev, err, sizeof err) != WY_OK) break;
-        if (!ev.data || strlen(ev.type) >= WY_TYPE_MAX || ev.payload_len > lim.max_payload_bytes) abort();
+        if (!ev.data || strlen(ev.type) >= WY_TYPE_MAX || ev.payload_len > lim.max_payload_bytes)
+            abort();
         long long rate = 0, width = 0, ch = 0;
         if (a && wy_data_int(ev.data, "rate", &rate) && wy_data_int(ev.data, "width", &width) &&
-            wy_data_int(ev.data, "channels", &ch) && wy_audio_format_ok(rate, width, ch, err, sizeof err) == 0) {
+            wy_data_int(ev.data, "channels", &ch) &&
+            wy_audio_format_ok(rate, width, ch, err, sizeof err) == 0) {
             const int16_t *pcm;
             size_t n;
-            if (wy_audio_in_convert(a, (int)rate, (int)width, (int)ch, ev.payload, ev.payload_len, &pcm, &n, err,
-                                    sizeof err) == 0 &&
+            if (wy_audio_in_convert(a, (int)rate, (int)width, (int)ch, ev.payload, ev.payload_len,
+                                    &pcm, &n, err, sizeof err) == 0 &&
                 n > 16 * ev.payload_len + 64)
                 abort(); /* 16 kHz from 1 kHz at 1 byte a frame is the most there can be */
         }

@@ -36,8 +36,9 @@ extern "C" {
 #define AXIOM_VERSION_PATCH 0
 #define AXIOM_VERSION "0.2.0"
 /* One number for compile-time checks: AXIOM_VERSION_NUMBER >= AXIOM_MAKE_VERSION(0, 2, 0). */
-#define AXIOM_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
-#define AXIOM_VERSION_NUMBER AXIOM_MAKE_VERSION(AXIOM_VERSION_MAJOR, AXIOM_VERSION_MINOR, AXIOM_VERSION_PATCH)
+#define AXIOM_MAKE_VERSION(major, minor, patch) ((major)*10000 + (minor)*100 + (patch))
+#define AXIOM_VERSION_NUMBER                                                                       \
+    AXIOM_MAKE_VERSION(AXIOM_VERSION_MAJOR, AXIOM_VERSION_MINOR, AXIOM_VERSION_PATCH)
 
 #if defined(AXIOM_BUILDING) && defined(__GNUC__)
 #define AXIOM_API __attribute__((visibility("default")))
@@ -60,7 +61,8 @@ AXIOM_API const char *axiom_version(void);
 AXIOM_API axiom_config *axiom_config_new(void);
 /* Sets one key. Returns 0, or -1 with err naming the key, the value and what is
  * allowed (unknown key, bad value). */
-AXIOM_API int axiom_config_set(axiom_config *cfg, const char *key, const char *value, char *err, size_t errlen);
+AXIOM_API int axiom_config_set(axiom_config *cfg, const char *key, const char *value, char *err,
+                               size_t errlen);
 /* Reads an INI file (`key = value`, `[section]` prefixes later keys). Returns 0, or -1
  * with err naming the file, the line and the problem. */
 AXIOM_API int axiom_config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen);
@@ -84,13 +86,13 @@ AXIOM_API void axiom_session_free(axiom_session *session);
 
 /* One answer. Strings are owned by the reply until axiom_reply_free. */
 typedef struct {
-    const char *text;         /* the spoken answer ("" when the input was dropped) */
-    const char *intent;       /* "equipment_query", ..., "unknown" */
+    const char *text;   /* the spoken answer ("" when the input was dropped) */
+    const char *intent; /* "equipment_query", ..., "unknown" */
     float confidence;
-    const char *path;         /* "template", "retrieval", "llm", "fallback", "none" */
-    const char *dropped;      /* why nothing was answered ("empty", "filler", "noise"), or "" */
-    const char *llm_failure;  /* path "fallback": why the LLM failed ("timeout", ...), else "" */
-    int card_index;           /* UI card to show, -1 = none */
+    const char *path;        /* "template", "retrieval", "llm", "fallback", "none" */
+    const char *dropped;     /* why nothing was answered ("empty", "filler", "noise"), or "" */
+    const char *llm_failure; /* path "fallback": why the LLM failed ("timeout", ...), else "" */
+    int card_index;          /* UI card to show, -1 = none */
     const char *card_keyword, *card_product;
     const char *model_path, *model_name; /* 3D model to load, "" = none */
     long long total_us;
@@ -133,10 +135,10 @@ typedef enum {
     AXIOM_EVENT_ANSWER,           /* text (the answer so far), intent, path, confidence, heard */
     AXIOM_EVENT_AUDIO,            /* one sentence (WAV) or chunk (PCM) of the answer's speech */
     AXIOM_EVENT_BARGE_IN,         /* the answer `turn` was stopped; drop its unplayed audio */
-    AXIOM_EVENT_TIMINGS,          /* stt_ms, brain_ms, tts_ms, first_audio_ms, path (option "timings") */
-    AXIOM_EVENT_ERROR,            /* code, text: what failed; the session goes on */
-    AXIOM_EVENT_IDLE,             /* nothing more is coming for this turn; text: an error or "" */
-    AXIOM_EVENT_READY             /* listening again: play what was sent, then open the microphone */
+    AXIOM_EVENT_TIMINGS, /* stt_ms, brain_ms, tts_ms, first_audio_ms, path (option "timings") */
+    AXIOM_EVENT_ERROR,   /* code, text: what failed; the session goes on */
+    AXIOM_EVENT_IDLE,    /* nothing more is coming for this turn; text: an error or "" */
+    AXIOM_EVENT_READY    /* listening again: play what was sent, then open the microphone */
 } axiom_event_type;
 
 /* The name of an event type as the WebSocket protocol spells it ("speech_start", ...,
@@ -147,9 +149,9 @@ AXIOM_API const char *axiom_event_name(int type);
  * type are 0 or NULL. */
 typedef struct {
     axiom_event_type type;
-    uint64_t turn;            /* the answer it belongs to (1, 2, ...), 0 = none */
+    uint64_t turn; /* the answer it belongs to (1, 2, ...), 0 = none */
     const char *text;
-    const char *code;         /* ERROR: "stt_failed", "brain_failed", "tts_failed", "busy", ... */
+    const char *code; /* ERROR: "stt_failed", "brain_failed", "tts_failed", "busy", ... */
     /* ANSWER */
     const char *intent, *path, *heard, *llm_failure;
     float confidence;
@@ -163,7 +165,7 @@ typedef struct {
     int sample_rate;
     const unsigned char *wav;
     size_t wav_bytes;
-    int audio_ms;             /* playback length of this audio */
+    int audio_ms; /* playback length of this audio */
     /* SPEECH_END: where speech ended in the session's audio, the pause that ended
      * it, and what ended it ("finished", "unfinished", "default", "input_end"). */
     long long end_ms, pause_ms;
@@ -183,8 +185,8 @@ typedef struct axiom_voice axiom_voice;
 /* Opens a voice session: its own history, detector and (when needed) recogniser
  * stream; loading the speech path starts in the background. on_event must not be
  * NULL. Returns NULL with err when out of memory. */
-AXIOM_API axiom_voice *axiom_voice_new(axiom_engine *engine, axiom_event_fn on_event, void *user, char *err,
-                                       size_t errlen);
+AXIOM_API axiom_voice *axiom_voice_new(axiom_engine *engine, axiom_event_fn on_event, void *user,
+                                       char *err, size_t errlen);
 /* Options, at any time:
  *   "output_rate"    8000..48000: sample rate of answer audio (default tts.sample_rate)
  *   "output_format"  "wav" (one WAV file per sentence, the default) or "pcm" (chunks)
@@ -196,7 +198,8 @@ AXIOM_API axiom_voice *axiom_voice_new(axiom_engine *engine, axiom_event_fn on_e
  *                    dropped) or "wait" (a file or pipe: axiom_voice_feed waits until
  *                    the session has caught up, nothing is dropped)
  * Returns 0, or -1 with err (unknown key, bad value: the old value stays). */
-AXIOM_API int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *err, size_t errlen);
+AXIOM_API int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *err,
+                              size_t errlen);
 /* Queues mono s16 PCM at sample_rate (8000..48000; resampled to 16 kHz) and returns
  * at once (option "feed" = "wait": once there is room); the audio is processed on
  * the library's threads. Returns 0; 1 when the session is behind real time by more

@@ -37,7 +37,8 @@ std::string root_dir() {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     std::string p(exe, n > 0 ? static_cast<size_t>(n) : 0);
-    for (int up = 0; up < 3; up++) p = p.substr(0, p.rfind('/'));  // BUILD/tests/program
+    for (int up = 0; up < 3; up++)
+        p = p.substr(0, p.rfind('/')); // BUILD/tests/program
     return p;
 }
 
@@ -46,15 +47,19 @@ std::string tmp_dir;
 void test_ask_from_cxx() {
     const std::string root = root_dir();
     struct stat st;
-    if (stat((root + "/data/pack.json").c_str(), &st) != 0) SKIP("the default pack (data/pack.json) is absent");
+    if (stat((root + "/data/pack.json").c_str(), &st) != 0)
+        SKIP("the default pack (data/pack.json) is absent");
     char err[1024] = "";
     config_ptr cfg(axiom_config_new());
     CHECK(cfg != nullptr);
     if (!cfg) return;
-    const std::pair<const char *, std::string> settings[] = {
-        {"data", root + "/data"}, {"cache_dir", tmp_dir + "/cache"}, {"log_level", "warn"}, {"tts.backend", "none"}};
+    const std::pair<const char *, std::string> settings[] = {{"data", root + "/data"},
+                                                             {"cache_dir", tmp_dir + "/cache"},
+                                                             {"log_level", "warn"},
+                                                             {"tts.backend", "none"}};
     for (const auto &kv : settings)
-        CHECK_MSG(axiom_config_set(cfg.get(), kv.first, kv.second.c_str(), err, sizeof err) == 0, "%s", err);
+        CHECK_MSG(axiom_config_set(cfg.get(), kv.first, kv.second.c_str(), err, sizeof err) == 0,
+                  "%s", err);
     engine_ptr engine(axiom_engine_new(cfg.get(), err, sizeof err));
     CHECK_MSG(engine != nullptr, "engine: %s", err);
     if (!engine) return;
@@ -67,22 +72,22 @@ void test_ask_from_cxx() {
         static_cast<std::vector<std::string> *>(user)->emplace_back(sentence);
     };
     axiom_reply reply{};
-    int rc = axiom_ask(engine.get(), session.get(), "tell me about the robot dog", on_sentence, &streamed, nullptr,
-                       &reply, err, sizeof err);
+    int rc = axiom_ask(engine.get(), session.get(), "tell me about the robot dog", on_sentence,
+                       &streamed, nullptr, &reply, err, sizeof err);
     CHECK_MSG(rc == 0, "ask: %s", err);
     if (rc != 0) return;
     const std::string text = reply.text, path = reply.path;
     CHECK_MSG(text.size() > 10, "answer '%s'", text.c_str());
     CHECK_MSG(path == "template" || path == "retrieval", "path '%s'", path.c_str());
     CHECK(std::string(reply.intent) != "");
-    CHECK(reply.card_index >= 0);  // the robot dog is one of the pack's items
+    CHECK(reply.card_index >= 0); // the robot dog is one of the pack's items
     CHECK(!streamed.empty());
     CHECK_EQ_INT(reply.llm_us, 0);
     axiom_reply_free(&reply);
-    CHECK(reply.text == nullptr);  // a freed reply is emptied
+    CHECK(reply.text == nullptr); // a freed reply is emptied
 }
 
-}  // namespace
+} // namespace
 
 int main(int, char **argv) {
     const char *td = std::getenv("TMPDIR");
@@ -95,6 +100,7 @@ int main(int, char **argv) {
     }
     tmp_dir = buf.data();
     RUN(test_ask_from_cxx);
-    if (std::system(("rm -rf '" + tmp_dir + "'").c_str()) != 0) fprintf(stderr, "  could not remove %s\n", tmp_dir.c_str());
+    if (std::system(("rm -rf '" + tmp_dir + "'").c_str()) != 0)
+        fprintf(stderr, "  could not remove %s\n", tmp_dir.c_str());
     return CHECK_DONE(argv[0]);
 }

@@ -14,57 +14,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_failures_;  /* in the current test */
-static int check_skipped_;   /* the current test called SKIP */
+static int check_failures_; /* in the current test */
+static int check_skipped_;  /* the current test called SKIP */
 static char check_skip_reason_[512];
 static int check_passed_, check_failed_, check_nskipped_;
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            check_failures_++;                                                        \
-        }                                                                             \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);             \
+            check_failures_++;                                                                     \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_MSG(cond, ...)                                                          \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "  %s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-            check_failures_++;                                                        \
-        }                                                                             \
+#define CHECK_MSG(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);             \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            check_failures_++;                                                                     \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                             \
-    do {                                                                               \
-        long long a_ = (long long)(a), b_ = (long long)(b);                            \
-        if (a_ != b_) {                                                                \
-            fprintf(stderr, "  %s:%d: CHECK failed: %s == %s (%lld vs %lld)\n", __FILE__, \
-                    __LINE__, #a, #b, a_, b_);                                         \
-            check_failures_++;                                                         \
-        }                                                                              \
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s == %s (%lld vs %lld)\n", __FILE__,          \
+                    __LINE__, #a, #b, a_, b_);                                                     \
+            check_failures_++;                                                                     \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                  \
-    do {                                                                                 \
-        const char *a_ = (a), *b_ = (b);                                                 \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                         \
-            fprintf(stderr, "  %s:%d: CHECK failed: %s == %s (\"%s\" vs \"%s\")\n", __FILE__, \
-                    __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");           \
-            check_failures_++;                                                           \
-        }                                                                                \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s == %s (\"%s\" vs \"%s\")\n", __FILE__,      \
+                    __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                     \
+            check_failures_++;                                                                     \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_CONTAINS(hay, needle)                                                       \
-    do {                                                                                  \
-        const char *h_ = (hay), *n_ = (needle);                                           \
-        if (!h_ || !strstr(h_, n_)) {                                                     \
-            fprintf(stderr, "  %s:%d: CHECK failed: \"%.300s\" contains \"%s\"\n", __FILE__, \
-                    __LINE__, h_ ? h_ : "(null)", n_);                                    \
-            check_failures_++;                                                            \
-        }                                                                                 \
+#define CHECK_CONTAINS(hay, needle)                                                                \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!h_ || !strstr(h_, n_)) {                                                              \
+            fprintf(stderr, "  %s:%d: CHECK failed: \"%.300s\" contains \"%s\"\n", __FILE__,       \
+                    __LINE__, h_ ? h_ : "(null)", n_);                                             \
+            check_failures_++;                                                                     \
+        }                                                                                          \
     } while (0)
 
 /* 1 when CI=true and reason matches no line of tests/skip-allowlist.txt. A line is
@@ -101,7 +101,8 @@ static inline void check_skip_(const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, "  skip: %s\n", check_skip_reason_);
     if (check_skip_forbidden_(check_skip_reason_)) {
-        fprintf(stderr, "  CI=true: this skip is not on tests/skip-allowlist.txt, so it fails: install or fix what "
+        fprintf(stderr, "  CI=true: this skip is not on tests/skip-allowlist.txt, so it fails: "
+                        "install or fix what "
                         "it needs\n");
         check_failures_++;
     }
@@ -110,10 +111,10 @@ static inline void check_skip_(const char *fmt, ...) {
 
 /* Marks the current test skipped with a reason, and returns from it. Under CI=true a
  * reason not on tests/skip-allowlist.txt makes it a failure instead. */
-#define SKIP(...)                \
-    do {                         \
-        check_skip_(__VA_ARGS__); \
-        return;                  \
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        check_skip_(__VA_ARGS__);                                                                  \
+        return;                                                                                    \
     } while (0)
 
 #define RUN(fn) check_run_(#fn, fn)

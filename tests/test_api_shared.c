@@ -61,7 +61,8 @@ static void test_config_errors(void) {
     /* A misspelt key in a section: the message names the file, the line and the key
      * as the section spells it. */
     snprintf(path, sizeof path, "%s/bad.conf", tmp);
-    CHECK(write_file(path, "# a robot's settings\nmode = template-only\n[server]\nprot = 80\n") == 0);
+    CHECK(write_file(path, "# a robot's settings\nmode = template-only\n[server]\nprot = 80\n") ==
+          0);
     err[0] = '\0';
     CHECK_EQ_INT(axiom_config_load_file(cfg, path, err, sizeof err), -1);
     CHECK_CONTAINS(err, "bad.conf:4");
@@ -118,7 +119,8 @@ static void test_ini_engine_ask(void) {
     if (s) {
         sentences got = {0};
         axiom_reply r;
-        int rc = axiom_ask(e, s, "when is the lab open", on_sentence, &got, NULL, &r, err, sizeof err);
+        int rc =
+            axiom_ask(e, s, "when is the lab open", on_sentence, &got, NULL, &r, err, sizeof err);
         CHECK_MSG(rc == 0, "ask: %s", err);
         if (rc == 0) {
             CHECK(strlen(r.text) > 10);
@@ -166,7 +168,9 @@ static void test_missing_data_folder(void) {
         axiom_session *s = axiom_session_new(e);
         axiom_reply r;
         CHECK(s != NULL);
-        CHECK_EQ_INT(s ? axiom_ask(e, s, "when is the lab open", NULL, NULL, NULL, &r, err, sizeof err) : 0, -1);
+        CHECK_EQ_INT(
+            s ? axiom_ask(e, s, "when is the lab open", NULL, NULL, NULL, &r, err, sizeof err) : 0,
+            -1);
         axiom_session_free(s);
     }
     CHECK_CONTAINS(err, "/nonexistent/pack-folder");

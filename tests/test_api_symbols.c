@@ -34,7 +34,8 @@ static int set_has(const name_set *s, const char *name) {
 }
 
 static void set_free(name_set *s) {
-    for (int i = 0; i < s->n; i++) free(s->name[i]);
+    for (int i = 0; i < s->n; i++)
+        free(s->name[i]);
     s->n = 0;
 }
 
@@ -63,10 +64,12 @@ static void strip_comments(char *t) {
                 if (*q != '\n') *q = ' ';
             p = end - 1;
         } else if (p[0] == '/' && p[1] == '/') {
-            for (; *p && *p != '\n'; p++) *p = ' ';
+            for (; *p && *p != '\n'; p++)
+                *p = ' ';
             if (!*p) break;
         } else if (*p == '#' && (p == t || p[-1] == '\n')) {
-            for (; *p && *p != '\n'; p++) *p = ' ';
+            for (; *p && *p != '\n'; p++)
+                *p = ' ';
             if (!*p) break;
         }
     }
@@ -87,9 +90,11 @@ static int header_names(const char *path, name_set *out) {
         char *semi = strchr(p, ';');
         if (!paren || (semi && semi < paren)) continue;
         char *e = paren;
-        while (e > p && isspace((unsigned char)e[-1])) e--;
+        while (e > p && isspace((unsigned char)e[-1]))
+            e--;
         char *b = e;
-        while (b > p && (isalnum((unsigned char)b[-1]) || b[-1] == '_')) b--;
+        while (b > p && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
+            b--;
         if (b < e) set_add(out, b, (size_t)(e - b));
     }
     return 0;
@@ -124,12 +129,13 @@ static void test_header_parse(void) {
     name_set h = {0};
     CHECK_MSG(header_names(header, &h) == 0, "cannot read %s", header);
     /* One from each part of the header, so a parser that finds nothing cannot pass. */
-    const char *known[] = {"axiom_version", "axiom_config_new", "axiom_engine_new", "axiom_ask",
-                           "axiom_event_name", "axiom_voice_new", "axiom_voice_free"};
+    const char *known[] = {"axiom_version",    "axiom_config_new", "axiom_engine_new", "axiom_ask",
+                           "axiom_event_name", "axiom_voice_new",  "axiom_voice_free"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         CHECK_MSG(set_has(&h, known[i]), "%s not found in %s", known[i], header);
     CHECK_MSG(h.n >= 20, "only %d AXIOM_API functions parsed", h.n);
-    for (int i = 0; i < h.n; i++) CHECK_MSG(strncmp(h.name[i], "axiom_", 6) == 0, "%s", h.name[i]);
+    for (int i = 0; i < h.n; i++)
+        CHECK_MSG(strncmp(h.name[i], "axiom_", 6) == 0, "%s", h.name[i]);
     set_free(&h);
 }
 
@@ -143,11 +149,14 @@ static void test_exports_equal_header(void) {
         set_free(&h);
         return;
     }
-    for (int i = 0; i < h.n; i++) CHECK_MSG(set_has(&x, h.name[i]), "declared in axiom.h, not exported: %s", h.name[i]);
-    for (int i = 0; i < x.n; i++) CHECK_MSG(set_has(&h, x.name[i]), "exported, not declared in axiom.h: %s", x.name[i]);
+    for (int i = 0; i < h.n; i++)
+        CHECK_MSG(set_has(&x, h.name[i]), "declared in axiom.h, not exported: %s", h.name[i]);
+    for (int i = 0; i < x.n; i++)
+        CHECK_MSG(set_has(&h, x.name[i]), "exported, not declared in axiom.h: %s", x.name[i]);
     CHECK_EQ_INT(x.n, h.n);
     fprintf(stderr, "  %d functions exported:", x.n);
-    for (int i = 0; i < x.n; i++) fprintf(stderr, " %s", x.name[i]);
+    for (int i = 0; i < x.n; i++)
+        fprintf(stderr, " %s", x.name[i]);
     fputc('\n', stderr);
     set_free(&h);
     set_free(&x);
@@ -163,9 +172,11 @@ static void test_internal_names_stay_local(void) {
     int found = 0;
     while (fgets(line, sizeof line, p)) {
         char addr[64], type[8], name[400];
-        if (sscanf(line, "%63s %7s %399s", addr, type, name) == 3 && strcmp(name, "axiom_root_dir") == 0) {
+        if (sscanf(line, "%63s %7s %399s", addr, type, name) == 3 &&
+            strcmp(name, "axiom_root_dir") == 0) {
             found = 1;
-            CHECK_MSG(strcmp(type, "t") == 0, "axiom_root_dir has type %s, not t (local code)", type);
+            CHECK_MSG(strcmp(type, "t") == 0, "axiom_root_dir has type %s, not t (local code)",
+                      type);
         }
     }
     pclose(p);

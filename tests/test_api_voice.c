@@ -23,7 +23,9 @@
 static char tmp[256], build[1024], question[512], question_raw[512], env[1200];
 static char out[1 << 18], errb[1 << 16];
 
-static int have_models(void) { return access("/usr/share/pocketsphinx/model/en-us/en-us/mdef", R_OK) == 0; }
+static int have_models(void) {
+    return access("/usr/share/pocketsphinx/model/en-us/en-us/mdef", R_OK) == 0;
+}
 
 /* Runs a shell command line with stdout and stderr captured. Returns its exit status or -1. */
 static int run(const char *cmdline) {
@@ -49,7 +51,8 @@ static int run(const char *cmdline) {
 static int make_question(void) {
     char args[1200], spoken[400], e[256];
     snprintf(spoken, sizeof spoken, "%s/spoken.wav", tmp);
-    snprintf(args, sizeof args, "say --log-level error '" QUESTION "' --voice awb --rate 22050 -o '%s'", spoken);
+    snprintf(args, sizeof args,
+             "say --log-level error '" QUESTION "' --voice awb --rate 22050 -o '%s'", spoken);
     if (tu_run_axiom(env, args, out, sizeof out, errb, sizeof errb) != 0) return -1;
     int16_t *pcm = NULL, *padded = NULL;
     size_t n = 0, pad = 22050 / 2;
@@ -82,7 +85,9 @@ static int embed_line(const char *name, char *text, size_t len) {
         size_t n = eol ? (size_t)(eol - p) : strlen(p);
         if (strncmp(p, key, strlen(key)) == 0) {
             const char *q1 = memchr(p, '"', n), *q2 = NULL;
-            for (const char *r = q1; r && r < p + n; r = memchr(r + 1, '"', (size_t)(p + n - r - 1))) q2 = r;
+            for (const char *r = q1; r && r < p + n;
+                 r = memchr(r + 1, '"', (size_t)(p + n - r - 1)))
+                q2 = r;
             if (q1 && q2 > q1) snprintf(text, len, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
             return 1;
         }
@@ -100,11 +105,17 @@ static void check_embed(const char *wav, const char *what) {
     int rc = run(cmd);
     CHECK_MSG(rc == 0, "%s: embed exit %d: %s", what, rc, errb);
     fprintf(stderr, "  embed on %s:\n%s", what, out);
-    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_SPEECH_START), text, sizeof text), "%s: no speech_start", what);
-    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_TRANSCRIPT), text, sizeof text) && text[0], "%s: no transcript", what);
-    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_ANSWER), text, sizeof text) && strlen(text) > 5, "%s: no answer text", what);
-    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_AUDIO), text, sizeof text), "%s: no audio event", what);
-    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_READY), text, sizeof text), "%s: no ready_to_listen", what);
+    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_SPEECH_START), text, sizeof text),
+              "%s: no speech_start", what);
+    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_TRANSCRIPT), text, sizeof text) && text[0],
+              "%s: no transcript", what);
+    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_ANSWER), text, sizeof text) &&
+                  strlen(text) > 5,
+              "%s: no answer text", what);
+    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_AUDIO), text, sizeof text),
+              "%s: no audio event", what);
+    CHECK_MSG(embed_line(axiom_event_name(AXIOM_EVENT_READY), text, sizeof text),
+              "%s: no ready_to_listen", what);
     /* the answer's audio: a readable WAV of at least half a second */
     int16_t *pcm = NULL;
     size_t n = 0;
@@ -126,7 +137,8 @@ static void test_embed_pack_question(void) {
 static void test_embed_real_recording(void) {
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
     char jfk[512];
-    if (!tu_shared_path("audio/jfk.wav", jfk, sizeof jfk)) SKIP("../shared/audio/jfk.wav not found");
+    if (!tu_shared_path("audio/jfk.wav", jfk, sizeof jfk))
+        SKIP("../shared/audio/jfk.wav not found");
     check_embed(jfk, "jfk.wav");
 }
 
@@ -139,17 +151,19 @@ static cJSON *check_listen_output(const char *what) {
         nl = strchr(p, '\n');
         char *line = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
         cJSON *j = line ? cJSON_Parse(line) : NULL;
-        CHECK_MSG(j && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "event")), "%s: not an event: %s", what,
-                  line ? line : "");
+        CHECK_MSG(j && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "event")),
+                  "%s: not an event: %s", what, line ? line : "");
         if (j) cJSON_AddItemToArray(events, j);
         free(line);
         lines++;
     }
     CHECK_MSG(lines >= 5, "%s: %d lines", what, lines);
-    const axiom_event_type want[] = {AXIOM_EVENT_SPEECH_START, AXIOM_EVENT_SPEECH_END, AXIOM_EVENT_TRANSCRIPT,
-                                     AXIOM_EVENT_ANSWER, AXIOM_EVENT_AUDIO, AXIOM_EVENT_READY};
+    const axiom_event_type want[] = {AXIOM_EVENT_SPEECH_START, AXIOM_EVENT_SPEECH_END,
+                                     AXIOM_EVENT_TRANSCRIPT,   AXIOM_EVENT_ANSWER,
+                                     AXIOM_EVENT_AUDIO,        AXIOM_EVENT_READY};
     const char *order[6];
-    for (int i = 0; i < 6; i++) order[i] = axiom_event_name(want[i]);
+    for (int i = 0; i < 6; i++)
+        order[i] = axiom_event_name(want[i]);
     int at = 0;
     const cJSON *ev;
     cJSON_ArrayForEach(ev, events) {
@@ -158,17 +172,21 @@ static cJSON *check_listen_output(const char *what) {
         if (strcmp(name, axiom_event_name(AXIOM_EVENT_AUDIO)) == 0) {
             const cJSON *s = cJSON_GetObjectItemCaseSensitive(ev, "samples");
             const cJSON *ms = cJSON_GetObjectItemCaseSensitive(ev, "ms");
-            CHECK(cJSON_IsNumber(s) && s->valuedouble > 0 && cJSON_IsNumber(ms) && ms->valuedouble > 0);
-            CHECK(cJSON_GetObjectItemCaseSensitive(ev, "pcm") == NULL); /* summarised, never the samples */
+            CHECK(cJSON_IsNumber(s) && s->valuedouble > 0 && cJSON_IsNumber(ms) &&
+                  ms->valuedouble > 0);
+            CHECK(cJSON_GetObjectItemCaseSensitive(ev, "pcm") ==
+                  NULL); /* summarised, never the samples */
         }
         if (strcmp(name, axiom_event_name(AXIOM_EVENT_ANSWER)) == 0) {
             const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "text");
             CHECK(cJSON_IsString(t) && strlen(t->valuestring) > 5);
             CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ev, "path")));
         }
-        if (strcmp(name, axiom_event_name(AXIOM_EVENT_ERROR)) == 0) CHECK_MSG(0, "%s: error event %s", what, cJSON_PrintUnformatted(ev));
+        if (strcmp(name, axiom_event_name(AXIOM_EVENT_ERROR)) == 0)
+            CHECK_MSG(0, "%s: error event %s", what, cJSON_PrintUnformatted(ev));
     }
-    CHECK_MSG(at == 6, "%s: events out of order or missing (%s not seen in order)", what, at < 6 ? order[at] : "");
+    CHECK_MSG(at == 6, "%s: events out of order or missing (%s not seen in order)", what,
+              at < 6 ? order[at] : "");
     return events;
 }
 
@@ -177,7 +195,8 @@ static const char *last_answer(const cJSON *events) {
     const char *t = "";
     const cJSON *ev;
     cJSON_ArrayForEach(ev, events) {
-        if (strcmp(cJSON_GetObjectItemCaseSensitive(ev, "event")->valuestring, axiom_event_name(AXIOM_EVENT_ANSWER)) == 0)
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(ev, "event")->valuestring,
+                   axiom_event_name(AXIOM_EVENT_ANSWER)) == 0)
             t = cJSON_GetObjectItemCaseSensitive(ev, "text")->valuestring;
     }
     return t;
@@ -192,8 +211,8 @@ static void test_listen_file_and_stdin(void) {
     CHECK_EQ_INT(run(cmd), 0);
     cJSON *from_file = check_listen_output("listen FILE");
     /* the same audio as raw PCM on stdin at its own rate: the same answer */
-    snprintf(cmd, sizeof cmd, "%s '%s/axiom' listen --log-level error - --rate 22050 < '%s'", env, build,
-             question_raw);
+    snprintf(cmd, sizeof cmd, "%s '%s/axiom' listen --log-level error - --rate 22050 < '%s'", env,
+             build, question_raw);
     CHECK_EQ_INT(run(cmd), 0);
     cJSON *from_stdin = check_listen_output("listen -");
     CHECK_STR(last_answer(from_stdin), last_answer(from_file));
@@ -203,7 +222,8 @@ static void test_listen_file_and_stdin(void) {
 
 static void test_listen_errors(void) {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s '%s/axiom' listen --log-level error '%s/absent.wav'", env, build, tmp);
+    snprintf(cmd, sizeof cmd, "%s '%s/axiom' listen --log-level error '%s/absent.wav'", env, build,
+             tmp);
     CHECK_EQ_INT(run(cmd), 1);
     CHECK_CONTAINS(errb, "absent.wav");
     snprintf(cmd, sizeof cmd, "%s '%s/axiom' listen - --rate 5 </dev/null", env, build);
@@ -226,7 +246,8 @@ int main(int argc, char **argv) {
     snprintf(question, sizeof question, "%s/question.wav", tmp);
     snprintf(question_raw, sizeof question_raw, "%s/question.raw", tmp);
     /* embed reads $XDG_CACHE_HOME for its cache, axiom $AXIOM_CACHE_DIR: both here */
-    snprintf(env, sizeof env, "XDG_CACHE_HOME='%s/cache' AXIOM_CACHE_DIR='%s/cache' AXIOM_LOG_LEVEL=warn", tmp, tmp);
+    snprintf(env, sizeof env,
+             "XDG_CACHE_HOME='%s/cache' AXIOM_CACHE_DIR='%s/cache' AXIOM_LOG_LEVEL=warn", tmp, tmp);
     RUN(test_embed_pack_question);
     RUN(test_embed_real_recording);
     RUN(test_listen_file_and_stdin);

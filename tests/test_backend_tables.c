@@ -16,7 +16,8 @@ static void check_choices(const char *key, const char *choices, const void *(*fi
         size_t n = strcspn(p, "|");
         snprintf(name, sizeof name, "%.*s", (int)n, p);
         CHECK_MSG(config_set(c, key, name, CFG_FLAG, "test", err, sizeof err) == 0, "%s", err);
-        if (find && strcmp(name, "none") != 0) CHECK_MSG(find(name) != NULL, "%s = %s has no backend", key, name);
+        if (find && strcmp(name, "none") != 0)
+            CHECK_MSG(find(name) != NULL, "%s = %s has no backend", key, name);
         p += n + (p[n] == '|');
     }
     CHECK(config_set(c, key, "no-such-backend", CFG_FLAG, "test", err, sizeof err) != 0);
@@ -24,10 +25,16 @@ static void check_choices(const char *key, const char *choices, const void *(*fi
     config_free(c);
 }
 
-static const void *find_stt(const char *n) { return stt_backend_find(n); }
-static const void *find_tts(const char *n) { return tts_backend_find(n); }
+static const void *find_stt(const char *n) {
+    return stt_backend_find(n);
+}
+static const void *find_tts(const char *n) {
+    return tts_backend_find(n);
+}
 
-static void test_stt(void) { check_choices("stt.backend", STT_BACKEND_CHOICES, find_stt); }
+static void test_stt(void) {
+    check_choices("stt.backend", STT_BACKEND_CHOICES, find_stt);
+}
 static void test_tts(void) {
     CHECK_STR(TTS_BACKEND_CHOICES, "flite|sherpa|none");
     check_choices("tts.backend", TTS_BACKEND_CHOICES, find_tts);

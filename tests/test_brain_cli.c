@@ -42,8 +42,8 @@ static void test_ask_default_pack(void) {
     CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(us, "total")));
     cJSON_Delete(j);
     /* the human form names the path and the stage timings */
-    int rc = tu_run_axiom(cache_env, "ask --log-level error 'tell me about the robot dog'", out, sizeof out, errb,
-                          sizeof errb);
+    int rc = tu_run_axiom(cache_env, "ask --log-level error 'tell me about the robot dog'", out,
+                          sizeof out, errb, sizeof errb);
     CHECK_EQ_INT(rc, 0);
     CHECK_CONTAINS(out, "path: ");
     CHECK_CONTAINS(out, "us: normalise");
@@ -52,7 +52,8 @@ static void test_ask_default_pack(void) {
 
 static void test_ask_reference_data(void) {
     char ref[512], args[1200];
-    if (!tu_shared_path("axiom-reference/data", ref, sizeof ref)) SKIP("../shared/axiom-reference/data is absent");
+    if (!tu_shared_path("axiom-reference/data", ref, sizeof ref))
+        SKIP("../shared/axiom-reference/data is absent");
     snprintf(args, sizeof args, "--data '%s' 'How do I use the Robotic Arm Kit?'", ref);
     cJSON *j = ask_json(args);
     if (!j) return;
@@ -73,8 +74,8 @@ static void test_ask_reference_data(void) {
 }
 
 static void test_ask_errors(void) {
-    int rc = tu_run_axiom(cache_env, "ask --log-level error --data /nonexistent/place 'hello'", out, sizeof out, errb,
-                          sizeof errb);
+    int rc = tu_run_axiom(cache_env, "ask --log-level error --data /nonexistent/place 'hello'", out,
+                          sizeof out, errb, sizeof errb);
     CHECK_EQ_INT(rc, 1);
     CHECK_CONTAINS(errb, "/nonexistent/place");
     rc = tu_run_axiom(cache_env, "ask", out, sizeof out, errb, sizeof errb);
@@ -86,13 +87,16 @@ static void test_chat_piped(void) {
     char pack[512], bin[512], in[700], cmd[4096], outp[700];
     tu_root_path("tests/data/pack-mini", pack, sizeof pack);
     const char *b = getenv("AXIOM_BIN");
-    if (b && *b) snprintf(bin, sizeof bin, "%s", b);
-    else tu_root_path("build/axiom", bin, sizeof bin);
+    if (b && *b)
+        snprintf(bin, sizeof bin, "%s", b);
+    else
+        tu_root_path("build/axiom", bin, sizeof bin);
     snprintf(in, sizeof in, "%s/in.txt", tmp);
     snprintf(outp, sizeof outp, "%s/out.txt", tmp);
-    CHECK(tu_write_file(in, "hello\nwhat is the range of the rplidar\n\nhow about its range\nexit\nnever asked\n") == 0);
-    snprintf(cmd, sizeof cmd, "%s '%s' chat --log-level error --data '%s' < '%s' > '%s' 2>&1", cache_env, bin, pack, in,
-             outp);
+    CHECK(tu_write_file(in, "hello\nwhat is the range of the rplidar\n\nhow about its "
+                            "range\nexit\nnever asked\n") == 0);
+    snprintf(cmd, sizeof cmd, "%s '%s' chat --log-level error --data '%s' < '%s' > '%s' 2>&1",
+             cache_env, bin, pack, in, outp);
     CHECK_EQ_INT(system(cmd), 0);
     size_t len;
     char e[256];
@@ -104,7 +108,8 @@ static void test_chat_piped(void) {
     CHECK(strstr(text, "never asked") == NULL);
     /* three answers: the blank line is dropped, "exit" ends the conversation */
     int n = 0;
-    for (const char *p = text; (p = strstr(p, "axiom> ")); p++) n++;
+    for (const char *p = text; (p = strstr(p, "axiom> ")); p++)
+        n++;
     CHECK_EQ_INT(n, 3);
     free(text);
 }

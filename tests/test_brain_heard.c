@@ -22,7 +22,8 @@ static axiom_config *cfg_for(const char *data) {
     axiom_config *c = config_new();
     char err[256], cache[700], dir[700];
     snprintf(cache, sizeof cache, "%s/cache", tmp);
-    config_set(c, "data", data ? data : tu_root_path("data", dir, sizeof dir), CFG_FLAG, "test", err, sizeof err);
+    config_set(c, "data", data ? data : tu_root_path("data", dir, sizeof dir), CFG_FLAG, "test",
+               err, sizeof err);
     config_set(c, "cache_dir", cache, CFG_FLAG, "test", err, sizeof err);
     config_set(c, "log_level", "warn", CFG_FLAG, "test", err, sizeof err);
     return c;
@@ -55,7 +56,8 @@ static void hyp_from(stt_hyp *h, const char *spec, double score) {
 
 static void result_from(stt_result *r, const char *const *specs, int n) {
     memset(r, 0, sizeof *r);
-    for (int i = 0; i < n; i++) hyp_from(&r->alts[i], specs[i], -0.01 * i);
+    for (int i = 0; i < n; i++)
+        hyp_from(&r->alts[i], specs[i], -0.01 * i);
     r->n_alts = n;
     r->text = strdup(r->alts[0].text);
     r->speech_db = -14.0f;
@@ -81,7 +83,8 @@ static void test_background_words_dropped(void) {
     brain *b = brain_new(c, err, sizeof err);
     CHECK_MSG(b != NULL, "%s", err);
     /* someone behind the speaker: their words are 20 dB quieter */
-    const char *spec[] = {"and:-36 a:-35 girl:-34 tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-15 home:-35"};
+    const char *spec[] = {
+        "and:-36 a:-35 girl:-34 tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-15 home:-35"};
     stt_result heard;
     result_from(&heard, spec, 1);
     brain_reply typed, spoken;
@@ -90,7 +93,8 @@ static void test_background_words_dropped(void) {
     CHECK_STR(spoken.heard, "tell me about the robot dog");
     CHECK_STR(spoken.text, typed.text);
     /* the same words all as loud as the speaker are the speaker's: not cut away */
-    const char *loud[] = {"and:-15 a:-15 girl:-14 tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-15 home:-15"};
+    const char *loud[] = {
+        "and:-15 a:-15 girl:-14 tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-15 home:-15"};
     stt_result heard2;
     result_from(&heard2, loud, 1);
     brain_reply r2;
@@ -198,15 +202,16 @@ static void test_out_of_domain_asked_again(void) {
     char err[512];
     brain *b = brain_new(c, err, sizeof err);
     const char *ood[] = {"and so my fellow americans ask not what your country can do for you",
-                         "the small children came to see the old coin", "who won the football match last night"};
+                         "the small children came to see the old coin",
+                         "who won the football match last night"};
     for (size_t i = 0; i < sizeof ood / sizeof ood[0]; i++) {
         const char *spec[] = {ood[i]};
         stt_result heard;
         result_from(&heard, spec, 1);
         brain_reply spoken, typed;
         heard_answer(b, &heard, &spoken);
-        CHECK_MSG(spoken.path == BRAIN_PATH_REJECTED, "'%s' got path %s: %.80s", ood[i], brain_path_name(spoken.path),
-                  spoken.text);
+        CHECK_MSG(spoken.path == BRAIN_PATH_REJECTED, "'%s' got path %s: %.80s", ood[i],
+                  brain_path_name(spoken.path), spoken.text);
         CHECK_STR(spoken.text, SPOKEN_REJECT_TEXT);
         CHECK_STR(spoken.heard, ood[i]);
         /* typed text is never asked again: it was not misheard */
@@ -277,7 +282,8 @@ static void test_recogniser_hypotheses(void) {
      * after the recording's opening pause and the last ends before the end */
     const stt_hyp *h = &r.alts[0];
     CHECK(h->n_words > 5);
-    for (int w = 1; w < h->n_words; w++) CHECK(h->words[w].start_ms >= h->words[w - 1].end_ms - 10);
+    for (int w = 1; w < h->n_words; w++)
+        CHECK(h->words[w].start_ms >= h->words[w - 1].end_ms - 10);
     /* a spoken speech out of the pack's domain is asked again, not answered */
     brain_session *bs = brain_session_new(b);
     brain_reply reply;
@@ -295,7 +301,8 @@ static void test_recogniser_hypotheses(void) {
 
 static void test_reference_mishearings_not_taught(void) {
     char ref[512];
-    if (!tu_shared_path("axiom-reference/data", ref, sizeof ref)) SKIP("the reference data is not available");
+    if (!tu_shared_path("axiom-reference/data", ref, sizeof ref))
+        SKIP("the reference data is not available");
     axiom_config *c = cfg_for(ref);
     char err[512];
     brain *b = brain_new(c, err, sizeof err);

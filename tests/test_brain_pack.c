@@ -20,7 +20,9 @@ static char tmp[512];
 
 static int has_issue(const pack *p, const char *a, const char *b, const char *c) {
     for (size_t i = 0; i < p->n_issues; i++)
-        if (strstr(p->issues[i], a) && (!b || strstr(p->issues[i], b)) && (!c || strstr(p->issues[i], c))) return 1;
+        if (strstr(p->issues[i], a) && (!b || strstr(p->issues[i], b)) &&
+            (!c || strstr(p->issues[i], c)))
+            return 1;
     return 0;
 }
 
@@ -53,21 +55,24 @@ static void test_default_pack(void) {
     tu_root_path("data", dir, sizeof dir);
     snprintf(probe, sizeof probe, "%s/pack.json", dir);
     struct stat st;
-    if (stat(probe, &st) != 0) SKIP("data/pack.json is not there yet: the default pack has only part of its files");
+    if (stat(probe, &st) != 0)
+        SKIP("data/pack.json is not there yet: the default pack has only part of its files");
     pack *p = pack_load(dir, NULL, err, sizeof err);
     CHECK_MSG(p != NULL, "%s", err);
     if (!p) return;
     CHECK(p->n_items > 0);
     CHECK(p->n_templates > 0);
     CHECK(p->n_facts > 0);
-    for (size_t i = 0; i < p->n_issues; i++) fprintf(stderr, "  default pack issue: %s\n", p->issues[i]);
+    for (size_t i = 0; i < p->n_issues; i++)
+        fprintf(stderr, "  default pack issue: %s\n", p->issues[i]);
     CHECK_EQ_INT(p->n_issues, 0);
     pack_free(p);
 }
 
 static void test_reference_import(void) {
     char dir[512], err[512];
-    if (!tu_shared_path("axiom-reference/data", dir, sizeof dir)) SKIP("../shared/axiom-reference/data is absent");
+    if (!tu_shared_path("axiom-reference/data", dir, sizeof dir))
+        SKIP("../shared/axiom-reference/data is absent");
     pack *p = pack_load(dir, NULL, err, sizeof err);
     CHECK_MSG(p != NULL, "%s", err);
     if (!p) return;
@@ -88,7 +93,8 @@ static void test_reference_import(void) {
     CHECK(p->items[7].model_path != NULL);
     /* equipment names resolve to inventory items */
     int with_item = 0;
-    for (size_t i = 0; i < p->n_templates; i++) with_item += p->templates[i].item >= 0;
+    for (size_t i = 0; i < p->n_templates; i++)
+        with_item += p->templates[i].item >= 0;
     CHECK(with_item > 1800);
     mention_index *m = mention_new(p);
     CHECK_EQ_INT(mention_find_text(m, "is the intel realsense depth camera d435 any good"), 4);
@@ -111,16 +117,19 @@ static void test_native_errors_keep_the_rest(void) {
     snprintf(dir, sizeof dir, "%s/bad-native", tmp);
     mkdir(dir, 0700);
     write(dir, "pack.json", "{\"format\": \"axiom-pack\", \"version\": 1, \"name\": \"x\"}");
-    write(dir, "items.json",
-          "[{\"id\": \"a\", \"name\": \"Alpha Board\", \"category\": \"board\", \"card_index\": 0},\n"
-          " {\"id\": \"b\", \"category\": \"board\"},\n"
-          " {\"id\": \"c\", \"name\": \"Gamma\", \"category\": \"x\", \"card_index\": 0},\n"
-          " \"junk\"]");
-    write(dir, "templates.json",
-          "[{\"intent\": \"equipment_query\", \"item\": \"a\", \"question\": \"what is alpha\", \"answer\": \"A board.\"},\n"
-          " {\"intent\": \"dancing\", \"item\": \"a\", \"question\": \"q\", \"answer\": \"a\"},\n"
-          " {\"intent\": \"guidance\", \"item\": \"zzz\", \"question\": \"q\", \"answer\": \"a\"},\n"
-          " {\"intent\": \"guidance\", \"question\": \"q\"}]");
+    write(
+        dir, "items.json",
+        "[{\"id\": \"a\", \"name\": \"Alpha Board\", \"category\": \"board\", \"card_index\": 0},\n"
+        " {\"id\": \"b\", \"category\": \"board\"},\n"
+        " {\"id\": \"c\", \"name\": \"Gamma\", \"category\": \"x\", \"card_index\": 0},\n"
+        " \"junk\"]");
+    write(
+        dir, "templates.json",
+        "[{\"intent\": \"equipment_query\", \"item\": \"a\", \"question\": \"what is alpha\", "
+        "\"answer\": \"A board.\"},\n"
+        " {\"intent\": \"dancing\", \"item\": \"a\", \"question\": \"q\", \"answer\": \"a\"},\n"
+        " {\"intent\": \"guidance\", \"item\": \"zzz\", \"question\": \"q\", \"answer\": \"a\"},\n"
+        " {\"intent\": \"guidance\", \"question\": \"q\"}]");
     /* a syntax error on line 3: the file is reported with line and column */
     write(dir, "facts.json", "[\n {\"text\": \"one\"},\n {\"text\" \"two\"}\n]");
     write(dir, "responses.json", "{\"greeting\": [\"hi\", 3]}");
@@ -148,21 +157,25 @@ static void test_reference_errors_keep_the_rest(void) {
     snprintf(dir, sizeof dir, "%s/bad-ref", tmp);
     mkdir(dir, 0700);
     write(dir, "inventory.json",
-          "[{\"name\": \"Widget Scanner X1\", \"category\": \"Sensor\", \"specs\": \"Range: 5m | Rate: 10Hz\","
+          "[{\"name\": \"Widget Scanner X1\", \"category\": \"Sensor\", \"specs\": \"Range: 5m | "
+          "Rate: 10Hz\","
           " \"capabilities\": \"mapping, scanning\", \"compatible_with\": [\"Pi\"]},\n"
           " {\"category\": \"nameless\"},\n"
           " {\"name\": \"Rover Kit\", \"category\": \"Robot\", \"compatible_with\": \"oops\"}]");
     write(dir, "carousel_mapping.json",
-          "{\"carousel_mapping\": [{\"carousel_index\": 0, \"inventory_name\": \"Widget Scanner X1\", \"inventory_index\": 0},"
+          "{\"carousel_mapping\": [{\"carousel_index\": 0, \"inventory_name\": \"Widget Scanner "
+          "X1\", \"inventory_index\": 0},"
           " {\"carousel_index\": 1, \"inventory_name\": \"Nope\", \"inventory_index\": 99},"
           " {\"carousel_index\": -3, \"inventory_name\": \"Rover Kit\", \"inventory_index\": 2},"
           " {\"carousel_index\": 2, \"inventory_name\": \"Rover Kit\", \"inventory_index\": 2}]}");
     write(dir, "template_database.json",
-          "{\"specs\": [{\"equipment\": \"widget scanner\", \"question\": \"what is the range of the widget scanner\","
+          "{\"specs\": [{\"equipment\": \"widget scanner\", \"question\": \"what is the range of "
+          "the widget scanner\","
           " \"answer\": \"Five meters.\"}, {\"equipment\": \"rover kit\", \"question\": \"\"}],"
           " \"usage\": \"not a list\"}");
-    write(dir, "rag_knowledge_base.json", "{\"existing_qa\": [{\"query\": \"q\"}, {\"query\": \"rover?\", "
-                                          "\"technical_fact\": \"The rover kit has four wheels.\"}]");
+    write(dir, "rag_knowledge_base.json",
+          "{\"existing_qa\": [{\"query\": \"q\"}, {\"query\": \"rover?\", "
+          "\"technical_fact\": \"The rover kit has four wheels.\"}]");
     pack *p = pack_load(dir, NULL, err, sizeof err);
     CHECK_MSG(p != NULL, "%s", err);
     if (!p) return;
@@ -210,20 +223,23 @@ static void test_index_cache_and_safe_queries(void) {
     int n = store_sqlite_backend.search(s, STORE_FACTS, &q, -1, h, 5, err, sizeof err);
     CHECK(n >= 1);
     if (n >= 1) CHECK_EQ_INT(h[0].index, 0);
-    for (int i = 1; i < n; i++) CHECK(h[i].score <= h[i - 1].score);
+    for (int i = 1; i < n; i++)
+        CHECK(h[i].score <= h[i - 1].score);
     /* item filter */
     n = store_sqlite_backend.search(s, STORE_FACTS, &q, 1, h, 5, err, sizeof err);
-    for (int i = 0; i < n; i++) CHECK_EQ_INT(p->facts[h[i].index].item, 1);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ_INT(p->facts[h[i].index].item, 1);
     /* FTS syntax and SQL in user text never reach the query language */
-    const char *evil[] = {"\"; DROP TABLE facts; --", "power OR NOT * NEAR(a b) ^col:x", "' OR 1=1 --", "\")(*",
-                          "facts MATCH 'x'"};
+    const char *evil[] = {"\"; DROP TABLE facts; --", "power OR NOT * NEAR(a b) ^col:x",
+                          "' OR 1=1 --", "\")(*", "facts MATCH 'x'"};
     for (size_t i = 0; i < sizeof evil / sizeof evil[0]; i++) {
         text_tokens(evil[i], &q);
         n = store_sqlite_backend.search(s, STORE_FACTS, &q, -1, h, 5, err, sizeof err);
         CHECK_MSG(n >= 0, "query '%s' failed: %s", evil[i], err);
     }
     text_tokens("power", &q);
-    CHECK(store_sqlite_backend.search(s, STORE_FACTS, &q, -1, h, 5, err, sizeof err) >= 1); /* table intact */
+    CHECK(store_sqlite_backend.search(s, STORE_FACTS, &q, -1, h, 5, err, sizeof err) >=
+          1); /* table intact */
     store_sqlite_backend.close(s);
     pack_free(p);
 }
@@ -294,8 +310,8 @@ static void test_normalise(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         normalise_text(nz, cases[i].in, nr);
-        CHECK_MSG(!nr->dropped && strcmp(nr->text, cases[i].want) == 0, "'%s' -> '%s', want '%s'", cases[i].in,
-                  nr->text, cases[i].want);
+        CHECK_MSG(!nr->dropped && strcmp(nr->text, cases[i].want) == 0, "'%s' -> '%s', want '%s'",
+                  cases[i].in, nr->text, cases[i].want);
     }
     normalise_text(nz, "uh um", nr);
     CHECK_STR(nr->dropped, "filler");
@@ -307,25 +323,51 @@ static void test_normalise(void) {
      * a surrogate (U+D800), a code point past U+10FFFF, a lone continuation byte and
      * a sequence cut short. What is left of each is the ASCII around it. */
     static const char *const bad[] = {
-        "a\xF5\x80\x80\x80" "b", "a\xF6\x80\x80\x80" "b", "a\xF7\xBF\xBF\xBF" "b", "a\xF8\x88\x80\x80\x80" "b",
-        "a\xFF" "b", "a\xC0\xAF" "b", "a\xE0\x80\xAF" "b", "a\xF0\x80\xA0\x80" "b",
-        "a\xED\xA0\x80" "b", "a\xF4\x90\x80\x80" "b", "a\x80" "b", "a\xE2\x82" "b",
+        "a\xF5\x80\x80\x80"
+        "b",
+        "a\xF6\x80\x80\x80"
+        "b",
+        "a\xF7\xBF\xBF\xBF"
+        "b",
+        "a\xF8\x88\x80\x80\x80"
+        "b",
+        "a\xFF"
+        "b",
+        "a\xC0\xAF"
+        "b",
+        "a\xE0\x80\xAF"
+        "b",
+        "a\xF0\x80\xA0\x80"
+        "b",
+        "a\xED\xA0\x80"
+        "b",
+        "a\xF4\x90\x80\x80"
+        "b",
+        "a\x80"
+        "b",
+        "a\xE2\x82"
+        "b",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         normalise_text(nz, bad[i], nr);
-        CHECK_MSG(nr->bad_bytes == 1 && strcmp(nr->clean, "ab") == 0, "case %zu: bad_bytes %d, clean '%s'", i,
-                  nr->bad_bytes, nr->clean);
+        CHECK_MSG(nr->bad_bytes == 1 && strcmp(nr->clean, "ab") == 0,
+                  "case %zu: bad_bytes %d, clean '%s'", i, nr->bad_bytes, nr->clean);
     }
     /* Valid multi-byte characters pass untouched: 2, 3 and 4 bytes, and the edges
      * U+0080, U+07FF, U+0800, U+FFFF (not a surrogate), U+10000 and U+10FFFF. */
     static const char *const good[] = {
-        "caf\xC3\xA9", "\xE2\x82\xAC 5", "\xF0\x9F\xA4\x96 robot", "\xC2\x80\xDF\xBF",
-        "\xE0\xA0\x80\xEF\xBF\xBF", "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF", "\xED\x9F\xBF\xEE\x80\x80",
+        "caf\xC3\xA9",
+        "\xE2\x82\xAC 5",
+        "\xF0\x9F\xA4\x96 robot",
+        "\xC2\x80\xDF\xBF",
+        "\xE0\xA0\x80\xEF\xBF\xBF",
+        "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF",
+        "\xED\x9F\xBF\xEE\x80\x80",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         normalise_text(nz, good[i], nr);
-        CHECK_MSG(nr->bad_bytes == 0 && strcmp(nr->clean, good[i]) == 0, "case %zu: bad_bytes %d, clean '%s'", i,
-                  nr->bad_bytes, nr->clean);
+        CHECK_MSG(nr->bad_bytes == 0 && strcmp(nr->clean, good[i]) == 0,
+                  "case %zu: bad_bytes %d, clean '%s'", i, nr->bad_bytes, nr->clean);
     }
     free(nr);
     normaliser_free(nz);

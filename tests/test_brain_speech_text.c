@@ -8,8 +8,8 @@
 
 static void check_shape(const char *in, const char *want) {
     char *got = speech_shape(in);
-    CHECK_MSG(got && strcmp(got, want) == 0, "shape(\"%s\") = \"%s\", want \"%s\"", in, got ? got : "(null)",
-              want);
+    CHECK_MSG(got && strcmp(got, want) == 0, "shape(\"%s\") = \"%s\", want \"%s\"", in,
+              got ? got : "(null)", want);
     free(got);
 }
 
@@ -17,7 +17,9 @@ static void test_shape_units(void) {
     check_shape("The lidar reaches 5m.", "The lidar reaches 5 meters.");
     check_shape("It does 40 TOPS of AI.", "It does 40 tera operations per second of AI.");
     check_shape("Battery at 80%", "Battery at 80 percent");
-    check_shape("Keep it under 45\xC2\xB0" "C", "Keep it under 45 degrees Celsius");
+    check_shape("Keep it under 45\xC2\xB0"
+                "C",
+                "Keep it under 45 degrees Celsius");
     check_shape("Power: 7-15W", "Power: 7 to 15 watts");
     check_shape("RAM: 8GB LPDDR5 @68GB/s", "RAM: 8 gigabytes LPDDR5 at 68 gigabytes per second");
     check_shape("1 m long", "1 meter long");
@@ -30,7 +32,8 @@ static void test_shape_units(void) {
 
 static void test_shape_markdown(void) {
     check_shape("**Bold** and *italic* and `code`", "Bold and italic and code");
-    check_shape("## Setup\n- plug in the cable\n- power it on", "Setup. plug in the cable. power it on");
+    check_shape("## Setup\n- plug in the cable\n- power it on",
+                "Setup. plug in the cable. power it on");
     check_shape("See [the manual](http://x/y) now", "See the manual now");
     check_shape("1. Flash the card\n2. Boot", "Flash the card. Boot");
     check_shape("```\ncode here\n```\nDone.", "Done.");
@@ -75,8 +78,9 @@ static void test_split_whole(void) {
 static void test_split_stream_tokens(void) {
     /* LLM-like tokens: boundaries fall inside pieces and the sentence is only emitted
      * once the following character is seen. */
-    const char *toks[] = {"The", " Jet", "son", " has", " 8", " GB", ".", " It", " runs", " ROS", "2", " e",
-                          ".", "g", ".", " Hum", "ble", ".", " Wait", " 3", ".", "5", " s."};
+    const char *toks[] = {"The",   " Jet", "son",   " has", " 8", " GB", ".",  " It",
+                          " runs", " ROS", "2",     " e",   ".",  "g",   ".",  " Hum",
+                          "ble",   ".",    " Wait", " 3",   ".",  "5",   " s."};
     sentence_splitter *s = splitter_new(0);
     collected c = {0};
     int after_dot = -1;
@@ -117,7 +121,8 @@ static void test_split_runon_and_lowercase(void) {
     splitter_flush(s, collect, &c);
     splitter_free(s);
     CHECK(c.n >= 10);
-    for (int i = 0; i < c.n && i < 16; i++) CHECK(strlen(c.out[i]) <= 101);
+    for (int i = 0; i < c.n && i < 16; i++)
+        CHECK(strlen(c.out[i]) <= 101);
     c.n = 0;
     CHECK_EQ_INT(speech_split_all("   ", collect, &c), 0);
     CHECK_EQ_INT(speech_split_all("No terminator", collect, &c), 1);

@@ -13,7 +13,8 @@ static char out[65536], err[65536];
 static void test_help_lists_subcommands(void) {
     CHECK_EQ_INT(tu_run_axiom(NULL, "--help", out, sizeof out, err, sizeof err), 0);
     const char *cmds[] = {"serve", "ask", "chat", "transcribe", "say", "doctor", "bench", "eval"};
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) CHECK_CONTAINS(out, cmds[i]);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        CHECK_CONTAINS(out, cmds[i]);
     CHECK_EQ_INT(tu_run_axiom(NULL, "--version", out, sizeof out, err, sizeof err), 0);
     CHECK_CONTAINS(out, "axiom ");
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -44,9 +45,9 @@ static void test_print_config_origins(void) {
     CHECK_CONTAINS(out, "skip-llm");
     CHECK_CONTAINS(out, "flag --skip-llm");
     /* Errors: exit 2 and the message names the key and what is allowed. */
-    CHECK_EQ_INT(tu_run_axiom("AXIOM_SERVER_PORT=http", "--print-config", out, sizeof out, err,
-                              sizeof err),
-                 2);
+    CHECK_EQ_INT(
+        tu_run_axiom("AXIOM_SERVER_PORT=http", "--print-config", out, sizeof out, err, sizeof err),
+        2);
     CHECK_CONTAINS(err, "AXIOM_SERVER_PORT");
     CHECK_CONTAINS(err, "0 to 65535");
     CHECK_EQ_INT(tu_run_axiom(NULL, "--mode fast --print-config", out, sizeof out, err, sizeof err),

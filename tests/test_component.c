@@ -39,8 +39,12 @@ static void blob_unload(void *ctx) {
 }
 
 static axiom_component *make(blob *b, int64_t idle_ms) {
-    component_desc d = {.name = "blob", .load_order = 10, .load = blob_load,
-                        .unload = blob_unload, .ctx = b, .idle_unload_ms = idle_ms};
+    component_desc d = {.name = "blob",
+                        .load_order = 10,
+                        .load = blob_load,
+                        .unload = blob_unload,
+                        .ctx = b,
+                        .idle_unload_ms = idle_ms};
     return component_new(&d);
 }
 
@@ -116,17 +120,19 @@ static int inner_load(void *ctx, char *err, size_t errlen) {
     (void)ctx, (void)err, (void)errlen;
     return 0;
 }
-static void inner_unload(void *ctx) { (void)ctx; }
+static void inner_unload(void *ctx) {
+    (void)ctx;
+}
 static int outer_load(void *ctx, char *err, size_t errlen) {
     return component_acquire((axiom_component *)ctx, err, errlen);
 }
 
 static void test_nested_load(void) {
-    component_desc di = {.name = "index", .load_order = 10, .load = inner_load,
-                         .unload = inner_unload};
+    component_desc di = {
+        .name = "index", .load_order = 10, .load = inner_load, .unload = inner_unload};
     axiom_component *inner = component_new(&di);
-    component_desc dout = {.name = "stt", .load_order = 30, .load = outer_load,
-                           .unload = inner_unload, .ctx = inner};
+    component_desc dout = {
+        .name = "stt", .load_order = 30, .load = outer_load, .unload = inner_unload, .ctx = inner};
     axiom_component *outer = component_new(&dout);
     char err[256] = "";
     CHECK(component_acquire(outer, err, sizeof err) != 0);

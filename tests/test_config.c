@@ -23,8 +23,9 @@ static void test_defaults(void) {
 static void test_precedence(void) {
     char path[512], err[512];
     snprintf(path, sizeof path, "%s/axiom.conf", dir);
-    CHECK(tu_write_file(path, "# comment\nhistory_turns = 3\n[server]\nport = 9001\nhost = 127.0.0.2\n"
-                              "[llm]\nmodel = \"tiny\"\n") == 0);
+    CHECK(tu_write_file(path,
+                        "# comment\nhistory_turns = 3\n[server]\nport = 9001\nhost = 127.0.0.2\n"
+                        "[llm]\nmodel = \"tiny\"\n") == 0);
     setenv("AXIOM_SERVER_PORT", "9002", 1);
     setenv("AXIOM_CONTEXT_LENGTH", "4096", 1);
     char a0[] = "axiom", a1[] = "--config", a3[] = "ask", a4[] = "--port", a5[] = "9003",
@@ -33,11 +34,11 @@ static void test_precedence(void) {
     int argc = 9;
     axiom_config *c = config_new();
     CHECK_MSG(config_load_all(c, &argc, argv, err, sizeof err) == 0, "%s", err);
-    CHECK_EQ_INT(config_int(c, "server.port"), 9003);                 /* flag wins */
+    CHECK_EQ_INT(config_int(c, "server.port"), 9003); /* flag wins */
     CHECK_EQ_INT(config_source_of(c, "server.port"), CFG_FLAG);
-    CHECK_EQ_INT(config_int(c, "context_length"), 4096);              /* env over default */
+    CHECK_EQ_INT(config_int(c, "context_length"), 4096); /* env over default */
     CHECK_STR(config_origin_of(c, "context_length"), "env AXIOM_CONTEXT_LENGTH");
-    CHECK_STR(config_str(c, "server.host"), "127.0.0.2");              /* file over default */
+    CHECK_STR(config_str(c, "server.host"), "127.0.0.2"); /* file over default */
     CHECK_EQ_INT(config_int(c, "history_turns"), 3);
     CHECK_CONTAINS(config_origin_of(c, "history_turns"), "axiom.conf:2");
     CHECK_STR(config_str(c, "llm.model"), "tiny");
@@ -127,7 +128,8 @@ static void test_file_syntax_and_error_lines(void) {
     static const struct {
         const char *text, *where, *what;
     } bad[] = {
-        {"# one\n\n[server]\n  port = 8000\n  max_sesions = 3\n", "bad.conf:5", "server.max_sesions"},
+        {"# one\n\n[server]\n  port = 8000\n  max_sesions = 3\n", "bad.conf:5",
+         "server.max_sesions"},
         {"[vad]\nsilence_ms = 300\n\nsilence_ms = 10\n", "bad.conf:4", "vad.silence_ms = '10'"},
         {"history_turns = 2\nnot a setting\n", "bad.conf:2", "expected key = value"},
         {"[server\nport = 1\n", "bad.conf:1", "expected key = value or [section]"},

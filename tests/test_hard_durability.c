@@ -79,7 +79,8 @@ static int check_db(const char *path, char *integrity, size_t cap, int *missing,
         *rows = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     *missing = 0;
-    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM turns WHERE user LIKE ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM turns WHERE user LIKE ?", -1, &st, NULL) ==
+        SQLITE_OK) {
         for (int i = 0; i < nacked; i++) {
             char like[64];
             snprintf(like, sizeof like, "%% %s", acked[i]);
@@ -107,7 +108,8 @@ static void run_clients(int port, int round, int max_turns, int kill_after_ms, s
         usleep((useconds_t)kill_after_ms * 1000);
         server_proc_kill(p);
     }
-    for (int i = 0; i < CLIENTS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < CLIENTS; i++)
+        pthread_join(th[i], NULL);
 }
 
 static void test_kill9_keeps_acknowledged_turns(void) {
@@ -115,9 +117,14 @@ static void test_kill9_keeps_acknowledged_turns(void) {
     CHECK(tu_mkdtemp(dir, sizeof dir) == 0);
     snprintf(db, sizeof db, "%s/history.db", dir);
     snprintf(setdb, sizeof setdb, "history.db=%s", db);
-    const char *settings[] = {"history.persist=true", setdb, "tts.backend=none",
-                              "mode=template-only", "vad.backend=energy", "log_level=warn",
-                              "history.retention_turns=100000", NULL};
+    const char *settings[] = {"history.persist=true",
+                              setdb,
+                              "tts.backend=none",
+                              "mode=template-only",
+                              "vad.backend=energy",
+                              "log_level=warn",
+                              "history.retention_turns=100000",
+                              NULL};
     srand((unsigned)getpid());
     for (int round = 0; round < ROUNDS; round++) {
         server_proc p;
@@ -133,7 +140,8 @@ static void test_kill9_keeps_acknowledged_turns(void) {
         long rows = 0;
         CHECK(check_db(db, integrity, sizeof integrity, &missing, &rows) == 0);
         printf("  round %d: %d turns acknowledged before kill -9, %ld rows, integrity %s, "
-               "%d missing\n", round, nacked - before, rows, integrity, missing);
+               "%d missing\n",
+               round, nacked - before, rows, integrity, missing);
         CHECK_STR(integrity, "ok");
         CHECK_EQ_INT(missing, 0);
         CHECK(rows >= nacked);
@@ -147,8 +155,9 @@ static void test_retention_bound_across_kill(void) {
     CHECK(tu_mkdtemp(dir, sizeof dir) == 0);
     snprintf(db, sizeof db, "%s/history.db", dir);
     snprintf(setdb, sizeof setdb, "history.db=%s", db);
-    const char *settings[] = {"history.persist=true", setdb, "tts.backend=none",
-                              "mode=template-only", "vad.backend=energy", "log_level=warn",
+    const char *settings[] = {"history.persist=true",       setdb,
+                              "tts.backend=none",           "mode=template-only",
+                              "vad.backend=energy",         "log_level=warn",
                               "history.retention_turns=20", NULL};
     long rows = 0;
     for (int round = 0; round < 2; round++) {

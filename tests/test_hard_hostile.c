@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 static const char *const settings[] = {"server.max_sessions=4", "server.send_queue_kb=16",
-                                       "tts.backend=none", "mode=template-only",
-                                       "vad.backend=energy", NULL};
+                                       "tts.backend=none",      "mode=template-only",
+                                       "vad.backend=energy",    NULL};
 
 static void test_hostile_clients_refused_good_client_served(void) {
     server_fixture f;
@@ -27,7 +27,8 @@ static void test_hostile_clients_refused_good_client_served(void) {
     good_client g;
     CHECK(good_client_start(&g, f.port) == 0);
     /* Let the good client hold its session before the flood takes the rest. */
-    for (int i = 0; i < 100 && g.answered == 0 && g.failed == 0; i++) usleep(100 * 1000);
+    for (int i = 0; i < 100 && g.answered == 0 && g.failed == 0; i++)
+        usleep(100 * 1000);
     CHECK_MSG(g.answered > 0, "the good client got no answer before the attack: %s", g.last_error);
     long rss0 = hostile_rss_kb();
     hostile_result r;
@@ -40,9 +41,8 @@ static void test_hostile_clients_refused_good_client_served(void) {
            "100 MB frame close %d; binary JSON ok %d; text PCM refused %d; mid-frame ok %d; "
            "foreign Origin %d; ../ %d (leak %d); 100 KB URL %d\n",
            r.flood_opened, r.flood_busy, r.slow_reader_dropped, r.bytewise_hello_answered,
-           r.huge_frame_close, r.text_as_audio_ok, r.audio_as_text_error,
-           r.mid_frame_disconnect_ok, r.foreign_origin_status, r.dotdot_status,
-           r.dotdot_leaked, r.overlong_status);
+           r.huge_frame_close, r.text_as_audio_ok, r.audio_as_text_error, r.mid_frame_disconnect_ok,
+           r.foreign_origin_status, r.dotdot_status, r.dotdot_leaked, r.overlong_status);
     printf("  good client: %d asked, %d answered (%d during the attack), %d failed; "
            "RSS %ld -> %ld KiB\n",
            g.asked, g.answered, before, g.failed, rss0, rss1);

@@ -47,8 +47,8 @@ static void test_short_soak_no_errors_no_leaks(void) {
     }
     printf("  after: fds=%d threads=%d rss=%ld KiB; asked %ld answered %ld unanswered %ld "
            "errors %ld notices %ld disconnects %ld connect failures %ld frames %ld\n",
-           fds1, th1, server_proc_rss_kb(&p), t.asked, t.answered, t.unanswered,
-           t.error_events, t.notices, t.disconnects, t.connect_failures, t.frames);
+           fds1, th1, server_proc_rss_kb(&p), t.asked, t.answered, t.unanswered, t.error_events,
+           t.notices, t.disconnects, t.connect_failures, t.frames);
     if (t.last_error[0]) printf("  last error: %s\n", t.last_error);
     CHECK(t.answered > 0);
     CHECK_EQ_INT(t.answered, t.asked);

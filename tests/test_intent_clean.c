@@ -34,8 +34,10 @@ static void test_heldout_is_sound(void) {
     CHECK_EQ_INT(labelled_set_errors(held), 0);
     size_t per[INTENT_NCLASSES] = {0};
     const labelled_row *r = labelled_set_rows(held);
-    for (size_t i = 0; i < labelled_set_count(held); i++) per[r[i].label]++;
-    for (int k = 0; k < INTENT_NCLASSES; k++) CHECK(per[k] >= 15);
+    for (size_t i = 0; i < labelled_set_count(held); i++)
+        per[r[i].label]++;
+    for (int k = 0; k < INTENT_NCLASSES; k++)
+        CHECK(per[k] >= 15);
     /* No overlap with the default pack: merging the pack as backup of the held-out set
      * adds every pack row (none is already there). */
     char path[512], err[512];
@@ -66,14 +68,16 @@ static void test_heldout_default_pack(void) {
         labelled_set_free(pack);
         SKIP("default pack absent: %s", err);
     }
-    intent_model *m = intent_train(labelled_set_rows(pack), labelled_set_count(pack), NULL, err,
-                                   sizeof err);
+    intent_model *m =
+        intent_train(labelled_set_rows(pack), labelled_set_count(pack), NULL, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
     if (m) {
         intent_scores s;
         double acc = heldout_accuracy(m, &s);
-        fprintf(stderr, "  default pack -> clean held-out accuracy %.3f, precision at p>=0.88 "
-                "%.3f over %zu\n", acc, intent_scores_high_precision(&s), s.high_n);
+        fprintf(stderr,
+                "  default pack -> clean held-out accuracy %.3f, precision at p>=0.88 "
+                "%.3f over %zu\n",
+                acc, intent_scores_high_precision(&s), s.high_n);
         CHECK(acc >= 0.85);
         CHECK(intent_scores_high_precision(&s) >= 0.88);
     }
@@ -91,8 +95,8 @@ static void test_heldout_reference_data(void) {
     size_t nb = 0;
     int n = labelled_load_pack(set, ref, def, NULL, NULL, &nb, err, sizeof err);
     CHECK_MSG(n == 629, "%d rows: %s", n, err);
-    intent_model *m = intent_train(labelled_set_rows(set), labelled_set_count(set), NULL, err,
-                                   sizeof err);
+    intent_model *m =
+        intent_train(labelled_set_rows(set), labelled_set_count(set), NULL, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
     if (m) {
         intent_scores s;
@@ -120,10 +124,12 @@ static void test_calibration_default_pack_folds(void) {
         SKIP("default pack absent: %s", err);
     }
     intent_scores s;
-    CHECK(intent_crossval(labelled_set_rows(pack), labelled_set_count(pack), 5, NULL, &s, NULL,
-                          err, sizeof err) == 0);
-    fprintf(stderr, "  default pack 5-fold: accuracy %.3f macro-F1 %.3f precision at p>=0.88 "
-            "%.3f over %zu\n", intent_scores_accuracy(&s), intent_scores_macro_f1(&s),
+    CHECK(intent_crossval(labelled_set_rows(pack), labelled_set_count(pack), 5, NULL, &s, NULL, err,
+                          sizeof err) == 0);
+    fprintf(stderr,
+            "  default pack 5-fold: accuracy %.3f macro-F1 %.3f precision at p>=0.88 "
+            "%.3f over %zu\n",
+            intent_scores_accuracy(&s), intent_scores_macro_f1(&s),
             intent_scores_high_precision(&s), s.high_n);
     CHECK(s.n == labelled_set_count(pack));
     CHECK(s.high_n >= s.n / 2); /* the threshold is reached often enough to be useful */

@@ -41,8 +41,10 @@ static void write_pack(void) {
 
 static void test_report(void) {
     char args[1024];
-    snprintf(args, sizeof args, "--data %s eval intents --folds 3 --no-backup --suspects "
-             "--heldout %s/held.tsv", dir, dir);
+    snprintf(args, sizeof args,
+             "--data %s eval intents --folds 3 --no-backup --suspects "
+             "--heldout %s/held.tsv",
+             dir, dir);
     int rc = tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, errout);
     CHECK_CONTAINS(out, "3-fold cross-validation");
@@ -79,7 +81,8 @@ static void test_json_odd_data_path(void) {
     snprintf(odd, sizeof odd, "%s/say \"hi\" \\ there\tnow", dir);
     snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/utterances.tsv' '%s/'", odd, dir, odd);
     CHECK(system(cmd) == 0);
-    snprintf(args, sizeof args, "--data '%s' eval intents --folds 2 --no-backup --json --suspects", odd);
+    snprintf(args, sizeof args, "--data '%s' eval intents --folds 2 --no-backup --json --suspects",
+             odd);
     int rc = tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, errout);
     cJSON *o = cJSON_Parse(out);
@@ -91,7 +94,8 @@ static void test_json_odd_data_path(void) {
     const cJSON *cv = cJSON_GetObjectItem(o, "crossval");
     double acc = cJSON_GetNumberValue(cJSON_GetObjectItem(cv, "accuracy"));
     CHECK(acc > 0 && acc <= 1);
-    CHECK(cJSON_IsObject(cJSON_GetObjectItem(cJSON_GetObjectItem(cv, "per_class"), "troubleshooting")));
+    CHECK(cJSON_IsObject(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cv, "per_class"), "troubleshooting")));
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cv, "confusion")) > 0);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cv, "calibration")) > 0);
     cJSON_Delete(o);
@@ -108,12 +112,12 @@ static void test_errors(void) {
     snprintf(args, sizeof args, "--data %s eval intents --folds 1", dir);
     CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 2);
     CHECK_CONTAINS(errout, "--folds 1");
-    CHECK_EQ_INT(tu_run_axiom(NULL, "eval intents --bogus", out, sizeof out, errout,
-                              sizeof errout), 2);
+    CHECK_EQ_INT(tu_run_axiom(NULL, "eval intents --bogus", out, sizeof out, errout, sizeof errout),
+                 2);
     CHECK_CONTAINS(errout, "--bogus");
     CHECK_EQ_INT(tu_run_axiom(NULL, "eval nothing", out, sizeof out, errout, sizeof errout), 2);
-    CHECK_EQ_INT(tu_run_axiom(NULL, "eval intents --help", out, sizeof out, errout,
-                              sizeof errout), 0);
+    CHECK_EQ_INT(tu_run_axiom(NULL, "eval intents --help", out, sizeof out, errout, sizeof errout),
+                 0);
     CHECK_CONTAINS(out, "--heldout FILE");
     snprintf(args, sizeof args, "--data %s eval intents --heldout %s/absent.tsv", dir, dir);
     CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 1);

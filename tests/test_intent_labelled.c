@@ -41,13 +41,13 @@ static void test_tsv_bad_rows(void) {
     const char text[] = "# comment\n"
                         "greeting\thello there\n"
                         "\n"
-                        "weather\twhat is the weather\n"   /* row 4: bad intent */
-                        "guidance no tab here\n"           /* row 5: no tab */
-                        "lab_info\t   \n"                  /* row 6: empty text */
+                        "weather\twhat is the weather\n" /* row 4: bad intent */
+                        "guidance no tab here\n"         /* row 5: no tab */
+                        "lab_info\t   \n"                /* row 6: empty text */
                         "lab_info\twhen is the lab open\r\n"
                         "troubleshooting\tmy pi won't boot\textra column\n"
-                        "unknown\tsomething\n"             /* row 9: unknown is not a label */
-                        "project_idea\twhat can i build";  /* no final newline */
+                        "unknown\tsomething\n"            /* row 9: unknown is not a label */
+                        "project_idea\twhat can i build"; /* no final newline */
     CHECK(tu_write_file(path, text) == 0);
     labelled_set *s = labelled_set_new();
     warnings w = {{0}, 0};
@@ -92,13 +92,14 @@ static void test_tsv_nul_and_missing(void) {
 static void test_json_bad_rows(void) {
     char path[512], err[512];
     snprintf(path, sizeof path, "%s/production_dataset.json", dir);
-    CHECK(tu_write_file(path, "[{\"text\": \"hello\", \"label\": \"greeting\"},\n"
-                              " {\"text\": \"how do i flash it\", \"label\": \"nonsense\"},\n"
-                              " {\"label\": \"guidance\"},\n"
-                              " 42,\n"
-                              " {\"text\": 7, \"label\": \"guidance\"},\n"
-                              " {\"text\": \"does it work with ros\", \"label\": 3},\n"
-                              " {\"text\": \"thanks\", \"label\": \"acknowledgment\", \"extra\": 1}]") == 0);
+    CHECK(tu_write_file(
+              path, "[{\"text\": \"hello\", \"label\": \"greeting\"},\n"
+                    " {\"text\": \"how do i flash it\", \"label\": \"nonsense\"},\n"
+                    " {\"label\": \"guidance\"},\n"
+                    " 42,\n"
+                    " {\"text\": 7, \"label\": \"guidance\"},\n"
+                    " {\"text\": \"does it work with ros\", \"label\": 3},\n"
+                    " {\"text\": \"thanks\", \"label\": \"acknowledgment\", \"extra\": 1}]") == 0);
     labelled_set *s = labelled_set_new();
     warnings w = {{0}, 0};
     CHECK_EQ_INT(labelled_load_json(s, path, LABELLED_PRIMARY, collect, &w, err, sizeof err), 2);
@@ -118,7 +119,8 @@ static void test_json_bad_rows(void) {
         CHECK(tu_write_file(path, bad[i]) == 0);
         s = labelled_set_new();
         err[0] = 0;
-        CHECK_EQ_INT(labelled_load_json(s, path, LABELLED_PRIMARY, collect, &w, err, sizeof err), -1);
+        CHECK_EQ_INT(labelled_load_json(s, path, LABELLED_PRIMARY, collect, &w, err, sizeof err),
+                     -1);
         CHECK_CONTAINS(err, "production_dataset.json");
         CHECK_EQ_INT(labelled_set_count(s), 0);
         labelled_set_free(s);
@@ -137,7 +139,8 @@ static void test_load_dir_and_backup(void) {
                               " {\"text\": \"does it work with ros\", \"label\": "
                               "\"compatibility_check\"}]") == 0);
     snprintf(path, sizeof path, "%s/utterances.tsv", def);
-    CHECK(tu_write_file(path, "greeting\thello there\ngreeting\thi\nguidance\thow do i start\n") == 0);
+    CHECK(tu_write_file(path, "greeting\thello there\ngreeting\thi\nguidance\thow do i start\n") ==
+          0);
     labelled_set *s = labelled_set_new();
     size_t nb = 99;
     CHECK_EQ_INT(labelled_load_pack(s, pack, def, NULL, NULL, &nb, err, sizeof err), 2);

@@ -38,9 +38,9 @@ static void test_train_errors(void) {
     CHECK(intent_train(one, 2, NULL, err, sizeof err) == NULL);
     CHECK_CONTAINS(err, "at least 2");
     /* Two rows of two intents is enough to train (no folds possible: still works). */
-    labelled_row two[2] = {{INTENT_GREETING, (char *)"hi", "x", 1, LABELLED_PRIMARY},
-                           {INTENT_GUIDANCE, (char *)"how do i set up the jetson", "x", 2,
-                            LABELLED_PRIMARY}};
+    labelled_row two[2] = {
+        {INTENT_GREETING, (char *)"hi", "x", 1, LABELLED_PRIMARY},
+        {INTENT_GUIDANCE, (char *)"how do i set up the jetson", "x", 2, LABELLED_PRIMARY}};
     intent_model *m = intent_train(two, 2, NULL, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
     intent_result r;
@@ -101,7 +101,8 @@ static void test_odd_input(void) {
     char *huge = malloc(big + 1);
     CHECK(huge != NULL);
     if (!huge) return;
-    for (size_t i = 0; i < big; i++) huge[i] = "how do i set up the jetson orin nano "[i % 37];
+    for (size_t i = 0; i < big; i++)
+        huge[i] = "how do i set up the jetson orin nano "[i % 37];
     huge[big] = '\0';
     CHECK(intent_predict(model, huge, &r) == 0);
     CHECK(r.p >= 0.0f && r.p <= 1.0f);
@@ -122,7 +123,8 @@ static const char *thread_texts[] = {"hello there", "how do i calibrate the imu"
 static void *predict_many(void *p) {
     thread_arg *a = p;
     intent_result want[5], got;
-    for (int i = 0; i < 5; i++) intent_predict(a->m, thread_texts[i], &want[i]);
+    for (int i = 0; i < 5; i++)
+        intent_predict(a->m, thread_texts[i], &want[i]);
     for (int it = 0; it < 400; it++) {
         int i = it % 5;
         intent_predict(a->m, thread_texts[i], &got);

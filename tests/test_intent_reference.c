@@ -20,8 +20,10 @@ static void test_crossval_and_calibration(void) {
     size_t n = labelled_set_count(set);
     intent_scores s;
     CHECK_MSG(intent_crossval(rows, n, 5, NULL, &s, NULL, err, sizeof err) == 0, "%s", err);
-    fprintf(stderr, "  reference 5-fold: accuracy %.3f macro-F1 %.3f precision at p>=0.88 %.3f "
-            "over %zu\n", intent_scores_accuracy(&s), intent_scores_macro_f1(&s),
+    fprintf(stderr,
+            "  reference 5-fold: accuracy %.3f macro-F1 %.3f precision at p>=0.88 %.3f "
+            "over %zu\n",
+            intent_scores_accuracy(&s), intent_scores_macro_f1(&s),
             intent_scores_high_precision(&s), s.high_n);
     CHECK_EQ_INT(s.n, 629); /* every reference row tested once; backup rows never */
     CHECK(intent_scores_high_precision(&s) >= 0.88);
@@ -74,8 +76,8 @@ static void test_without_backup_still_robust(void) {
     tu_shared_path("axiom-reference/data", path, sizeof path);
     labelled_set *only = labelled_set_new();
     CHECK(labelled_load_dir(only, path, LABELLED_PRIMARY, NULL, NULL, err, sizeof err) == 629);
-    intent_model *m = intent_train(labelled_set_rows(only), labelled_set_count(only), NULL, err,
-                                   sizeof err);
+    intent_model *m =
+        intent_train(labelled_set_rows(only), labelled_set_count(only), NULL, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
     if (m) {
         const char *greetings[] = {"hello there", "hi", "good morning", "hey axiom"};

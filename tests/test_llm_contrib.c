@@ -45,8 +45,10 @@ static void test_server_examples(void) {
     if (c) {
         /* The key file of the example is not on this machine: a clear refusal. */
         llm *m = llm_new(c, err, sizeof err);
-        if (m) llm_free(m);
-        else CHECK_CONTAINS(err, "llm.api_key_file");
+        if (m)
+            llm_free(m);
+        else
+            CHECK_CONTAINS(err, "llm.api_key_file");
         config_free(c);
     }
 }
@@ -58,7 +60,8 @@ static void test_gguf_example(void) {
     CHECK_STR(config_str(c, "llm.backend"), "gguf");
     CHECK(config_bool(c, "llm.mmap"));
     llm *m = llm_new(c, err, sizeof err);
-    if (m) llm_free(m);
+    if (m)
+        llm_free(m);
     else {
         CHECK_CONTAINS(err, "no such file");
         CHECK_CONTAINS(err, "--gguf");

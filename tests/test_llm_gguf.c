@@ -26,7 +26,8 @@ static axiom_config *cfg_for(const char *gguf, const char *const *kv) {
     CHECK(config_set(c, "llm.gguf", gguf, CFG_FLAG, "test", err, sizeof err) == 0);
     CHECK(config_set(c, "llm.temperature", "0", CFG_FLAG, "test", err, sizeof err) == 0);
     CHECK(config_set(c, "llm.threads", "1", CFG_FLAG, "test", err, sizeof err) == 0);
-    for (; kv && kv[0]; kv += 2) CHECK_MSG(config_set(c, kv[0], kv[1], CFG_FLAG, "test", err, sizeof err) == 0, "%s", err);
+    for (; kv && kv[0]; kv += 2)
+        CHECK_MSG(config_set(c, kv[0], kv[1], CFG_FLAG, "test", err, sizeof err) == 0, "%s", err);
     return c;
 }
 
@@ -34,7 +35,7 @@ typedef struct {
     char text[65536];
     size_t len;
     int calls;
-    int stop_after;            /* callback returns non-zero after this many pieces; 0 = never */
+    int stop_after;          /* callback returns non-zero after this many pieces; 0 = never */
     atomic_int *cancel_flag; /* set after stop_after pieces instead, when non-NULL */
     int bad_utf8;
 } sink;
@@ -43,7 +44,11 @@ typedef struct {
 static int utf8_ok(const char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t k = c < 0x80             ? 1
+                   : (c & 0xE0) == 0xC0 ? 2
+                   : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4
+                                        : 0;
         if (!k || i + k > n) return 0;
         for (size_t j = 1; j < k; j++)
             if (((unsigned char)s[i + j] & 0xC0) != 0x80) return 0;
@@ -62,15 +67,20 @@ static int on_piece(void *user, const char *p, size_t len) {
     }
     s->calls++;
     if (s->stop_after && s->calls >= s->stop_after) {
-        if (s->cancel_flag) *s->cancel_flag = 1;
-        else return 1;
+        if (s->cancel_flag)
+            *s->cancel_flag = 1;
+        else
+            return 1;
     }
     return 0;
 }
 
-static const llm_message story[] = {{"user", "Once upon a time, there was a little girl named Lily."}};
+static const llm_message story[] = {
+    {"user", "Once upon a time, there was a little girl named Lily."}};
 
-static int have_model(void) { return tu_shared_path("models/stories260K.gguf", model_path, sizeof model_path) != NULL; }
+static int have_model(void) {
+    return tu_shared_path("models/stories260K.gguf", model_path, sizeof model_path) != NULL;
+}
 
 /* Must run first: once libllama is open it stays open for the process. */
 static void test_missing_library_degrades(void) {
@@ -190,7 +200,8 @@ static void *cancel_later(void *arg) {
 /* Barge-in: another thread raises the flag while tokens stream. */
 static void test_cancel_from_another_thread(void) {
     if (!have_model()) SKIP("../shared/models/stories260K.gguf is absent");
-    const char *kv[] = {"llm.max_tokens", "8192", "context_length", "8192", "llm.total_timeout_ms", "120000", NULL};
+    const char *kv[] = {"llm.max_tokens", "8192", "context_length", "8192", "llm.total_timeout_ms",
+                        "120000",         NULL};
     axiom_config *c = cfg_for(model_path, kv);
     char err[512];
     llm *m = llm_new(c, err, sizeof err);
@@ -245,7 +256,8 @@ static void test_sessions_at_once(void) {
     pthread_create(&ta, NULL, run_session, &a);
     pthread_create(&tb, NULL, run_session, &b);
     int counted = 0;
-    for (int i = 0; i < 50; i++) counted += llm_count_tokens(m, "Once upon a time") > 0;
+    for (int i = 0; i < 50; i++)
+        counted += llm_count_tokens(m, "Once upon a time") > 0;
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
     CHECK_EQ_INT(a.rc, 0);
@@ -268,7 +280,8 @@ static void test_context_overflow(void) {
     if (!m) return;
     /* A prompt longer than the whole window is refused with the reason... */
     char big[8192] = "";
-    for (int i = 0; i < 300; i++) strcat(big, "The cat sat. ");
+    for (int i = 0; i < 300; i++)
+        strcat(big, "The cat sat. ");
     llm_message msgs[] = {{"user", big}};
     sink s = {0};
     llm_result r;
@@ -279,14 +292,16 @@ static void test_context_overflow(void) {
     CHECK_EQ_INT(s.calls, 0);
     /* ...and an answer that runs into the end of the window stops there. */
     char mid[2048] = "";
-    for (int i = 0; i < 45; i++) strcat(mid, "Tom ran. ");
+    for (int i = 0; i < 45; i++)
+        strcat(mid, "Tom ran. ");
     llm_message m2[] = {{"user", mid}};
     sink s2 = {0};
     CHECK_MSG(llm_chat(m, m2, 1, NULL, on_piece, &s2, NULL, &r, err, sizeof err) == 0, "%s", err);
     CHECK(r.finish == LLM_FINISH_LENGTH || r.finish == LLM_FINISH_STOP);
     CHECK(r.prompt_tokens > 150);
     CHECK(r.prompt_tokens + r.tokens <= 256);
-    fprintf(stderr, "  prompt %d + answer %d tokens, finish %s\n", r.prompt_tokens, r.tokens, llm_finish_name(r.finish));
+    fprintf(stderr, "  prompt %d + answer %d tokens, finish %s\n", r.prompt_tokens, r.tokens,
+            llm_finish_name(r.finish));
     /* The model is still usable afterwards. */
     sink s3 = {0};
     CHECK(llm_chat(m, story, 1, NULL, on_piece, &s3, NULL, &r, err, sizeof err) == 0);
@@ -302,7 +317,8 @@ static void test_token_count(void) {
     llm *m = llm_new(c, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
     if (!m) return;
-    const char *text = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
+    const char *text =
+        "Once upon a time, there was a little girl named Lily. She loved to play outside.";
     int est = llm_count_tokens(m, text); /* not loaded: the documented estimate */
     CHECK_EQ_INT(est, (int)((strlen(text) + 3) / 4));
     CHECK(component_load(llm_component(m), err, sizeof err) == 0);
@@ -342,7 +358,8 @@ static void test_unload_releases_memory(void) {
     CHECK(info.mapped_bytes > 1000000); /* the 1.2 MB file, mapped */
     int64_t drop = component_unload(comp);
     int64_t after = proc_rss_bytes();
-    fprintf(stderr, "  rss before load %.1f MiB, loaded %.1f MiB, after unload %.1f MiB (drop %.1f MiB)\n",
+    fprintf(stderr,
+            "  rss before load %.1f MiB, loaded %.1f MiB, after unload %.1f MiB (drop %.1f MiB)\n",
             before / 1048576.0, loaded / 1048576.0, after / 1048576.0, drop / 1048576.0);
     CHECK(drop > 1 << 20);
     CHECK(after < loaded);
@@ -391,16 +408,18 @@ static void test_bad_model_files(void) {
         char *good = file_read_all(model_path, 8u << 20, &n, err, sizeof err);
         CHECK(good != NULL);
         if (good) {
-            for (size_t i = 64; i < n; i += 7) good[i] ^= 0x5a; /* keep the magic, break the rest */
+            for (size_t i = 64; i < n; i += 7)
+                good[i] ^= 0x5a; /* keep the magic, break the rest */
             FILE *f = fopen(p, "wb");
-            fwrite(good, 1, n / 3, f);                         /* and cut it short */
+            fwrite(good, 1, n / 3, f); /* and cut it short */
             fclose(f);
             free(good);
             c = cfg_for(p, NULL);
             m = llm_new(c, err, sizeof err);
             CHECK(m != NULL);
             if (m) {
-                CHECK(llm_chat(m, story, 1, NULL, on_piece, &(sink){0}, NULL, &r, err, sizeof err) == -1);
+                CHECK(llm_chat(m, story, 1, NULL, on_piece, &(sink){0}, NULL, &r, err,
+                               sizeof err) == -1);
                 CHECK_CONTAINS(err, "could not load");
                 CHECK_CONTAINS(err, "corrupt.gguf");
                 component_info info;

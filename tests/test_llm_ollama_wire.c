@@ -21,9 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HDR_STREAM "SHTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
-#define LINE(content) "K{\"model\":\"tiny\",\"created_at\":\"2026-11-27T10:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\"" content "\"},\"done\":false}\n"
-#define DONE(reason) "K{\"model\":\"tiny\",\"created_at\":\"2026-11-27T10:00:01Z\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"" reason "\",\"total_duration\":1000,\"prompt_eval_count\":26,\"eval_count\":3}\n"
+#define HDR_STREAM                                                                                 \
+    "SHTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
+#define LINE(content)                                                                              \
+    "K{\"model\":\"tiny\",\"created_at\":\"2026-11-27T10:00:00Z\",\"message\":{\"role\":"          \
+    "\"assistant\",\"content\":\"" content "\"},\"done\":false}\n"
+#define DONE(reason)                                                                               \
+    "K{\"model\":\"tiny\",\"created_at\":\"2026-11-27T10:00:01Z\",\"message\":{\"role\":"          \
+    "\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"" reason                      \
+    "\",\"total_duration\":1000,\"prompt_eval_count\":26,\"eval_count\":3}\n"
 
 static const char *const tags_ok[] = {
     "SHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
@@ -35,7 +41,8 @@ static const char *const tags_ok[] = {
  * given as the second script where the first one stalls, so teardown is quick. */
 static const char *const unloaded[] = {
     "SHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
-    "{\"model\":\"tiny\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"unload\",\"done\":true}",
+    "{\"model\":\"tiny\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":"
+    "\"unload\",\"done\":true}",
     NULL};
 
 static const llm_message hello[] = {{"system", "You are AXIOM."}, {"user", "Say hello."}};
@@ -67,7 +74,8 @@ static axiom_config *cfg_for(int port, const char *const *kv) {
     CHECK(config_set(c, "llm.url", url, CFG_FLAG, "t", err, sizeof err) == 0);
     CHECK(config_set(c, "llm.first_token_timeout_ms", "1500", CFG_FLAG, "t", err, sizeof err) == 0);
     CHECK(config_set(c, "llm.total_timeout_ms", "4000", CFG_FLAG, "t", err, sizeof err) == 0);
-    for (; kv && kv[0]; kv += 2) CHECK_MSG(config_set(c, kv[0], kv[1], CFG_FLAG, "t", err, sizeof err) == 0, "%s", err);
+    for (; kv && kv[0]; kv += 2)
+        CHECK_MSG(config_set(c, kv[0], kv[1], CFG_FLAG, "t", err, sizeof err) == 0, "%s", err);
     return c;
 }
 
@@ -81,8 +89,8 @@ typedef struct {
     int64_t wall_ms;
 } outcome;
 
-static void run_chat(const char *const *chat, const char *const *chat2, const char *const *kv, const atomic_int *cancel,
-                     int stop_after, outcome *o) {
+static void run_chat(const char *const *chat, const char *const *chat2, const char *const *kv,
+                     const atomic_int *cancel, int stop_after, outcome *o) {
     memset(o, 0, sizeof *o);
     o->s.stop_after = stop_after;
     llm_peer *p = llm_peer_start();
@@ -106,8 +114,10 @@ static void run_chat(const char *const *chat, const char *const *chat2, const ch
 }
 
 static void test_normal_stream(void) {
-    static const char *const chat[] = {HDR_STREAM, LINE("Hello"), LINE(", I am"), LINE(" AXIOM."), DONE("stop"), "E", NULL};
-    const char *kv[] = {"context_length", "4096", "llm.max_tokens", "77", "llm.keep_alive", "10m", NULL};
+    static const char *const chat[] = {
+        HDR_STREAM, LINE("Hello"), LINE(", I am"), LINE(" AXIOM."), DONE("stop"), "E", NULL};
+    const char *kv[] = {
+        "context_length", "4096", "llm.max_tokens", "77", "llm.keep_alive", "10m", NULL};
     outcome o;
     run_chat(chat, NULL, kv, NULL, 0, &o);
     CHECK_MSG(o.rc == 0, "%s", o.err);
@@ -134,7 +144,8 @@ static void test_length_and_client_limit(void) {
     CHECK_MSG(o.rc == 0, "%s", o.err);
     CHECK_EQ_INT(o.r.finish, LLM_FINISH_LENGTH);
     /* A server that ignores num_predict is cut off by AXIOM at llm.max_tokens. */
-    static const char *const endless[] = {HDR_STREAM, LINE("x"), LINE("x"), LINE("x"), LINE("x"), LINE("x"), "H", NULL};
+    static const char *const endless[] = {HDR_STREAM, LINE("x"), LINE("x"), LINE("x"),
+                                          LINE("x"),  LINE("x"), "H",       NULL};
     const char *kv[] = {"llm.max_tokens", "3", NULL};
     run_chat(endless, NULL, kv, NULL, 0, &o);
     CHECK_MSG(o.rc == 0, "%s", o.err);
@@ -144,7 +155,9 @@ static void test_length_and_client_limit(void) {
 }
 
 static void test_escapes_and_unicode(void) {
-    static const char *const chat[] = {HDR_STREAM, LINE("caf\\u00e9 \\\"quoted\\\"\\n"), LINE("na\xc3\xafve"), DONE("stop"), "E", NULL};
+    static const char *const chat[] = {
+        HDR_STREAM, LINE("caf\\u00e9 \\\"quoted\\\"\\n"), LINE("na\xc3\xafve"), DONE("stop"), "E",
+        NULL};
     outcome o;
     run_chat(chat, NULL, NULL, NULL, 0, &o);
     CHECK_MSG(o.rc == 0, "%s", o.err);
@@ -183,7 +196,8 @@ static void test_model_not_found(void) {
 }
 
 static void test_error_object_mid_stream(void) {
-    static const char *const chat[] = {HDR_STREAM, LINE("Hel"), "K{\"error\":\"an unexpected error occurred\"}\n", "E", NULL};
+    static const char *const chat[] = {
+        HDR_STREAM, LINE("Hel"), "K{\"error\":\"an unexpected error occurred\"}\n", "E", NULL};
     outcome o;
     run_chat(chat, NULL, NULL, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
@@ -217,7 +231,9 @@ static void test_stall_after_tokens(void) {
 }
 
 static void test_slow_tokens_arrive(void) {
-    static const char *const chat[] = {HDR_STREAM, "W150", LINE("slow"), "W150", LINE(" but"), "W150", LINE(" fine"), DONE("stop"), "E", NULL};
+    static const char *const chat[] = {HDR_STREAM,   "W150", LINE("slow"),  "W150",
+                                       LINE(" but"), "W150", LINE(" fine"), DONE("stop"),
+                                       "E",          NULL};
     outcome o;
     run_chat(chat, NULL, NULL, NULL, 0, &o);
     CHECK_MSG(o.rc == 0, "%s", o.err);
@@ -228,10 +244,11 @@ static void test_slow_tokens_arrive(void) {
 
 static void test_truncated_streams(void) {
     /* Cut mid-line: the connection closes inside a JSON object. */
-    static const char *const cut[] = {"SHTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n"
-                                      "{\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"done\":false}\n"
-                                      "{\"message\":{\"role\":\"assist",
-                                      NULL};
+    static const char *const cut[] = {
+        "SHTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n"
+        "{\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"done\":false}\n"
+        "{\"message\":{\"role\":\"assist",
+        NULL};
     outcome o;
     run_chat(cut, NULL, NULL, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
@@ -255,14 +272,15 @@ static void test_garbage_and_http_errors(void) {
     run_chat(garbage, NULL, NULL, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_CONTAINS(o.err, "malformed stream: not a JSON object");
-    static const char *const wrong_types[] = {HDR_STREAM, "K{\"message\":{\"content\":42},\"done\":false}\n", "E", NULL};
+    static const char *const wrong_types[] = {
+        HDR_STREAM, "K{\"message\":{\"content\":42},\"done\":false}\n", "E", NULL};
     run_chat(wrong_types, NULL, NULL, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_CONTAINS(o.err, "'content' is not a string");
-    static const char *const e500[] = {
-        "SHTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n"
-        "{\"error\":\"llama runner crashed\"}\n",
-        NULL};
+    static const char *const e500[] = {"SHTTP/1.1 500 Internal Server Error\r\nContent-Type: "
+                                       "application/json\r\nContent-Length: 33\r\n\r\n"
+                                       "{\"error\":\"llama runner crashed\"}\n",
+                                       NULL};
     run_chat(e500, NULL, NULL, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_CONTAINS(o.err, "HTTP 500");
@@ -276,14 +294,16 @@ static void test_garbage_and_http_errors(void) {
 
 static void test_huge_response(void) {
     /* 20 MiB without a newline: refused at the 1 MiB line bound, not buffered. */
-    static const char *const huge[] = {"SHTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n",
-                                       "Z20971520", NULL};
+    static const char *const huge[] = {
+        "SHTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n",
+        "Z20971520", NULL};
     outcome o;
     run_chat(huge, NULL, NULL, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_CONTAINS(o.err, "longer than 1 MiB");
     /* A huge error body is kept only in part. */
-    static const char *const huge_err[] = {"SHTTP/1.1 500 Oops\r\nConnection: close\r\n\r\n", "Z20971520", NULL};
+    static const char *const huge_err[] = {"SHTTP/1.1 500 Oops\r\nConnection: close\r\n\r\n",
+                                           "Z20971520", NULL};
     run_chat(huge_err, NULL, NULL, NULL, 0, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK(strlen(o.err) < 512);
@@ -316,8 +336,9 @@ static void test_server_down(void) {
 }
 
 static void test_retry_before_first_token(void) {
-    static const char *const busy[] = {
-        "SHTTP/1.1 503 Service Unavailable\r\nContent-Length: 27\r\n\r\n{\"error\":\"server overloaded\"}", NULL};
+    static const char *const busy[] = {"SHTTP/1.1 503 Service Unavailable\r\nContent-Length: "
+                                       "27\r\n\r\n{\"error\":\"server overloaded\"}",
+                                       NULL};
     static const char *const ok[] = {HDR_STREAM, LINE("ok"), DONE("stop"), "E", NULL};
     outcome o;
     run_chat(busy, ok, NULL, NULL, 0, &o);
@@ -361,7 +382,8 @@ static void test_cancel_while_waiting(void) {
     CHECK(o.wall_ms < 30000);
     fprintf(stderr, "  cancel raised at 200 ms, call returned at %lld ms\n", (long long)o.wall_ms);
     /* The callback stops it too. */
-    static const char *const chat2[] = {HDR_STREAM, LINE("a"), LINE("b"), LINE("c"), DONE("stop"), "E", NULL};
+    static const char *const chat2[] = {HDR_STREAM,   LINE("a"), LINE("b"), LINE("c"),
+                                        DONE("stop"), "E",       NULL};
     run_chat(chat2, NULL, NULL, NULL, 2, &o);
     CHECK_EQ_INT(o.rc, 0);
     CHECK_EQ_INT(o.r.finish, LLM_FINISH_CANCEL);
@@ -413,7 +435,8 @@ static void test_ollama_host_env(void) {
     if (m) {
         sink s = {0};
         llm_result r;
-        CHECK_MSG(llm_chat(m, hello, 2, NULL, on_piece, &s, NULL, &r, err, sizeof err) == 0, "%s", err);
+        CHECK_MSG(llm_chat(m, hello, 2, NULL, on_piece, &s, NULL, &r, err, sizeof err) == 0, "%s",
+                  err);
         CHECK_STR(s.text, "env");
         llm_free(m);
     }

@@ -20,7 +20,8 @@ static axiom_config *cur_cfg;
 static char skip_why[512];
 static char key_file[700], tmpdir[512];
 
-static const llm_message story[] = {{"system", "You tell short stories."}, {"user", "Once upon a time"}};
+static const llm_message story[] = {{"system", "You tell short stories."},
+                                    {"user", "Once upon a time"}};
 
 typedef struct {
     char text[65536];
@@ -38,8 +39,10 @@ static int on_piece(void *user, const char *p, size_t len) {
     }
     s->calls++;
     if (s->stop_after && s->calls >= s->stop_after) {
-        if (s->flag) *s->flag = 1;
-        else return 1;
+        if (s->flag)
+            *s->flag = 1;
+        else
+            return 1;
     }
     return 0;
 }
@@ -53,11 +56,14 @@ static llm *make(const char *key_path, const char *const *kv) {
     config_set(c, "llm.first_token_timeout_ms", "20000", CFG_FLAG, "t", err, sizeof err);
     config_set(c, "llm.total_timeout_ms", "40000", CFG_FLAG, "t", err, sizeof err);
     if (key_path) config_set(c, "llm.api_key_file", key_path, CFG_FLAG, "t", err, sizeof err);
-    for (; kv && kv[0]; kv += 2) CHECK(config_set(c, kv[0], kv[1], CFG_FLAG, "t", err, sizeof err) == 0);
+    for (; kv && kv[0]; kv += 2)
+        CHECK(config_set(c, kv[0], kv[1], CFG_FLAG, "t", err, sizeof err) == 0);
     llm *m = llm_new(c, err, sizeof err);
     CHECK_MSG(m != NULL, "%s", err);
-    if (!m) config_free(c);
-    else cur_cfg = c; /* the configuration must outlive the llm */
+    if (!m)
+        config_free(c);
+    else
+        cur_cfg = c; /* the configuration must outlive the llm */
     return m;
 }
 
@@ -85,8 +91,8 @@ static void test_streams_from_real_server(void) {
     CHECK(strlen(s.text) > 5);
     /* llm.model was empty: the name comes from the server's /v1/models. */
     CHECK(strstr(llm_model_name(m), "stories260K") != NULL);
-    fprintf(stderr, "  %d tokens, first after %lld ms, finish %s: %.100s\n", r.tokens, (long long)r.first_token_ms,
-            llm_finish_name(r.finish), s.text);
+    fprintf(stderr, "  %d tokens, first after %lld ms, finish %s: %.100s\n", r.tokens,
+            (long long)r.first_token_ms, llm_finish_name(r.finish), s.text);
     done(m);
 }
 
@@ -140,7 +146,8 @@ static void test_context_overflow_reported(void) {
     if (!m) return;
     static char big[40000];
     big[0] = '\0';
-    for (int i = 0; i < 2500; i++) strcat(big, "cat sat. ");
+    for (int i = 0; i < 2500; i++)
+        strcat(big, "cat sat. ");
     llm_message msgs[] = {{"user", big}};
     char err[512];
     llm_result r;
@@ -181,8 +188,10 @@ int main(int argc, char **argv) {
         snprintf(key_file, sizeof key_file, "%s/key", tmpdir);
         tu_write_file(key_file, "sk-axiom-test-key\n");
         const char *extra[] = {"--api-key", "sk-axiom-test-key", NULL};
-        if (lsp_start(&server, bin, model, 1024, extra, 30000, skip_why, sizeof skip_why) == 0) server_up = 1;
-        else start_failed = 1;
+        if (lsp_start(&server, bin, model, 1024, extra, 30000, skip_why, sizeof skip_why) == 0)
+            server_up = 1;
+        else
+            start_failed = 1;
     }
     RUN(test_streams_from_real_server);
     RUN(test_limit_and_cancel);

@@ -19,9 +19,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HDR_SSE "SHTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
-#define CHUNK(content) "Sdata: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" content "\"},\"finish_reason\":null}]}\n\n"
-#define FINISH(reason) "Sdata: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"" reason "\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3}}\n\n"
+#define HDR_SSE                                                                                    \
+    "SHTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: "                       \
+    "no-cache\r\nConnection: close\r\n\r\n"
+#define CHUNK(content)                                                                             \
+    "Sdata: "                                                                                      \
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{"    \
+    "\"content\":\"" content "\"},\"finish_reason\":null}]}\n\n"
+#define FINISH(reason)                                                                             \
+    "Sdata: "                                                                                      \
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},"  \
+    "\"finish_reason\":\"" reason                                                                  \
+    "\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3}}\n\n"
 #define DONE "Sdata: [DONE]\n\n"
 
 static const char *const models_ok[] = {
@@ -71,7 +80,8 @@ static void run_chat(const char *const *chat, const char *const *kv, outcome *o)
     config_set(c, "llm.url", url, CFG_FLAG, "t", o->err, sizeof o->err);
     config_set(c, "llm.first_token_timeout_ms", "1000", CFG_FLAG, "t", o->err, sizeof o->err);
     config_set(c, "llm.total_timeout_ms", "3000", CFG_FLAG, "t", o->err, sizeof o->err);
-    for (; kv && kv[0]; kv += 2) CHECK(config_set(c, kv[0], kv[1], CFG_FLAG, "t", o->err, sizeof o->err) == 0);
+    for (; kv && kv[0]; kv += 2)
+        CHECK(config_set(c, kv[0], kv[1], CFG_FLAG, "t", o->err, sizeof o->err) == 0);
     llm *m = llm_new(c, o->err, sizeof o->err);
     CHECK_MSG(m != NULL, "%s", o->err);
     if (m) {
@@ -85,8 +95,9 @@ static void run_chat(const char *const *chat, const char *const *kv, outcome *o)
 }
 
 static void test_sse_stream(void) {
-    static const char *const chat[] = {HDR_SSE, ": keep-alive comment\n\n", CHUNK("Hello"), CHUNK(" there"),
-                                       FINISH("stop"), DONE, NULL};
+    static const char *const chat[] = {
+        HDR_SSE, ": keep-alive comment\n\n", CHUNK("Hello"), CHUNK(" there"), FINISH("stop"), DONE,
+        NULL};
     const char *kv[] = {"llm.max_tokens", "33", NULL};
     outcome o;
     run_chat(chat, kv, &o);
@@ -105,10 +116,14 @@ static void test_sse_stream(void) {
 static void test_sse_framing_variants(void) {
     /* CRLF line ends, no space after "data:", an event split over two sends, and a
      * data field spread over two lines (joined with a newline: not JSON, so refused). */
-    static const char *const crlf[] = {HDR_SSE,
-                                       "Sdata:{\"choices\":[{\"delta\":{\"content\":\"A\"},\"finish_reason\":null}]}\r\n\r\n",
-                                       "Sdata: {\"choices\":[{\"delta\":{\"con", "W50", "Stent\":\"B\"},\"finish_reason\":\"length\"}]}\n\n",
-                                       "Sevent: done\nid: 7\ndata: [DONE]\n\n", NULL};
+    static const char *const crlf[] = {
+        HDR_SSE,
+        "Sdata:{\"choices\":[{\"delta\":{\"content\":\"A\"},\"finish_reason\":null}]}\r\n\r\n",
+        "Sdata: {\"choices\":[{\"delta\":{\"con",
+        "W50",
+        "Stent\":\"B\"},\"finish_reason\":\"length\"}]}\n\n",
+        "Sevent: done\nid: 7\ndata: [DONE]\n\n",
+        NULL};
     outcome o;
     run_chat(crlf, NULL, &o);
     CHECK_MSG(o.rc == 0, "%s", o.err);
@@ -122,22 +137,26 @@ static void test_sse_framing_variants(void) {
 }
 
 static void test_error_event_and_http_errors(void) {
-    static const char *const err_event[] = {HDR_SSE, CHUNK("Hi"),
-                                            "Sdata: {\"error\":{\"message\":\"the model crashed\",\"type\":\"server_error\"}}\n\n", NULL};
+    static const char *const err_event[] = {
+        HDR_SSE, CHUNK("Hi"),
+        "Sdata: {\"error\":{\"message\":\"the model crashed\",\"type\":\"server_error\"}}\n\n",
+        NULL};
     outcome o;
     run_chat(err_event, NULL, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_CONTAINS(o.err, "server error: the model crashed");
     CHECK_STR(o.s.text, "Hi");
     static const char *const e500[] = {
-        "SHTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 56\r\n\r\n"
+        "SHTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: "
+        "56\r\n\r\n"
         "{\"error\":{\"code\":500,\"message\":\"boom\",\"type\":\"server\"}}\n",
         NULL};
     run_chat(e500, NULL, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_CONTAINS(o.err, "HTTP 500: boom");
     CHECK_EQ_INT(o.r.finish, LLM_FINISH_ERROR);
-    static const char *const e401[] = {"SHTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", NULL};
+    static const char *const e401[] = {"SHTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
+                                       NULL};
     run_chat(e401, NULL, &o);
     CHECK_EQ_INT(o.rc, -1);
     CHECK_CONTAINS(o.err, "rejected the API key");
@@ -175,8 +194,9 @@ static void test_hang_after_headers(void) {
     CHECK_CONTAINS(o.err, "stalled");
     CHECK(now_ms() - t0 < 3000);
     /* Keep-alive comments are not tokens: they do not hold off the deadline forever. */
-    static const char *const pings[] = {HDR_SSE, ": ping\n\n", "W100", ": ping\n\n", "W100", ": ping\n\n", "W100",
-                                        ": ping\n\n", "H", NULL};
+    static const char *const pings[] = {HDR_SSE, ": ping\n\n", "W100", ": ping\n\n",
+                                        "W100",  ": ping\n\n", "W100", ": ping\n\n",
+                                        "H",     NULL};
     run_chat(pings, kv, &o);
     CHECK_EQ_INT(o.r.finish, LLM_FINISH_TIMEOUT);
 }

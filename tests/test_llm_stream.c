@@ -27,7 +27,9 @@ static int on_item(void *user, const char *s, size_t len) {
     c->n++;
     return 0;
 }
-static int on_line(void *user, char *s, size_t len) { return on_item(user, s, len); }
+static int on_line(void *user, char *s, size_t len) {
+    return on_item(user, s, len);
+}
 
 static uint32_t rng = 12345;
 static uint32_t next_rand(void) {
@@ -69,7 +71,8 @@ static void test_line_bound(void) {
 }
 
 static void test_sse_events(void) {
-    const char *text = ": comment\n\ndata: one\n\nevent: x\ndata:two\ndata: lines\r\n\r\nid: 3\n\ndata\n\ndata: [DONE]\n\n";
+    const char *text = ": comment\n\ndata: one\n\nevent: x\ndata:two\ndata: lines\r\n\r\nid: "
+                       "3\n\ndata\n\ndata: [DONE]\n\n";
     size_t n = strlen(text);
     collect whole = {0};
     llm_sse s;
@@ -107,13 +110,16 @@ static void test_chunk_readers(void) {
     CHECK_EQ_INT(c.finish, LLM_FINISH_LENGTH);
     CHECK_EQ_INT(c.prompt_tokens, 9);
     llm_chunk_clear(&c);
-    const char *bad[] = {"", "[]", "{\"done\":\"no\"}", "{\"message\":[],\"done\":false}", "{\"done\":false}", "nul"};
+    const char *bad[] = {
+        "",   "[]", "{\"done\":\"no\"}", "{\"message\":[],\"done\":false}", "{\"done\":false}",
+        "nul"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(llm_ollama_chunk_parse(bad[i], strlen(bad[i]), &c) == -1);
         CHECK(c.error[0] != '\0');
         llm_chunk_clear(&c);
     }
-    const char *oa = "{\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null},\"finish_reason\":null}]}";
+    const char *oa = "{\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null},\"finish_"
+                     "reason\":null}]}";
     CHECK(llm_openai_chunk_parse(oa, strlen(oa), &c) == 0);
     CHECK_EQ_INT(c.text_len, 0);
     CHECK_EQ_INT(c.done, 0);
@@ -143,18 +149,23 @@ static int on_line_parse(void *user, char *s, size_t len) {
     llm_chunk_clear(&c);
     return 0;
 }
-static int on_event_parse(void *user, const char *s, size_t len) { return on_line_parse(user, (char *)s, len); }
+static int on_event_parse(void *user, const char *s, size_t len) {
+    return on_line_parse(user, (char *)s, len);
+}
 
 /* Random bytes biased towards the formats' own characters. */
 static void test_random_input_is_harmless(void) {
-    static const char alphabet[] = "{}[]\":,\n\r data:event[DONE]\\u00e9 truefalsenull0123456789choicesdeltacontentmessagedone";
+    static const char alphabet[] = "{}[]\":,\n\r data:event[DONE]\\u00e9 "
+                                   "truefalsenull0123456789choicesdeltacontentmessagedone";
     char buf[2048];
     for (int trial = 0; trial < 3000; trial++) {
         size_t n = next_rand() % sizeof buf;
         for (size_t i = 0; i < n; i++)
-            buf[i] = (next_rand() % 8) ? alphabet[next_rand() % (sizeof alphabet - 1)] : (char)next_rand();
+            buf[i] = (next_rand() % 8) ? alphabet[next_rand() % (sizeof alphabet - 1)]
+                                       : (char)next_rand();
         int newlines = 0;
-        for (size_t i = 0; i < n; i++) newlines += buf[i] == '\n';
+        for (size_t i = 0; i < n; i++)
+            newlines += buf[i] == '\n';
         fuzz_stats st = {0};
         llm_lines l = {.max_line = 512};
         llm_lines_feed(&l, buf, n, on_line_parse, &st);

@@ -123,7 +123,8 @@ static int64_t cgroup_oom_kills(const test_cgroup *cg) {
 }
 
 static void cgroup_remove(test_cgroup *cg) {
-    for (int i = 0; i < 50 && rmdir(cg->dir) != 0 && errno == EBUSY; i++) usleep(20000);
+    for (int i = 0; i < 50 && rmdir(cg->dir) != 0 && errno == EBUSY; i++)
+        usleep(20000);
 }
 
 /* ---- 1: the governor in a 128 MiB cgroup with real allocations ----------------------- */
@@ -168,8 +169,11 @@ static int governed_child(void) {
     governor *g = governor_new(cfg, err, sizeof err);
     if (!g) return 10;
     for (int i = 0; i < N; i++) {
-        component_desc d = {.name = parts[i].name, .load_order = parts[i].order,
-                            .load = part_load, .unload = part_unload, .ctx = &parts[i]};
+        component_desc d = {.name = parts[i].name,
+                            .load_order = parts[i].order,
+                            .load = part_load,
+                            .unload = part_unload,
+                            .ctx = &parts[i]};
         c[i] = component_new(&d);
         governor_add(g, c[i], (int64_t)parts[i].bytes, err, sizeof err);
     }
@@ -190,7 +194,8 @@ static int governed_child(void) {
     int nch = 0, saw_warn = 0;
     governor_level lvl = GOV_LEVEL_OK;
     while (nch < MAXCH && lvl != GOV_LEVEL_CRITICAL) {
-        chunk[nch] = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        chunk[nch] =
+            mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (chunk[nch] == MAP_FAILED) break;
         memset(chunk[nch], 9, 2 * MIB);
         nch++;
@@ -210,19 +215,24 @@ static int governed_child(void) {
     SAY("new session: %s\n", err);
     if (governor_effective_mode(g) != GOV_MODE_TEMPLATE_ONLY) rc = rc ? rc : 18;
     /* Existing work is served: a loaded component can still be acquired. */
-    if (component_acquire(c[3], err, sizeof err) != 0) rc = rc ? rc : 19;
-    else component_release(c[3]);
+    if (component_acquire(c[3], err, sizeof err) != 0)
+        rc = rc ? rc : 19;
+    else
+        component_release(c[3]);
 
-    while (nch > 0 && governor_check(g) != GOV_LEVEL_OK) munmap(chunk[--nch], 2 * MIB);
+    while (nch > 0 && governor_check(g) != GOV_LEVEL_OK)
+        munmap(chunk[--nch], 2 * MIB);
     governor_last_reading(g, &r);
     SAY("recovered to %s with %d MiB extra still held: use %.1f%%\n",
         governor_level_name(governor_get_level(g)), nch * 2, r.use_pct);
     if (governor_get_level(g) != GOV_LEVEL_OK) rc = rc ? rc : 20;
     if (governor_admit_session(g, err, sizeof err) != 0) rc = rc ? rc : 21;
     if (governor_effective_mode(g) != GOV_MODE_SKIP_LLM) rc = rc ? rc : 22;
-    while (nch > 0) munmap(chunk[--nch], 2 * MIB);
+    while (nch > 0)
+        munmap(chunk[--nch], 2 * MIB);
     governor_free(g);
-    for (int i = 0; i < N; i++) component_free(c[i]);
+    for (int i = 0; i < N; i++)
+        component_free(c[i]);
     config_free(cfg);
     return rc;
 }
@@ -265,7 +275,8 @@ static int free_port(void) {
 /* A plain HTTP/1.0 GET on loopback; returns the status code, body in out. */
 static int http_get(int port, const char *path, char *out, size_t outlen) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     out[0] = '\0';
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
@@ -280,7 +291,8 @@ static int http_get(int port, const char *path, char *out, size_t outlen) {
     }
     size_t got = 0;
     ssize_t r;
-    while (got + 1 < outlen && (r = read(fd, out + got, outlen - 1 - got)) > 0) got += (size_t)r;
+    while (got + 1 < outlen && (r = read(fd, out + got, outlen - 1 - got)) > 0)
+        got += (size_t)r;
     out[got] = '\0';
     close(fd);
     int code = -1;
@@ -292,21 +304,24 @@ static int http_get(int port, const char *path, char *out, size_t outlen) {
 static int64_t cgroup_working_set(const test_cgroup *cg) {
     char p[1024];
     int64_t cur = -1, inactive;
-    snprintf(p, sizeof p, "%s/%s", cg->dir, cg->version == 1 ? "memory.usage_in_bytes" : "memory.current");
+    snprintf(p, sizeof p, "%s/%s", cg->dir,
+             cg->version == 1 ? "memory.usage_in_bytes" : "memory.current");
     FILE *f = fopen(p, "r");
     if (f) {
         long long v;
         if (fscanf(f, "%lld", &v) == 1) cur = v;
         fclose(f);
     }
-    inactive = read_key(cg->dir, "memory.stat", cg->version == 1 ? "total_inactive_file" : "inactive_file");
+    inactive = read_key(cg->dir, "memory.stat",
+                        cg->version == 1 ? "total_inactive_file" : "inactive_file");
     return cur - (inactive > 0 ? inactive : 0);
 }
 
 /* A second process in the cgroup: takes memory 1 MiB at a time until the cgroup's
  * working set reaches pct of the limit, says so on `ready`, holds it until `release`
  * is closed, then exits. */
-static pid_t ballast_start(const test_cgroup *cg, int64_t limit, double pct, int *ready_fd, int *release_fd) {
+static pid_t ballast_start(const test_cgroup *cg, int64_t limit, double pct, int *ready_fd,
+                           int *release_fd) {
     int r[2], q[2];
     if (pipe(r) != 0) return -1;
     if (pipe(q) != 0) {
@@ -346,7 +361,8 @@ static int status_has(int port, const char *needle, int timeout_ms) {
     char body[65536];
     int64_t end = now_ms() + timeout_ms;
     do {
-        if (http_get(port, "/api/status", body, sizeof body) == 200 && strstr(body, needle)) return 1;
+        if (http_get(port, "/api/status", body, sizeof body) == 200 && strstr(body, needle))
+            return 1;
         usleep(50000);
     } while (now_ms() < end);
     fprintf(stderr, "  /api/status never showed %s; last: %.400s\n", needle, body);
@@ -407,8 +423,9 @@ static void critical_sheds_and_recovers(const test_cgroup *cg, int64_t limit, in
     char line[64] = "";
     ssize_t n = read(ready, line, sizeof line - 1);
     line[n > 0 ? n : 0] = '\0';
-    fprintf(stderr, "  ballast holds %s MiB; cgroup working set %lld MiB of %lld\n", strtok(line, "\n"),
-            (long long)(cgroup_working_set(cg) / MIB), (long long)(limit / MIB));
+    fprintf(stderr, "  ballast holds %s MiB; cgroup working set %lld MiB of %lld\n",
+            strtok(line, "\n"), (long long)(cgroup_working_set(cg) / MIB),
+            (long long)(limit / MIB));
     CHECK(status_has(port, "\"level\":\"critical\"", 5000));
     CHECK(status_has(port, "\"effective_mode\":\"template-only\"", 1000));
     ws_client *c = ws_client_connect(port, "/ws", NULL, 5000, &st, err, sizeof err);
@@ -423,7 +440,8 @@ static void critical_sheds_and_recovers(const test_cgroup *cg, int64_t limit, in
         fprintf(stderr, "  refused: %d %s\n", ws_client_close_code(c), ws_client_close_reason(c));
         ws_client_free(c);
     } else {
-        CHECK_MSG(0, "a refused session should still upgrade and get a close frame: %d %s", st, err);
+        CHECK_MSG(0, "a refused session should still upgrade and get a close frame: %d %s", st,
+                  err);
     }
     CHECK(session_served(a)); /* the open session is still served */
     CHECK(text_path_refused(port));

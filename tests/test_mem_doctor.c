@@ -60,7 +60,8 @@ static void test_healthy_machine_exit_0(void) {
     cJSON *m = cJSON_GetObjectItem(doc, "machine");
     cJSON *z = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "zram"), 0);
     CHECK_STR(cJSON_GetObjectItem(z, "algorithm")->valuestring, "zstd");
-    CHECK(cJSON_GetObjectItem(z, "ratio")->valuedouble > 2.9 && cJSON_GetObjectItem(z, "ratio")->valuedouble < 3.1);
+    CHECK(cJSON_GetObjectItem(z, "ratio")->valuedouble > 2.9 &&
+          cJSON_GetObjectItem(z, "ratio")->valuedouble < 3.1);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(z, "used_as_swap")));
     cJSON *cg = cJSON_GetObjectItem(m, "cgroup");
     CHECK_EQ_INT(cJSON_GetObjectItem(cg, "version")->valueint, 2);
@@ -82,7 +83,8 @@ static void test_no_swap_cgroup_v1_warns_with_zram_advice(void) {
     CHECK_STR(check_status(doc, "swap"), "warn");
     cJSON *fix = cJSON_GetObjectItem(find_check(doc, "swap"), "fix");
     CHECK(fix != NULL);
-    if (fix) CHECK_CONTAINS(fix->valuestring, "zramctl -a zstd -s 3072M"); /* 7.8 GiB RAM: 2-3 GiB */
+    if (fix)
+        CHECK_CONTAINS(fix->valuestring, "zramctl -a zstd -s 3072M"); /* 7.8 GiB RAM: 2-3 GiB */
     CHECK_STR(check_status(doc, "vm.swappiness"), "warn");
     CHECK_STR(check_status(doc, "oom-daemon"), "info");
     cJSON *plan = cJSON_GetObjectItem(doc, "plan");
@@ -160,7 +162,8 @@ static void test_llm_too_big_for_budget(void) {
     CHECK(fd >= 0 && ftruncate(fd, 2LL << 30) == 0);
     if (fd >= 0) close(fd);
     char env[640], root[512], args[1024];
-    snprintf(env, sizeof env, "AXIOM_VAD_BACKEND=energy AXIOM_LLM_BACKEND=gguf AXIOM_LLM_GGUF='%s'", gguf);
+    snprintf(env, sizeof env, "AXIOM_VAD_BACKEND=energy AXIOM_LLM_BACKEND=gguf AXIOM_LLM_GGUF='%s'",
+             gguf);
     tu_root_path("tests/data/doctor/noswap-v1", root, sizeof root);
     snprintf(args, sizeof args, "--root '%s'", root);
     CHECK_EQ_INT(doctor(env, args), 1);
@@ -168,7 +171,8 @@ static void test_llm_too_big_for_budget(void) {
     CHECK_CONTAINS(out, "LLM 2.4 GiB would exceed the 2.0 GiB budget (cgroup v1)");
     CHECK_CONTAINS(out, "run with --skip-llm or add 3.0 GiB of zram");
     /* A configured model file that is missing is named. */
-    snprintf(env, sizeof env, "AXIOM_VAD_BACKEND=energy AXIOM_LLM_BACKEND=gguf AXIOM_LLM_GGUF='%s/nope.gguf'", dir);
+    snprintf(env, sizeof env,
+             "AXIOM_VAD_BACKEND=energy AXIOM_LLM_BACKEND=gguf AXIOM_LLM_GGUF='%s/nope.gguf'", dir);
     CHECK_EQ_INT(doctor(env, args), 1);
     CHECK_CONTAINS(out, "nope.gguf is missing");
     tu_rmtree(dir);
@@ -220,8 +224,11 @@ static void test_apply_into_fabricated_tree(void) {
     /* zram: the noswap tree plus an unconfigured zram0. */
     CHECK(tu_mkdtemp(dir, sizeof dir) == 0);
     tu_root_path("tests/data/doctor/noswap-v1", src, sizeof src);
-    snprintf(cmd, sizeof cmd, "cp -r '%s/.' '%s/' && mkdir -p '%s/sys/block/zram0' && echo 0 > '%s/sys/block/zram0/disksize'"
-             " && echo '[lzo-rle] lz4 zstd' > '%s/sys/block/zram0/comp_algorithm'", src, dir, dir, dir, dir);
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s/.' '%s/' && mkdir -p '%s/sys/block/zram0' && echo 0 > "
+             "'%s/sys/block/zram0/disksize'"
+             " && echo '[lzo-rle] lz4 zstd' > '%s/sys/block/zram0/comp_algorithm'",
+             src, dir, dir, dir, dir);
     CHECK(system(cmd) == 0);
     doctor_run(cfg, dir, r);
     text = NULL;
@@ -258,9 +265,12 @@ static long long unit_bytes(const char *unit, const char *key) {
     if (!p) return -1;
     char *end;
     long long v = strtoll(p + strlen(key), &end, 10);
-    if (*end == 'G') v <<= 30;
-    else if (*end == 'M') v <<= 20;
-    else if (*end == 'K') v <<= 10;
+    if (*end == 'G')
+        v <<= 30;
+    else if (*end == 'M')
+        v <<= 20;
+    else if (*end == 'K')
+        v <<= 10;
     return v;
 }
 
@@ -286,7 +296,8 @@ static void test_systemd_unit(void) {
     snprintf(copy, sizeof copy, "%s/axiom.service", dir);
     const char *bin = getenv("AXIOM_BIN");
     snprintf(cmd, sizeof cmd,
-             "sed 's|/opt/axiom/build/axiom|%s|' '%s' > '%s' && systemd-analyze verify '%s' > '%s/out' 2>&1",
+             "sed 's|/opt/axiom/build/axiom|%s|' '%s' > '%s' && systemd-analyze verify '%s' > "
+             "'%s/out' 2>&1",
              bin ? bin : "/bin/true", path, copy, copy, dir);
     CHECK(system(cmd) != -1);
     snprintf(copy, sizeof copy, "%s/out", dir);
@@ -319,7 +330,8 @@ static void test_real_machine(void) {
         fclose(f);
     }
     cJSON *m = cJSON_GetObjectItem(doc, "machine");
-    CHECK_EQ_INT((long long)cJSON_GetObjectItem(m, "mem_total_bytes")->valuedouble, total_kib * 1024);
+    CHECK_EQ_INT((long long)cJSON_GetObjectItem(m, "mem_total_bytes")->valuedouble,
+                 total_kib * 1024);
     CHECK_EQ_INT(cJSON_GetObjectItem(doc, "exit_code")->valueint, code);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "checks")) >= 10);
     cJSON_Delete(doc);

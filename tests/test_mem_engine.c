@@ -27,8 +27,10 @@ static axiom_engine *engine_with(axiom_config **cfg_out, const char *fail, const
         config_set(cfg, "llm.backend", "gguf", CFG_FLAG, "test", err, sizeof err);
         config_set(cfg, "llm.gguf", llm_path, CFG_FLAG, "test", err, sizeof err);
     }
-    if (fail) setenv("AXIOM_FAIL_LOAD", fail, 1);
-    else unsetenv("AXIOM_FAIL_LOAD");
+    if (fail)
+        setenv("AXIOM_FAIL_LOAD", fail, 1);
+    else
+        unsetenv("AXIOM_FAIL_LOAD");
     /* The failure stays injected until the caller unsets it: a retry on first use
      * fails again, as it would for a missing file. */
     axiom_engine *e = axiom_engine_new(cfg, err, sizeof err);
@@ -99,15 +101,16 @@ static void test_each_load_fails(void) {
         axiom_engine *e = engine_with(&cfg, cases[i].fail, cases[i].needs_llm ? gguf : NULL);
         if (e) {
             CHECK_MSG(!governor_usable(e->gov, cases[i].fail), "%s still usable", cases[i].fail);
-            CHECK_MSG(governor_effective_mode(e->gov) == cases[i].mode, "%s: mode %s", cases[i].fail,
-                      governor_mode_name(governor_effective_mode(e->gov)));
+            CHECK_MSG(governor_effective_mode(e->gov) == cases[i].mode, "%s: mode %s",
+                      cases[i].fail, governor_mode_name(governor_effective_mode(e->gov)));
             char *t = status(e);
             CHECK_CONTAINS(t, cases[i].effect);
             CHECK_CONTAINS(t, "AXIOM_FAIL_LOAD");
             free(t);
             CHECK_EQ_INT(answers(e, "what is a lidar"), cases[i].still_answers);
             /* The other parts loaded. */
-            CHECK(strcmp(cases[i].fail, "index") == 0 || component_is_loaded(governor_find(e->gov, "index")));
+            CHECK(strcmp(cases[i].fail, "index") == 0 ||
+                  component_is_loaded(governor_find(e->gov, "index")));
             axiom_engine_free(e);
         }
         unsetenv("AXIOM_FAIL_LOAD");
@@ -141,7 +144,8 @@ static void test_missing_llm_file(void) {
 
 /* Says so, as a skip, when the LLM cases of the tests above could not run. */
 static void test_llm_cases_ran(void) {
-    if (!gguf[0]) SKIP("../shared/models/stories260K.gguf is absent: the LLM load cases above did not run");
+    if (!gguf[0])
+        SKIP("../shared/models/stories260K.gguf is absent: the LLM load cases above did not run");
     CHECK(access(gguf, R_OK) == 0);
 }
 

@@ -11,6 +11,7 @@
 #include "support/testutil.h"
 
 #include <cJSON.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #define MIB (1024 * 1024)
@@ -61,15 +61,18 @@ static void part_unload(void *ctx) {
 }
 
 static axiom_component *part_new(part *p) {
-    component_desc d = {.name = p->name, .load_order = p->order, .load = part_load,
-                        .unload = part_unload, .ctx = p};
+    component_desc d = {.name = p->name,
+                        .load_order = p->order,
+                        .load = part_load,
+                        .unload = part_unload,
+                        .ctx = p};
     return component_new(&d);
 }
 
 /* The six components of the product, small. */
 static part stack_tmpl[] = {
-    {"llm", 90, 24u * MIB, NULL, NULL, 0, 0, 0}, {"tts", 40, 4u * MIB, NULL, NULL, 0, 0, 0},
-    {"stt", 30, 6u * MIB, NULL, NULL, 0, 0, 0},  {"vad", 20, 2u * MIB, NULL, NULL, 0, 0, 0},
+    {"llm", 90, 24u * MIB, NULL, NULL, 0, 0, 0},  {"tts", 40, 4u * MIB, NULL, NULL, 0, 0, 0},
+    {"stt", 30, 6u * MIB, NULL, NULL, 0, 0, 0},   {"vad", 20, 2u * MIB, NULL, NULL, 0, 0, 0},
     {"index", 10, 3u * MIB, NULL, NULL, 0, 0, 0}, {"intent", 10, 1u * MIB, NULL, NULL, 0, 0, 0},
 };
 #define NPARTS 6
@@ -98,7 +101,8 @@ static void stack_init(stack *s, const char *const *settings) {
 
 static void stack_free(stack *s) {
     governor_free(s->g);
-    for (int i = 0; i < NPARTS; i++) component_free(s->c[i]);
+    for (int i = 0; i < NPARTS; i++)
+        component_free(s->c[i]);
     config_free(s->cfg);
 }
 
@@ -241,8 +245,8 @@ static void test_budget_refuses_what_does_not_fit(void) {
 }
 
 static void test_idle_unload_and_reload(void) {
-    const char *set[] = {"mem.llm_idle_unload_s", "1", "mem.idle_unload_s", "0", "mem.tts_idle_unload_s", "1",
-                         NULL};
+    const char *set[] = {
+        "mem.llm_idle_unload_s", "1", "mem.idle_unload_s", "0", "mem.tts_idle_unload_s", "1", NULL};
     stack s;
     stack_init(&s, set);
     CHECK_EQ_INT(governor_preload(s.g), NPARTS);
@@ -257,7 +261,7 @@ static void test_idle_unload_and_reload(void) {
     governor_check(s.g);
     int64_t after = proc_rss_bytes();
     CHECK(!component_is_loaded(llm));
-    CHECK(component_is_loaded(governor_find(s.g, "stt"))); /* idle_unload_s 0 = never */
+    CHECK(component_is_loaded(governor_find(s.g, "stt")));  /* idle_unload_s 0 = never */
     CHECK(!component_is_loaded(governor_find(s.g, "tts"))); /* its own key: 1 s */
     CHECK_MSG(before - after >= 24 * MIB, "RSS %lld -> %lld", (long long)before, (long long)after);
     cJSON *o = cJSON_CreateObject();
@@ -284,8 +288,9 @@ static void test_idle_unload_and_reload(void) {
 
 static void write_tree(const char *root, long long usage_mib, const char *psi) {
     char p[512], text[512];
-    const char *dirs[] = {"proc", "proc/self", "proc/pressure", "sys", "sys/fs", "sys/fs/cgroup",
-                          "sys/fs/cgroup/memory", "sys/fs/cgroup/memory/axiom"};
+    const char *dirs[] = {
+        "proc",   "proc/self",     "proc/pressure",        "sys",
+        "sys/fs", "sys/fs/cgroup", "sys/fs/cgroup/memory", "sys/fs/cgroup/memory/axiom"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
         mkdir(p, 0755);
@@ -297,8 +302,9 @@ static void write_tree(const char *root, long long usage_mib, const char *psi) {
     snprintf(p, sizeof p, "%s/proc/self/cgroup", root);
     tu_write_file(p, "5:memory:/axiom\n0::/\n");
     snprintf(p, sizeof p, "%s/proc/pressure/memory", root);
-    tu_write_file(p, psi ? psi : "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                                 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    tu_write_file(p, psi ? psi
+                         : "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                           "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
     snprintf(p, sizeof p, "%s/sys/fs/cgroup/memory/memory.limit_in_bytes", root);
     tu_write_file(p, "9223372036854771712\n");
     snprintf(p, sizeof p, "%s/sys/fs/cgroup/memory/axiom/memory.limit_in_bytes", root);
@@ -341,9 +347,11 @@ static void test_levels_with_hysteresis(void) {
         long long usage_mib;
         governor_level want;
     } steps[] = {
-        {500, GOV_LEVEL_OK},   {860, GOV_LEVEL_WARN}, {830, GOV_LEVEL_WARN}, /* within hysteresis */
-        {790, GOV_LEVEL_OK},   {960, GOV_LEVEL_CRITICAL}, {920, GOV_LEVEL_CRITICAL},
-        {880, GOV_LEVEL_WARN}, {700, GOV_LEVEL_OK},
+        {500, GOV_LEVEL_OK},       {860, GOV_LEVEL_WARN},
+        {830, GOV_LEVEL_WARN}, /* within hysteresis */
+        {790, GOV_LEVEL_OK},       {960, GOV_LEVEL_CRITICAL},
+        {920, GOV_LEVEL_CRITICAL}, {880, GOV_LEVEL_WARN},
+        {700, GOV_LEVEL_OK},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         write_tree(root, steps[i].usage_mib, NULL);
@@ -372,8 +380,9 @@ static void test_levels_with_hysteresis(void) {
     CHECK(component_acquire(governor_find(s.g, "llm"), err, sizeof err) == 0);
     component_release(governor_find(s.g, "llm"));
     /* PSI alone raises the level too: full avg10 30% is critical. */
-    write_tree(root, 300, "some avg10=40.00 avg60=5.00 avg300=1.00 total=1\n"
-                          "full avg10=30.00 avg60=2.00 avg300=0.50 total=1\n");
+    write_tree(root, 300,
+               "some avg10=40.00 avg60=5.00 avg300=1.00 total=1\n"
+               "full avg10=30.00 avg60=2.00 avg300=0.50 total=1\n");
     CHECK_EQ_INT(governor_check(s.g), GOV_LEVEL_CRITICAL);
     write_tree(root, 300, NULL);
     CHECK_EQ_INT(governor_check(s.g), GOV_LEVEL_OK);
@@ -399,14 +408,17 @@ static void test_watcher_thread_acts(void) {
     CHECK(governor_start(s.g, err, sizeof err) == 0); /* idempotent */
     write_tree(root, 990, NULL);
     int64_t t0 = now_ms();
-    while (governor_get_level(s.g) != GOV_LEVEL_CRITICAL && now_ms() - t0 < 5000) usleep(10000);
+    while (governor_get_level(s.g) != GOV_LEVEL_CRITICAL && now_ms() - t0 < 5000)
+        usleep(10000);
     CHECK_EQ_INT(governor_get_level(s.g), GOV_LEVEL_CRITICAL);
     t0 = now_ms();
-    while (component_is_loaded(governor_find(s.g, "llm")) && now_ms() - t0 < 5000) usleep(10000);
+    while (component_is_loaded(governor_find(s.g, "llm")) && now_ms() - t0 < 5000)
+        usleep(10000);
     CHECK(!component_is_loaded(governor_find(s.g, "llm")));
     write_tree(root, 100, NULL);
     t0 = now_ms();
-    while (governor_get_level(s.g) != GOV_LEVEL_OK && now_ms() - t0 < 5000) usleep(10000);
+    while (governor_get_level(s.g) != GOV_LEVEL_OK && now_ms() - t0 < 5000)
+        usleep(10000);
     CHECK_EQ_INT(governor_get_level(s.g), GOV_LEVEL_OK);
     governor_stop(s.g);
     stack_free(&s);
@@ -449,7 +461,9 @@ static int slow_load(void *ctx, char *err, size_t errlen) {
     return 0;
 }
 
-static void slow_unload(void *ctx) { (void)ctx; }
+static void slow_unload(void *ctx) {
+    (void)ctx;
+}
 
 static void *load_thread(void *arg) {
     slow_ctx *s = arg;
@@ -461,7 +475,8 @@ static void *load_thread(void *arg) {
 static void test_readers_do_not_wait_for_a_load(void) {
     slow_ctx s;
     CHECK(pipe(s.gate) == 0);
-    component_desc d = {.name = "llm", .load_order = 90, .load = slow_load, .unload = slow_unload, .ctx = &s};
+    component_desc d = {
+        .name = "llm", .load_order = 90, .load = slow_load, .unload = slow_unload, .ctx = &s};
     s.c = component_new(&d);
     char err[256];
     governor *g = governor_new(NULL, err, sizeof err);
@@ -479,7 +494,7 @@ static void test_readers_do_not_wait_for_a_load(void) {
     char *txt = status_text(g);
     CHECK_CONTAINS(txt, "\"state\":\"loading\"");
     free(txt);
-    governor_check(g); /* the watcher's pass does not wait either */
+    governor_check(g);                   /* the watcher's pass does not wait either */
     component_set_refused(s.c, 0, NULL); /* nor does a refusal change */
     alarm(0);
     CHECK(write(s.gate[1], "x", 1) == 1);

@@ -15,9 +15,9 @@
 
 #define MAX_FILE_BYTES (16u << 20)
 
-static const char *const INTENTS[] = {"greeting",        "acknowledgment", "capability_check",
-                                      "compatibility_check", "equipment_query", "guidance",
-                                      "lab_info",        "project_idea",   "troubleshooting"};
+static const char *const INTENTS[] = {
+    "greeting", "acknowledgment", "capability_check", "compatibility_check", "equipment_query",
+    "guidance", "lab_info",       "project_idea",     "troubleshooting"};
 #define N_INTENTS (sizeof INTENTS / sizeof INTENTS[0])
 
 static int intent_index(const char *s) {
@@ -72,19 +72,22 @@ static int report_duplicates(const char **list, size_t n, const char *what) {
  * to one item's phrases alone is taken to name that item, so an alias such as "tell oh"
  * (for Tello) would make "tell me about the lab" a question about the drone. Misheard
  * forms belong in pronunciations.tsv, which rewrites them before matching. */
-static const char *const EVERYDAY[] = {"time", "tell", "real", "lab", "power", "your", "you", "are",
-                                       "but", "need", "said", "too", "live", "lie", "flight", "model",
-                                       "original", "depth", "distance", "unit", "tree", "son", "jet",
-                                       "hello", "create", "mark", "plus", "double", "spinning", "fly"};
+static const char *const EVERYDAY[] = {
+    "time", "tell", "real", "lab",   "power",  "your",  "you",      "are",    "but",      "need",
+    "said", "too",  "live", "lie",   "flight", "model", "original", "depth",  "distance", "unit",
+    "tree", "son",  "jet",  "hello", "create", "mark",  "plus",     "double", "spinning", "fly"};
 
 static void check_everyday_words(const char *id, const char *phrase) {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", phrase);
-    for (char *save = NULL, *w = strtok_r(buf, " -_.,()/+", &save); w; w = strtok_r(NULL, " -_.,()/+", &save))
+    for (char *save = NULL, *w = strtok_r(buf, " -_.,()/+", &save); w;
+         w = strtok_r(NULL, " -_.,()/+", &save))
         for (size_t i = 0; i < sizeof EVERYDAY / sizeof EVERYDAY[0]; i++)
-            CHECK_MSG(strcasecmp(w, EVERYDAY[i]) != 0,
-                      "items.json %s: \"%s\" uses the everyday word \"%s\"; move the misheard form to "
-                      "pronunciations.tsv", id, phrase, EVERYDAY[i]);
+            CHECK_MSG(
+                strcasecmp(w, EVERYDAY[i]) != 0,
+                "items.json %s: \"%s\" uses the everyday word \"%s\"; move the misheard form to "
+                "pronunciations.tsv",
+                id, phrase, EVERYDAY[i]);
 }
 
 /* Item ids from items.json, for reference checks by the other tests. */
@@ -174,7 +177,8 @@ static void test_items(void) {
     free(sorted);
     /* Cards are the browser's carousel slots: 0..n-1 with no gap. */
     CHECK_MSG(n_cards >= 10, "only %zu items have a card_index", n_cards);
-    for (size_t c = 0; c < n_cards; c++) CHECK_MSG(cards[c], "card_index %zu is unused (gap)", c);
+    for (size_t c = 0; c < n_cards; c++)
+        CHECK_MSG(cards[c], "card_index %zu is unused (gap)", c);
     CHECK_MSG(n_models >= 4, "only %zu items have a model_3d", n_models);
     /* compatible_with names other items, never the item itself. */
     cJSON_ArrayForEach(it, items_root) {
@@ -212,7 +216,8 @@ static void test_templates(void) {
             CHECK_MSG(!strpbrk(a, "*#`[]|"), "templates.json record %zu: markdown in answer", k);
         }
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(r, "item");
-        CHECK_MSG(!item || cJSON_IsNull(item) || (cJSON_IsString(item) && item_exists(item->valuestring)),
+        CHECK_MSG(!item || cJSON_IsNull(item) ||
+                      (cJSON_IsString(item) && item_exists(item->valuestring)),
                   "templates.json record %zu: item \"%s\" is not an item id", k,
                   cJSON_IsString(item) ? item->valuestring : "?");
         questions[k++] = q ? q : "";
@@ -236,9 +241,11 @@ static void test_facts(void) {
         CHECK_MSG(id != NULL, "facts.json record %zu: id missing", k);
         CHECK_MSG(str_field(r, "topic") != NULL, "facts.json %s: topic missing", id ? id : "?");
         CHECK_MSG(text != NULL, "facts.json %s: text missing", id ? id : "?");
-        if (text) CHECK_MSG(text[strlen(text) - 1] == '.', "facts.json %s: text is not a sentence", id);
+        if (text)
+            CHECK_MSG(text[strlen(text) - 1] == '.', "facts.json %s: text is not a sentence", id);
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(r, "item");
-        CHECK_MSG(!item || cJSON_IsNull(item) || (cJSON_IsString(item) && item_exists(item->valuestring)),
+        CHECK_MSG(!item || cJSON_IsNull(item) ||
+                      (cJSON_IsString(item) && item_exists(item->valuestring)),
                   "facts.json %s: item \"%s\" is not an item id", id ? id : "?",
                   cJSON_IsString(item) ? item->valuestring : "?");
         ids[k++] = id ? id : "";
@@ -258,13 +265,15 @@ static void test_utterances(void) {
         lineno++;
         if (line[0] == '#' || line[0] == '\0') continue;
         char *tab = strchr(line, '\t');
-        CHECK_MSG(tab != NULL, "utterances.tsv line %zu: no tab between intent and utterance", lineno);
+        CHECK_MSG(tab != NULL, "utterances.tsv line %zu: no tab between intent and utterance",
+                  lineno);
         if (!tab) continue;
         *tab = '\0';
         const char *utt = tab + 1;
         int ix = intent_index(line);
         CHECK_MSG(ix >= 0, "utterances.tsv line %zu: unknown intent \"%s\"", lineno, line);
-        CHECK_MSG(utt[0] && !strchr(utt, '\t'), "utterances.tsv line %zu: empty or extra field", lineno);
+        CHECK_MSG(utt[0] && !strchr(utt, '\t'), "utterances.tsv line %zu: empty or extra field",
+                  lineno);
         size_t words = 0;
         for (const char *p = utt; *p; p++)
             if (!isspace((unsigned char)*p) && (p == utt || isspace((unsigned char)p[-1]))) words++;
@@ -322,13 +331,15 @@ static void test_pronunciations(void) {
         if (!t1) continue;
         char *t2 = strchr(t1 + 1, '\t');
         if (t2) {
-            CHECK_MSG(!strchr(t2 + 1, '\t'), "pronunciations.tsv line %zu: too many fields", lineno);
+            CHECK_MSG(!strchr(t2 + 1, '\t'), "pronunciations.tsv line %zu: too many fields",
+                      lineno);
             for (const char *p = t2 + 1; *p;) {
                 size_t len = strcspn(p, " ");
-                CHECK_MSG(len == 0 || cmu_phone(p, len), "pronunciations.tsv line %zu: bad phone %.*s",
-                          lineno, (int)len, p);
+                CHECK_MSG(len == 0 || cmu_phone(p, len),
+                          "pronunciations.tsv line %zu: bad phone %.*s", lineno, (int)len, p);
                 p += len;
-                while (*p == ' ') p++;
+                while (*p == ' ')
+                    p++;
             }
         }
         n++;

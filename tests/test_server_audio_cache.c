@@ -11,7 +11,8 @@
 static void test_get_put_and_rates(void) {
     audio_cache *c = audio_cache_new(1 << 20);
     int16_t pcm[100];
-    for (int i = 0; i < 100; i++) pcm[i] = (int16_t)(i * 7);
+    for (int i = 0; i < 100; i++)
+        pcm[i] = (int16_t)(i * 7);
     int16_t *out = NULL;
     size_t n = 0;
     CHECK_EQ_INT(audio_cache_get(c, "Hello there.", 16000, &out, &n), 0);
@@ -77,8 +78,10 @@ static void *hammer(void *arg) {
         snprintf(key, sizeof key, "k%d", (i * 7 + id) % 50);
         int16_t *o;
         size_t n;
-        if (audio_cache_get(shared, key, 16000, &o, &n)) free(o);
-        else audio_cache_put(shared, key, 16000, pcm, 256);
+        if (audio_cache_get(shared, key, 16000, &o, &n))
+            free(o);
+        else
+            audio_cache_put(shared, key, 16000, pcm, 256);
         if (i % 500 == 0) audio_cache_drop(shared);
     }
     return NULL;
@@ -87,8 +90,10 @@ static void *hammer(void *arg) {
 static void test_threads(void) {
     shared = audio_cache_new(64 * 1024);
     pthread_t th[4];
-    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, hammer, (void *)(intptr_t)i);
-    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, hammer, (void *)(intptr_t)i);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
     size_t bytes, entries;
     int64_t hits, misses;
     audio_cache_stats(shared, &bytes, &entries, &hits, &misses);

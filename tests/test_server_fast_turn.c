@@ -110,7 +110,8 @@ static void on_msg(void *user, const ws_msg *m) {
     session *s = user;
     if (m->opcode == WSC_BINARY) {
         s->audio_msgs++;
-        wav_message_append((const unsigned char *)m->data, m->len, &s->played, &s->nplayed, &s->cap);
+        wav_message_append((const unsigned char *)m->data, m->len, &s->played, &s->nplayed,
+                           &s->cap);
         return;
     }
     cJSON *o = cJSON_Parse((const char *)m->data);

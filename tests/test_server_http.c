@@ -62,8 +62,8 @@ static void test_ask_input_checks(void) {
     CHECK_CONTAINS(body, "empty");
     static char big[20000];
     memset(big, 'a', sizeof big - 1);
-    CHECK_EQ_INT(http_request(f.port, "POST", "/api/ask", "Content-Type: application/json\r\n",
-                              big, body, sizeof body),
+    CHECK_EQ_INT(http_request(f.port, "POST", "/api/ask", "Content-Type: application/json\r\n", big,
+                              body, sizeof body),
                  413);
     /* A well-formed question gets an answer or an honest error, never a crash. */
     int st = http_request(f.port, "POST", "/api/ask", "Content-Type: application/json\r\n",
@@ -71,8 +71,10 @@ static void test_ask_input_checks(void) {
     CHECK(st == 200 || st == 503);
     cJSON *o = cJSON_Parse(body);
     CHECK(o != NULL);
-    if (st == 200) CHECK(cJSON_IsString(cJSON_GetObjectItem(o, "text")));
-    else CHECK(cJSON_IsString(cJSON_GetObjectItem(o, "error")));
+    if (st == 200)
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(o, "text")));
+    else
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(o, "error")));
     cJSON_Delete(o);
     CHECK_EQ_INT(http_request(f.port, "GET", "/health", NULL, NULL, body, sizeof body), 200);
     fixture_stop(&f);
@@ -111,10 +113,14 @@ static void test_static_files_and_traversal(void) {
     CHECK_EQ_INT(http_request(f.port, "GET", "/sub/app.js", NULL, NULL, body, sizeof body), 200);
     CHECK_CONTAINS(body, "console.log");
     CHECK_EQ_INT(http_request(f.port, "GET", "/missing.js", NULL, NULL, body, sizeof body), 404);
-    const char *attacks[] = {"/../secret.txt",        "/sub/../../secret.txt",
-                             "/%2e%2e/secret.txt",    "/%2E%2E%2Fsecret.txt",
-                             "/sub/..%2f..%2fsecret.txt", "/..\\secret.txt",
-                             "/link.txt",             "/sub/%2e%2e/%2e%2e/secret.txt"};
+    const char *attacks[] = {"/../secret.txt",
+                             "/sub/../../secret.txt",
+                             "/%2e%2e/secret.txt",
+                             "/%2E%2E%2Fsecret.txt",
+                             "/sub/..%2f..%2fsecret.txt",
+                             "/..\\secret.txt",
+                             "/link.txt",
+                             "/sub/%2e%2e/%2e%2e/secret.txt"};
     for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
         int st = http_request(f.port, "GET", attacks[i], NULL, NULL, body, sizeof body);
         CHECK_MSG(st == 403 || st == 404 || st == 400, "%s -> %d", attacks[i], st);

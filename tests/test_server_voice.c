@@ -22,13 +22,14 @@
 typedef struct {
     char name[MAX_EV][32]; /* event or state name; "audio" for binary */
     int64_t at_us[MAX_EV];
-    int audio_ms[MAX_EV];  /* binary: playback length (WAV) */
+    int audio_ms[MAX_EV]; /* binary: playback length (WAV) */
     cJSON *obj[MAX_EV];
     int n;
 } event_log;
 
 static void log_clear(event_log *l) {
-    for (int i = 0; i < l->n; i++) cJSON_Delete(l->obj[i]);
+    for (int i = 0; i < l->n; i++)
+        cJSON_Delete(l->obj[i]);
     memset(l, 0, sizeof *l);
 }
 
@@ -78,7 +79,8 @@ static int find(const event_log *l, const char *name, int from) {
 
 static void print_log(const event_log *l) {
     fprintf(stderr, "  events:");
-    for (int i = 0; i < l->n; i++) fprintf(stderr, " %s", l->name[i]);
+    for (int i = 0; i < l->n; i++)
+        fprintf(stderr, " %s", l->name[i]);
     fputc('\n', stderr);
 }
 
@@ -124,8 +126,10 @@ static void test_text_turn_event_order(void) {
         model = find(&l, "load_3d_model", 0), sp = find(&l, "speaking", 0),
         au = find(&l, "audio", 0), rd = find(&l, "ready_to_listen", 0);
     CHECK(th >= 0 && sp > th && rd > sp);
-    if (voice) CHECK(au > sp && rd > au);
-    else CHECK_MSG(find(&l, "error", 0) > sp, "a text-only answer says why there is no voice");
+    if (voice)
+        CHECK(au > sp && rd > au);
+    else
+        CHECK_MSG(find(&l, "error", 0) > sp, "a text-only answer says why there is no voice");
     CHECK_MSG(card > th && card < sp, "trigger_card must come between thinking and speaking");
     CHECK_MSG(model > th && model < sp, "load_3d_model must come between thinking and speaking");
     if (card >= 0) {
@@ -164,7 +168,8 @@ static void test_api_ask(void) {
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")), "template");
     const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(o, "text"));
     CHECK(text && strlen(text) > 10);
-    CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "card"), "card_index")), 0);
+    CHECK_EQ_INT(
+        cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "card"), "card_index")), 0);
     cJSON_Delete(o);
     CHECK_EQ_INT(http_request(F.port, "GET", "/metrics", NULL, NULL, body, sizeof body), 200);
     CHECK(strstr(body, "axiom_turns_total{path=\"template\"} 0") == NULL);
@@ -174,7 +179,8 @@ static int16_t *speech;
 static long nspeech;
 
 static void test_voice_turn_event_order(void) {
-    if (!need("vad", "stt") || !need("brain", NULL)) SKIP("voice components not available in this build");
+    if (!need("vad", "stt") || !need("brain", NULL))
+        SKIP("voice components not available in this build");
     if (!speech) SKIP("../shared/audio/jfk.wav not found");
     ws_client *c = open_ws();
     if (!c) {
@@ -219,7 +225,8 @@ static void test_sessions_are_isolated(void) {
     CHECK_EQ_INT(until_ready(a, &la, 20000), 1);
     CHECK(find(&la, "trigger_card", 0) >= 0);
     ws_msg m;
-    while (ws_client_recv(b, 300, &m) == 1) log_msg(&lb, &m);
+    while (ws_client_recv(b, 300, &m) == 1)
+        log_msg(&lb, &m);
     CHECK_MSG(lb.n == 0 || (find(&lb, "trigger_card", 0) < 0 && find(&lb, "speaking", 0) < 0 &&
                             find(&lb, "audio", 0) < 0 && find(&lb, "speech_start", 0) < 0),
               "session B received session A's events");
@@ -231,7 +238,8 @@ static void test_sessions_are_isolated(void) {
 }
 
 static void test_barge_in(void) {
-    if (!need("vad", "stt") || !need("brain", "tts")) SKIP("voice components not available in this build");
+    if (!need("vad", "stt") || !need("brain", "tts"))
+        SKIP("voice components not available in this build");
     if (!speech) SKIP("../shared/audio/jfk.wav not found");
     ws_client *c = open_ws();
     if (!c) {
@@ -294,7 +302,9 @@ static void test_failed_turn_recovers(void) {
     static const struct {
         voice_fault stage;
         const char *code;
-    } cases[] = {{VOICE_FAULT_BRAIN, "brain_failed"}, {VOICE_FAULT_TTS, "tts_failed"}, {VOICE_FAULT_ALLOC, "out_of_memory"}};
+    } cases[] = {{VOICE_FAULT_BRAIN, "brain_failed"},
+                 {VOICE_FAULT_TTS, "tts_failed"},
+                 {VOICE_FAULT_ALLOC, "out_of_memory"}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         ws_client *c = open_ws();
         if (!c) {
@@ -303,15 +313,18 @@ static void test_failed_turn_recovers(void) {
         }
         event_log l = {0};
         voice_fault_inject(cases[k].stage, 1);
-        CHECK(ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what is the unitree go2\"}") == 0);
+        CHECK(ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what is the unitree go2\"}") ==
+              0);
         int got = until_ready(c, &l, 20000);
         voice_fault_inject(cases[k].stage, 0);
         CHECK_MSG(got == 1, "%s: no ready_to_listen after the failure", cases[k].code);
         int er = find(&l, "error", 0);
         CHECK_MSG(er >= 0, "%s: no error event", cases[k].code);
-        if (er >= 0) CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(l.obj[er], "code")), cases[k].code);
+        if (er >= 0)
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(l.obj[er], "code")), cases[k].code);
         int from = l.n;
-        CHECK(ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what is the unitree go2\"}") == 0);
+        CHECK(ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what is the unitree go2\"}") ==
+              0);
         CHECK_EQ_INT(until_ready(c, &l, 20000), 1);
         int sp = find(&l, "speaking", from);
         CHECK_MSG(sp >= 0 && find(&l, "audio", sp) > sp && find(&l, "error", from) < 0,
@@ -363,8 +376,10 @@ int main(int argc, char **argv) {
     (void)argc;
     char err[512], path[4096];
     const char *settings[] = {"server.max_sessions=8", "mem.preload=true", NULL};
-    if (fixture_start(&F, settings, err, sizeof err) == 0) started = 1;
-    else fprintf(stderr, "server start: %s\n", err);
+    if (fixture_start(&F, settings, err, sizeof err) == 0)
+        started = 1;
+    else
+        fprintf(stderr, "server start: %s\n", err);
     if (tu_shared_path("audio/jfk.wav", path, sizeof path))
         nspeech = wav_load_16k(path, &speech, err, sizeof err);
     if (nspeech <= 0) speech = NULL;

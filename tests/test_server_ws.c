@@ -68,8 +68,9 @@ static void test_client_ready_and_hello(void) {
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(m, "state")), "idle");
     cJSON_Delete(m);
 
-    CHECK(ws_client_send_text(c, "{\"event\":\"hello\",\"sample_rate\":22050,"
-                                 "\"audio_format\":\"pcm\",\"partials\":true,\"timings\":true}") == 0);
+    CHECK(ws_client_send_text(c,
+                              "{\"event\":\"hello\",\"sample_rate\":22050,"
+                              "\"audio_format\":\"pcm\",\"partials\":true,\"timings\":true}") == 0);
     m = wait_for(c, "\"hello\"", 3000);
     CHECK(m != NULL);
     CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "sample_rate")), 22050);
@@ -79,7 +80,8 @@ static void test_client_ready_and_hello(void) {
     cJSON_Delete(m);
 
     /* A bad hello is answered with an error and the old values are kept. */
-    CHECK(ws_client_send_text(c, "{\"event\":\"hello\",\"sample_rate\":5,\"audio_format\":\"mp3\"}") == 0);
+    CHECK(ws_client_send_text(
+              c, "{\"event\":\"hello\",\"sample_rate\":5,\"audio_format\":\"mp3\"}") == 0);
     m = wait_for(c, "bad_hello", 3000);
     CHECK(m != NULL);
     cJSON_Delete(m);
@@ -104,8 +106,13 @@ static void test_malformed_messages_keep_session(void) {
         fixture_stop(&f);
         return;
     }
-    const char *bad[] = {"not json", "[1,2]", "{\"event\":5}", "{\"event\":\"nope\"}",
-                         "{\"event\":\"text\"}", "{\"event\":\"text\",\"text\":\"\"}", "{\"ev"};
+    const char *bad[] = {"not json",
+                         "[1,2]",
+                         "{\"event\":5}",
+                         "{\"event\":\"nope\"}",
+                         "{\"event\":\"text\"}",
+                         "{\"event\":\"text\",\"text\":\"\"}",
+                         "{\"ev"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(ws_client_send_text(c, bad[i]) == 0);
         cJSON *m = wait_for(c, "\"error\"", 3000);
@@ -166,8 +173,8 @@ static void test_oversized_and_garbage_frames(void) {
     }
 
     /* Unmasked frame with a reserved opcode and a nonsense length. */
-    const unsigned char garbage[] = {0x8f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0x00, 0x00, 0x00, 0x00};
+    const unsigned char garbage[] = {0x8f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00};
     ws_client_send_raw(junk, garbage, sizeof garbage);
     while ((r = ws_client_recv(junk, 3000, &m)) == 1) {
     }
@@ -305,7 +312,8 @@ static void test_disconnects_at_random_points(void) {
     }
     srand(12345);
     static int16_t tone[16000];
-    for (int i = 0; i < 16000; i++) tone[i] = (int16_t)((i * 37 % 200 - 100) * 60);
+    for (int i = 0; i < 16000; i++)
+        tone[i] = (int16_t)((i * 37 % 200 - 100) * 60);
     for (int round = 0; round < 24; round++) {
         ws_client *c = open_ws(f.port, NULL);
         if (!c) {
@@ -315,14 +323,24 @@ static void test_disconnects_at_random_points(void) {
         int steps = rand() % 6;
         for (int k = 0; k < steps; k++) {
             switch (rand() % 4) {
-            case 0: ws_client_send_binary(c, tone, (size_t)(rand() % 2048)); break;
-            case 1: ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what can you do\"}"); break;
-            case 2: ws_client_send_text(c, "{\"event\":\"hello\",\"audio_format\":\"pcm\"}"); break;
-            default: usleep((useconds_t)(rand() % 20000)); break;
+            case 0:
+                ws_client_send_binary(c, tone, (size_t)(rand() % 2048));
+                break;
+            case 1:
+                ws_client_send_text(c, "{\"event\":\"text\",\"text\":\"what can you do\"}");
+                break;
+            case 2:
+                ws_client_send_text(c, "{\"event\":\"hello\",\"audio_format\":\"pcm\"}");
+                break;
+            default:
+                usleep((useconds_t)(rand() % 20000));
+                break;
             }
         }
-        if (rand() % 2) shutdown(ws_client_fd(c), SHUT_RDWR); /* abrupt, no close frame */
-        else ws_client_close(c, 1000);
+        if (rand() % 2)
+            shutdown(ws_client_fd(c), SHUT_RDWR); /* abrupt, no close frame */
+        else
+            ws_client_close(c, 1000);
         ws_client_free(c);
     }
     /* Every session is released. */
@@ -355,7 +373,8 @@ static void test_idle_timeout(void) {
         }
         double waited = (double)(wsc_now_us() - t0) / 1e6;
         CHECK_EQ_INT(r, -1); /* closed by the server, not a timeout here */
-        CHECK_MSG(waited >= 4.0 && waited < 8.5, "closed after %.1f s; server.idle_timeout_s=5", waited);
+        CHECK_MSG(waited >= 4.0 && waited < 8.5, "closed after %.1f s; server.idle_timeout_s=5",
+                  waited);
         CHECK_EQ_INT(ws_client_close_code(quiet), 1001);
         CHECK_CONTAINS(ws_client_close_reason(quiet), "idle_timeout_s");
         ws_client_free(quiet);

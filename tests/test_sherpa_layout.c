@@ -66,7 +66,8 @@ static int sherpa_present(void) {
 }
 
 static void check_all(const char *const *expect) {
-    for (int i = 0; expect[i]; i++) CHECK_CONTAINS(captured, expect[i]);
+    for (int i = 0; expect[i]; i++)
+        CHECK_CONTAINS(captured, expect[i]);
 }
 
 /* ---- VAD ---- */
@@ -104,8 +105,7 @@ static void vad_config_layout(void) {
         "min_silence_duration=0.375, min_speech_duration=0.4375, max_speech_duration=19, "
         "window_size=256)",
         "sample_rate=16000, num_threads=3, provider=\"MK_provider\", debug=True",
-        "'MK_silero_model' does not exist",
-        NULL};
+        "'MK_silero_model' does not exist", NULL};
     check_all(expect);
 }
 

@@ -248,7 +248,8 @@ static void tts_files_reach_sherpa_in_the_right_fields(void) {
              dir, dir, dir, dir, data);
     CHECK_CONTAINS(captured, want);
     /* The fake model is refused by sherpa-onnx's trial load, cleanly. */
-    snprintf(want, sizeof want, "RESULT tts.sherpa_model_dir %s: damaged, or not a kokoro voice", dir);
+    snprintf(want, sizeof want, "RESULT tts.sherpa_model_dir %s: damaged, or not a kokoro voice",
+             dir);
     CHECK_CONTAINS(captured, want);
 }
 

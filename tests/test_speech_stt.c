@@ -68,10 +68,12 @@ static void test_normalize(void) {
  * words sum to one: smoothing and back-off weights are consistent. */
 static void test_arpa_is_normalised(void) {
     lm_counts *c = lm_counts_new();
-    const char *s[] = {"tell me about the robot dog", "tell me about the lidar",
-                       "what is the robot dog", "what can the lidar do", "the dog can walk",
-                       "tell me a joke", "the robot dog can walk and run"};
-    for (int i = 0; i < 7; i++) CHECK_EQ_INT(lm_counts_add(c, s[i]), 0);
+    const char *s[] = {
+        "tell me about the robot dog",   "tell me about the lidar", "what is the robot dog",
+        "what can the lidar do",         "the dog can walk",        "tell me a joke",
+        "the robot dog can walk and run"};
+    for (int i = 0; i < 7; i++)
+        CHECK_EQ_INT(lm_counts_add(c, s[i]), 0);
     char path[300], err[256];
     size_t ng[3];
     snprintf(path, sizeof path, "%s/t.arpa", tmp);
@@ -83,20 +85,20 @@ static void test_arpa_is_normalised(void) {
     if (m) {
         const char **words;
         size_t nw = lm_counts_vocab(c, &words);
-        const char *hist[][2] = {{"the", NULL}, {"the", "about"}, {"robot", "the"}, {"<s>", NULL},
-                                 {"dog", "robot"}, {"joke", NULL}, {"walk", "can"}};
+        const char *hist[][2] = {{"the", NULL},  {"the", "about"}, {"robot", "the"},
+                                 {"<s>", NULL},  {"dog", "robot"}, {"joke", NULL},
+                                 {"walk", "can"}};
         for (size_t h = 0; h < sizeof hist / sizeof hist[0]; h++) {
             double sum = 0;
             for (size_t w = 1; w < nw; w++) { /* all but <s> */
                 int32 n_used;
-                int32 score = hist[h][1]
-                                  ? ngram_probv(m, words[w], hist[h][0], hist[h][1], NULL)
-                                  : ngram_probv(m, words[w], hist[h][0], NULL);
+                int32 score = hist[h][1] ? ngram_probv(m, words[w], hist[h][0], hist[h][1], NULL)
+                                         : ngram_probv(m, words[w], hist[h][0], NULL);
                 (void)n_used;
                 sum += logmath_exp(lmath, score);
             }
-            CHECK_MSG(fabs(sum - 1.0) < 0.01, "P(. | %s %s) sums to %f", hist[h][1] ? hist[h][1] : "",
-                      hist[h][0], sum);
+            CHECK_MSG(fabs(sum - 1.0) < 0.01, "P(. | %s %s) sums to %f",
+                      hist[h][1] ? hist[h][1] : "", hist[h][0], sum);
         }
         ngram_model_free(m);
     }
@@ -110,9 +112,10 @@ static void test_arpa_is_normalised(void) {
  * larger vocabulary. */
 static void test_arpa_kneser_ney_and_general_words(void) {
     lm_counts *c = lm_counts_new();
-    const char *s[] = {"the lidar", "the lidar", "the lidar", "the lidar", "the lidar",
-                       "a dog", "my dog barks", "your dog sits", "the robot"};
-    for (int i = 0; i < 9; i++) CHECK_EQ_INT(lm_counts_add(c, s[i]), 0);
+    const char *s[] = {"the lidar", "the lidar",    "the lidar",     "the lidar", "the lidar",
+                       "a dog",     "my dog barks", "your dog sits", "the robot"};
+    for (int i = 0; i < 9; i++)
+        CHECK_EQ_INT(lm_counts_add(c, s[i]), 0);
     const char *gw[] = {"stand", "hold", "the", "", "two words"}; /* the last two are skipped */
     const double gp[] = {0.5, 0.3, 0.2, 0.4, 0.4};
     CHECK_EQ_INT(lm_counts_set_general(c, gw, gp, 5, 0.1), 0);
@@ -135,8 +138,9 @@ static void test_arpa_kneser_ney_and_general_words(void) {
         for (size_t h = 0; h < 4; h++) {
             double sum = 0;
             for (size_t w = 1; w < nw; w++)
-                sum += logmath_exp(lmath, hist[h][1] ? ngram_probv(m, words[w], hist[h][0], hist[h][1], NULL)
-                                                     : ngram_probv(m, words[w], hist[h][0], NULL));
+                sum += logmath_exp(
+                    lmath, hist[h][1] ? ngram_probv(m, words[w], hist[h][0], hist[h][1], NULL)
+                                      : ngram_probv(m, words[w], hist[h][0], NULL));
             CHECK_MSG(fabs(sum - 1.0) < 0.01, "P(. | %s) sums to %f", hist[h][0], sum);
         }
         ngram_model_free(m);
@@ -158,10 +162,13 @@ static void test_kept_names_heard_forms_and_general_words(void) {
     int n;
     CHECK_EQ_INT(stt_word_errors_keep("does the D435i work", "does the d435i work", &keep, &n), 0);
     CHECK_EQ_INT(n, 4);
-    CHECK_EQ_INT(stt_word_errors_keep("does the D435i work", "does the d four three five i work", &keep, &n), 5);
+    CHECK_EQ_INT(
+        stt_word_errors_keep("does the D435i work", "does the d four three five i work", &keep, &n),
+        5);
 
     const char *sents[] = {"does the D435i work with the pi", "what range does the D435i have"};
-    const char *hw[] = {"D435i", "Jetson"}, *hp[] = {"D IY F AO R TH R IY F AY V AY", "JH EH T S AH N"};
+    const char *hw[] = {"D435i", "Jetson"},
+               *hp[] = {"D IY F AO R TH R IY F AY V AY", "JH EH T S AH N"};
     const char *hh[] = {"d four thirty five i|the four three five", NULL};
     stt_corpus corpus = {sents, 2, hw, hp, 2, "kept", hh};
     lm_keep k2;
@@ -215,12 +222,12 @@ static void test_dictionary_and_cache(void) {
     char *dict = file_read_all(f.dict, 1 << 20, &len, err, sizeof err);
     CHECK(dict != NULL);
     if (dict) {
-        CHECK_CONTAINS(dict, "jetson JH EH T S AH N\n");      /* hint, stress removed */
-        CHECK_CONTAINS(dict, "rplidar ");                     /* letter-to-sound */
-        CHECK_CONTAINS(dict, " AY EH M Y UW\n");              /* IMU spelled out */
+        CHECK_CONTAINS(dict, "jetson JH EH T S AH N\n"); /* hint, stress removed */
+        CHECK_CONTAINS(dict, "rplidar ");                /* letter-to-sound */
+        CHECK_CONTAINS(dict, " AY EH M Y UW\n");         /* IMU spelled out */
         CHECK_CONTAINS(dict, "quadcopter K W AA D K AH P T ER\n");
-        CHECK_CONTAINS(dict, "the DH IY\n");                  /* stock entries kept */
-        CHECK(strstr(dict, "jetson(2)") == NULL);             /* same as the hint: once */
+        CHECK_CONTAINS(dict, "the DH IY\n");      /* stock entries kept */
+        CHECK(strstr(dict, "jetson(2)") == NULL); /* same as the hint: once */
         CHECK(strstr(dict, "<s>") == NULL);
         free(dict);
     }
@@ -267,7 +274,8 @@ static void test_goforward_stock(void) {
         size_t k = n - off < 512 ? n - off : 512;
         CHECK_EQ_INT(stt_stream_feed(s, pcm + off, k, err, sizeof err), 0);
         char p[256];
-        if (off > n / 2 && stt_stream_partial(s, p, sizeof p) == 0 && strstr(p, "go")) partial_seen = 1;
+        if (off > n / 2 && stt_stream_partial(s, p, sizeof p) == 0 && strstr(p, "go"))
+            partial_seen = 1;
     }
     CHECK(partial_seen);
     stt_result r;
@@ -288,15 +296,18 @@ static void test_goforward_in_hiss(void) {
     if (!pcm) SKIP("pocketsphinx-testdata is not installed (" TESTDATA ")");
     double act = 0;
     size_t nact = 0;
-    for (size_t i = 0; i + 320 <= n; i += 320) { /* the talker's level: frames within 30 dB of the loudest */
+    for (size_t i = 0; i + 320 <= n;
+         i += 320) { /* the talker's level: frames within 30 dB of the loudest */
         double p = 0;
-        for (size_t k = 0; k < 320; k++) p += (double)pcm[i + k] * pcm[i + k];
+        for (size_t k = 0; k < 320; k++)
+            p += (double)pcm[i + k] * pcm[i + k];
         if (p / 320 > act) act = p / 320;
     }
     double floor = act / 1000, sum = 0;
     for (size_t i = 0; i + 320 <= n; i += 320) {
         double p = 0;
-        for (size_t k = 0; k < 320; k++) p += (double)pcm[i + k] * pcm[i + k];
+        for (size_t k = 0; k < 320; k++)
+            p += (double)pcm[i + k] * pcm[i + k];
         if (p / 320 >= floor) sum += p / 320, nact++;
     }
     double sd = sqrt(sum / (double)(nact ? nact : 1) / 10.0); /* 10 dB below */
@@ -318,7 +329,9 @@ static void test_goforward_in_hiss(void) {
     stt_stream *s = mix ? stt_stream_begin(stock, 1000, &status, err, sizeof err) : NULL;
     CHECK_MSG(s != NULL, "%s", err);
     for (size_t off = 0; s && off < total; off += 512)
-        CHECK_EQ_INT(stt_stream_feed(s, mix + off, total - off < 512 ? total - off : 512, err, sizeof err), 0);
+        CHECK_EQ_INT(
+            stt_stream_feed(s, mix + off, total - off < 512 ? total - off : 512, err, sizeof err),
+            0);
     stt_result r;
     if (s) {
         CHECK_EQ_INT(stt_stream_finish(s, &r, err, sizeof err), 0);
@@ -393,7 +406,8 @@ static void test_heldout_domain_slt(void) {
             kept[nk++] = pack->sentences[i];
         }
     }
-    fixed_provider fp = {{kept, nk, pack->corpus.hint_words, pack->corpus.hint_phones, pack->corpus.n_hints, "heldout", pack->corpus.hint_heard}};
+    fixed_provider fp = {{kept, nk, pack->corpus.hint_words, pack->corpus.hint_phones,
+                          pack->corpus.n_hints, "heldout", pack->corpus.hint_heard}};
     stt_corpus_provider prov = {fixed_get, NULL, &fp};
     axiom_config *cfg = make_cfg("domain", 1);
     char err[512];
@@ -510,7 +524,8 @@ static void *decode_thread(void *arg) {
     for (int i = 0; i < 2; i++) {
         char err[512];
         stt_transcript t;
-        if (stt_transcribe_pcm(shared, shared_pcm, shared_n, NULL, NULL, &t, err, sizeof err) == 0 &&
+        if (stt_transcribe_pcm(shared, shared_pcm, shared_n, NULL, NULL, &t, err, sizeof err) ==
+                0 &&
             strcmp(t.text, "go forward ten meters") == 0)
             ok++;
         stt_transcript_clear(&t);
@@ -524,7 +539,8 @@ static void test_threads_share_pool(void) {
     if (!shared_pcm) SKIP("pocketsphinx-testdata is not installed");
     shared = stock;
     pthread_t t[3];
-    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, decode_thread, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, decode_thread, NULL);
     long ok = 0;
     for (int i = 0; i < 3; i++) {
         void *r;
@@ -538,7 +554,8 @@ static void test_threads_share_pool(void) {
     free(shared_pcm);
 }
 
-static int write_wav(const char *path, int format, int rate, int ch, const int16_t *mono, size_t n, double secs_silence) {
+static int write_wav(const char *path, int format, int rate, int ch, const int16_t *mono, size_t n,
+                     double secs_silence) {
     SF_INFO info = {.samplerate = rate, .channels = ch, .format = format};
     SNDFILE *f = sf_open(path, SFM_WRITE, &info);
     if (!f) return -1;
@@ -547,7 +564,8 @@ static int write_wav(const char *path, int format, int rate, int ch, const int16
     for (size_t off = 0; off < total; off += 1024) {
         size_t k = total - off < 1024 ? total - off : 1024;
         for (size_t i = 0; i < k; i++)
-            for (int c = 0; c < ch; c++) buf[i * ch + c] = mono ? mono[off + i] : (short)((i * 7) % 5 - 2);
+            for (int c = 0; c < ch; c++)
+                buf[i * ch + c] = mono ? mono[off + i] : (short)((i * 7) % 5 - 2);
         sf_writef_short(f, buf, (sf_count_t)k);
     }
     return sf_close(f);
@@ -561,7 +579,8 @@ static void test_cli_bad_and_odd_input(void) {
     char err[256];
     tts_engine *t = tts_engine_new(cfg, err, sizeof err);
     tts_audio a;
-    CHECK_EQ_INT(tts_synth(t, "Tell me about the robot dog.", "slt", 48000, NULL, &a, err, sizeof err), 0);
+    CHECK_EQ_INT(
+        tts_synth(t, "Tell me about the robot dog.", "slt", 48000, NULL, &a, err, sizeof err), 0);
     snprintf(path, sizeof path, "%s/stereo48.wav", tmp);
     CHECK_EQ_INT(write_wav(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 48000, 2, a.samples, a.n, 0), 0);
     tts_audio_clear(&a);
@@ -589,7 +608,9 @@ static void test_cli_bad_and_odd_input(void) {
     snprintf(args, sizeof args, "transcribe '%s' --set stt.lm=stock", path);
     CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 1);
     CHECK_CONTAINS(errout, path);
-    CHECK_EQ_INT(tu_run_axiom(NULL, "transcribe /nonexistent.wav", out, sizeof out, errout, sizeof errout), 1);
+    CHECK_EQ_INT(
+        tu_run_axiom(NULL, "transcribe /nonexistent.wav", out, sizeof out, errout, sizeof errout),
+        1);
     CHECK_CONTAINS(errout, "/nonexistent.wav: cannot open");
     CHECK_EQ_INT(tu_run_axiom(NULL, "transcribe", out, sizeof out, errout, sizeof errout), 2);
     CHECK_CONTAINS(errout, "usage");
@@ -615,7 +636,8 @@ static void test_real_recordings_named(void) {
      * bound only; the benchmark prints the WER of every model. */
     char wav[512], txt[512];
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
-    if (getenv("AXIOM_SANITIZED")) SKIP("36 s of decoding is too slow under sanitizers; covered by the normal run");
+    if (getenv("AXIOM_SANITIZED"))
+        SKIP("36 s of decoding is too slow under sanitizers; covered by the normal run");
     if (!tu_shared_path("audio/harvard_list72_8k.wav", wav, sizeof wav) ||
         !tu_shared_path("audio/harvard_list72_8k.txt", txt, sizeof txt))
         SKIP("../shared/audio is absent");
@@ -631,7 +653,8 @@ static void test_real_recordings_named(void) {
         int w, ec = stt_word_errors(ref, t.text, &w);
         fprintf(stderr, "  harvard, stock model: %d/%d errors, %zu utterances\n", ec, w, t.n);
         CHECK(t.n >= 5); /* cut at the pauses between sentences */
-        CHECK_MSG(ec * 100 < w * 50, "WER %d/%d", ec, w); /* one channel state across the recording's segments */
+        CHECK_MSG(ec * 100 < w * 50, "WER %d/%d", ec,
+                  w); /* one channel state across the recording's segments */
         stt_transcript_clear(&t);
     }
     wav_reader_free(r);

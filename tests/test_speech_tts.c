@@ -22,7 +22,8 @@ static axiom_config *cfg_with(const char *key, const char *value) {
 
 static double rms(const tts_audio *a) {
     double e = 0;
-    for (size_t i = 0; i < a->n; i++) e += (double)a->samples[i] * a->samples[i];
+    for (size_t i = 0; i < a->n; i++)
+        e += (double)a->samples[i] * a->samples[i];
     return a->n ? sqrt(e / a->n) : 0;
 }
 
@@ -34,7 +35,8 @@ static void test_voices(void) {
     const char *voices[] = {"slt", "kal16", "awb", "rms", "kal"};
     for (int i = 0; e && i < 5; i++) {
         tts_audio a;
-        int rc = tts_synth(e, "The lab opens at nine.", voices[i], 16000, NULL, &a, err, sizeof err);
+        int rc =
+            tts_synth(e, "The lab opens at nine.", voices[i], 16000, NULL, &a, err, sizeof err);
         CHECK_MSG(rc == 0, "%s: %s", voices[i], err);
         CHECK_EQ_INT(a.rate, 16000);
         /* about 1-2.5 s of audible speech */
@@ -68,10 +70,13 @@ static void test_voices_reopen_after_unload(void) {
     for (int round = 0; e && round < 3; round++) {
         for (int v = 0; v < 2; v++) {
             tts_audio a;
-            CHECK_MSG(tts_synth(e, "Pick it up at the front desk.", voices[v], 16000, NULL, &a, err, sizeof err) == 0,
+            CHECK_MSG(tts_synth(e, "Pick it up at the front desk.", voices[v], 16000, NULL, &a, err,
+                                sizeof err) == 0,
                       "round %d: %s", round, err);
-            if (round == 0) before[v] = a.n;
-            else CHECK_EQ_INT((int)a.n, (int)before[v]); /* same voice, same audio */
+            if (round == 0)
+                before[v] = a.n;
+            else
+                CHECK_EQ_INT((int)a.n, (int)before[v]); /* same voice, same audio */
             CHECK(rms(&a) > 300);
             tts_audio_clear(&a);
         }
@@ -88,19 +93,23 @@ static void test_rates(void) {
     char err[256];
     tts_engine *e = tts_engine_new(cfg, err, sizeof err);
     tts_audio base;
-    CHECK_EQ_INT(tts_synth(e, "Go forward ten meters.", NULL, 16000, NULL, &base, err, sizeof err), 0);
+    CHECK_EQ_INT(tts_synth(e, "Go forward ten meters.", NULL, 16000, NULL, &base, err, sizeof err),
+                 0);
     int rates[] = {8000, 22050, 24000, 44100, 48000};
     for (int i = 0; i < 5; i++) {
         tts_audio a;
-        CHECK_EQ_INT(tts_synth(e, "Go forward ten meters.", NULL, rates[i], NULL, &a, err, sizeof err), 0);
+        CHECK_EQ_INT(
+            tts_synth(e, "Go forward ten meters.", NULL, rates[i], NULL, &a, err, sizeof err), 0);
         CHECK_EQ_INT(a.rate, rates[i]);
         double want = (double)base.n * rates[i] / 16000;
-        CHECK_MSG(fabs((double)a.n - want) < 64, "%d Hz: %zu samples, want %.0f", rates[i], a.n, want);
+        CHECK_MSG(fabs((double)a.n - want) < 64, "%d Hz: %zu samples, want %.0f", rates[i], a.n,
+                  want);
         tts_audio_clear(&a);
     }
     /* The 8 kHz kal voice is upsampled to what the client wants. */
     tts_audio k;
-    CHECK_EQ_INT(tts_synth(e, "Go forward ten meters.", "kal", 16000, NULL, &k, err, sizeof err), 0);
+    CHECK_EQ_INT(tts_synth(e, "Go forward ten meters.", "kal", 16000, NULL, &k, err, sizeof err),
+                 0);
     CHECK_EQ_INT(k.rate, 16000);
     CHECK(k.n > 16000);
     tts_audio_clear(&k);
@@ -112,20 +121,23 @@ static void test_rates(void) {
 static void test_sentence_split(void) {
     const char *text = "The Jetson has 8 GB, e.g. for vision. It costs 3.5 dollars!  Really?\n"
                        "Next line without stop\n...\n";
-    const char *want[] = {"The Jetson has 8 GB, e.g. for vision.", "It costs 3.5 dollars!", "Really?",
-                          "Next line without stop"};
+    const char *want[] = {"The Jetson has 8 GB, e.g. for vision.", "It costs 3.5 dollars!",
+                          "Really?", "Next line without stop"};
     size_t pos = 0, s, n;
     int k = 0;
     while (tts_sentence_next(text, &pos, &s, &n)) {
         CHECK_MSG(k < 4, "extra sentence '%.*s'", (int)n, text + s);
-        if (k < 4) CHECK_MSG(strlen(want[k]) == n && strncmp(text + s, want[k], n) == 0, "%d: '%.*s'", k, (int)n, text + s);
+        if (k < 4)
+            CHECK_MSG(strlen(want[k]) == n && strncmp(text + s, want[k], n) == 0, "%d: '%.*s'", k,
+                      (int)n, text + s);
         k++;
     }
     CHECK_EQ_INT(k, 4);
     /* A run-on sentence is cut at a comma or a space, never above the piece limit. */
     char big[2000];
     size_t bl = 0;
-    while (bl + 12 < sizeof big) bl += (size_t)snprintf(big + bl, sizeof big - bl, "word word, ");
+    while (bl + 12 < sizeof big)
+        bl += (size_t)snprintf(big + bl, sizeof big - bl, "word word, ");
     pos = 0;
     int pieces = 0;
     while (tts_sentence_next(big, &pos, &s, &n)) {
@@ -181,7 +193,10 @@ static void *synth_thread(void *arg) {
     long ok = 0;
     for (int i = 0; i < 5; i++) {
         tts_audio a;
-        if (tts_synth(shared, "Parallel sessions speak at once.", (const char *)arg, 22050, NULL, &a, err, sizeof err) == 0 && a.n > 10000) ok++;
+        if (tts_synth(shared, "Parallel sessions speak at once.", (const char *)arg, 22050, NULL,
+                      &a, err, sizeof err) == 0 &&
+            a.n > 10000)
+            ok++;
         tts_audio_clear(&a);
     }
     return (void *)ok;
@@ -193,7 +208,8 @@ static void test_threads(void) {
     shared = tts_engine_new(cfg, err, sizeof err);
     pthread_t t[4];
     const char *v[4] = {"slt", "awb", "rms", "kal16"};
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, synth_thread, (void *)v[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, synth_thread, (void *)v[i]);
     long total = 0;
     for (int i = 0; i < 4; i++) {
         void *r;
@@ -221,7 +237,8 @@ static void test_cli_say(void) {
     char dir[256], args[1024], out[4096], errout[4096], path[300];
     if (tu_mkdtemp(dir, sizeof dir) != 0) SKIP("no temp dir");
     snprintf(path, sizeof path, "%s/hi.wav", dir);
-    snprintf(args, sizeof args, "say \"Hello there. How can I help?\" -o '%s' --voice awb --rate 22050", path);
+    snprintf(args, sizeof args,
+             "say \"Hello there. How can I help?\" -o '%s' --voice awb --rate 22050", path);
     CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 0);
     char err[256];
     wav_reader *r = wav_reader_open(path, 22050, 0, err, sizeof err);
@@ -244,7 +261,9 @@ static void test_cli_say(void) {
     snprintf(args, sizeof args, "say '...' -o '%s'", path);
     CHECK_EQ_INT(tu_run_axiom(NULL, args, out, sizeof out, errout, sizeof errout), 1);
     CHECK_CONTAINS(errout, "nothing to say");
-    CHECK_EQ_INT(tu_run_axiom(NULL, "say hello -o /nonexistent-dir/a.wav", out, sizeof out, errout, sizeof errout), 1);
+    CHECK_EQ_INT(tu_run_axiom(NULL, "say hello -o /nonexistent-dir/a.wav", out, sizeof out, errout,
+                              sizeof errout),
+                 1);
     CHECK_CONTAINS(errout, "/nonexistent-dir/a.wav");
     tu_rmtree(dir);
 }

@@ -64,14 +64,18 @@ static void check_detections(const char *label, const fx_seg *truth, int nt, con
         if (errs[i] > ws) ws = errs[i];
         if (errs[i + 1] > we) we = errs[i + 1];
     }
-    fprintf(stderr, "  %s: %d true utterances, %d found, worst start error %.0f ms, end %.0f ms, "
-            "%d false\n", label, nt, k->n, ws, we, fa);
+    fprintf(stderr,
+            "  %s: %d true utterances, %d found, worst start error %.0f ms, end %.0f ms, "
+            "%d false\n",
+            label, nt, k->n, ws, we, fa);
     int bad = worst < 0 || ws > start_tol_ms || we > end_tol_ms || fa;
     if (bad || getenv("FX_VERBOSE")) {
         for (int i = 0; i < nt; i++)
-            fprintf(stderr, "    truth %7.3f-%7.3f\n", truth[i].start / 16000.0, truth[i].end / 16000.0);
+            fprintf(stderr, "    truth %7.3f-%7.3f\n", truth[i].start / 16000.0,
+                    truth[i].end / 16000.0);
         for (int i = 0; i < k->n; i++)
-            fprintf(stderr, "    found %7.3f-%7.3f\n", k->segs[i].start / 16000.0, k->segs[i].end / 16000.0);
+            fprintf(stderr, "    found %7.3f-%7.3f\n", k->segs[i].start / 16000.0,
+                    k->segs[i].end / 16000.0);
     }
     CHECK_MSG(worst >= 0, "%s: an utterance was missed", label);
     CHECK_MSG(ws <= start_tol_ms, "%s: a start is off by %.0f ms", label, ws);
@@ -123,7 +127,8 @@ static void run_clips(int silero, double noise_dbfs, const char *label) {
     fx_seg segs[FX_MAX_SEGS], truth[FX_MAX_SEGS];
     int n = fx_truth(&a, segs, FX_MAX_SEGS);
     CHECK(n >= 10);
-    for (int i = 0; i < n; i++) segs[i] = fx_loud_core(&a, segs[i]);
+    for (int i = 0; i < n; i++)
+        segs[i] = fx_loud_core(&a, segs[i]);
     fx_audio x = {0};
     CHECK(fx_concat(&a, segs, n, 700, 1000, noise_dbfs, &x, truth) == 0);
     vad_engine *e = engine_for(silero);
@@ -137,10 +142,18 @@ static void run_clips(int silero, double noise_dbfs, const char *label) {
     fx_free(&a);
 }
 
-static void harvard_clips_silence_silero(void) { run_clips(1, -200, "clips/silence/silero"); }
-static void harvard_clips_silence_energy(void) { run_clips(0, -200, "clips/silence/energy"); }
-static void harvard_clips_noise_silero(void) { run_clips(1, -45, "clips/noise-45dB/silero"); }
-static void harvard_clips_noise_energy(void) { run_clips(0, -45, "clips/noise-45dB/energy"); }
+static void harvard_clips_silence_silero(void) {
+    run_clips(1, -200, "clips/silence/silero");
+}
+static void harvard_clips_silence_energy(void) {
+    run_clips(0, -200, "clips/silence/energy");
+}
+static void harvard_clips_noise_silero(void) {
+    run_clips(1, -45, "clips/noise-45dB/silero");
+}
+static void harvard_clips_noise_energy(void) {
+    run_clips(0, -45, "clips/noise-45dB/energy");
+}
 
 static void run_harvard(int silero, double noise_dbfs, const char *label) {
     if (silero && !silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
@@ -152,10 +165,18 @@ static void run_harvard(int silero, double noise_dbfs, const char *label) {
     fx_free(&a);
 }
 
-static void harvard_silence_silero(void) { run_harvard(1, -200, "harvard/silence/silero"); }
-static void harvard_silence_energy(void) { run_harvard(0, -200, "harvard/silence/energy"); }
-static void harvard_noise_silero(void) { run_harvard(1, -45, "harvard/noise-45dB/silero"); }
-static void harvard_noise_energy(void) { run_harvard(0, -45, "harvard/noise-45dB/energy"); }
+static void harvard_silence_silero(void) {
+    run_harvard(1, -200, "harvard/silence/silero");
+}
+static void harvard_silence_energy(void) {
+    run_harvard(0, -200, "harvard/silence/energy");
+}
+static void harvard_noise_silero(void) {
+    run_harvard(1, -45, "harvard/noise-45dB/silero");
+}
+static void harvard_noise_energy(void) {
+    run_harvard(0, -45, "harvard/noise-45dB/energy");
+}
 
 static void run_jfk(int silero, double noise_dbfs, const char *label) {
     if (silero && !silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
@@ -168,12 +189,18 @@ static void run_jfk(int silero, double noise_dbfs, const char *label) {
     fx_free(&a);
 }
 
-static void jfk_silence_silero(void) { run_jfk(1, -200, "jfk/silence/silero"); }
+static void jfk_silence_silero(void) {
+    run_jfk(1, -200, "jfk/silence/silero");
+}
 /* The energy detector cannot tell the recording's own tape hiss (-42 dBFS) from
  * speech when it appears out of digital silence, so it gets the clip padded with
  * noise at that level: the floor is known before the speech starts. */
-static void jfk_noise_energy(void) { run_jfk(0, -45, "jfk/noise-45dB/energy"); }
-static void jfk_noise_silero(void) { run_jfk(1, -45, "jfk/noise-45dB/silero"); }
+static void jfk_noise_energy(void) {
+    run_jfk(0, -45, "jfk/noise-45dB/energy");
+}
+static void jfk_noise_silero(void) {
+    run_jfk(1, -45, "jfk/noise-45dB/silero");
+}
 
 static void run_goforward(int silero, const char *label) {
     if (silero && !silero_available()) SKIP("sherpa-onnx or the Silero model is not installed");
@@ -186,8 +213,12 @@ static void run_goforward(int silero, const char *label) {
     fx_free(&a);
 }
 
-static void goforward_silero(void) { run_goforward(1, "goforward/silero"); }
-static void goforward_energy(void) { run_goforward(0, "goforward/energy"); }
+static void goforward_silero(void) {
+    run_goforward(1, "goforward/silero");
+}
+static void goforward_energy(void) {
+    run_goforward(0, "goforward/energy");
+}
 
 /* axiom vad FILE: the command users try their own recordings with. */
 static void cli_vad_lists_utterances(void) {
@@ -214,7 +245,8 @@ static void cli_vad_lists_utterances(void) {
     CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "seconds")) >= last_end);
     CHECK(cJSON_IsFalse(cJSON_GetObjectItem(o, "silero")));
     cJSON_Delete(o);
-    rc = tu_run_axiom(NULL, "vad /nonexistent/recording.wav", out, sizeof out, errout, sizeof errout);
+    rc = tu_run_axiom(NULL, "vad /nonexistent/recording.wav", out, sizeof out, errout,
+                      sizeof errout);
     CHECK_EQ_INT(rc, 1);
     CHECK_CONTAINS(errout, "/nonexistent/recording.wav");
 }

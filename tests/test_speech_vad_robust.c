@@ -49,7 +49,8 @@ static int harvard_clips_gap(fx_audio *x, fx_seg *truth, int *nt, double noise_d
     if (!path || fx_read(path, &a) != 0 || fx_upsample2(&a) != 0) return -1;
     fx_seg segs[FX_MAX_SEGS];
     int n = fx_truth(&a, segs, FX_MAX_SEGS);
-    for (int i = 0; i < n; i++) segs[i] = fx_loud_core(&a, segs[i]);
+    for (int i = 0; i < n; i++)
+        segs[i] = fx_loud_core(&a, segs[i]);
     int rc = fx_concat(&a, segs, n, gap_ms, 1000, noise_dbfs, x, truth);
     fx_free(&a);
     *nt = n;
@@ -72,7 +73,8 @@ static void run_chunking(int silero) {
     fx_audio x = {0};
     fx_seg truth[FX_MAX_SEGS];
     int nt = 0;
-    if (harvard_clips(&x, truth, &nt, -50) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    if (harvard_clips(&x, truth, &nt, -50) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_engine *e = engine_with(silero, 2, NULL);
     CHECK(e != NULL);
     if (!e) return;
@@ -91,8 +93,12 @@ static void run_chunking(int silero) {
     fx_free(&x);
 }
 
-static void any_chunk_size_same_events_energy(void) { run_chunking(0); }
-static void any_chunk_size_same_events_silero(void) { run_chunking(1); }
+static void any_chunk_size_same_events_energy(void) {
+    run_chunking(0);
+}
+static void any_chunk_size_same_events_silero(void) {
+    run_chunking(1);
+}
 
 static void ten_minutes_of_silence_then_hiss_are_bounded(void) {
     vad_engine *e = engine_with(silero_available(), 2, NULL);
@@ -129,7 +135,8 @@ static void endless_talking_is_cut_at_max_speech(void) {
     fx_audio x = {0};
     fx_seg truth[FX_MAX_SEGS];
     int nt = 0;
-    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    if (harvard_clips(&x, truth, &nt, -200) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_params p = vad_params_default();
     p.use_silero = 0;
     p.max_speech_ms = 1000;
@@ -151,7 +158,8 @@ static void pool_exhausted_falls_back_to_energy(void) {
     fx_audio x = {0};
     fx_seg truth[FX_MAX_SEGS];
     int nt = 0;
-    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    if (harvard_clips(&x, truth, &nt, -200) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_engine *e = engine_with(1, 1, NULL);
     fx_sink ka, kb;
     vad_sink sa = fx_sink_of(&ka), sb = fx_sink_of(&kb);
@@ -163,8 +171,8 @@ static void pool_exhausted_falls_back_to_energy(void) {
         size_t len = at + 320 <= x.n ? 320 : x.n - at;
         vad_stream_feed(a, x.s + at, len);
         vad_stream_feed(b, x.s + at, len);
-        if (!strcmp(vad_stream_detector(a), "silero") && !strcmp(vad_stream_detector(b), "energy") &&
-            vad_stream_in_speech(b))
+        if (!strcmp(vad_stream_detector(a), "silero") &&
+            !strcmp(vad_stream_detector(b), "energy") && vad_stream_in_speech(b))
             saw_both = 1;
     }
     vad_stream_flush(a);
@@ -192,7 +200,8 @@ static void a_noisy_session_does_not_hog_the_pool(void) {
     fx_audio x = {0};
     fx_seg truth[FX_MAX_SEGS];
     int nt = 0;
-    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    if (harvard_clips(&x, truth, &nt, -200) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_engine *e = engine_with(1, 1, NULL);
     fx_sink ka, kb;
     vad_sink sa = fx_sink_of(&ka), sb = fx_sink_of(&kb);
@@ -205,7 +214,8 @@ static void a_noisy_session_does_not_hog_the_pool(void) {
     for (size_t at = 0; at + 320 <= x.n; at += 320) {
         /* Noise switching between -20 and -45 dBFS every 60 ms keeps the gate open. */
         double amp = ((at / 960) % 2) ? 3277 : 184;
-        for (int j = 0; j < 320; j++) frame[j] = fx_clip(amp * fx_gauss());
+        for (int j = 0; j < 320; j++)
+            frame[j] = fx_clip(amp * fx_gauss());
         vad_stream_feed(tv, frame, 320);
         if (at >= 16000) /* the talker joins after the TV has the detector */
             vad_stream_feed(talk, x.s + at, 320);
@@ -244,7 +254,8 @@ static void four_threads_share_two_detectors(void) {
     fx_audio x = {0};
     fx_seg truth[FX_MAX_SEGS];
     int nt = 0;
-    if (harvard_clips(&x, truth, &nt, -50) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    if (harvard_clips(&x, truth, &nt, -50) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_engine *e = engine_with(1, 2, NULL);
     pthread_t th[4];
     worker_arg args[4];
@@ -312,7 +323,8 @@ static void governor_unload_between_utterances(void) {
     fx_audio x = {0};
     fx_seg truth[FX_MAX_SEGS];
     int nt = 0;
-    if (harvard_clips(&x, truth, &nt, -200) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    if (harvard_clips(&x, truth, &nt, -200) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_engine *e = engine_with(1, 2, NULL);
     axiom_component *c = vad_engine_component(e);
     fx_sink k;
@@ -354,7 +366,8 @@ static void noise_bursts_fool_energy_not_silero(void) {
     for (int i = 0; i + 1 < nt; i++) { /* in the middle of each gap */
         int64_t mid = (truth[i].end + truth[i + 1].start) / 2 - 2400;
         if (mid < truth[i].end) continue;
-        for (int64_t j = mid; j < mid + 4800; j++) x.s[j] = fx_clip(x.s[j] + 3277 * fx_gauss());
+        for (int64_t j = mid; j < mid + 4800; j++)
+            x.s[j] = fx_clip(x.s[j] + 3277 * fx_gauss());
         bursts++;
     }
     CHECK(bursts >= 8);
@@ -396,7 +409,8 @@ static void reset_restarts_positions(void) {
     vad_stream_flush(s);
     CHECK(k.n > before);
     CHECK_EQ_INT(k.order_errors, 0);
-    CHECK(k.segs[before].start < truth[0].start + 1600 && k.segs[before].start > truth[0].start - 1600);
+    CHECK(k.segs[before].start < truth[0].start + 1600 &&
+          k.segs[before].start > truth[0].start - 1600);
     CHECK_EQ_INT(vad_stream_in_speech(s), 0);
     vad_stream_free(s);
     vad_engine_free(e);
@@ -420,7 +434,8 @@ static void cs_start(void *u, int64_t start) {
 static void cs_audio(void *u, const int16_t *pcm, size_t n) {
     copy_sink *c = u;
     if (c->starts != 1) return; /* the first utterance only */
-    for (size_t i = 0; i < n && c->n < c->cap; i++) c->got[c->n++] = pcm[i];
+    for (size_t i = 0; i < n && c->n < c->cap; i++)
+        c->got[c->n++] = pcm[i];
 }
 static void cs_end(void *u, int64_t end) {
     (void)u;
@@ -432,20 +447,23 @@ static void run_audio_is_the_input(int silero) {
     fx_audio x = {0};
     fx_seg truth[FX_MAX_SEGS];
     int nt = 0;
-    if (harvard_clips(&x, truth, &nt, -50) != 0) SKIP("../shared/audio/harvard_list72_8k.wav is not available");
+    if (harvard_clips(&x, truth, &nt, -50) != 0)
+        SKIP("../shared/audio/harvard_list72_8k.wav is not available");
     vad_engine *e = engine_with(silero, 1, NULL);
     copy_sink c = {calloc(16000 * 10, sizeof(int16_t)), 0, 16000 * 10, 0, 0};
     vad_sink sink = {cs_start, cs_audio, cs_end, &c, NULL};
     char err[256];
     vad_stream *s = vad_stream_new(e, &sink, err, sizeof err);
-    for (size_t at = 0; at < x.n; at += 333) vad_stream_feed(s, x.s + at, at + 333 <= x.n ? 333 : x.n - at);
+    for (size_t at = 0; at < x.n; at += 333)
+        vad_stream_feed(s, x.s + at, at + 333 <= x.n ? 333 : x.n - at);
     vad_stream_flush(s);
     CHECK(c.starts >= 1);
     int64_t from = c.first_start - 4800;
     CHECK(from >= 0);
     CHECK(c.n > 16000); /* pre-roll plus the first sentence */
     int same = 1;
-    for (size_t i = 0; i < c.n && same; i++) same = c.got[i] == x.s[from + (int64_t)i];
+    for (size_t i = 0; i < c.n && same; i++)
+        same = c.got[i] == x.s[from + (int64_t)i];
     CHECK_MSG(same, "delivered audio differs from the input");
     vad_stream_free(s);
     vad_engine_free(e);
@@ -453,8 +471,12 @@ static void run_audio_is_the_input(int silero) {
     fx_free(&x);
 }
 
-static void delivered_audio_is_the_input_energy(void) { run_audio_is_the_input(0); }
-static void delivered_audio_is_the_input_silero(void) { run_audio_is_the_input(1); }
+static void delivered_audio_is_the_input_energy(void) {
+    run_audio_is_the_input(0);
+}
+static void delivered_audio_is_the_input_silero(void) {
+    run_audio_is_the_input(1);
+}
 
 /* Every ranged vad.* setting, and server.max_utterance_s (max_speech_ms): a value at
  * either end of the configuration's range is one vad_engine_new accepts, through the
@@ -483,22 +505,30 @@ static void config_ranges_are_what_vad_accepts(void) {
         const char *key = config_key_at(i);
         double lo, hi;
         int kind = config_key_range(key, &lo, &hi);
-        if (kind < 0 || (strncmp(key, "vad.", 4) != 0 && strcmp(key, "server.max_utterance_s") != 0)) continue;
+        if (kind < 0 ||
+            (strncmp(key, "vad.", 4) != 0 && strcmp(key, "server.max_utterance_s") != 0))
+            continue;
         size_t f = 0;
-        while (f < nfields && strcmp(fields[f].key, key) != 0) f++;
-        CHECK_MSG(f < nfields, "%s has a range but no vad_params field in this test: add it here and to "
-                               "vad.c's check", key);
+        while (f < nfields && strcmp(fields[f].key, key) != 0)
+            f++;
+        CHECK_MSG(f < nfields,
+                  "%s has a range but no vad_params field in this test: add it here and to "
+                  "vad.c's check",
+                  key);
         if (f == nfields) continue;
         double step = kind == 1 ? 1 : 1e-4;
         const double probe[4] = {lo, hi, lo - step, hi + step};
         for (int k = 0; k < 4; k++) {
             int want = k < 2;
             char v[64];
-            if (kind == 1) snprintf(v, sizeof v, "%.0f", probe[k]);
-            else snprintf(v, sizeof v, "%.17g", probe[k]);
+            if (kind == 1)
+                snprintf(v, sizeof v, "%.0f", probe[k]);
+            else
+                snprintf(v, sizeof v, "%.17g", probe[k]);
             axiom_config *cfg = config_new();
             int cfg_ok = config_set(cfg, key, v, CFG_FLAG, NULL, err, sizeof err) == 0;
-            CHECK_MSG(cfg_ok == want, "configuration %s %s = %s", want ? "refused" : "accepted", key, v);
+            CHECK_MSG(cfg_ok == want, "configuration %s %s = %s", want ? "refused" : "accepted",
+                      key, v);
             if (cfg_ok) {
                 vad_params q;
                 vad_params_from_config(cfg, &q);
@@ -509,11 +539,13 @@ static void config_ranges_are_what_vad_accepts(void) {
             config_free(cfg);
             vad_params p = vad_params_default();
             char *at = (char *)&p + fields[f].off;
-            if (fields[f].is_float) *(float *)at = (float)probe[k];
-            else *(int *)at = (int)probe[k] * fields[f].scale;
+            if (fields[f].is_float)
+                *(float *)at = (float)probe[k];
+            else
+                *(int *)at = (int)probe[k] * fields[f].scale;
             vad_engine *e = vad_engine_new(&p, err, sizeof err);
-            CHECK_MSG((e != NULL) == want, "vad_engine_new %s %s = %s (%s)", want ? "refused" : "accepted", key,
-                      v, e ? "" : err);
+            CHECK_MSG((e != NULL) == want, "vad_engine_new %s %s = %s (%s)",
+                      want ? "refused" : "accepted", key, v, e ? "" : err);
             if (!e) CHECK_CONTAINS(err, key);
             vad_engine_free(e);
         }
@@ -524,9 +556,10 @@ static void config_ranges_are_what_vad_accepts(void) {
     vad_params a, b = vad_params_default();
     vad_params_from_config(cfg, &a);
     config_free(cfg);
-    CHECK(a.use_silero == b.use_silero && strcmp(a.model, b.model) == 0 && a.threshold == b.threshold &&
-          a.energy_margin_db == b.energy_margin_db && a.min_speech_ms == b.min_speech_ms &&
-          a.silence_ms == b.silence_ms && a.adaptive == b.adaptive && a.silence_min_ms == b.silence_min_ms &&
+    CHECK(a.use_silero == b.use_silero && strcmp(a.model, b.model) == 0 &&
+          a.threshold == b.threshold && a.energy_margin_db == b.energy_margin_db &&
+          a.min_speech_ms == b.min_speech_ms && a.silence_ms == b.silence_ms &&
+          a.adaptive == b.adaptive && a.silence_min_ms == b.silence_min_ms &&
           a.silence_max_ms == b.silence_max_ms && a.preroll_ms == b.preroll_ms &&
           a.max_speech_ms == b.max_speech_ms && a.pool_size == b.pool_size);
 }
@@ -546,7 +579,8 @@ static void bad_params_are_refused(void) {
     vad_sink none = {0};
     vad_stream *s = vad_stream_new(e, &none, err, sizeof err);
     int16_t one = 1000;
-    for (int i = 0; i < 100000; i++) vad_stream_feed(s, &one, 1); /* no sink: no crash */
+    for (int i = 0; i < 100000; i++)
+        vad_stream_feed(s, &one, 1); /* no sink: no crash */
     vad_stream_feed(s, &one, 0);
     vad_stream_flush(s);
     vad_stream_free(s);

@@ -15,8 +15,8 @@ static char tmp[256];
 
 /* Writes a sine (amplitude amp, freq Hz) as the given format; extra channels carry
  * the same signal. nan_every > 0 puts a NaN at every nan_every-th frame (float only). */
-static int write_sine(const char *path, int format, int rate, int channels, double secs, double freq,
-                      double amp, int nan_every) {
+static int write_sine(const char *path, int format, int rate, int channels, double secs,
+                      double freq, double amp, int nan_every) {
     SF_INFO info = {0};
     info.samplerate = rate;
     info.channels = channels;
@@ -32,7 +32,8 @@ static int write_sine(const char *path, int format, int rate, int channels, doub
         for (long i = 0; i < k; i++) {
             float v = (float)(amp * sin(2 * M_PI * freq * (double)(done + i) / rate));
             if (nan_every && (done + i) % nan_every == 0) v = NAN;
-            for (int c = 0; c < channels; c++) buf[i * channels + c] = v;
+            for (int c = 0; c < channels; c++)
+                buf[i * channels + c] = v;
         }
         sf_writef_float(f, buf, k);
         done += k;
@@ -42,18 +43,21 @@ static int write_sine(const char *path, int format, int rate, int channels, doub
 
 static int zero_crossings(const int16_t *p, size_t n) {
     int z = 0;
-    for (size_t i = 1; i < n; i++) z += (p[i - 1] < 0) != (p[i] < 0);
+    for (size_t i = 1; i < n; i++)
+        z += (p[i - 1] < 0) != (p[i] < 0);
     return z;
 }
 
 static void test_encode_round_trip(void) {
     int16_t pcm[1000];
-    for (int i = 0; i < 1000; i++) pcm[i] = (int16_t)(i * 37 - 18000);
+    for (int i = 0; i < 1000; i++)
+        pcm[i] = (int16_t)(i * 37 - 18000);
     uint8_t *b;
     size_t len;
     CHECK_EQ_INT(wav_encode(pcm, 1000, 22050, &b, &len), 0);
     CHECK_EQ_INT(len, 44 + 2000);
-    CHECK(memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WAVEfmt ", 8) == 0 && memcmp(b + 36, "data", 4) == 0);
+    CHECK(memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WAVEfmt ", 8) == 0 &&
+          memcmp(b + 36, "data", 4) == 0);
     CHECK_EQ_INT(b[24] | b[25] << 8 | b[26] << 16, 22050);
     free(b);
     char path[300], err[256];
@@ -91,7 +95,9 @@ static void test_formats_rates_channels(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[300], err[256];
         snprintf(path, sizeof path, "%s/f%zu.wav", tmp, i);
-        CHECK_EQ_INT(write_sine(path, cases[i].format, cases[i].rate, cases[i].channels, 1.0, 440, 0.5, 0), 0);
+        CHECK_EQ_INT(
+            write_sine(path, cases[i].format, cases[i].rate, cases[i].channels, 1.0, 440, 0.5, 0),
+            0);
         wav_reader *r = wav_reader_open(path, 16000, 0, err, sizeof err);
         CHECK_MSG(r != NULL, "%s: %s", cases[i].what, err);
         if (!r) continue;
@@ -107,8 +113,10 @@ static void test_formats_rates_channels(void) {
         int z = zero_crossings(pcm, n);
         CHECK_MSG(z > 860 && z < 900, "%s: %d zero crossings, expected ~880", cases[i].what, z);
         int peak = 0;
-        for (size_t k = 0; k < n; k++) peak = abs(pcm[k]) > peak ? abs(pcm[k]) : peak;
-        CHECK_MSG(peak > 14000 && peak < 18500, "%s: peak %d, expected ~16384", cases[i].what, peak);
+        for (size_t k = 0; k < n; k++)
+            peak = abs(pcm[k]) > peak ? abs(pcm[k]) : peak;
+        CHECK_MSG(peak > 14000 && peak < 18500, "%s: peak %d, expected ~16384", cases[i].what,
+                  peak);
         free(pcm);
     }
 }
@@ -124,7 +132,8 @@ static void test_nan_floats(void) {
     long got, total = 0;
     int peak = 0;
     while ((got = wav_reader_read(r, buf, 4096, err, sizeof err)) > 0) {
-        for (long i = 0; i < got; i++) peak = abs(buf[i]) > peak ? abs(buf[i]) : peak;
+        for (long i = 0; i < got; i++)
+            peak = abs(buf[i]) > peak ? abs(buf[i]) : peak;
         total += got;
     }
     CHECK_EQ_INT(got, 0);
@@ -139,7 +148,8 @@ static void test_nan_floats(void) {
     size_t n;
     CHECK_EQ_INT(wav_read_all(path, 16000, 5, &pcm, &n, err, sizeof err), 0);
     int pos = 0, neg = 0;
-    for (size_t i = 0; i < n; i++) pos += pcm[i] == 32767, neg += pcm[i] == -32768;
+    for (size_t i = 0; i < n; i++)
+        pos += pcm[i] == 32767, neg += pcm[i] == -32768;
     CHECK(pos > 100 && neg > 100);
     free(pcm);
 }
@@ -205,12 +215,15 @@ static void test_hour_long_file_bounded(void) {
     snprintf(path, sizeof path, "%s/hour.wav", tmp);
     {
         /* Write one second of a 250 Hz tone 3600 times. */
-        SF_INFO info = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_U8};
+        SF_INFO info = {
+            .samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_U8};
         SNDFILE *f = sf_open(path, SFM_WRITE, &info);
         if (!f) SKIP("could not write a 58 MB file in %s", tmp);
         short sec[16000];
-        for (int i = 0; i < 16000; i++) sec[i] = (short)(6000 * sin(2 * M_PI * 250 * i / 16000.0));
-        for (int k = 0; k < 3600; k++) sf_writef_short(f, sec, 16000);
+        for (int i = 0; i < 16000; i++)
+            sec[i] = (short)(6000 * sin(2 * M_PI * 250 * i / 16000.0));
+        for (int k = 0; k < 3600; k++)
+            sf_writef_short(f, sec, 16000);
         sf_close(f);
     }
     int64_t rss0 = proc_rss_bytes();
@@ -232,12 +245,14 @@ static void test_hour_long_file_bounded(void) {
     unlink(path);
     CHECK_EQ_INT(got, 0);
     CHECK_MSG(llabs(total - 3600LL * 16000) < 100, "%lld samples", (long long)total);
-    CHECK_MSG(peak_rss - rss0 < (8 << 20), "RSS grew %lld bytes reading an hour", (long long)(peak_rss - rss0));
+    CHECK_MSG(peak_rss - rss0 < (8 << 20), "RSS grew %lld bytes reading an hour",
+              (long long)(peak_rss - rss0));
 }
 
 static void test_resample(void) {
     int16_t in[16000];
-    for (int i = 0; i < 16000; i++) in[i] = (int16_t)(8000 * sin(2 * M_PI * 500 * i / 16000.0));
+    for (int i = 0; i < 16000; i++)
+        in[i] = (int16_t)(8000 * sin(2 * M_PI * 500 * i / 16000.0));
     int rates[] = {8000, 22050, 44100, 48000};
     for (size_t k = 0; k < 4; k++) {
         int16_t *out;

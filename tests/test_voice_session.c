@@ -93,7 +93,8 @@ static int wait_for(recorder *r, int type, int from, int timeout_ms) {
 static void print_events(recorder *r) {
     pthread_mutex_lock(&r->mu);
     fprintf(stderr, "  events:");
-    for (int i = 0; i < r->n; i++) fprintf(stderr, " %s", axiom_event_name(r->type[i]));
+    for (int i = 0; i < r->n; i++)
+        fprintf(stderr, " %s", axiom_event_name(r->type[i]));
     fputc('\n', stderr);
     pthread_mutex_unlock(&r->mu);
 }
@@ -106,7 +107,8 @@ static size_t nspeech;
 static int setup(void) {
     char err[512];
     cfg = config_new();
-    if (!cfg || config_set(cfg, "log_level", "warn", CFG_FLAG, "test", err, sizeof err) != 0) return -1;
+    if (!cfg || config_set(cfg, "log_level", "warn", CFG_FLAG, "test", err, sizeof err) != 0)
+        return -1;
     engine = axiom_engine_new(cfg, err, sizeof err);
     if (!engine) {
         fprintf(stderr, "  engine: %s\n", err);
@@ -174,21 +176,26 @@ static void check_failure_exit(voice_fault stage, const char *code, int spoken) 
     if (!v) return;
     voice_fault_inject(stage, 1);
     char err[256];
-    if (spoken) speak(v);
-    else CHECK_EQ_INT(axiom_voice_text(v, QUESTION, err, sizeof err), 0);
+    if (spoken)
+        speak(v);
+    else
+        CHECK_EQ_INT(axiom_voice_text(v, QUESTION, err, sizeof err), 0);
     CHECK_EQ_INT(axiom_voice_wait(v, 60000), 0);
     int er = find(&r, AXIOM_EVENT_ERROR, 0), rd = find(&r, AXIOM_EVENT_READY, 0);
     CHECK_MSG(er >= 0 && rd > er, "stage %d: no error then ready_to_listen", (int)stage);
     if (er >= 0) CHECK_STR(r.code[er], code);
-    if (stage != VOICE_FAULT_TTS) CHECK_MSG(find(&r, AXIOM_EVENT_IDLE, er) > er, "stage %d: no idle", (int)stage);
-    else CHECK(find(&r, AXIOM_EVENT_ANSWER, 0) >= 0); /* the text still arrives */
+    if (stage != VOICE_FAULT_TTS)
+        CHECK_MSG(find(&r, AXIOM_EVENT_IDLE, er) > er, "stage %d: no idle", (int)stage);
+    else
+        CHECK(find(&r, AXIOM_EVENT_ANSWER, 0) >= 0); /* the text still arrives */
     voice_fault_inject(stage, 0);
     /* The next turn is answered with its voice. */
     int from = rd + 1;
     CHECK_EQ_INT(axiom_voice_text(v, QUESTION, err, sizeof err), 0);
     CHECK_EQ_INT(axiom_voice_wait(v, 60000), 0);
     int an = find(&r, AXIOM_EVENT_ANSWER, from);
-    CHECK_MSG(an >= 0 && find(&r, AXIOM_EVENT_AUDIO, an) > an && find(&r, AXIOM_EVENT_READY, an) > an,
+    CHECK_MSG(an >= 0 && find(&r, AXIOM_EVENT_AUDIO, an) > an &&
+                  find(&r, AXIOM_EVENT_READY, an) > an,
               "stage %d: the next turn was not answered", (int)stage);
     CHECK(find(&r, AXIOM_EVENT_ERROR, from) < 0);
     print_events(&r);
@@ -226,13 +233,15 @@ static void test_llm_down(void) {
     rec_init(&r);
     axiom_voice *v = axiom_voice_new(e, on_event, &r, err, sizeof err);
     /* A question no template answers goes to the LLM. */
-    CHECK_EQ_INT(axiom_voice_text(v, "tell me a story about the weather on mars", err, sizeof err), 0);
+    CHECK_EQ_INT(axiom_voice_text(v, "tell me a story about the weather on mars", err, sizeof err),
+                 0);
     CHECK_EQ_INT(axiom_voice_wait(v, 60000), 0);
     print_events(&r);
     /* A slow turn streams first (ANSWER says "llm" before the outcome is known); the
      * last ANSWER carries the true path. */
     int an = -1;
-    for (int i = find(&r, AXIOM_EVENT_ANSWER, 0); i >= 0; i = find(&r, AXIOM_EVENT_ANSWER, i + 1)) an = i;
+    for (int i = find(&r, AXIOM_EVENT_ANSWER, 0); i >= 0; i = find(&r, AXIOM_EVENT_ANSWER, i + 1))
+        an = i;
     CHECK(an >= 0 && find(&r, AXIOM_EVENT_READY, an) > an);
     if (an >= 0) CHECK_STR(r.path[an], "fallback");
     axiom_voice_free(v);
@@ -261,7 +270,8 @@ static void test_typed_question_interrupts(void) {
          * its ready gone out while its audio still plays): every later event belongs
          * to the second. */
         uint64_t first = r.turn[au];
-        for (int i = bi + 1; i < r.n; i++) CHECK_MSG(r.turn[i] == 0 || r.turn[i] > first, "event %d of the old answer", i);
+        for (int i = bi + 1; i < r.n; i++)
+            CHECK_MSG(r.turn[i] == 0 || r.turn[i] > first, "event %d of the old answer", i);
         int an = find(&r, AXIOM_EVENT_ANSWER, bi);
         CHECK(an > bi && find(&r, AXIOM_EVENT_READY, an) > an);
     }
@@ -313,7 +323,8 @@ static void test_bad_input(void) {
     /* 3 s at once is more than the 2 s queue: the excess is shed, not kept. */
     int16_t *lots = calloc(48000, sizeof *lots);
     int shed = 0;
-    for (int i = 0; i < 20 && lots; i++) shed |= axiom_voice_feed(v, lots, 48000, 16000) == 1;
+    for (int i = 0; i < 20 && lots; i++)
+        shed |= axiom_voice_feed(v, lots, 48000, 16000) == 1;
     CHECK(shed);
     free(lots);
     CHECK_EQ_INT(axiom_voice_wait(v, 30000), 0);

@@ -168,17 +168,20 @@ static cJSON *browser_run(const serve_proc *p, const char *shot, const char *ext
         return NULL;
     }
     size_t r;
-    while (len < cap && (r = fread(buf + len, 1, cap - len, f)) > 0) len += r;
+    while (len < cap && (r = fread(buf + len, 1, cap - len, f)) > 0)
+        len += r;
     buf[len] = '\0';
     int st = pclose(f);
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     cJSON *o = cJSON_Parse(buf);
     free(buf);
     if (code == 127) {
-        snprintf(g_browser_skip, sizeof g_browser_skip, "node is not installed (apt-get install nodejs)");
+        snprintf(g_browser_skip, sizeof g_browser_skip,
+                 "node is not installed (apt-get install nodejs)");
     } else if (code == 3) {
         const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(o, "browser_unavailable"));
-        snprintf(g_browser_skip, sizeof g_browser_skip, "%s", why ? why : "Chromium could not start");
+        snprintf(g_browser_skip, sizeof g_browser_skip, "%s",
+                 why ? why : "Chromium could not start");
     } else if (!o) {
         fprintf(stderr, "  browser.mjs exited %d without a JSON result; its stderr:\n", code);
         snprintf(cmd, sizeof cmd, "tail -n 20 '%s/browser-%s.err' >&2", g_tmp, shot);
@@ -217,8 +220,7 @@ static double num(const cJSON *o, const char *path) {
 static int ev_at(const cJSON *trace, const char *name, int from) {
     const cJSON *evs = get(trace, "events");
     int n = cJSON_GetArraySize(evs);
-    for (int i = from < 0 ? 0 : from; i < n; i++)
-    {
+    for (int i = from < 0 ? 0 : from; i < n; i++) {
         const char *e = cJSON_GetStringValue(cJSON_GetArrayItem(evs, i));
         if (e && strcmp(e, name) == 0) return i;
     }
@@ -270,7 +272,8 @@ static void check_answer_audio(const cJSON *trace, int from) {
     double rec = num(trace, "audio.received"), played = num(trace, "audio.played");
     CHECK_MSG(rec >= 1 && played == rec, "audio chunks received %.0f, played %.0f", rec, played);
     CHECK_EQ_INT(num(trace, "audio.failed"), 0);
-    CHECK_MSG(num(trace, "audio.seconds") > 0.5, "audio played %.2f s", num(trace, "audio.seconds"));
+    CHECK_MSG(num(trace, "audio.seconds") > 0.5, "audio played %.2f s",
+              num(trace, "audio.seconds"));
 }
 
 /* ---- tests --------------------------------------------------------------------------- */
@@ -298,8 +301,7 @@ static void test_page_connects_status_panel_narrow_layout(void) {
     CHECK(cJSON_GetArraySize(get(g_typed, "status_panel.components")) > 0);
     CHECK_CONTAINS(cJSON_GetStringValue(get(g_typed, "status_panel.chart_legend")), "process ");
     /* 360 px: nothing overflows sideways. */
-    CHECK_MSG(num(g_typed, "narrow.scroll_width") > 0 &&
-                  num(g_typed, "narrow.scroll_width") <= 360,
+    CHECK_MSG(num(g_typed, "narrow.scroll_width") > 0 && num(g_typed, "narrow.scroll_width") <= 360,
               "page is %.0f px wide at a 360 px viewport", num(g_typed, "narrow.scroll_width"));
     check_screenshots(g_typed, 2); /* after the typed question, and at 360 px */
     const cJSON *ce = get(g_typed, "console_errors");
@@ -339,7 +341,8 @@ static void test_stop_key_cancels_playing_answer(void) {
         return;
     }
     char why[300];
-    if (!serve_has(&g_main, "brain", why, sizeof why) || !serve_has(&g_main, "tts", why, sizeof why))
+    if (!serve_has(&g_main, "brain", why, sizeof why) ||
+        !serve_has(&g_main, "tts", why, sizeof why))
         SKIP("stopping an answer: %s", why);
     const cJSON *t = get(g_typed, "stop");
     print_events("stopped", t);
@@ -352,7 +355,8 @@ static void test_stop_key_cancels_playing_answer(void) {
 }
 
 static void put_le(unsigned char *p, uint32_t v, int bytes) {
-    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* Writes 16 kHz mono s16 samples as a WAV file with `pre_ms`/`post_ms` of silence. */
@@ -422,10 +426,12 @@ static void test_microphone_streams_16k_frames(void) {
     double frames = num(v, "framesSent");
     double bytes = metric(&g_main, "axiom_audio_bytes_received_total");
     double msgs = metric(&g_main, "axiom_audio_frames_received_total");
-    fprintf(stderr, "  capture at %.0f Hz; page sent %.0f frames; server received %.0f messages, "
-            "%.0f bytes\n", num(v, "captureRate"), frames, msgs, bytes);
-    CHECK_MSG(num(v, "captureRate") > 16000, "capture context at %.0f Hz: the resampler is not used",
-              num(v, "captureRate"));
+    fprintf(stderr,
+            "  capture at %.0f Hz; page sent %.0f frames; server received %.0f messages, "
+            "%.0f bytes\n",
+            num(v, "captureRate"), frames, msgs, bytes);
+    CHECK_MSG(num(v, "captureRate") > 16000,
+              "capture context at %.0f Hz: the resampler is not used", num(v, "captureRate"));
     /* 4 s of listening is ~125 frames; fewer when the speech is answered (the page
      * mutes the microphone while AXIOM thinks and speaks) or the microphone starts late. */
     CHECK_MSG(frames >= 30 && frames <= 160, "frames sent in 4 s: %.0f", frames);

@@ -19,11 +19,11 @@
 #include "brain/brain.h"
 #include "check.h"
 #include "core/engine.h"
+#include "core/util.h"
 #include "server/server_internal.h"
 #include "speech/stt.h"
 #include "speech/stt_file.h"
 #include "speech/wav.h"
-#include "core/util.h"
 #include "support/server_fixture.h"
 #include "support/testutil.h"
 #include "support/ws_client.h"
@@ -65,8 +65,8 @@ static void sleep_ms(int ms) {
 static cJSON *py(const char *script, const char *args) {
     char cmd[4096], errf[400];
     snprintf(errf, sizeof errf, "%s/py.err", tmp);
-    snprintf(cmd, sizeof cmd, "cd '%s' && PYTHONPATH='%s' timeout 300 " PYTHON " -u %s %s 2>'%s'", scripts, refdir,
-             script, args, errf);
+    snprintf(cmd, sizeof cmd, "cd '%s' && PYTHONPATH='%s' timeout 300 " PYTHON " -u %s %s 2>'%s'",
+             scripts, refdir, script, args, errf);
     FILE *p = popen(cmd, "r");
     if (!p) return NULL;
     static char out[1 << 20];
@@ -74,7 +74,8 @@ static cJSON *py(const char *script, const char *args) {
     out[n] = '\0';
     int st = pclose(p);
     char *last = NULL;
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) last = line;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+        last = line;
     cJSON *j = last ? cJSON_Parse(last) : NULL;
     if (!j || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "  %s %s failed (status %d); its stderr:\n", script, args, st);
@@ -94,7 +95,9 @@ static double jnum(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
-static int jtrue(const cJSON *o, const char *key) { return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key)); }
+static int jtrue(const cJSON *o, const char *key) {
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
 
 /* The event types of a result, space-joined ("transcript-start transcript ..."). */
 static const char *types_of(const cJSON *r, char *buf, size_t len) {
@@ -129,12 +132,15 @@ static int start(server_fixture *f, const char *const *extra, char *err, size_t 
     snprintf(port, sizeof port, "wyoming.port=%d", fixture_free_port());
     const char *settings[24] = {port, "wyoming.zeroconf=false", "tts.voice=kal16"};
     int n = 3;
-    for (const char *const *s = extra; s && *s && n < 23; s++) settings[n++] = *s;
+    for (const char *const *s = extra; s && *s && n < 23; s++)
+        settings[n++] = *s;
     settings[n] = NULL;
     return fixture_start(f, settings, err, errlen);
 }
 
-static int wport(const server_fixture *f) { return server_wyoming_port(f->srv); }
+static int wport(const server_fixture *f) {
+    return server_wyoming_port(f->srv);
+}
 
 static int need_main(void) {
     if (!F_up) CHECK_MSG(0, "the shared server did not start");
@@ -153,8 +159,10 @@ static int hear_in_process(const int16_t *pcm, size_t n, char *text, size_t len)
     stt_result r;
     memset(&r, 0, sizeof r);
     int rc = stt_stream_feed(s, pcm, n, err, sizeof err);
-    if (rc != 0) stt_stream_cancel(s);
-    else rc = stt_stream_finish(s, &r, err, sizeof err);
+    if (rc != 0)
+        stt_stream_cancel(s);
+    else
+        rc = stt_stream_finish(s, &r, err, sizeof err);
     if (rc == 0) str_copy(text, len, r.text ? r.text : "");
     stt_result_clear(&r);
     return rc;
@@ -191,13 +199,15 @@ static void test_describe_and_ping(void) {
         CHECK(jtrue(asr, "streaming"));
         const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(asr, "models"), 0);
         CHECK_STR(jstr(m, "name"), "pocketsphinx-domain");
-        CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "languages"), 0)), "en");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "languages"), 0)),
+                  "en");
         CHECK(jtrue(tts, "streaming"));
         const cJSON *voices = cJSON_GetObjectItem(tts, "voices");
         CHECK_EQ_INT(cJSON_GetArraySize(voices), 5);
         int kal16 = 0;
         const cJSON *v;
-        cJSON_ArrayForEach(v, voices) kal16 |= jstr(v, "name") && strcmp(jstr(v, "name"), "kal16") == 0;
+        cJSON_ArrayForEach(v, voices) kal16 |=
+            jstr(v, "name") && strcmp(jstr(v, "name"), "kal16") == 0;
         CHECK(kal16);
         CHECK(jtrue(handle, "streaming"));
         const cJSON *im = cJSON_GetArrayItem(cJSON_GetObjectItem(intent, "models"), 0);
@@ -268,18 +278,21 @@ static void test_transcribe_formats(void) {
     };
     for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
         char extra[200];
-        snprintf(extra, sizeof extra, "--rate %d --width %d --channels %d --samples-per-chunk 777", fmts[i].rate,
-                 fmts[i].width, fmts[i].channels);
+        snprintf(extra, sizeof extra, "--rate %d --width %d --channels %d --samples-per-chunk 777",
+                 fmts[i].rate, fmts[i].width, fmts[i].channels);
         cJSON *r = transcribe(GOFORWARD, extra);
-        CHECK_MSG(r != NULL, "format %d Hz, %d bytes, %d channels", fmts[i].rate, fmts[i].width, fmts[i].channels);
+        CHECK_MSG(r != NULL, "format %d Hz, %d bytes, %d channels", fmts[i].rate, fmts[i].width,
+                  fmts[i].channels);
         if (!r) continue;
         const char *t = jstr(r, "transcript");
-        fprintf(stderr, "  %5d Hz, width %d, %d channel(s): \"%s\"\n", fmts[i].rate, fmts[i].width, fmts[i].channels,
-                t ? t : "(none)");
-        CHECK_MSG(t != NULL, "no transcript for %d Hz, %d bytes, %d channels: %s", fmts[i].rate, fmts[i].width,
-                  fmts[i].channels, cJSON_PrintUnformatted(r));
-        if (fmts[i].same && want) CHECK_STR(t, want);
-        else if (fmts[i].width > 1) CHECK_CONTAINS(t, "forward");
+        fprintf(stderr, "  %5d Hz, width %d, %d channel(s): \"%s\"\n", fmts[i].rate, fmts[i].width,
+                fmts[i].channels, t ? t : "(none)");
+        CHECK_MSG(t != NULL, "no transcript for %d Hz, %d bytes, %d channels: %s", fmts[i].rate,
+                  fmts[i].width, fmts[i].channels, cJSON_PrintUnformatted(r));
+        if (fmts[i].same && want)
+            CHECK_STR(t, want);
+        else if (fmts[i].width > 1)
+            CHECK_CONTAINS(t, "forward");
         cJSON_Delete(r);
     }
     cJSON_Delete(base);
@@ -297,7 +310,8 @@ static void test_transcribe_streams_while_audio_arrives(void) {
               cJSON_PrintUnformatted(r));
     double ms = jnum(r, "stop_to_transcript_ms");
     CHECK_MSG(ms >= 0 && ms < 2000, "transcript %.0f ms after audio-stop", ms);
-    fprintf(stderr, "  real-time pace: %.0f chunk(s) before audio-stop, transcript %.0f ms after it\n",
+    fprintf(stderr,
+            "  real-time pace: %.0f chunk(s) before audio-stop, transcript %.0f ms after it\n",
             jnum(r, "chunks_before_stop"), ms);
     cJSON_Delete(r);
 }
@@ -320,7 +334,9 @@ static void test_pack_question_pipeline(void) {
     if (!r) return;
     const char *t = jstr(r, "transcript");
     int words = 0, errs = t ? stt_word_errors(QUESTION, t, &words) : 99;
-    fprintf(stderr, "  \"%s\" spoken by flite, over Wyoming at 44.1 kHz/32-bit/stereo: \"%s\" (library: \"%s\")\n",
+    fprintf(stderr,
+            "  \"%s\" spoken by flite, over Wyoming at 44.1 kHz/32-bit/stereo: \"%s\" (library: "
+            "\"%s\")\n",
             QUESTION, t ? t : "", local);
     CHECK_MSG(errs <= 1, "%d word errors in \"%s\"", errs, t ? t : "");
     check_stream_shape(r);
@@ -377,7 +393,8 @@ static void test_synthesize(void) {
 static void test_synthesize_streaming(void) {
     if (!need_main()) return;
     char args[300];
-    snprintf(args, sizeof args, "%d --stream --text 'Hello there. This is|AXIOM speaking.| Goodbye'", wport(&F));
+    snprintf(args, sizeof args,
+             "%d --stream --text 'Hello there. This is|AXIOM speaking.| Goodbye'", wport(&F));
     cJSON *r = py("synthesize.py", args);
     CHECK(r != NULL);
     if (!r) return;
@@ -420,7 +437,8 @@ static void check_handled(const cJSON *a, const char *want) {
 static void test_handle_conversations(void) {
     if (!need_main()) return;
     char args[400];
-    snprintf(args, sizeof args, "%d '" QUESTION "' 'how much does it weigh' --conversation wy-conv-1", wport(&F));
+    snprintf(args, sizeof args,
+             "%d '" QUESTION "' 'how much does it weigh' --conversation wy-conv-1", wport(&F));
     cJSON *r = py("converse.py", args);
     CHECK_EQ_INT(cJSON_GetArraySize(r), 2);
     /* The brain's answers, as axiom_ask gives them in one session of two turns. */
@@ -460,15 +478,16 @@ static void test_handle_conversations(void) {
 static void test_recognize(void) {
     if (!need_main()) return;
     char args[400];
-    snprintf(args, sizeof args, "%d --recognize 'how heavy is the go two' 'hello there' 'purple monkey dishwasher'",
+    snprintf(args, sizeof args,
+             "%d --recognize 'how heavy is the go two' 'hello there' 'purple monkey dishwasher'",
              wport(&F));
     cJSON *r = py("converse.py", args);
     CHECK_EQ_INT(cJSON_GetArraySize(r), 3);
     brain_session *s = brain_session_new(F.engine->brain);
     brain_assessment a;
     char err[300];
-    CHECK(brain_assess(F.engine->brain, s, "how heavy is the go two", engine_brain_mode(F.engine), 1, &a, err,
-                       sizeof err) == 0);
+    CHECK(brain_assess(F.engine->brain, s, "how heavy is the go two", engine_brain_mode(F.engine),
+                       1, &a, err, sizeof err) == 0);
     brain_session_free(s);
     const cJSON *x = cJSON_GetArrayItem(r, 0);
     CHECK_STR(jstr(x, "name"), a.intent);
@@ -493,8 +512,10 @@ static void check_case(const cJSON *all, const char *name, const char *code, int
     CHECK_MSG(jstr(ev, "type") && strcmp(jstr(ev, "type"), "error") == 0 && jstr(data, "code") &&
                   strcmp(jstr(data, "code"), code) == 0,
               "%s: wanted an error '%s', got %s", name, code, cJSON_PrintUnformatted(c));
-    CHECK_MSG(jstr(data, "text") && strlen(jstr(data, "text")) > 10, "%s: no words in the error", name);
-    CHECK_MSG(jtrue(c, "closed") == closed, "%s: closed %d, wanted %d", name, jtrue(c, "closed"), closed);
+    CHECK_MSG(jstr(data, "text") && strlen(jstr(data, "text")) > 10, "%s: no words in the error",
+              name);
+    CHECK_MSG(jtrue(c, "closed") == closed, "%s: closed %d, wanted %d", name, jtrue(c, "closed"),
+              closed);
     if (!closed) /* still at an event boundary: the connection goes on */
         CHECK_MSG(jstr(cJSON_GetObjectItem(c, "after"), "type") &&
                       strcmp(jstr(cJSON_GetObjectItem(c, "after"), "type"), "pong") == 0,
@@ -505,8 +526,10 @@ static void test_bad_input(void) {
     if (!need_main()) return;
     char args[600];
     snprintf(args, sizeof args,
-             "%d long_header huge_data huge_payload bad_json not_object no_type negative_length data_not_object "
-             "chunk_before_start stop_before_start synth_chunk_before_start unknown_event no_text bad_width "
+             "%d long_header huge_data huge_payload bad_json not_object no_type negative_length "
+             "data_not_object "
+             "chunk_before_start stop_before_start synth_chunk_before_start unknown_event no_text "
+             "bad_width "
              "long_text",
              wport(&F));
     cJSON *r = py("bad_input.py", args);
@@ -556,8 +579,11 @@ static void test_stalled_peers_and_a_neighbour(void) {
     const cJSON *o = cJSON_GetObjectItem(r, "other");
     CHECK(jnum(o, "requests") >= 10);
     CHECK_EQ_INT(jnum(o, "replies"), jnum(o, "requests"));
-    CHECK_MSG(jnum(o, "slowest_ms") < 2000, "the other connection waited %.0f ms", jnum(o, "slowest_ms"));
-    fprintf(stderr, "  stalled peers closed after %.0f / %.0f ms; meanwhile %.0f requests answered, slowest %.0f ms\n",
+    CHECK_MSG(jnum(o, "slowest_ms") < 2000, "the other connection waited %.0f ms",
+              jnum(o, "slowest_ms"));
+    fprintf(stderr,
+            "  stalled peers closed after %.0f / %.0f ms; meanwhile %.0f requests answered, "
+            "slowest %.0f ms\n",
             jnum(cJSON_GetObjectItem(r, "silent"), "closed_after_ms"),
             jnum(cJSON_GetObjectItem(r, "half_header"), "closed_after_ms"), jnum(o, "requests"),
             jnum(o, "slowest_ms"));
@@ -568,7 +594,8 @@ static void test_stalled_peers_and_a_neighbour(void) {
 
 static void check_refused(const cJSON *r, const char *why) {
     const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "refused"), 0);
-    CHECK_MSG(jstr(e, "type") && strcmp(jstr(e, "type"), "error") == 0, "not refused: %s", cJSON_PrintUnformatted(r));
+    CHECK_MSG(jstr(e, "type") && strcmp(jstr(e, "type"), "error") == 0, "not refused: %s",
+              cJSON_PrintUnformatted(r));
     CHECK_STR(jstr(cJSON_GetObjectItem(e, "data"), "code"), "busy");
     CHECK_CONTAINS(jstr(cJSON_GetObjectItem(e, "data"), "text"), why);
 }
@@ -596,7 +623,8 @@ static int wy_connect_ping(int port) {
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || wy_write_event(fd, "ping", NULL, NULL, 0)) {
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        wy_write_event(fd, "ping", NULL, NULL, 0)) {
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -605,7 +633,8 @@ static int wy_connect_ping(int port) {
     wy_limits lim = {65536, 65536};
     wy_event ev;
     char err[200];
-    int ok = wy_read_event(&rd, &lim, 10000, &ev, err, sizeof err) == WY_OK && strcmp(ev.type, "pong") == 0;
+    int ok = wy_read_event(&rd, &lim, 10000, &ev, err, sizeof err) == WY_OK &&
+             strcmp(ev.type, "pong") == 0;
     wy_event_clear(&ev);
     wy_reader_free(&rd);
     if (!ok) {
@@ -679,7 +708,8 @@ static int serve_bg(const char *name, const char *env, const char *args) {
     const char *bin = getenv("AXIOM_BIN");
     char binbuf[1024];
     if (!bin || !*bin) bin = tu_root_path("build/axiom", binbuf, sizeof binbuf);
-    snprintf(cmd, sizeof cmd, "%s '%s' serve %s >'%s/%s.out' 2>&1 & echo $!", env, bin, args, tmp, name);
+    snprintf(cmd, sizeof cmd, "%s '%s' serve %s >'%s/%s.out' 2>&1 & echo $!", env, bin, args, tmp,
+             name);
     FILE *p = popen(cmd, "r");
     int pid = 0;
     if (p) {
@@ -707,7 +737,8 @@ static int serve_says(const char *name, const char *text, int ms, char *out, siz
 static void serve_stop(int pid) {
     if (pid <= 0) return;
     kill(pid, SIGTERM);
-    for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) sleep_ms(100);
+    for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
+        sleep_ms(100);
     CHECK_MSG(kill(pid, 0) != 0, "axiom serve did not stop on SIGTERM");
 }
 
@@ -732,7 +763,8 @@ static void test_wyoming_alone(void) {
     CHECK_CONTAINS(err, "nothing to serve");
     /* `axiom serve --port 0 --wyoming.port N` says where it listens, and only there. */
     int port = fixture_free_port();
-    snprintf(args, sizeof args, "--port 0 --wyoming.port %d --set wyoming.zeroconf=false --log-level warn", port);
+    snprintf(args, sizeof args,
+             "--port 0 --wyoming.port %d --set wyoming.zeroconf=false --log-level warn", port);
     int pid = serve_bg("alone", "", args);
     CHECK(pid > 0);
     char out[8192], want[64];
@@ -776,7 +808,8 @@ static void test_discovery_without_daemon(void) {
     snprintf(env, sizeof env, "DBUS_SYSTEM_BUS_ADDRESS='unix:path=%s/no-such-bus'", tmp);
     snprintf(args, sizeof args, "--port 0 --wyoming.port %d --log-level info", port);
     int pid = serve_bg("nodbus", env, args);
-    CHECK_MSG(serve_says("nodbus", "Wyoming service", 10000, out, sizeof out), "axiom serve said: %s", out);
+    CHECK_MSG(serve_says("nodbus", "Wyoming service", 10000, out, sizeof out),
+              "axiom serve said: %s", out);
     CHECK_CONTAINS(out, "zeroconf discovery unavailable");
     CHECK_CONTAINS(out, "discovery: unavailable");
     snprintf(args, sizeof args, "%d", port);
@@ -840,17 +873,21 @@ static pid_t start_avahi(const char *sock, const char *logname) {
     char aconf[400], log[400], addr[450];
     snprintf(aconf, sizeof aconf, "%s/avahi.conf", tmp);
     snprintf(log, sizeof log, "%s/%s", tmp, logname);
-    CHECK(tu_write_file(aconf, "[server]\nuse-ipv4=yes\nuse-ipv6=no\nenable-dbus=yes\n"
-                               "[wide-area]\nenable-wide-area=no\n[publish]\npublish-addresses=yes\n") == 0);
+    CHECK(tu_write_file(
+              aconf, "[server]\nuse-ipv4=yes\nuse-ipv6=no\nenable-dbus=yes\n"
+                     "[wide-area]\nenable-wide-area=no\n[publish]\npublish-addresses=yes\n") == 0);
     /* The daemon finds the bus through the same variable as its clients. */
-    char *old = getenv("DBUS_SYSTEM_BUS_ADDRESS") ? strdup(getenv("DBUS_SYSTEM_BUS_ADDRESS")) : NULL;
+    char *old =
+        getenv("DBUS_SYSTEM_BUS_ADDRESS") ? strdup(getenv("DBUS_SYSTEM_BUS_ADDRESS")) : NULL;
     snprintf(addr, sizeof addr, "unix:path=%s", sock);
     setenv("DBUS_SYSTEM_BUS_ADDRESS", addr, 1);
-    const char *argv[] = {"/usr/sbin/avahi-daemon", "-f", aconf, "--no-drop-root", "--no-chroot", "--no-rlimits",
-                          NULL};
+    const char *argv[] = {"/usr/sbin/avahi-daemon", "-f", aconf, "--no-drop-root", "--no-chroot",
+                          "--no-rlimits",           NULL};
     pid_t pid = spawn_quiet(argv, log);
-    if (old) setenv("DBUS_SYSTEM_BUS_ADDRESS", old, 1);
-    else unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+    if (old)
+        setenv("DBUS_SYSTEM_BUS_ADDRESS", old, 1);
+    else
+        unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
     free(old);
     char l[4096] = "";
     for (int i = 0; i < 100 && !strstr(l, "Server startup complete"); i++) {
@@ -866,7 +903,8 @@ static pid_t start_avahi(const char *sock, const char *logname) {
 
 static int count_of(const char *hay, const char *needle) {
     int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
     return n;
 }
 
@@ -877,56 +915,67 @@ static void test_discovery_with_avahi(void) {
     pid_t bus = 0, avahi = 0;
     char env[600] = "", sock[400] = "";
     struct stat sb;
-    int system_daemon = stat("/run/avahi-daemon/pid", &sb) == 0 && stat("/run/dbus/system_bus_socket", &sb) == 0;
+    int system_daemon =
+        stat("/run/avahi-daemon/pid", &sb) == 0 && stat("/run/dbus/system_bus_socket", &sb) == 0;
     if (access("/usr/bin/avahi-browse", X_OK) != 0) {
         CHECK_MSG(0, "avahi-browse is missing: install avahi-utils");
         return;
     }
     if (!system_daemon) {
-        if (access("/usr/sbin/avahi-daemon", X_OK) != 0 || access("/usr/bin/dbus-daemon", X_OK) != 0) {
+        if (access("/usr/sbin/avahi-daemon", X_OK) != 0 ||
+            access("/usr/bin/dbus-daemon", X_OK) != 0) {
             CHECK_MSG(0, "avahi-daemon or dbus-daemon is missing: install avahi-daemon dbus");
             return;
         }
-        if (geteuid() != 0) SKIP("no Avahi daemon can run: none is running and avahi-daemon needs root to start one");
+        if (geteuid() != 0)
+            SKIP("no Avahi daemon can run: none is running and avahi-daemon needs root to start "
+                 "one");
         char conf[400], log[400], text[2000];
         snprintf(conf, sizeof conf, "%s/bus.conf", tmp);
         snprintf(sock, sizeof sock, "%s/bus", tmp);
-        snprintf(text, sizeof text,
-                 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                 "<busconfig><type>system</type><listen>unix:path=%s</listen><auth>EXTERNAL</auth>\n"
-                 "<policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/>"
-                 "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy></busconfig>\n",
-                 sock);
+        snprintf(
+            text, sizeof text,
+            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+            " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+            "<busconfig><type>system</type><listen>unix:path=%s</listen><auth>EXTERNAL</auth>\n"
+            "<policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/>"
+            "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy></busconfig>\n",
+            sock);
         CHECK(tu_write_file(conf, text) == 0);
         char cfgarg[450];
         snprintf(cfgarg, sizeof cfgarg, "--config-file=%s", conf);
         const char *bargv[] = {"/usr/bin/dbus-daemon", cfgarg, "--nofork", "--nopidfile", NULL};
         snprintf(log, sizeof log, "%s/dbus.log", tmp);
         bus = spawn_quiet(bargv, log);
-        for (int i = 0; i < 50 && stat(sock, &sb) != 0; i++) sleep_ms(100);
+        for (int i = 0; i < 50 && stat(sock, &sb) != 0; i++)
+            sleep_ms(100);
         snprintf(env, sizeof env, "DBUS_SYSTEM_BUS_ADDRESS='unix:path=%s'", sock);
     }
     char name[64], args[400], out[8192];
     static char seen[1 << 16];
     snprintf(name, sizeof name, "AXIOM-test-%d", (int)getpid());
     int port = fixture_free_port();
-    snprintf(args, sizeof args, "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --log-level info", port,
+    snprintf(args, sizeof args,
+             "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --log-level info", port,
              name);
     int pid = serve_bg("avahi", env, args);
     if (!system_daemon) {
         /* No daemon yet: AXIOM serves and waits for one. */
-        CHECK_MSG(serve_says("avahi", "discovery: waiting for the Avahi daemon", 10000, out, sizeof out),
-                  "axiom serve said: %s", out);
+        CHECK_MSG(
+            serve_says("avahi", "discovery: waiting for the Avahi daemon", 10000, out, sizeof out),
+            "axiom serve said: %s", out);
         avahi = start_avahi(sock, "avahi.log");
     }
-    CHECK_MSG(serve_says("avahi", "advertised as", 10000, out, sizeof out), "axiom serve said: %s", out);
+    CHECK_MSG(serve_says("avahi", "advertised as", 10000, out, sizeof out), "axiom serve said: %s",
+              out);
     browse(env, seen, sizeof seen);
-    CHECK_MSG(listed(seen, name, port), "avahi-browse does not list %s on 127.0.0.1:%d: %s", name, port, seen);
+    CHECK_MSG(listed(seen, name, port), "avahi-browse does not list %s on 127.0.0.1:%d: %s", name,
+              port, seen);
     if (!system_daemon) {
         /* The daemon restarts: AXIOM registers again. */
         stop_child(avahi);
-        CHECK_MSG(serve_says("avahi", "went away", 10000, out, sizeof out), "axiom serve said: %s", out);
+        CHECK_MSG(serve_says("avahi", "went away", 10000, out, sizeof out), "axiom serve said: %s",
+                  out);
         avahi = start_avahi(sock, "avahi2.log");
         for (int i = 0; i < 100 && count_of(out, "advertised as") < 2; i++) {
             sleep_ms(100);
@@ -938,7 +987,8 @@ static void test_discovery_with_avahi(void) {
     }
     /* A second AXIOM with the same name gets Avahi's alternative. */
     int port2 = fixture_free_port();
-    snprintf(args, sizeof args, "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --log-level info", port2,
+    snprintf(args, sizeof args,
+             "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --log-level info", port2,
              name);
     int pid2 = serve_bg("avahi-twin", env, args);
     char alt[100];
@@ -951,12 +1001,14 @@ static void test_discovery_with_avahi(void) {
     CHECK_MSG(!listed(seen, name, port), "still advertised after axiom serve stopped");
     /* wyoming.zeroconf = false: not advertised at all. */
     port = fixture_free_port();
-    snprintf(args, sizeof args,
-             "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --set wyoming.zeroconf=false "
-             "--log-level info",
-             port, name);
+    snprintf(
+        args, sizeof args,
+        "--port 0 --wyoming.port %d --set 'wyoming.zeroconf_name=%s' --set wyoming.zeroconf=false "
+        "--log-level info",
+        port, name);
     pid = serve_bg("avahi-off", env, args);
-    CHECK_MSG(serve_says("avahi-off", "discovery: off", 10000, out, sizeof out), "axiom serve said: %s", out);
+    CHECK_MSG(serve_says("avahi-off", "discovery: off", 10000, out, sizeof out),
+              "axiom serve said: %s", out);
     browse(env, seen, sizeof seen);
     CHECK_MSG(!listed(seen, name, port), "advertised with wyoming.zeroconf = false");
     serve_stop(pid);
@@ -969,7 +1021,8 @@ static void test_discovery_with_avahi(void) {
 static void make_question(void) {
     char args[1000], out[4096], errb[4096];
     snprintf(spoken_question, sizeof spoken_question, "%s/question.wav", tmp);
-    snprintf(args, sizeof args, "say --log-level error '" QUESTION "' --voice awb --rate 22050 -o '%s'",
+    snprintf(args, sizeof args,
+             "say --log-level error '" QUESTION "' --voice awb --rate 22050 -o '%s'",
              spoken_question);
     if (tu_run_axiom(NULL, args, out, sizeof out, errb, sizeof errb) != 0) {
         fprintf(stderr, "  axiom say failed: %s\n", errb);
@@ -983,7 +1036,8 @@ int main(int argc, char **argv) {
     if (tu_mkdtemp(tmp, sizeof tmp) != 0) return 1;
     tu_root_path("tests/wyoming", scripts, sizeof scripts);
     if (!tu_shared_path("wyoming-reference/wyoming/client.py", refdir, sizeof refdir)) {
-        fprintf(stderr, "../shared/wyoming-reference is missing (set AXIOM_SHARED_DIR): the Wyoming tests need the "
+        fprintf(stderr, "../shared/wyoming-reference is missing (set AXIOM_SHARED_DIR): the "
+                        "Wyoming tests need the "
                         "reference client\n");
         return 1;
     }

@@ -35,7 +35,8 @@ static void index_unload(void *ctx) {
     template_index_free(b->ti);
     b->ti = NULL;
     if (b->norm_q && b->pk)
-        for (size_t i = 0; i < b->pk->n_templates; i++) free(b->norm_q[i]);
+        for (size_t i = 0; i < b->pk->n_templates; i++)
+            free(b->norm_q[i]);
     free(b->norm_q);
     b->norm_q = NULL;
     normaliser_free(b->nz);
@@ -102,15 +103,19 @@ static int intent_load_cb(void *ctx, char *err, size_t errlen) {
     int n = labelled_load_dir(set, b->data_dir, LABELLED_PRIMARY, NULL, NULL, e2, sizeof e2);
     if (n < 0) LOG_W("brain", "%s", e2);
     struct stat st;
-    if (b->backup_dir[0] && strcmp(b->backup_dir, b->data_dir) != 0 && stat(b->backup_dir, &st) == 0) {
+    if (b->backup_dir[0] && strcmp(b->backup_dir, b->data_dir) != 0 &&
+        stat(b->backup_dir, &st) == 0) {
         backup = labelled_set_new();
-        if (backup && labelled_load_dir(backup, b->backup_dir, LABELLED_BACKUP, NULL, NULL, e2, sizeof e2) >= 0)
+        if (backup && labelled_load_dir(backup, b->backup_dir, LABELLED_BACKUP, NULL, NULL, e2,
+                                        sizeof e2) >= 0)
             labelled_set_add_backup(set, backup);
         labelled_set_free(backup);
     }
     size_t rows = labelled_set_count(set);
     if (!rows) {
-        snprintf(err, errlen, "no labelled utterances in %s (utterances.tsv or production_dataset.json)", b->data_dir);
+        snprintf(err, errlen,
+                 "no labelled utterances in %s (utterances.tsv or production_dataset.json)",
+                 b->data_dir);
         labelled_set_free(set);
         return -1;
     }
@@ -123,7 +128,8 @@ static int intent_load_cb(void *ctx, char *err, size_t errlen) {
     }
     if (!b->im) {
         b->im = intent_train(labelled_set_rows(set), rows, NULL, err, errlen);
-        if (b->im && path[0] && intent_save(b->im, path, e2, sizeof e2) != 0) LOG_W("brain", "%s", e2);
+        if (b->im && path[0] && intent_save(b->im, path, e2, sizeof e2) != 0)
+            LOG_W("brain", "%s", e2);
     }
     labelled_set_free(set);
     b->intent_rows = rows;
@@ -156,7 +162,8 @@ brain *brain_new(const axiom_config *cfg, char *err, size_t errlen) {
     if (config_bool(cfg, "history.persist")) {
         char path[2300];
         const char *p = config_str(cfg, "history.db");
-        if (p && *p) snprintf(path, sizeof path, "%s", p);
+        if (p && *p)
+            snprintf(path, sizeof path, "%s", p);
         else {
             make_dirs(b->cache_dir);
             snprintf(path, sizeof path, "%s/history.db", b->cache_dir);
@@ -214,14 +221,17 @@ void brain_session_free(brain_session *s) {
     free(s);
 }
 
-const char *brain_session_id(const brain_session *s) { return s ? s->id : ""; }
+const char *brain_session_id(const brain_session *s) {
+    return s ? s->id : "";
+}
 
 int brain_client_id_valid(const char *id) {
     size_t n = id ? strlen(id) : 0;
     if (n < BRAIN_CLIENT_ID_MIN || n > BRAIN_CLIENT_ID_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
             return 0;
     }
     return 1;
@@ -229,8 +239,8 @@ int brain_client_id_valid(const char *id) {
 
 int brain_session_set_client(brain_session *s, const char *client_id, char *err, size_t errlen) {
     if (!brain_client_id_valid(client_id)) {
-        snprintf(err, errlen, "client_id must be %d to %d letters, digits, '-' or '_'", BRAIN_CLIENT_ID_MIN,
-                 BRAIN_CLIENT_ID_MAX);
+        snprintf(err, errlen, "client_id must be %d to %d letters, digits, '-' or '_'",
+                 BRAIN_CLIENT_ID_MIN, BRAIN_CLIENT_ID_MAX);
         return -1;
     }
     history_ring fresh;
@@ -253,7 +263,8 @@ const char *brain_content_hash(brain *b) {
 }
 
 const char *brain_path_name(brain_path p) {
-    static const char *const names[] = {"none", "template", "retrieval", "llm", "fallback", "rejected"};
+    static const char *const names[] = {"none", "template", "retrieval",
+                                        "llm",  "fallback", "rejected"};
     return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
 }
 
@@ -293,7 +304,8 @@ static void corpus_add(corpus_state *c, const char *s) {
  * heard forms only add pronunciations). */
 static char *join_heard(const pack_pron *pr) {
     size_t len = 0;
-    for (size_t i = 0; i < pr->n_heard; i++) len += strlen(pr->heard[i]) + 1;
+    for (size_t i = 0; i < pr->n_heard; i++)
+        len += strlen(pr->heard[i]) + 1;
     char *s = len ? malloc(len) : NULL;
     if (!s) return NULL;
     s[0] = '\0';
@@ -305,7 +317,8 @@ static char *join_heard(const pack_pron *pr) {
 }
 
 static void free_heard(char **hh, size_t n) {
-    for (size_t i = 0; hh && i < n; i++) free(hh[i]);
+    for (size_t i = 0; hh && i < n; i++)
+        free(hh[i]);
     free(hh);
 }
 
@@ -326,13 +339,16 @@ static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
         if (!p->templates[i].misheard) corpus_add(c, p->templates[i].question);
     for (size_t i = 0; i < p->n_items; i++) {
         corpus_add(c, p->items[i].name);
-        for (size_t a = 0; a < p->items[i].n_aliases; a++) corpus_add(c, p->items[i].aliases[a]);
+        for (size_t a = 0; a < p->items[i].n_aliases; a++)
+            corpus_add(c, p->items[i].aliases[a]);
     }
     c->utter = labelled_set_new();
     char e2[256];
-    if (c->utter && labelled_load_dir(c->utter, b->data_dir, LABELLED_PRIMARY, NULL, NULL, e2, sizeof e2) > 0) {
+    if (c->utter &&
+        labelled_load_dir(c->utter, b->data_dir, LABELLED_PRIMARY, NULL, NULL, e2, sizeof e2) > 0) {
         const labelled_row *rows = labelled_set_rows(c->utter);
-        for (size_t i = 0; i < labelled_set_count(c->utter); i++) corpus_add(c, rows[i].text);
+        for (size_t i = 0; i < labelled_set_count(c->utter); i++)
+            corpus_add(c, rows[i].text);
     }
     c->hw = calloc(p->n_prons + 1, sizeof *c->hw);
     c->hp = calloc(p->n_prons + 1, sizeof *c->hp);

@@ -25,8 +25,8 @@
 #include "core/config.h"
 #include "speech/stt.h"
 
-#include <stddef.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct brain brain;
@@ -37,10 +37,10 @@ struct llm;
 typedef enum { BRAIN_MODE_FULL = 0, BRAIN_MODE_SKIP_LLM, BRAIN_MODE_TEMPLATE_ONLY } brain_mode;
 
 typedef enum {
-    BRAIN_PATH_NONE = 0, /* input dropped (empty, filler, noise): nothing to say */
-    BRAIN_PATH_TEMPLATE, /* canned answer */
-    BRAIN_PATH_RETRIEVAL,/* composed from retrieved facts, no LLM */
-    BRAIN_PATH_LLM,      /* streamed from the language model */
+    BRAIN_PATH_NONE = 0,  /* input dropped (empty, filler, noise): nothing to say */
+    BRAIN_PATH_TEMPLATE,  /* canned answer */
+    BRAIN_PATH_RETRIEVAL, /* composed from retrieved facts, no LLM */
+    BRAIN_PATH_LLM,       /* streamed from the language model */
     BRAIN_PATH_FALLBACK,  /* the LLM failed; honest answer from retrieval */
     BRAIN_PATH_REJECTED   /* speech the pack cannot answer with confidence: asked again */
 } brain_path;
@@ -55,9 +55,9 @@ typedef struct {
 
 typedef struct {
     brain_mode mode;
-    struct llm *llm;              /* NULL = no language model */
-    const atomic_int *cancel;   /* barge-in: non-zero stops the turn (may be NULL) */
-    brain_sink sink;              /* on_sentence may be NULL */
+    struct llm *llm;          /* NULL = no language model */
+    const atomic_int *cancel; /* barge-in: non-zero stops the turn (may be NULL) */
+    brain_sink sink;          /* on_sentence may be NULL */
     /* Optional: the turn's UI events before its first sentence. Called once (with
      * sink.user), only when the turn raises a card or a 3D-model event, with
      * reply->card and reply->model_3d filled; the rest of the reply is not final yet.
@@ -79,35 +79,35 @@ typedef struct {
 
 /* One retrieval hit: bm25 score, higher is better. */
 typedef struct {
-    char kind;    /* 'f' fact, 't' template, 'i' item */
-    int index;    /* into the pack's facts / templates / items */
+    char kind; /* 'f' fact, 't' template, 'i' item */
+    int index; /* into the pack's facts / templates / items */
     double score;
 } brain_hit;
 
 typedef struct brain_reply {
-    char intent[32];       /* "equipment_query", ..., "unknown"; "" when dropped */
-    float confidence;      /* calibrated intent probability */
+    char intent[32];  /* "equipment_query", ..., "unknown"; "" when dropped */
+    float confidence; /* calibrated intent probability */
     brain_path path;
     /* FALLBACK only: why the LLM failed, one of "timeout", "connect", "http", "empty"
      * (no text came), "context" (the prompt did not fit), "other"; "" otherwise. */
     char llm_failure[16];
-    char *text;            /* the whole answer, speech-shaped (owned; "" when dropped) */
-    char *normalised;      /* the transcript after normalisation (owned) */
+    char *text;       /* the whole answer, speech-shaped (owned; "" when dropped) */
+    char *normalised; /* the transcript after normalisation (owned) */
     char *heard;      /* brain_turn_heard: the hearing answered (owned; NULL otherwise) */
-    char dropped[64];      /* why input was dropped ("empty", "filler", "noise"), or "" */
-    int truncated;         /* input was longer than the cap and was cut */
+    char dropped[64]; /* why input was dropped ("empty", "filler", "noise"), or "" */
+    int truncated;    /* input was longer than the cap and was cut */
     struct {
-        int index;         /* UI card index, -1 when none */
+        int index; /* UI card index, -1 when none */
         char keyword[64];
         char product_name[128];
     } card;
     struct {
-        char path[256];    /* "" when no model event */
+        char path[256]; /* "" when no model event */
         char name[128];
     } model_3d;
-    int n_facts;           /* retrieved facts used in the answer or the prompt */
+    int n_facts;       /* retrieved facts used in the answer or the prompt */
     double coverage;   /* share of the question's content words the best hit holds */
-    brain_hit hits[8];     /* what retrieval found, best first */
+    brain_hit hits[8]; /* what retrieval found, best first */
     int n_hits;
     int template_index;    /* the template answered with, -1 otherwise */
     double template_score; /* its similarity to the question (0..1) */
@@ -204,10 +204,10 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
                      brain_reply *out, char *err, size_t errlen);
 /* What brain_peek saw. */
 typedef struct {
-    int sure;              /* 1: the template fast path would answer, confidently */
-    char intent[32];       /* the intent and its probability ("" when not classified) */
+    int sure;        /* 1: the template fast path would answer, confidently */
+    char intent[32]; /* the intent and its probability ("" when not classified) */
     float confidence;
-    int template_index;    /* the best template (-1 = none) and its similarity */
+    int template_index; /* the best template (-1 = none) and its similarity */
     double template_score;
 } brain_peek_result;
 
@@ -227,7 +227,8 @@ typedef struct {
     char item_name[128];
     char answer[512];
 } brain_match_names;
-int brain_match_describe(brain *b, int item, int tpl, brain_match_names *out, char *err, size_t errlen);
+int brain_match_describe(brain *b, int item, int tpl, brain_match_names *out, char *err,
+                         size_t errlen);
 
 const char *brain_path_name(brain_path p);
 int brain_mode_parse(const char *name, brain_mode *out);

@@ -31,15 +31,18 @@ void axiom_session_free(axiom_session *a) {
     free(a);
 }
 
-int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentence_fn on_sentence, void *user,
-              const volatile int *cancel, axiom_reply *out, char *err, size_t errlen) {
+int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentence_fn on_sentence,
+              void *user, const volatile int *cancel, axiom_reply *out, char *err, size_t errlen) {
     if (!out) {
         snprintf(err, errlen, "axiom_ask: the reply is NULL");
         return -1;
     }
     memset(out, 0, sizeof *out);
     if (!e || !a || !text) {
-        snprintf(err, errlen, "axiom_ask: %s is NULL", !e ? "the engine" : !a ? "the session" : "the question");
+        snprintf(err, errlen, "axiom_ask: %s is NULL",
+                 !e   ? "the engine"
+                 : !a ? "the session"
+                      : "the question");
         return -1;
     }
     brain_reply *r = calloc(1, sizeof *r);
@@ -50,8 +53,11 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
     /* The caller's flag is a plain int it stores to as a whole (the public header
      * cannot use C11 atomics, C++ includes it); atomic_int is a lock-free int of the
      * same size, so loading it atomically reads the caller's latest store. */
-    _Static_assert(sizeof(atomic_int) == sizeof(int) && ATOMIC_INT_LOCK_FREE == 2, "atomic_int is a plain int");
-    brain_turn_opts o = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = (const atomic_int *)(const void *)cancel,
+    _Static_assert(sizeof(atomic_int) == sizeof(int) && ATOMIC_INT_LOCK_FREE == 2,
+                   "atomic_int is a plain int");
+    brain_turn_opts o = {.mode = engine_brain_mode(e),
+                         .llm = e->llm,
+                         .cancel = (const atomic_int *)(const void *)cancel,
                          .sink = {on_sentence, user}};
     int rc = brain_turn(e->brain, a->s, text, &o, r, err, errlen);
     if (rc != 0) { /* nothing for the caller to free on failure */
@@ -78,7 +84,9 @@ int axiom_ask(axiom_engine *e, axiom_session *a, const char *text, axiom_sentenc
     return rc;
 }
 
-const brain_reply *brain_reply_of(const axiom_reply *out) { return out ? out->internal_ : NULL; }
+const brain_reply *brain_reply_of(const axiom_reply *out) {
+    return out ? out->internal_ : NULL;
+}
 
 void axiom_reply_free(axiom_reply *out) {
     if (!out || !out->internal_) return;

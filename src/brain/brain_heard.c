@@ -31,9 +31,9 @@
 #define LOUD_DROP_COST 0.15  /* dropping a word as loud as the speaker */
 #define QUIET_DROP_COST 0.01 /* dropping a word from a quieter voice */
 #define MAX_CANDIDATES 160
-#define MAX_SWITCH_COST 0.4 /* the most a hearing may cost to be preferred */
+#define MAX_SWITCH_COST 0.4  /* the most a hearing may cost to be preferred */
 #define MAX_UPGRADE_COST 0.1 /* ... over a best hearing retrieval answers */
-#define MAX_LOUD_DROPPED 2  /* loud words a preferred hearing may leave out */
+#define MAX_LOUD_DROPPED 2   /* loud words a preferred hearing may leave out */
 /* A sentence falls in level towards its end (declination): its last word is often
  * several dB quieter than its first, so a word at the end must be this much quieter
  * again than stt.trim_margin_db before it counts as someone else's. */
@@ -133,7 +133,8 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
                     loud += !q;
                 }
                 for (int k = h->n_words - trail; k < h->n_words; k++) {
-                    int q = ho->trim && quiet(&h->words[k], r->speech_db, ho->trim_margin_db + TRAIL_EXTRA_DB);
+                    int q = ho->trim &&
+                            quiet(&h->words[k], r->speech_db, ho->trim_margin_db + TRAIL_EXTRA_DB);
                     cost += q ? QUIET_DROP_COST : LOUD_DROP_COST;
                     loud += !q;
                 }
@@ -153,8 +154,9 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
     return n;
 }
 
-int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard, const brain_heard_opts *heard_opts,
-                     const brain_turn_opts *opts, brain_reply *out, char *err, size_t errlen) {
+int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
+                     const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
+                     brain_reply *out, char *err, size_t errlen) {
     brain_heard_opts defaults = {1, 1, 6.0f, 1};
     const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
     brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
@@ -192,15 +194,17 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard, const 
          * most of what the speaker said: otherwise it is a guess pulling unrelated
          * speech onto something the pack knows. */
         double limit = fa.spoken_ok ? MAX_UPGRADE_COST : MAX_SWITCH_COST;
-        if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) && c[best].cost <= limit &&
-            c[best].loud_dropped <= MAX_LOUD_DROPPED)
+        if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) &&
+            c[best].cost <= limit && c[best].loud_dropped <= MAX_LOUD_DROPPED)
             chosen = c[best].text;
     }
     brain_turn_opts o = opts ? *opts : (brain_turn_opts){.mode = BRAIN_MODE_FULL};
     o.spoken = ho->reject;
-    LOG_D("brain", "heard '%s' -> '%s' (%d other hearings weighed, %lld us; best: named %d p %.2f cover %.2f ok %d)",
-          heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0), fa.named, fa.confidence, fa.coverage,
-          fa.spoken_ok);
+    LOG_D("brain",
+          "heard '%s' -> '%s' (%d other hearings weighed, %lld us; best: named %d p %.2f cover "
+          "%.2f ok %d)",
+          heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0), fa.named,
+          fa.confidence, fa.coverage, fa.spoken_ok);
     int rc = brain_turn(b, s, chosen, &o, out, err, errlen);
     if (rc == 0) {
         out->heard = strdup(chosen);

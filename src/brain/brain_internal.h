@@ -47,8 +47,8 @@ struct brain_session {
     brain *b;
     char id[40];
     history_ring ring;
-    int topic_item;      /* last item talked about, -1 = none */
-    char last_model[256];/* last 3D model sent */
+    int topic_item;       /* last item talked about, -1 = none */
+    char last_model[256]; /* last 3D model sent */
     unsigned turn_no;
 };
 

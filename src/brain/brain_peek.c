@@ -87,7 +87,8 @@ int brain_peek(brain *b, const char *text, brain_peek_result *out) {
     return sure;
 }
 
-int brain_match_describe(brain *b, int item, int tpl, brain_match_names *out, char *err, size_t errlen) {
+int brain_match_describe(brain *b, int item, int tpl, brain_match_names *out, char *err,
+                         size_t errlen) {
     memset(out, 0, sizeof *out);
     if (component_acquire(b->c_index, err, errlen) != 0) return -1;
     const pack *p = b->pk;
@@ -98,9 +99,12 @@ int brain_match_describe(brain *b, int item, int tpl, brain_match_names *out, ch
     } else {
         if (item >= 0) {
             str_copy(out->item_id, sizeof out->item_id, p->items[item].id ? p->items[item].id : "");
-            str_copy(out->item_name, sizeof out->item_name, p->items[item].name ? p->items[item].name : "");
+            str_copy(out->item_name, sizeof out->item_name,
+                     p->items[item].name ? p->items[item].name : "");
         }
-        if (tpl >= 0) str_copy(out->answer, sizeof out->answer, p->templates[tpl].answer ? p->templates[tpl].answer : "");
+        if (tpl >= 0)
+            str_copy(out->answer, sizeof out->answer,
+                     p->templates[tpl].answer ? p->templates[tpl].answer : "");
     }
     component_release(b->c_index);
     return rc;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEMPLATE_MIN_SIM 0.80 /* cosine a template question must reach to answer */
+#define TEMPLATE_MIN_SIM 0.80     /* cosine a template question must reach to answer */
 #define TEMPLATE_ANY_MIN_SIM 0.90 /* ... when the question names no item */
 #define TEMPLATE_ANY_MARGIN 0.10  /* ... and beats every other item's template by this */
 #define FACTS_K 5
@@ -23,7 +23,7 @@
 #define SPOKEN_NAMED_MIN_COVERAGE 0.25
 #define SPOKEN_MIN_COVERAGE 0.6
 #define SPOKEN_MIN_P 0.4f
-#define COMPOSE_MAX 320       /* bytes of composed spoken answer */
+#define COMPOSE_MAX 320 /* bytes of composed spoken answer */
 
 typedef struct {
     brain_reply *out;
@@ -57,7 +57,8 @@ static void say_sentence(void *user, const char *sentence) {
         return;
     }
     say_append(sp, shaped);
-    if (sp->opts && sp->opts->sink.on_sentence && !(sp->opts->cancel && atomic_load(sp->opts->cancel)))
+    if (sp->opts && sp->opts->sink.on_sentence &&
+        !(sp->opts->cancel && atomic_load(sp->opts->cancel)))
         sp->opts->sink.on_sentence(sp->opts->sink.user, shaped);
     free(shaped);
 }
@@ -215,12 +216,15 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
      * vocabulary can need twice the estimate); pinned until the answer ends. */
     axiom_component *lc = llm_component(o->llm);
     if (lc && component_acquire(lc, why, whylen) != 0) {
-        str_copy(out->llm_failure, sizeof out->llm_failure, llm_fail_name(llm_load_failure(o->llm)));
+        str_copy(out->llm_failure, sizeof out->llm_failure,
+                 llm_fail_name(llm_load_failure(o->llm)));
         return -1;
     }
-    if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts, (size_t)nf, &s->ring,
-                     question, ctx_len, b->max_tokens, count_llm, o->llm) != 0) {
-        snprintf(why, whylen, "the question does not fit the context window (context_length %d)", ctx_len);
+    if (prompt_build(&pr, b->pk->lab_full_name ? b->pk->lab_full_name : b->pk->lab_name, facts,
+                     (size_t)nf, &s->ring, question, ctx_len, b->max_tokens, count_llm,
+                     o->llm) != 0) {
+        snprintf(why, whylen, "the question does not fit the context window (context_length %d)",
+                 ctx_len);
         str_copy(out->llm_failure, sizeof out->llm_failure, "context");
         if (lc) component_release(lc);
         return -1;
@@ -231,12 +235,14 @@ static int answer_llm(brain *b, brain_session *s, const char *question, const ch
     int rc = sc.split ? llm_chat(o->llm, pr.msgs, pr.n, NULL, on_token, &sc, o->cancel, &res, why,
                                  whylen)
                       : -1;
-    if (sc.split) splitter_flush(sc.split, (o->cancel && atomic_load(o->cancel)) ? NULL : say_sentence, sp);
+    if (sc.split)
+        splitter_flush(sc.split, (o->cancel && atomic_load(o->cancel)) ? NULL : say_sentence, sp);
     splitter_free(sc.split);
     prompt_free(&pr);
     if (lc) component_release(lc);
     if (rc != 0) {
-        str_copy(out->llm_failure, sizeof out->llm_failure, sc.split ? llm_fail_name(res.fail) : "other");
+        str_copy(out->llm_failure, sizeof out->llm_failure,
+                 sc.split ? llm_fail_name(res.fail) : "other");
         return -1;
     }
     if (!sp->len && !(o->cancel && atomic_load(o->cancel))) {
@@ -384,8 +390,8 @@ static void plan_turn(brain *b, const brain_session *s, const char *text, brain_
  * searched; when nothing is left ("tell me about the go2") the item's summary answers
  * (*summary_only). Fills facts (borrowed from the pack), out->hits and out->coverage;
  * returns how many facts, or -1 with err. */
-static int find_facts(brain *b, turn_plan *pl, brain_reply *out, const char **facts, int *summary_only, char *err,
-                      size_t errlen) {
+static int find_facts(brain *b, turn_plan *pl, brain_reply *out, const char **facts,
+                      int *summary_only, char *err, size_t errlen) {
     text_toks *tt = &pl->tt;
     int named = pl->named;
     size_t ms = pl->n_named ? pl->starts[0] : 0, ml = pl->n_named ? pl->lens[0] : 0;

@@ -62,16 +62,24 @@ history_db *history_db_open(const char *path, int64_t retention_turns, char *err
     if (sqlite3_open(path, &h->db) != SQLITE_OK ||
         sqlite3_exec(h->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=2000;"
-                     "CREATE TABLE IF NOT EXISTS turns(id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER, session TEXT,"
+                     "CREATE TABLE IF NOT EXISTS turns(id INTEGER PRIMARY KEY AUTOINCREMENT, ts "
+                     "INTEGER, session TEXT,"
                      " user TEXT, answer TEXT, intent TEXT, path TEXT);"
                      "CREATE INDEX IF NOT EXISTS turns_session ON turns(session);",
                      NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_prepare_v2(h->db, "INSERT INTO turns(ts,session,user,answer,intent,path) VALUES(strftime('%s','now'),?,?,?,?,?)",
+        sqlite3_prepare_v2(h->db,
+                           "INSERT INTO turns(ts,session,user,answer,intent,path) "
+                           "VALUES(strftime('%s','now'),?,?,?,?,?)",
                            -1, &h->ins, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h->db, "DELETE FROM turns WHERE id <= (SELECT MAX(id) FROM turns) - ?", -1, &h->trim, NULL) !=
-            SQLITE_OK) {
-        snprintf(err, errlen, "history.db '%s': %s; check the folder exists and is writable, or set history.persist = false",
-                 path, msg ? msg : h->db ? sqlite3_errmsg(h->db) : "cannot open");
+        sqlite3_prepare_v2(h->db, "DELETE FROM turns WHERE id <= (SELECT MAX(id) FROM turns) - ?",
+                           -1, &h->trim, NULL) != SQLITE_OK) {
+        snprintf(err, errlen,
+                 "history.db '%s': %s; check the folder exists and is writable, or set "
+                 "history.persist = false",
+                 path,
+                 msg     ? msg
+                 : h->db ? sqlite3_errmsg(h->db)
+                         : "cannot open");
         sqlite3_free(msg);
         history_db_close(h);
         return NULL;
@@ -88,15 +96,16 @@ void history_db_close(history_db *h) {
     free(h);
 }
 
-int history_db_add(history_db *h, const char *session, const char *user, const char *answer, const char *intent,
-                   const char *path, char *err, size_t errlen) {
+int history_db_add(history_db *h, const char *session, const char *user, const char *answer,
+                   const char *intent, const char *path, char *err, size_t errlen) {
     pthread_mutex_lock(&h->mu);
     /* The insert and the retention trim commit together, so a kill between them can
      * never leave the table over its bound. */
     int rc = sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     if (rc == 0) {
         const char *v[5] = {session, user, answer, intent, path};
-        for (int i = 0; i < 5; i++) sqlite3_bind_text(h->ins, i + 1, v[i] ? v[i] : "", -1, SQLITE_STATIC);
+        for (int i = 0; i < 5; i++)
+            sqlite3_bind_text(h->ins, i + 1, v[i] ? v[i] : "", -1, SQLITE_STATIC);
         rc = sqlite3_step(h->ins) == SQLITE_DONE ? 0 : -1;
         sqlite3_reset(h->ins);
         sqlite3_clear_bindings(h->ins);
@@ -107,7 +116,8 @@ int history_db_add(history_db *h, const char *session, const char *user, const c
         sqlite3_reset(h->trim);
     }
     if (rc) snprintf(err, errlen, "history.db: %s", sqlite3_errmsg(h->db));
-    if (sqlite3_exec(h->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && rc == 0) {
+    if (sqlite3_exec(h->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK &&
+        rc == 0) {
         snprintf(err, errlen, "history.db: %s", sqlite3_errmsg(h->db));
         sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
         rc = -1;
@@ -121,15 +131,17 @@ int history_db_load(history_db *h, const char *session, history_ring *r, char *e
     pthread_mutex_lock(&h->mu);
     sqlite3_stmt *st = NULL;
     int n = 0;
-    int rc = sqlite3_prepare_v2(h->db,
-                                "SELECT user, answer FROM (SELECT id, user, answer FROM turns WHERE session = ?"
-                                " ORDER BY id DESC LIMIT ?) ORDER BY id",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        h->db,
+        "SELECT user, answer FROM (SELECT id, user, answer FROM turns WHERE session = ?"
+        " ORDER BY id DESC LIMIT ?) ORDER BY id",
+        -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)r->cap);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            history_ring_push(r, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+            history_ring_push(r, (const char *)sqlite3_column_text(st, 0),
+                              (const char *)sqlite3_column_text(st, 1));
             n++;
         }
     }
@@ -146,7 +158,9 @@ int64_t history_db_count(history_db *h, const char *session) {
     pthread_mutex_lock(&h->mu);
     sqlite3_stmt *st = NULL;
     int64_t n = -1;
-    if (sqlite3_prepare_v2(h->db, session ? "SELECT COUNT(*) FROM turns WHERE session = ?" : "SELECT COUNT(*) FROM turns",
+    if (sqlite3_prepare_v2(h->db,
+                           session ? "SELECT COUNT(*) FROM turns WHERE session = ?"
+                                   : "SELECT COUNT(*) FROM turns",
                            -1, &st, NULL) == SQLITE_OK) {
         if (session) sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);

@@ -18,7 +18,7 @@ typedef struct {
 } history_turn;
 
 typedef struct {
-    history_turn *turns; /* ring of cap entries */
+    history_turn *turns;     /* ring of cap entries */
     size_t cap, count, head; /* head = index of the oldest */
 } history_ring;
 
@@ -38,8 +38,8 @@ history_db *history_db_open(const char *path, int64_t retention_turns, char *err
 void history_db_close(history_db *db);
 /* Appends one turn and enforces the retention bound. Text is bound as parameters,
  * never pasted into SQL. Returns 0 or -1 with err. */
-int history_db_add(history_db *db, const char *session, const char *user, const char *answer, const char *intent,
-                   const char *path, char *err, size_t errlen);
+int history_db_add(history_db *db, const char *session, const char *user, const char *answer,
+                   const char *intent, const char *path, char *err, size_t errlen);
 /* Pushes the session's last r->cap turns into r, oldest first (a user who comes back
  * continues the conversation). Returns how many, or -1 with err. */
 int history_db_load(history_db *db, const char *session, history_ring *r, char *err, size_t errlen);

@@ -74,14 +74,16 @@ static void softmax(const float *z, float t, float *p) {
         p[k] = expf((z[k] - mx) / t);
         sum += p[k];
     }
-    for (int k = 0; k < INTENT_K; k++) p[k] /= sum;
+    for (int k = 0; k < INTENT_K; k++)
+        p[k] /= sum;
 }
 
 /* ---- the feature table ---- */
 
 int intent_model_index(intent_model *m) {
     uint32_t cap = 16;
-    while (cap < 2u * m->nfeat + 16u) cap *= 2;
+    while (cap < 2u * m->nfeat + 16u)
+        cap *= 2;
     free(m->table_keys);
     free(m->table_idx);
     m->table_keys = calloc(cap, sizeof *m->table_keys);
@@ -91,7 +93,8 @@ int intent_model_index(intent_model *m) {
     for (uint32_t i = 0; i < m->nfeat; i++) {
         uint64_t k = m->feat_keys[i];
         uint32_t j = (uint32_t)(k >> 7) & m->table_mask;
-        while (m->table_keys[j] && m->table_keys[j] != k) j = (j + 1) & m->table_mask;
+        while (m->table_keys[j] && m->table_keys[j] != k)
+            j = (j + 1) & m->table_mask;
         if (m->table_keys[j] == k) return -1; /* a duplicate key: corrupt */
         m->table_keys[j] = k;
         m->table_idx[j] = i;
@@ -127,25 +130,29 @@ static size_t vectorise(const intent_model *m, const intent_feat *f, size_t n, u
     float scale[2];
     scale[0] = norm[0] > 0 ? (float)(1.0 / sqrt(norm[0])) : 0.0f;
     scale[1] = norm[1] > 0 ? (float)(m->params.char_weight / sqrt(norm[1])) : 0.0f;
-    for (size_t i = 0; i < o; i++) val[i] *= scale[m->feat_keys[idx[i]] >> 63];
+    for (size_t i = 0; i < o; i++)
+        val[i] *= scale[m->feat_keys[idx[i]] >> 63];
     return o;
 }
 
 static void scores(const intent_model *m, const uint32_t *idx, const float *val, size_t n,
                    float *z) {
-    for (int k = 0; k < INTENT_K; k++) z[k] = m->bias[k];
+    for (int k = 0; k < INTENT_K; k++)
+        z[k] = m->bias[k];
     for (size_t i = 0; i < n; i++) {
         const float *w = m->w + (size_t)idx[i] * INTENT_K;
-        for (int k = 0; k < INTENT_K; k++) z[k] += val[i] * w[k];
+        for (int k = 0; k < INTENT_K; k++)
+            z[k] += val[i] * w[k];
     }
 }
 
 /* Probabilities for one utterance given its features and the rule's view of it.
  * Returns 1 when the rule decided. */
-static int predict_probs(const intent_model *m, const intent_feat *f, size_t n,
-                         intent_label rule, float share, float *p) {
+static int predict_probs(const intent_model *m, const intent_feat *f, size_t n, intent_label rule,
+                         float share, float *p) {
     if (m->params.social_rules && rule != INTENT_UNKNOWN) {
-        for (int k = 0; k < INTENT_K; k++) p[k] = (1.0f - RULE_P) / (INTENT_K - 1);
+        for (int k = 0; k < INTENT_K; k++)
+            p[k] = (1.0f - RULE_P) / (INTENT_K - 1);
         p[rule] = RULE_P;
         return 1;
     }
@@ -158,7 +165,8 @@ static int predict_probs(const intent_model *m, const intent_feat *f, size_t n,
         float rest = 1.0f - p[INTENT_GREETING] - p[INTENT_ACKNOWLEDGMENT];
         p[INTENT_GREETING] = p[INTENT_ACKNOWLEDGMENT] = 0.0f;
         if (rest > 1e-12f)
-            for (int k = 0; k < INTENT_K; k++) p[k] /= rest;
+            for (int k = 0; k < INTENT_K; k++)
+                p[k] /= rest;
     }
     return 0;
 }
@@ -170,10 +178,10 @@ typedef struct {
     const labelled_row *rows;
     size_t n;
     intent_feat *feats;
-    size_t *off;           /* row i's features: feats[off[i] .. off[i+1]) */
-    intent_label *rule;    /* the rule's label per row (INTENT_UNKNOWN: no opinion) */
-    float *share;          /* social share per row */
-    float *weight;         /* per-row training weight (class balance, backup) */
+    size_t *off;        /* row i's features: feats[off[i] .. off[i+1]) */
+    intent_label *rule; /* the rule's label per row (INTENT_UNKNOWN: no opinion) */
+    float *share;       /* social share per row */
+    float *weight;      /* per-row training weight (class balance, backup) */
 } trainset;
 
 static void trainset_free(trainset *ts) {
@@ -199,7 +207,8 @@ static int trainset_init(trainset *ts, const labelled_row *rows, size_t n, const
     for (size_t i = 0; i < n; i++) {
         size_t k = intent_text_features(rows[i].text, p, tmp, INTENT_MAX_FEATS);
         if (used + k > cap) {
-            while (used + k > cap) cap *= 2;
+            while (used + k > cap)
+                cap *= 2;
             intent_feat *nf = realloc(ts->feats, cap * sizeof *nf);
             if (!nf) goto fail;
             ts->feats = nf;
@@ -216,8 +225,10 @@ static int trainset_init(trainset *ts, const labelled_row *rows, size_t n, const
     /* Class balance: rare classes count more, capped so five noisy rows cannot
      * dominate; backup rows (clean) count backup_weight. */
     size_t count[INTENT_K] = {0}, present = 0;
-    for (size_t i = 0; i < n; i++) count[rows[i].label]++;
-    for (int k = 0; k < INTENT_K; k++) present += count[k] > 0;
+    for (size_t i = 0; i < n; i++)
+        count[rows[i].label]++;
+    for (int k = 0; k < INTENT_K; k++)
+        present += count[k] > 0;
     for (size_t i = 0; i < n; i++) {
         float w = 1.0f;
         if (p->balance_classes && present) {
@@ -261,7 +272,8 @@ static intent_model *fit(const trainset *ts, const unsigned char *use, const int
         }
     /* Vocabulary: distinct keys of the used rows with document frequencies. */
     uint32_t cap = 16;
-    while (cap < 2 * total + 16) cap *= 2;
+    while (cap < 2 * total + 16)
+        cap *= 2;
     uint64_t *keys = calloc(cap, sizeof *keys);
     uint32_t *df = calloc(cap, sizeof *df);
     uint32_t *idx = NULL;
@@ -274,7 +286,8 @@ static intent_model *fit(const trainset *ts, const unsigned char *use, const int
         for (size_t f = ts->off[i]; f < ts->off[i + 1]; f++) {
             uint64_t k = ts->feats[f].key;
             uint32_t j = (uint32_t)(k >> 7) & (cap - 1);
-            while (keys[j] && keys[j] != k) j = (j + 1) & (cap - 1);
+            while (keys[j] && keys[j] != k)
+                j = (j + 1) & (cap - 1);
             if (!keys[j]) {
                 keys[j] = k;
                 nfeat++;
@@ -332,10 +345,12 @@ static intent_model *fit(const trainset *ts, const unsigned char *use, const int
             float eta = eta0 / (1.0f + eta0 * p->l2 * (float)t * 50.0f);
             size_t a = roff[i], b = roff[i + 1]; /* unused rows add no entries */
             float z[INTENT_K], pr[INTENT_K];
-            for (int k = 0; k < INTENT_K; k++) z[k] = m->bias[k];
+            for (int k = 0; k < INTENT_K; k++)
+                z[k] = m->bias[k];
             for (size_t e = a; e < b; e++) {
                 const float *w = m->w + (size_t)idx[e] * INTENT_K;
-                for (int k = 0; k < INTENT_K; k++) z[k] += (float)scale * val[e] * w[k];
+                for (int k = 0; k < INTENT_K; k++)
+                    z[k] += (float)scale * val[e] * w[k];
             }
             softmax(z, 1.0f, pr);
             pr[ts->rows[i].label] -= 1.0f;
@@ -344,16 +359,20 @@ static intent_model *fit(const trainset *ts, const unsigned char *use, const int
             float step = (float)(eta * rw / scale);
             for (size_t e = a; e < b; e++) {
                 float *w = m->w + (size_t)idx[e] * INTENT_K;
-                for (int k = 0; k < INTENT_K; k++) w[k] -= step * pr[k] * val[e];
+                for (int k = 0; k < INTENT_K; k++)
+                    w[k] -= step * pr[k] * val[e];
             }
-            for (int k = 0; k < INTENT_K; k++) m->bias[k] -= eta * rw * pr[k] * 0.1f;
+            for (int k = 0; k < INTENT_K; k++)
+                m->bias[k] -= eta * rw * pr[k] * 0.1f;
             if (scale < 1e-6) {
-                for (size_t j = 0; j < (size_t)m->nfeat * INTENT_K; j++) m->w[j] *= (float)scale;
+                for (size_t j = 0; j < (size_t)m->nfeat * INTENT_K; j++)
+                    m->w[j] *= (float)scale;
                 scale = 1.0;
             }
         }
     }
-    for (size_t j = 0; j < (size_t)m->nfeat * INTENT_K; j++) m->w[j] *= (float)scale;
+    for (size_t j = 0; j < (size_t)m->nfeat * INTENT_K; j++)
+        m->w[j] *= (float)scale;
     free(roff);
     free(idx);
     free(val);
@@ -388,10 +407,12 @@ static int out_of_fold(const trainset *ts, const unsigned char *train, const int
         for (size_t i = 0; i < n; i++)
             if (ts->rows[i].label == (intent_label)k) ids[m++] = i;
         shuffle(ids, m, &rs);
-        for (size_t q = 0; q < m; q++) fold[ids[q]] = (next++) % folds;
+        for (size_t q = 0; q < m; q++)
+            fold[ids[q]] = (next++) % folds;
     }
     for (int f = 0; f < folds; f++) {
-        for (size_t i = 0; i < n; i++) use[i] = train[i] && fold[i] != f;
+        for (size_t i = 0; i < n; i++)
+            use[i] = train[i] && fold[i] != f;
         intent_model *m = fit(ts, use, p);
         if (!m) goto fail;
         uint32_t idx[INTENT_MAX_FEATS];
@@ -433,7 +454,8 @@ static void calibrated(const float *z, float t, float share, int social_rules, f
         float rest = 1.0f - p[INTENT_GREETING] - p[INTENT_ACKNOWLEDGMENT];
         p[INTENT_GREETING] = p[INTENT_ACKNOWLEDGMENT] = 0.0f;
         if (rest > 1e-12f)
-            for (int k = 0; k < INTENT_K; k++) p[k] /= rest;
+            for (int k = 0; k < INTENT_K; k++)
+                p[k] /= rest;
     }
 }
 
@@ -455,8 +477,10 @@ static float fit_temperature(const trainset *ts, const unsigned char *rows, cons
             calibrated(z + i * INTENT_K, (float)exp(b), ts->share[i], social_rules, pr);
             nb -= log(pr[ts->rows[i].label] + 1e-9);
         }
-        if (na < nb) hi = b;
-        else lo = a;
+        if (na < nb)
+            hi = b;
+        else
+            lo = a;
     }
     float t = (float)exp((lo + hi) / 2);
     for (int it = 0; it < 60; it++) {
@@ -493,7 +517,8 @@ intent_model *intent_train(const labelled_row *rows, size_t n, const intent_para
                            char *err, size_t errlen) {
     intent_params p = params ? *params : intent_default_params();
     if (!rows || n == 0) {
-        snprintf(err, errlen, "no labelled utterances to train on; the pack's utterances.tsv is "
+        snprintf(err, errlen,
+                 "no labelled utterances to train on; the pack's utterances.tsv is "
                  "empty or missing");
         return NULL;
     }
@@ -536,7 +561,8 @@ intent_model *intent_train(const labelled_row *rows, size_t n, const intent_para
         if (!p.social_rules) continue;
         intent_label l = rows[i].label;
         int social = l == INTENT_GREETING || l == INTENT_ACKNOWLEDGMENT;
-        if (ts.rule[i] != INTENT_UNKNOWN && ts.rule[i] != l) train[i] = 0;
+        if (ts.rule[i] != INTENT_UNKNOWN && ts.rule[i] != l)
+            train[i] = 0;
         else if (social && ts.rule[i] == INTENT_UNKNOWN && ts.share[i] < SOCIAL_MIN_SHARE)
             train[i] = 0;
     }
@@ -585,9 +611,8 @@ intent_model *intent_train(const labelled_row *rows, size_t n, const intent_para
     } else {
         /* No folds: only the rule's verdicts are known. */
         for (size_t i = 0; i < n; i++)
-            if (!train[i] &&
-                add_suspect(&tmp, &sus_cap, i, rows[i].label, ts.rule[i],
-                            ts.rule[i] != INTENT_UNKNOWN ? RULE_P : 0.0f, 1) != 0)
+            if (!train[i] && add_suspect(&tmp, &sus_cap, i, rows[i].label, ts.rule[i],
+                                         ts.rule[i] != INTENT_UNKNOWN ? RULE_P : 0.0f, 1) != 0)
                 goto oom;
     }
     sus = tmp.suspects;
@@ -634,7 +659,8 @@ int intent_predict(const intent_model *m, const char *text, intent_result *out) 
         int b = -1;
         for (int k = 0; k < INTENT_K; k++) {
             int taken = 0;
-            for (int q = 0; q < r; q++) taken |= (int)out->top[q] == k;
+            for (int q = 0; q < r; q++)
+                taken |= (int)out->top[q] == k;
             if (!taken && (b < 0 || pr[k] > pr[b])) b = k;
         }
         out->top[r] = (intent_label)b;
@@ -650,8 +676,12 @@ const intent_suspect *intent_suspects(const intent_model *m, size_t *count) {
     return m ? m->suspects : NULL;
 }
 
-uint64_t intent_data_hash(const intent_model *m) { return m ? m->data_hash : 0; }
-float intent_temperature(const intent_model *m) { return m ? m->temperature : 1.0f; }
+uint64_t intent_data_hash(const intent_model *m) {
+    return m ? m->data_hash : 0;
+}
+float intent_temperature(const intent_model *m) {
+    return m ? m->temperature : 1.0f;
+}
 
 size_t intent_memory_bytes(const intent_model *m) {
     if (!m) return 0;

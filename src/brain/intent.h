@@ -28,25 +28,25 @@ typedef struct intent_model intent_model;
 
 typedef struct {
     /* features */
-    int word_ngrams;      /* 1 = unigrams, 2 = uni+bigrams (default 2) */
+    int word_ngrams;        /* 1 = unigrams, 2 = uni+bigrams (default 2) */
     int char_min, char_max; /* character n-gram lengths within words; 0 = none (3, 5) */
-    float char_weight;    /* weight of the character block against the word block (1) */
+    float char_weight;      /* weight of the character block against the word block (1) */
     /* model */
-    float l2;             /* L2 regularisation strength per row (1e-5) */
-    int epochs;           /* SGD passes over the data (20) */
-    int balance_classes;  /* 1: weight rows so each class counts alike (capped) (1) */
-    float backup_weight;  /* weight of LABELLED_BACKUP rows (default pack) (0.8) */
+    float l2;            /* L2 regularisation strength per row (1e-5) */
+    int epochs;          /* SGD passes over the data (20) */
+    int balance_classes; /* 1: weight rows so each class counts alike (capped) (1) */
+    float backup_weight; /* weight of LABELLED_BACKUP rows (default pack) (0.8) */
     /* calibration and robustness */
-    int calib_folds;      /* folds for out-of-fold calibration and suspects; 0 = none (5) */
-    float suspect_p;      /* out-of-fold p of another label at or above which a row is a
-                             suspect (0.6) */
-    int drop_suspects;    /* 1: suspects are left out of the final model; 0: kept (only
-                             reported); 2 (default): left out when the rows include
-                             LABELLED_BACKUP rows, i.e. for an imported pack backed by the
-                             curated default pack, kept when training the default pack */
-    int social_rules;     /* 1: the greeting/acknowledgment rule is on (1) */
-    float unknown_below;  /* top p below this answers `unknown` (0.30) */
-    uint32_t seed;        /* shuffling seed (deterministic training) */
+    int calib_folds;     /* folds for out-of-fold calibration and suspects; 0 = none (5) */
+    float suspect_p;     /* out-of-fold p of another label at or above which a row is a
+                            suspect (0.6) */
+    int drop_suspects;   /* 1: suspects are left out of the final model; 0: kept (only
+                            reported); 2 (default): left out when the rows include
+                            LABELLED_BACKUP rows, i.e. for an imported pack backed by the
+                            curated default pack, kept when training the default pack */
+    int social_rules;    /* 1: the greeting/acknowledgment rule is on (1) */
+    float unknown_below; /* top p below this answers `unknown` (0.30) */
+    uint32_t seed;       /* shuffling seed (deterministic training) */
 } intent_params;
 
 intent_params intent_default_params(void);
@@ -55,18 +55,18 @@ intent_params intent_default_params(void);
  * says which intent came first). */
 typedef struct {
     intent_label label;
-    float p;                 /* calibrated probability of top[0] */
-    intent_label top[3];     /* best three intents, best first */
+    float p;             /* calibrated probability of top[0] */
+    intent_label top[3]; /* best three intents, best first */
     float top_p[3];
-    int by_rule;             /* 1 when the greeting/acknowledgment rule decided */
+    int by_rule; /* 1 when the greeting/acknowledgment rule decided */
 } intent_result;
 
 /* Why a training row is a suspect (see intent_suspects). */
 typedef struct {
-    size_t row;              /* index into the rows given to intent_train */
-    intent_label given;      /* the row's label */
-    intent_label predicted;  /* what the rule or the out-of-fold model says */
-    float p;                 /* out-of-fold probability of predicted (1 for the rule) */
+    size_t row;             /* index into the rows given to intent_train */
+    intent_label given;     /* the row's label */
+    intent_label predicted; /* what the rule or the out-of-fold model says */
+    float p;                /* out-of-fold probability of predicted (1 for the rule) */
     int by_rule;
 } intent_suspect;
 

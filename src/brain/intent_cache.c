@@ -35,7 +35,8 @@ static void put(wbuf *b, const void *p, size_t n) {
     if (b->oom) return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n) cap *= 2;
+        while (cap < b->len + n)
+            cap *= 2;
         unsigned char *nb = realloc(b->buf, cap);
         if (!nb) {
             b->oom = 1;
@@ -47,12 +48,22 @@ static void put(wbuf *b, const void *p, size_t n) {
     memcpy(b->buf + b->len, p, n);
     b->len += n;
 }
-static void put_u32(wbuf *b, uint32_t v) { put(b, &v, 4); }
-static void put_i32(wbuf *b, int32_t v) { put(b, &v, 4); }
-static void put_u64(wbuf *b, uint64_t v) { put(b, &v, 8); }
-static void put_f32(wbuf *b, float v) { put(b, &v, 4); }
+static void put_u32(wbuf *b, uint32_t v) {
+    put(b, &v, 4);
+}
+static void put_i32(wbuf *b, int32_t v) {
+    put(b, &v, 4);
+}
+static void put_u64(wbuf *b, uint64_t v) {
+    put(b, &v, 8);
+}
+static void put_f32(wbuf *b, float v) {
+    put(b, &v, 4);
+}
 
-static uint64_t checksum(const unsigned char *p, size_t n) { return fnv1a64(FNV1A64_INIT, p, n); }
+static uint64_t checksum(const unsigned char *p, size_t n) {
+    return fnv1a64(FNV1A64_INIT, p, n);
+}
 
 int intent_save(const intent_model *m, const char *path, char *err, size_t errlen) {
     if (!m || !path) {
@@ -108,8 +119,10 @@ int intent_save(const intent_model *m, const char *path, char *err, size_t errle
     if (f && fclose(f) != 0) ok = 0;
     free(b.buf);
     if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot write the intent cache (%s); check the cache folder "
-                 "(cache_dir) is writable", path, strerror(errno));
+        snprintf(err, errlen,
+                 "%s: cannot write the intent cache (%s); check the cache folder "
+                 "(cache_dir) is writable",
+                 path, strerror(errno));
         remove(tmp);
         return -1;
     }
@@ -208,8 +221,8 @@ intent_model *intent_load(const char *path, uint64_t expect_hash, char *err, siz
     m->temperature = get_f32(&r);
     get(&r, m->bias, sizeof m->bias);
     m->nfeat = get_u32(&r);
-    if (r.bad || p->char_min < 0 || p->char_max > 8 || p->word_ngrams < 1 ||
-        p->word_ngrams > 2 || !(m->temperature > 0.0f && m->temperature < 1e6f)) {
+    if (r.bad || p->char_min < 0 || p->char_max > 8 || p->word_ngrams < 1 || p->word_ngrams > 2 ||
+        !(m->temperature > 0.0f && m->temperature < 1e6f)) {
         why = "corrupt (parameters out of range)";
         goto bad;
     }
@@ -281,11 +294,11 @@ intent_model *intent_load_or_train(const labelled_row *rows, size_t n, const int
         intent_model *m = intent_load(cache_path, h, why, sizeof why);
         /* The parameters are part of what was cached: a changed setting retrains. */
         intent_params want = p ? *p : intent_default_params();
-        if (m && (m->params.word_ngrams != want.word_ngrams ||
-                  m->params.char_min != want.char_min || m->params.char_max != want.char_max ||
-                  m->params.social_rules != want.social_rules ||
-                  m->params.unknown_below != want.unknown_below || m->params.l2 != want.l2 ||
-                  m->params.backup_weight != want.backup_weight)) {
+        if (m &&
+            (m->params.word_ngrams != want.word_ngrams || m->params.char_min != want.char_min ||
+             m->params.char_max != want.char_max || m->params.social_rules != want.social_rules ||
+             m->params.unknown_below != want.unknown_below || m->params.l2 != want.l2 ||
+             m->params.backup_weight != want.backup_weight)) {
             intent_free(m);
             m = NULL;
             snprintf(why, sizeof why, "%s: other classifier settings", cache_path);

@@ -27,15 +27,18 @@ void intent_scores_add(intent_scores *s, intent_label truth, const intent_result
 double intent_scores_accuracy(const intent_scores *s) {
     if (!s->n) return 0;
     size_t right = 0;
-    for (int k = 0; k < INTENT_NCLASSES; k++) right += s->confusion[k][k];
+    for (int k = 0; k < INTENT_NCLASSES; k++)
+        right += s->confusion[k][k];
     return (double)right / (double)s->n;
 }
 
 void intent_scores_class(const intent_scores *s, intent_label k, double *prec, double *rec,
                          double *f1) {
     size_t tp = s->confusion[k][k], row = 0, col = 0;
-    for (int j = 0; j <= INTENT_NCLASSES; j++) row += s->confusion[k][j];
-    for (int i = 0; i < INTENT_NCLASSES; i++) col += s->confusion[i][k];
+    for (int j = 0; j <= INTENT_NCLASSES; j++)
+        row += s->confusion[k][j];
+    for (int i = 0; i < INTENT_NCLASSES; i++)
+        col += s->confusion[i][k];
     double p = col ? (double)tp / (double)col : 0, r = row ? (double)tp / (double)row : 0;
     if (prec) *prec = p;
     if (rec) *rec = r;
@@ -47,7 +50,8 @@ double intent_scores_macro_f1(const intent_scores *s) {
     int classes = 0;
     for (int k = 0; k < INTENT_NCLASSES; k++) {
         size_t row = 0;
-        for (int j = 0; j <= INTENT_NCLASSES; j++) row += s->confusion[k][j];
+        for (int j = 0; j <= INTENT_NCLASSES; j++)
+            row += s->confusion[k][j];
         if (!row) continue;
         double f1;
         intent_scores_class(s, (intent_label)k, NULL, NULL, &f1);
@@ -86,14 +90,16 @@ int intent_crossval(const labelled_row *rows, size_t n, int folds, const intent_
     for (int k = 0; k < INTENT_NCLASSES; k++) {
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
-            if (rows[i].label == (intent_label)k && rows[i].origin == LABELLED_PRIMARY) ids[m++] = i;
+            if (rows[i].label == (intent_label)k && rows[i].origin == LABELLED_PRIMARY)
+                ids[m++] = i;
         for (size_t i = m; i > 1; i--) {
             rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
             size_t j = (size_t)(rs >> 33) % i, t = ids[i - 1];
             ids[i - 1] = ids[j];
             ids[j] = t;
         }
-        for (size_t q = 0; q < m; q++) fold[ids[q]] = (next++) % folds;
+        for (size_t q = 0; q < m; q++)
+            fold[ids[q]] = (next++) % folds;
     }
     int rc = 0;
     for (int f = 0; f < folds && rc == 0; f++) {
@@ -121,7 +127,7 @@ int intent_crossval(const labelled_row *rows, size_t n, int folds, const intent_
 }
 
 static const char *short_name(int k) {
-    static const char *const s[] = {"ack", "capab", "compat", "equip", "greet",
+    static const char *const s[] = {"ack",   "capab", "compat", "equip", "greet",
                                     "guide", "lab",   "proj",   "trbl",  "unk"};
     return s[k];
 }
@@ -132,26 +138,28 @@ void intent_scores_print(const intent_scores *s, FILE *out) {
     fprintf(out, "\n%-20s %6s %6s %6s %6s\n", "intent", "prec", "recall", "F1", "rows");
     for (int k = 0; k < INTENT_NCLASSES; k++) {
         size_t row = 0;
-        for (int j = 0; j <= INTENT_NCLASSES; j++) row += s->confusion[k][j];
+        for (int j = 0; j <= INTENT_NCLASSES; j++)
+            row += s->confusion[k][j];
         double p, r, f;
         intent_scores_class(s, (intent_label)k, &p, &r, &f);
         fprintf(out, "%-20s %6.3f %6.3f %6.3f %6zu\n", intent_label_name((intent_label)k), p, r, f,
                 row);
     }
     fprintf(out, "\nconfusion (rows: labelled, columns: predicted)\n%-7s", "");
-    for (int j = 0; j <= INTENT_NCLASSES; j++) fprintf(out, "%7s", short_name(j));
+    for (int j = 0; j <= INTENT_NCLASSES; j++)
+        fprintf(out, "%7s", short_name(j));
     fputc('\n', out);
     for (int k = 0; k < INTENT_NCLASSES; k++) {
         fprintf(out, "%-7s", short_name(k));
-        for (int j = 0; j <= INTENT_NCLASSES; j++) fprintf(out, "%7zu", s->confusion[k][j]);
+        for (int j = 0; j <= INTENT_NCLASSES; j++)
+            fprintf(out, "%7zu", s->confusion[k][j]);
         fputc('\n', out);
     }
     fprintf(out, "\ncalibration (predicted probability -> share correct)\n");
     for (int b = 0; b < INTENT_CALIB_BINS; b++) {
         float hi = b + 1 < INTENT_CALIB_BINS ? intent_calib_edges[b + 1] : 1.0f;
         fprintf(out, "  p in [%.2f, %.2f%c  %5zu predictions  accuracy %s", intent_calib_edges[b],
-                hi, b + 1 < INTENT_CALIB_BINS ? ')' : ']', s->bin_n[b],
-                s->bin_n[b] ? "" : "-\n");
+                hi, b + 1 < INTENT_CALIB_BINS ? ')' : ']', s->bin_n[b], s->bin_n[b] ? "" : "-\n");
         if (s->bin_n[b]) fprintf(out, "%.3f\n", (double)s->bin_right[b] / (double)s->bin_n[b]);
     }
     fprintf(out, "  precision at p >= 0.88: %.3f over %zu predictions (%.0f%% of rows)\n",
@@ -160,7 +168,9 @@ void intent_scores_print(const intent_scores *s, FILE *out) {
 }
 
 /* Figures rounded to the digits the text report shows, so the JSON stays readable. */
-static double rounded(double x, double scale) { return round(x * scale) / scale; }
+static double rounded(double x, double scale) {
+    return round(x * scale) / scale;
+}
 
 cJSON *intent_scores_json(const intent_scores *s) {
     cJSON *o = cJSON_CreateObject();

@@ -24,8 +24,7 @@ typedef struct {
 
 /* Extracts and deduplicates the features of text into out (cap entries), sorted by
  * key. Returns how many. */
-size_t intent_text_features(const char *text, const intent_params *p, intent_feat *out,
-                            size_t cap);
+size_t intent_text_features(const char *text, const intent_params *p, intent_feat *out, size_t cap);
 
 /* The share of greeting / thanks / okay words among the words of text that are not
  * filler (0..1; 1 when all are filler, 0 for no words), and the number of words. */
@@ -34,12 +33,12 @@ float intent_social_share(const char *text, int *nwords);
 struct intent_model {
     intent_params params;
     uint32_t nfeat;
-    uint32_t table_mask;     /* open-addressing table of feature keys, size mask + 1 */
-    uint64_t *table_keys;    /* 0 = empty */
-    uint32_t *table_idx;     /* feature index of the slot's key */
-    uint64_t *feat_keys;     /* by feature index (kept for the cache file) */
-    float *idf;              /* by feature index */
-    float *w;                /* nfeat x INTENT_K */
+    uint32_t table_mask;  /* open-addressing table of feature keys, size mask + 1 */
+    uint64_t *table_keys; /* 0 = empty */
+    uint32_t *table_idx;  /* feature index of the slot's key */
+    uint64_t *feat_keys;  /* by feature index (kept for the cache file) */
+    float *idf;           /* by feature index */
+    float *w;             /* nfeat x INTENT_K */
     float bias[INTENT_K];
     float temperature;
     uint64_t data_hash;

@@ -17,7 +17,9 @@
 #define FNV_OFFSET FNV1A64_INIT
 #define KEY_CHAR_BLOCK (1ULL << 63)
 
-static uint64_t fnv(uint64_t h, const char *s, size_t n) { return fnv1a64(h, s, n); }
+static uint64_t fnv(uint64_t h, const char *s, size_t n) {
+    return fnv1a64(h, s, n);
+}
 
 static uint64_t finish(uint64_t h, int char_block) {
     /* Mix the low bits (FNV's are weak) and tag the block. */
@@ -54,9 +56,9 @@ size_t intent_text_features(const char *text, const intent_params *p, intent_fea
     char *words[INTENT_MAX_TEXT / 2 + 1];
     size_t nw = split_words(norm, words, sizeof words / sizeof words[0]);
     size_t n = 0;
-#define EMIT(k)                                 \
-    do {                                        \
-        if (n < cap) out[n++] = (intent_feat){(k), 1.0f}; \
+#define EMIT(k)                                                                                    \
+    do {                                                                                           \
+        if (n < cap) out[n++] = (intent_feat){(k), 1.0f};                                          \
     } while (0)
     for (size_t i = 0; i < nw && n < cap; i++) {
         size_t len = strlen(words[i]);
@@ -85,8 +87,10 @@ size_t intent_text_features(const char *text, const intent_params *p, intent_fea
     if (n > 1) qsort(out, n, sizeof *out, cmp_key);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (m && out[m - 1].key == out[i].key) out[m - 1].count += 1.0f;
-        else out[m++] = out[i];
+        if (m && out[m - 1].key == out[i].key)
+            out[m - 1].count += 1.0f;
+        else
+            out[m++] = out[i];
     }
     return m;
 }
@@ -105,45 +109,164 @@ typedef struct {
 /* Words that carry a greeting or an acknowledgment, and the small words around them.
  * Kept short on purpose: a word here must never be the point of a question. */
 static const social_word social_words[] = {
-    {"hi", W_GREET}, {"hello", W_GREET}, {"hey", W_GREET}, {"heya", W_GREET},
-    {"hiya", W_GREET}, {"howdy", W_GREET}, {"yo", W_GREET}, {"greetings", W_GREET},
-    {"morning", W_GREET}, {"afternoon", W_GREET}, {"evening", W_GREET}, {"bye", W_GREET},
-    {"goodbye", W_GREET}, {"hallo", W_GREET}, {"helo", W_GREET}, {"hullo", W_GREET},
-    {"sup", W_GREET}, {"gday", W_GREET}, {"welcome", W_GREET}, {"meet", W_GREET}, {"later", W_GREET},
-    {"night", W_GREET}, {"day", W_GREET},
-    {"thanks", W_THANK}, {"thank", W_THANK}, {"thx", W_THANK}, {"ty", W_THANK},
-    {"cheers", W_THANK}, {"appreciate", W_THANK}, {"appreciated", W_THANK},
-    {"thankyou", W_THANK}, {"tnx", W_THANK}, {"grateful", W_THANK},
-    {"ok", W_ACK}, {"okay", W_ACK}, {"okey", W_ACK}, {"k", W_ACK}, {"kk", W_ACK},
-    {"alright", W_ACK}, {"allright", W_ACK}, {"great", W_WEAK}, {"cool", W_WEAK},
-    {"perfect", W_WEAK}, {"awesome", W_WEAK}, {"understood", W_ACK}, {"got", W_WEAK},
-    {"gotcha", W_ACK}, {"sure", W_WEAK}, {"yes", W_ACK}, {"yeah", W_ACK}, {"yep", W_ACK},
-    {"yup", W_ACK}, {"nice", W_WEAK}, {"noted", W_ACK}, {"fine", W_WEAK}, {"excellent", W_WEAK},
-    {"wonderful", W_WEAK}, {"brilliant", W_WEAK}, {"fantastic", W_WEAK}, {"sense", W_WEAK},
-    {"helpful", W_WEAK}, {"helped", W_WEAK}, {"helps", W_WEAK}, {"right", W_WEAK},
-    {"no", W_WEAK}, {"nope", W_ACK}, {"neat", W_WEAK}, {"amazing", W_WEAK}, {"clear", W_WEAK},
-    {"roger", W_ACK}, {"wow", W_WEAK}, {"good", W_WEAK}, {"makes", W_WEAK}, {"see", W_WEAK},
-    {"done", W_WEAK}, {"fair", W_WEAK},
+    {"hi", W_GREET},
+    {"hello", W_GREET},
+    {"hey", W_GREET},
+    {"heya", W_GREET},
+    {"hiya", W_GREET},
+    {"howdy", W_GREET},
+    {"yo", W_GREET},
+    {"greetings", W_GREET},
+    {"morning", W_GREET},
+    {"afternoon", W_GREET},
+    {"evening", W_GREET},
+    {"bye", W_GREET},
+    {"goodbye", W_GREET},
+    {"hallo", W_GREET},
+    {"helo", W_GREET},
+    {"hullo", W_GREET},
+    {"sup", W_GREET},
+    {"gday", W_GREET},
+    {"welcome", W_GREET},
+    {"meet", W_GREET},
+    {"later", W_GREET},
+    {"night", W_GREET},
+    {"day", W_GREET},
+    {"thanks", W_THANK},
+    {"thank", W_THANK},
+    {"thx", W_THANK},
+    {"ty", W_THANK},
+    {"cheers", W_THANK},
+    {"appreciate", W_THANK},
+    {"appreciated", W_THANK},
+    {"thankyou", W_THANK},
+    {"tnx", W_THANK},
+    {"grateful", W_THANK},
+    {"ok", W_ACK},
+    {"okay", W_ACK},
+    {"okey", W_ACK},
+    {"k", W_ACK},
+    {"kk", W_ACK},
+    {"alright", W_ACK},
+    {"allright", W_ACK},
+    {"great", W_WEAK},
+    {"cool", W_WEAK},
+    {"perfect", W_WEAK},
+    {"awesome", W_WEAK},
+    {"understood", W_ACK},
+    {"got", W_WEAK},
+    {"gotcha", W_ACK},
+    {"sure", W_WEAK},
+    {"yes", W_ACK},
+    {"yeah", W_ACK},
+    {"yep", W_ACK},
+    {"yup", W_ACK},
+    {"nice", W_WEAK},
+    {"noted", W_ACK},
+    {"fine", W_WEAK},
+    {"excellent", W_WEAK},
+    {"wonderful", W_WEAK},
+    {"brilliant", W_WEAK},
+    {"fantastic", W_WEAK},
+    {"sense", W_WEAK},
+    {"helpful", W_WEAK},
+    {"helped", W_WEAK},
+    {"helps", W_WEAK},
+    {"right", W_WEAK},
+    {"no", W_WEAK},
+    {"nope", W_ACK},
+    {"neat", W_WEAK},
+    {"amazing", W_WEAK},
+    {"clear", W_WEAK},
+    {"roger", W_ACK},
+    {"wow", W_WEAK},
+    {"good", W_WEAK},
+    {"makes", W_WEAK},
+    {"see", W_WEAK},
+    {"done", W_WEAK},
+    {"fair", W_WEAK},
     /* filler: never enough on its own */
-    {"there", W_FILL}, {"axiom", W_FILL}, {"you", W_FILL}, {"so", W_FILL},
-    {"very", W_FILL}, {"much", W_FILL}, {"a", W_FILL}, {"lot", W_FILL}, {"that", W_FILL},
-    {"s", W_FILL}, {"it", W_FILL}, {"is", W_FILL}, {"was", W_FILL}, {"i", W_FILL},
-    {"to", W_FILL}, {"again", W_FILL}, {"all", W_FILL}, {"everyone", W_FILL},
-    {"everybody", W_FILL}, {"folks", W_FILL}, {"guys", W_FILL}, {"oh", W_FILL},
-    {"ah", W_FILL}, {"um", W_FILL}, {"uh", W_FILL}, {"well", W_FILL}, {"and", W_FILL},
-    {"the", W_FILL}, {"for", W_FILL}, {"your", W_FILL}, {"help", W_FILL},
-    {"really", W_FILL}, {"how", W_FILL}, {"are", W_FILL}, {"doing", W_FILL},
-    {"going", W_FILL}, {"what", W_FILL}, {"whats", W_FILL}, {"up", W_FILL},
-    {"m", W_FILL}, {"ll", W_FILL}, {"will", W_FILL}, {"do", W_FILL},
-    {"this", W_FILL}, {"me", W_FILL}, {"now", W_FILL}, {"then", W_FILL}, {"too", W_FILL},
-    {"just", W_FILL}, {"one", W_FILL}, {"friend", W_FILL}, {"buddy", W_FILL},
-    {"mate", W_FILL}, {"today", W_FILL}, {"assistant", W_FILL}, {"ya", W_FILL},
-    {"we", W_FILL}, {"go", W_FILL}, {"have", W_FILL}, {"had", W_FILL}, {"sounds", W_FILL},
-    {"bunch", W_FILL}, {"tons", W_FILL}, {"info", W_FILL}, {"answer", W_FILL},
-    {"explanation", W_FILL}, {"enough", W_FILL}, {"needed", W_FILL},
-    {"g", W_FILL}, {"thing", W_FILL}, {"exactly", W_FILL}, {"know", W_FILL}, {"totally", W_FILL},
-    {"absolutely", W_FILL}, {"indeed", W_FILL}, {"definitely", W_FILL}, {"quite", W_FILL},
-    {"pretty", W_FILL}, {"precisely", W_FILL}, {"my", W_FILL}, {"of", W_FILL},
+    {"there", W_FILL},
+    {"axiom", W_FILL},
+    {"you", W_FILL},
+    {"so", W_FILL},
+    {"very", W_FILL},
+    {"much", W_FILL},
+    {"a", W_FILL},
+    {"lot", W_FILL},
+    {"that", W_FILL},
+    {"s", W_FILL},
+    {"it", W_FILL},
+    {"is", W_FILL},
+    {"was", W_FILL},
+    {"i", W_FILL},
+    {"to", W_FILL},
+    {"again", W_FILL},
+    {"all", W_FILL},
+    {"everyone", W_FILL},
+    {"everybody", W_FILL},
+    {"folks", W_FILL},
+    {"guys", W_FILL},
+    {"oh", W_FILL},
+    {"ah", W_FILL},
+    {"um", W_FILL},
+    {"uh", W_FILL},
+    {"well", W_FILL},
+    {"and", W_FILL},
+    {"the", W_FILL},
+    {"for", W_FILL},
+    {"your", W_FILL},
+    {"help", W_FILL},
+    {"really", W_FILL},
+    {"how", W_FILL},
+    {"are", W_FILL},
+    {"doing", W_FILL},
+    {"going", W_FILL},
+    {"what", W_FILL},
+    {"whats", W_FILL},
+    {"up", W_FILL},
+    {"m", W_FILL},
+    {"ll", W_FILL},
+    {"will", W_FILL},
+    {"do", W_FILL},
+    {"this", W_FILL},
+    {"me", W_FILL},
+    {"now", W_FILL},
+    {"then", W_FILL},
+    {"too", W_FILL},
+    {"just", W_FILL},
+    {"one", W_FILL},
+    {"friend", W_FILL},
+    {"buddy", W_FILL},
+    {"mate", W_FILL},
+    {"today", W_FILL},
+    {"assistant", W_FILL},
+    {"ya", W_FILL},
+    {"we", W_FILL},
+    {"go", W_FILL},
+    {"have", W_FILL},
+    {"had", W_FILL},
+    {"sounds", W_FILL},
+    {"bunch", W_FILL},
+    {"tons", W_FILL},
+    {"info", W_FILL},
+    {"answer", W_FILL},
+    {"explanation", W_FILL},
+    {"enough", W_FILL},
+    {"needed", W_FILL},
+    {"g", W_FILL},
+    {"thing", W_FILL},
+    {"exactly", W_FILL},
+    {"know", W_FILL},
+    {"totally", W_FILL},
+    {"absolutely", W_FILL},
+    {"indeed", W_FILL},
+    {"definitely", W_FILL},
+    {"quite", W_FILL},
+    {"pretty", W_FILL},
+    {"precisely", W_FILL},
+    {"my", W_FILL},
+    {"of", W_FILL},
 };
 
 #define NSOCIAL (sizeof social_words / sizeof social_words[0])
@@ -208,9 +331,12 @@ intent_label intent_social_rule(const char *text) {
     for (size_t i = 0; i < nw; i++) {
         word_kind k = social_kind(words[i]);
         if (!k) return INTENT_UNKNOWN; /* a content word: the model decides */
-        if (k == W_GREET) greet++;
-        else if (k == W_ACK || k == W_WEAK) ack++;
-        else if (k == W_THANK) thank++;
+        if (k == W_GREET)
+            greet++;
+        else if (k == W_ACK || k == W_WEAK)
+            ack++;
+        else if (k == W_THANK)
+            thank++;
         /* "how are you", "how's it going", "what's up" greet without a greeting word. */
         if (i + 1 < nw && strcmp(words[i], "how") == 0 &&
             (strcmp(words[i + 1], "are") == 0 || strcmp(words[i + 1], "is") == 0 ||

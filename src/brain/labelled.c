@@ -8,12 +8,12 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <limits.h>
 #include <sys/stat.h>
 
 /* Bounds: a label file larger than this is not a label file; a row longer than this
@@ -42,9 +42,11 @@ const char *intent_label_name(intent_label label) {
 
 int intent_label_parse(const char *name, intent_label *out) {
     if (!name) return -1;
-    while (isspace((unsigned char)*name)) name++;
+    while (isspace((unsigned char)*name))
+        name++;
     size_t len = strlen(name);
-    while (len && isspace((unsigned char)name[len - 1])) len--;
+    while (len && isspace((unsigned char)name[len - 1]))
+        len--;
     for (unsigned i = 0; i <= INTENT_UNKNOWN; i++) {
         if (strlen(label_names[i]) == len && strncasecmp(label_names[i], name, len) == 0) {
             if (out) *out = (intent_label)i;
@@ -59,19 +61,29 @@ int intent_label_parse(const char *name, intent_label *out) {
     return -1;
 }
 
-labelled_set *labelled_set_new(void) { return calloc(1, sizeof(labelled_set)); }
+labelled_set *labelled_set_new(void) {
+    return calloc(1, sizeof(labelled_set));
+}
 
 void labelled_set_free(labelled_set *set) {
     if (!set) return;
-    for (size_t i = 0; i < set->n; i++) free(set->rows[i].text);
-    for (size_t i = 0; i < set->nfiles; i++) free(set->files[i]);
+    for (size_t i = 0; i < set->n; i++)
+        free(set->rows[i].text);
+    for (size_t i = 0; i < set->nfiles; i++)
+        free(set->files[i]);
     free(set->rows);
     free(set);
 }
 
-size_t labelled_set_count(const labelled_set *set) { return set ? set->n : 0; }
-const labelled_row *labelled_set_rows(const labelled_set *set) { return set ? set->rows : NULL; }
-size_t labelled_set_errors(const labelled_set *set) { return set ? set->errors : 0; }
+size_t labelled_set_count(const labelled_set *set) {
+    return set ? set->n : 0;
+}
+const labelled_row *labelled_set_rows(const labelled_set *set) {
+    return set ? set->rows : NULL;
+}
+size_t labelled_set_errors(const labelled_set *set) {
+    return set ? set->errors : 0;
+}
 
 static const char *intern_file(labelled_set *set, const char *file) {
     if (!file) file = "(memory)";
@@ -116,8 +128,10 @@ static void report(labelled_set *set, labelled_warn_fn warn, void *ctx, const ch
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     set->errors++;
-    if (warn) warn(ctx, msg);
-    else LOG_W("labelled", "%s", msg);
+    if (warn)
+        warn(ctx, msg);
+    else
+        LOG_W("labelled", "%s", msg);
 }
 
 /* Text is usable when it has at least one letter or digit once trimmed. */
@@ -148,7 +162,8 @@ int labelled_load_tsv(labelled_set *set, const char *path, labelled_origin origi
                    path, lineno);
             continue;
         }
-        while (*line == ' ') line++;
+        while (*line == ' ')
+            line++;
         if (*line == '\0' || *line == '#') continue;
         char *tab = strchr(line, '\t');
         if (!tab) {
@@ -201,8 +216,10 @@ int labelled_load_json(labelled_set *set, const char *path, labelled_origin orig
     }
     if (!cJSON_IsArray(root)) {
         cJSON_Delete(root);
-        snprintf(err, errlen, "%s: the top level is not a list; it should be a list of "
-                 "{\"text\", \"label\"}", path);
+        snprintf(err, errlen,
+                 "%s: the top level is not a list; it should be a list of "
+                 "{\"text\", \"label\"}",
+                 path);
         return -1;
     }
     int added = 0;
@@ -232,8 +249,9 @@ int labelled_load_json(labelled_set *set, const char *path, labelled_origin orig
             report(set, warn, ctx,
                    "%s: row %u: field 'label': %s%.40s%s is not an intent; use one of the nine "
                    "intents (greeting, guidance, ...)",
-                   path, idx, cJSON_IsString(l) ? "'" : "", cJSON_IsString(l) ? l->valuestring
-                   : "missing or not a string", cJSON_IsString(l) ? "'" : "");
+                   path, idx, cJSON_IsString(l) ? "'" : "",
+                   cJSON_IsString(l) ? l->valuestring : "missing or not a string",
+                   cJSON_IsString(l) ? "'" : "");
             continue;
         }
         if (labelled_set_add(set, label, t->valuestring, path, idx, origin) != 0) {
@@ -312,13 +330,15 @@ static uint64_t text_key(const char *text) {
 int labelled_set_add_backup(labelled_set *set, const labelled_set *backup) {
     if (!set || !backup) return -1;
     size_t cap = 64;
-    while (cap < 2 * (set->n + backup->n)) cap *= 2;
+    while (cap < 2 * (set->n + backup->n))
+        cap *= 2;
     uint64_t *slots = calloc(cap, sizeof *slots);
     if (!slots) return -1;
     for (size_t i = 0; i < set->n; i++) {
         uint64_t k = text_key(set->rows[i].text);
         size_t j = k & (cap - 1);
-        while (slots[j] && slots[j] != k) j = (j + 1) & (cap - 1);
+        while (slots[j] && slots[j] != k)
+            j = (j + 1) & (cap - 1);
         slots[j] = k;
     }
     int added = 0;
@@ -326,7 +346,8 @@ int labelled_set_add_backup(labelled_set *set, const labelled_set *backup) {
         const labelled_row *r = &backup->rows[i];
         uint64_t k = text_key(r->text);
         size_t j = k & (cap - 1);
-        while (slots[j] && slots[j] != k) j = (j + 1) & (cap - 1);
+        while (slots[j] && slots[j] != k)
+            j = (j + 1) & (cap - 1);
         if (slots[j] == k) continue; /* the imported pack already says something about it */
         slots[j] = k;
         if (labelled_set_add(set, r->label, r->text, r->file, r->row, LABELLED_BACKUP) != 0) {

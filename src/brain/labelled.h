@@ -45,9 +45,9 @@ typedef enum { LABELLED_PRIMARY = 0, LABELLED_BACKUP = 1 } labelled_origin;
 
 typedef struct {
     intent_label label;
-    char *text;          /* owned by the set, NUL-terminated UTF-8 (as read) */
-    const char *file;    /* file name it came from (owned by the set) */
-    unsigned row;        /* 1-based line (tsv) or list index + 1 (json) */
+    char *text;       /* owned by the set, NUL-terminated UTF-8 (as read) */
+    const char *file; /* file name it came from (owned by the set) */
+    unsigned row;     /* 1-based line (tsv) or list index + 1 (json) */
     labelled_origin origin;
 } labelled_row;
 

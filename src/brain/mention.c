@@ -34,12 +34,15 @@ void text_tokens(const char *s, text_toks *out) {
     }
 }
 
-static const char *const stop[] = {"what", "whats", "is", "the", "a", "an", "of", "to", "do", "does", "how", "i",
-                                   "can", "could", "you", "me", "about", "tell", "it", "its", "this", "that", "with",
-                                   "for", "and", "in", "on", "my", "your", "are", "be", "we", "our", "there", "any",
-                                   "or", "if", "so", "please", "hey", "hi", "would", "should", "which", "some", "at",
-                                   "by", "from", "as", "was", "will", "have", "has", "get", "use", "using", "know", "show", "explain",
-                                   "describe", "info", "information", "need", "want", "like", "more", "us", "lab", "s"};
+static const char *const stop[] = {
+    "what", "whats", "is",     "the",  "a",       "an",       "of",     "to",          "do",
+    "does", "how",   "i",      "can",  "could",   "you",      "me",     "about",       "tell",
+    "it",   "its",   "this",   "that", "with",    "for",      "and",    "in",          "on",
+    "my",   "your",  "are",    "be",   "we",      "our",      "there",  "any",         "or",
+    "if",   "so",    "please", "hey",  "hi",      "would",    "should", "which",       "some",
+    "at",   "by",    "from",   "as",   "was",     "will",     "have",   "has",         "get",
+    "use",  "using", "know",   "show", "explain", "describe", "info",   "information", "need",
+    "want", "like",  "more",   "us",   "lab",     "s"};
 
 int text_is_stopword(const char *tok) {
     for (size_t i = 0; i < sizeof stop / sizeof stop[0]; i++)
@@ -60,20 +63,25 @@ struct mention_index {
 };
 
 static const char *const generic[] = {
-    "kit", "kits", "robot", "robots", "module", "modules", "platform", "system", "sensor", "sensors", "board",
-    "camera", "the", "and", "of", "with", "for", "pro", "ai", "nvidia", "intel", "wifi", "dual", "npu", "lts",
-    "components", "power", "distribution", "mobile", "autonomous", "tracked", "mecanum", "a", "an", "plus",
-    "hat", "computer", "edge", "lab", "new", "mini", "v2", "v3", "3d", "dof", "tool", "tools", "set", "unit",
-    "supplies", "supply", "wires", "jumper", "depth", "driver", "drivers", "motor", "motors", "humble", "jazzy",
-    "super", "orientation", "small", "large", "basic", "starter", "smart", "developer", "development", "station",
-    "module", "sensor"};
+    "kit",      "kits",       "robot",   "robots",  "module",     "modules",     "platform",
+    "system",   "sensor",     "sensors", "board",   "camera",     "the",         "and",
+    "of",       "with",       "for",     "pro",     "ai",         "nvidia",      "intel",
+    "wifi",     "dual",       "npu",     "lts",     "components", "power",       "distribution",
+    "mobile",   "autonomous", "tracked", "mecanum", "a",          "an",          "plus",
+    "hat",      "computer",   "edge",    "lab",     "new",        "mini",        "v2",
+    "v3",       "3d",         "dof",     "tool",    "tools",      "set",         "unit",
+    "supplies", "supply",     "wires",   "jumper",  "depth",      "driver",      "drivers",
+    "motor",    "motors",     "humble",  "jazzy",   "super",      "orientation", "small",
+    "large",    "basic",      "starter", "smart",   "developer",  "development", "station",
+    "module",   "sensor"};
 
 static int is_generic(const char *t) {
     for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
         if (strcmp(t, generic[i]) == 0) return 1;
     /* memory sizes ("8gb") and bare numbers name no product on their own */
     size_t n = strlen(t), d = 0;
-    while (d < n && isdigit((unsigned char)t[d])) d++;
+    while (d < n && isdigit((unsigned char)t[d]))
+        d++;
     if (d == n) return 1;
     if (d && strcmp(t + d, "gb") == 0) return 1;
     return 0;
@@ -85,7 +93,8 @@ static void add_phrase(mention_index *m, int item, const text_toks *tt, size_t f
         phrase *q = &m->ph[i];
         if (q->item != item || q->ntok != n) continue;
         size_t k = 0;
-        while (k < n && strcmp(q->toks[k], tt->t[from + k]) == 0) k++;
+        while (k < n && strcmp(q->toks[k], tt->t[from + k]) == 0)
+            k++;
         if (k == n) return;
     }
     if (m->n == m->cap) {
@@ -113,9 +122,12 @@ static void add_name_forms(mention_index *m, int item, const char *name) {
     size_t w = 0;
     int depth = 0;
     for (const char *s = name; *s && w < sizeof buf - 1; s++) {
-        if (*s == '(') depth++;
-        else if (*s == ')') depth = depth ? depth - 1 : 0;
-        else if (!depth) buf[w++] = *s;
+        if (*s == '(')
+            depth++;
+        else if (*s == ')')
+            depth = depth ? depth - 1 : 0;
+        else if (!depth)
+            buf[w++] = *s;
     }
     buf[w] = 0;
     text_tokens(name, &full);
@@ -127,24 +139,29 @@ static void add_name_forms(mention_index *m, int item, const char *name) {
     if (op) {
         text_toks par;
         text_tokens(op, &par);
-        for (size_t i = 0; i < par.n; i++) add_phrase(m, item, &par, i, 1);
+        for (size_t i = 0; i < par.n; i++)
+            add_phrase(m, item, &par, i, 1);
     }
     /* drop vendor words and memory sizes; suffix-less model numbers */
     text_toks core = {.n = 0};
     for (size_t i = 0; i < shortf.n; i++) {
         const char *t = shortf.t[i];
         size_t n = strlen(t), d = 0;
-        while (d < n && isdigit((unsigned char)t[d])) d++;
-        if (strcmp(t, "nvidia") == 0 || strcmp(t, "intel") == 0 || (d && strcmp(t + d, "gb") == 0)) continue;
+        while (d < n && isdigit((unsigned char)t[d]))
+            d++;
+        if (strcmp(t, "nvidia") == 0 || strcmp(t, "intel") == 0 || (d && strcmp(t + d, "gb") == 0))
+            continue;
         memcpy(core.t[core.n++], t, TOK_LEN);
     }
     add_phrase(m, item, &core, 0, core.n);
     for (size_t i = 0; i < core.n; i++) {
         char *t = core.t[i];
         size_t n = strlen(t), k = 0;
-        while (k < n && isalpha((unsigned char)t[k])) k++;
+        while (k < n && isalpha((unsigned char)t[k]))
+            k++;
         size_t d = k;
-        while (d < n && isdigit((unsigned char)t[d])) d++;
+        while (d < n && isdigit((unsigned char)t[d]))
+            d++;
         if (k && d > k && d < n) { /* "d435i" -> "d435", "a1m8" -> "a1" */
             text_toks v = core;
             v.t[i][d] = 0;
@@ -156,7 +173,8 @@ static void add_name_forms(mention_index *m, int item, const char *name) {
     if (core.n >= 3 && !is_generic(core.t[core.n - 1]) && !is_generic(core.t[core.n - 2]))
         add_phrase(m, item, &core, core.n - 2, 2);
     /* a trailing generation number is often left out ("raspberry pi camera module") */
-    if (core.n >= 3 && is_generic(core.t[core.n - 1]) && isdigit((unsigned char)core.t[core.n - 1][0]))
+    if (core.n >= 3 && is_generic(core.t[core.n - 1]) &&
+        isdigit((unsigned char)core.t[core.n - 1][0]))
         add_phrase(m, item, &core, 0, core.n - 1);
 }
 
@@ -167,7 +185,8 @@ mention_index *mention_new(const pack *p) {
         const pack_item *it = &p->items[i];
         if (!it->name) continue;
         add_name_forms(m, (int)i, it->name);
-        for (size_t a = 0; a < it->n_aliases; a++) add_name_forms(m, (int)i, it->aliases[a]);
+        for (size_t a = 0; a < it->n_aliases; a++)
+            add_name_forms(m, (int)i, it->aliases[a]);
         if (it->id) add_name_forms(m, (int)i, it->id);
     }
     /* single words that belong to exactly one item's phrases */
@@ -203,10 +222,12 @@ void mention_free(mention_index *m) {
 static int word_matches(const char *ph, const char *t, int last) {
     if (strcmp(ph, t) == 0) return 1;
     size_t n = strlen(ph);
-    return last && n >= 3 && isalpha((unsigned char)ph[n - 1]) && strncmp(ph, t, n) == 0 && strcmp(t + n, "s") == 0;
+    return last && n >= 3 && isalpha((unsigned char)ph[n - 1]) && strncmp(ph, t, n) == 0 &&
+           strcmp(t + n, "s") == 0;
 }
 
-int mention_find(const mention_index *m, const text_toks *tt, int *cover, size_t *start, size_t *len) {
+int mention_find(const mention_index *m, const text_toks *tt, int *cover, size_t *start,
+                 size_t *len) {
     int best = -1, best_cover = 0;
     size_t bs = 0, bl = 0;
     if (m)
@@ -215,7 +236,8 @@ int mention_find(const mention_index *m, const text_toks *tt, int *cover, size_t
             if (p->cover <= best_cover || p->ntok > tt->n) continue;
             for (size_t s = 0; s + p->ntok <= tt->n; s++) {
                 size_t k = 0;
-                while (k < p->ntok && word_matches(p->toks[k], tt->t[s + k], k + 1 == p->ntok)) k++;
+                while (k < p->ntok && word_matches(p->toks[k], tt->t[s + k], k + 1 == p->ntok))
+                    k++;
                 if (k == p->ntok) {
                     best = p->item;
                     best_cover = p->cover;
@@ -231,8 +253,8 @@ int mention_find(const mention_index *m, const text_toks *tt, int *cover, size_t
     return best;
 }
 
-size_t mention_find_all(const mention_index *m, const text_toks *toks, int *items, size_t *starts, size_t *lens,
-                        size_t max) {
+size_t mention_find_all(const mention_index *m, const text_toks *toks, int *items, size_t *starts,
+                        size_t *lens, size_t max) {
     text_toks *w = malloc(sizeof *w);
     if (!w) return 0;
     *w = *toks;
@@ -241,9 +263,11 @@ size_t mention_find_all(const mention_index *m, const text_toks *toks, int *item
         size_t s, l;
         int it = mention_find(m, w, NULL, &s, &l);
         if (it < 0) break;
-        for (size_t k = s; k < s + l; k++) w->t[k][0] = 0; /* a blank token matches no phrase */
+        for (size_t k = s; k < s + l; k++)
+            w->t[k][0] = 0; /* a blank token matches no phrase */
         int dup = 0;
-        for (size_t k = 0; k < n; k++) dup |= items[k] == it;
+        for (size_t k = 0; k < n; k++)
+            dup |= items[k] == it;
         if (dup) continue;
         items[n] = it;
         if (starts) starts[n] = s;

@@ -17,8 +17,8 @@
 
 #include <stddef.h>
 
-#define TOK_MAX 128  /* tokens kept per text */
-#define TOK_LEN 32   /* bytes per token, longer ones are cut */
+#define TOK_MAX 128 /* tokens kept per text */
+#define TOK_LEN 32  /* bytes per token, longer ones are cut */
 
 typedef struct {
     char t[TOK_MAX][TOK_LEN];
@@ -40,12 +40,13 @@ void mention_free(mention_index *m);
 
 /* The best item named in toks, or -1. *cover (may be NULL) gets the characters its
  * phrase covers (a confidence proxy); *start and *len the token span (may be NULL). */
-int mention_find(const mention_index *m, const text_toks *toks, int *cover, size_t *start, size_t *len);
+int mention_find(const mention_index *m, const text_toks *toks, int *cover, size_t *start,
+                 size_t *len);
 /* Every item named in toks, best (longest phrase) first, at most max; non-overlapping.
  * items[i] with its span starts[i]/lens[i] (the span arrays may be NULL). Returns the
  * count. "does the x500 work with the jetson orin nano" names two. */
-size_t mention_find_all(const mention_index *m, const text_toks *toks, int *items, size_t *starts, size_t *lens,
-                        size_t max);
+size_t mention_find_all(const mention_index *m, const text_toks *toks, int *items, size_t *starts,
+                        size_t *lens, size_t max);
 /* Same on raw text. */
 int mention_find_text(const mention_index *m, const char *text);
 

@@ -24,10 +24,12 @@ struct normaliser {
     size_t n_glued;
 };
 
-static const char *const small[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                                    "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-                                    "seventeen", "eighteen", "nineteen"};
-static const char *const tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+static const char *const small[] = {"zero",    "one",     "two",       "three",    "four",
+                                    "five",    "six",     "seven",     "eight",    "nine",
+                                    "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+static const char *const tens[] = {"",      "",      "twenty",  "thirty", "forty",
+                                   "fifty", "sixty", "seventy", "eighty", "ninety"};
 
 static int word_num(const char *t, int *v, int *is_tens) {
     for (int i = 0; i < 20; i++)
@@ -42,7 +44,8 @@ static int below_hundred(const text_toks *tt, size_t *j, int *v) {
     int is_t, v2, t2;
     if (*j >= tt->n || !word_num(tt->t[*j], v, &is_t)) return 0;
     (*j)++;
-    if (is_t && *j < tt->n && word_num(tt->t[*j], &v2, &t2) && !t2 && v2 > 0 && v2 < 10) *v += v2, (*j)++;
+    if (is_t && *j < tt->n && word_num(tt->t[*j], &v2, &t2) && !t2 && v2 > 0 && v2 < 10)
+        *v += v2, (*j)++;
     return 1;
 }
 
@@ -78,7 +81,8 @@ static void spelled(text_toks *tt) {
     text_toks out = {.n = 0};
     for (size_t i = 0; i < tt->n;) {
         size_t j = i;
-        while (j < tt->n && strlen(tt->t[j]) == 1) j++;
+        while (j < tt->n && strlen(tt->t[j]) == 1)
+            j++;
         size_t s = i;
         if (j - s >= 2 && (strcmp(tt->t[s], "a") == 0 || strcmp(tt->t[s], "i") == 0)) {
             memcpy(out.t[out.n++], tt->t[s], TOK_LEN);
@@ -87,11 +91,13 @@ static void spelled(text_toks *tt) {
         if (j - s >= 2) {
             char buf[TOK_LEN] = {0};
             size_t w = 0;
-            for (size_t k = s; k < j && w < TOK_LEN - 1; k++) buf[w++] = tt->t[k][0];
+            for (size_t k = s; k < j && w < TOK_LEN - 1; k++)
+                buf[w++] = tt->t[k][0];
             /* a spelled run glues onto a following number or word part: "d 435" */
             memcpy(out.t[out.n++], buf, TOK_LEN);
         } else {
-            for (size_t k = s; k < j; k++) memcpy(out.t[out.n++], tt->t[k], TOK_LEN);
+            for (size_t k = s; k < j; k++)
+                memcpy(out.t[out.n++], tt->t[k], TOK_LEN);
         }
         if (j == i) {
             memcpy(out.t[out.n++], tt->t[i], TOK_LEN);
@@ -104,7 +110,8 @@ static void spelled(text_toks *tt) {
 
 static int is_glued_form(const char *t) {
     size_t i = 0;
-    while (isalpha((unsigned char)t[i])) i++;
+    while (isalpha((unsigned char)t[i]))
+        i++;
     return i > 0 && isdigit((unsigned char)t[i]);
 }
 
@@ -112,13 +119,15 @@ static int is_glued_form(const char *t) {
  * ordinary words seldom make it up by chance ("jetbot", "realsense"). */
 static int is_compound_name(const char *t) {
     size_t i = 0;
-    while (isalpha((unsigned char)t[i])) i++;
+    while (isalpha((unsigned char)t[i]))
+        i++;
     return i >= 6 && t[i] == '\0';
 }
 
 static int is_word(const char *t) {
     size_t i = 0;
-    while (isalpha((unsigned char)t[i])) i++;
+    while (isalpha((unsigned char)t[i]))
+        i++;
     return i >= 2 && t[i] == '\0';
 }
 
@@ -130,11 +139,13 @@ static void join_glued(const normaliser *nz, text_toks *tt) {
     size_t w = 0;
     for (size_t i = 0; i < tt->n; i++) {
         if (i + 1 < tt->n && isalpha((unsigned char)tt->t[i][0]) &&
-            (isdigit((unsigned char)tt->t[i + 1][0]) || (is_word(tt->t[i]) && is_word(tt->t[i + 1])))) {
+            (isdigit((unsigned char)tt->t[i + 1][0]) ||
+             (is_word(tt->t[i]) && is_word(tt->t[i + 1])))) {
             char j[2 * TOK_LEN];
             snprintf(j, sizeof j, "%s%s", tt->t[i], tt->t[i + 1]);
             int hit = 0;
-            for (size_t g = 0; g < nz->n_glued && !hit; g++) hit = strcmp(nz->glued[g], j) == 0;
+            for (size_t g = 0; g < nz->n_glued && !hit; g++)
+                hit = strcmp(nz->glued[g], j) == 0;
             if (hit && strlen(j) < TOK_LEN) {
                 memcpy(tt->t[w++], j, strlen(j) + 1);
                 i++;
@@ -154,13 +165,16 @@ static void apply_fixes(const normaliser *nz, text_toks *tt) {
         const fix *best = NULL;
         for (size_t f = 0; f < nz->n; f++) {
             const fix *x = &nz->fixes[f];
-            if (x->from.n == 0 || i + x->from.n > tt->n || (best && x->from.n <= best->from.n)) continue;
+            if (x->from.n == 0 || i + x->from.n > tt->n || (best && x->from.n <= best->from.n))
+                continue;
             size_t k = 0;
-            while (k < x->from.n && strcmp(x->from.t[k], tt->t[i + k]) == 0) k++;
+            while (k < x->from.n && strcmp(x->from.t[k], tt->t[i + k]) == 0)
+                k++;
             if (k == x->from.n) best = x;
         }
         if (best) {
-            for (size_t k = 0; k < best->to.n && out.n < TOK_MAX; k++) memcpy(out.t[out.n++], best->to.t[k], TOK_LEN);
+            for (size_t k = 0; k < best->to.n && out.n < TOK_MAX; k++)
+                memcpy(out.t[out.n++], best->to.t[k], TOK_LEN);
             i += best->from.n;
         } else {
             if (out.n < TOK_MAX) memcpy(out.t[out.n++], tt->t[i], TOK_LEN);
@@ -174,7 +188,8 @@ normaliser *normaliser_new(const pack *p) {
     normaliser *n = calloc(1, sizeof *n);
     if (!n || !p) return n;
     size_t cap = 0;
-    for (size_t i = 0; i < p->n_items; i++) cap += (1 + p->items[i].n_aliases) * 8; /* words per name, at most kept */
+    for (size_t i = 0; i < p->n_items; i++)
+        cap += (1 + p->items[i].n_aliases) * 8; /* words per name, at most kept */
     n->glued = calloc(cap + 1, sizeof *n->glued);
     text_toks *tt = malloc(sizeof *tt);
     for (size_t i = 0; n->glued && tt && i < p->n_items; i++)
@@ -185,13 +200,15 @@ normaliser *normaliser_new(const pack *p) {
             for (size_t k = 0; k < tt->n && n->n_glued < cap; k++) {
                 if (!is_glued_form(tt->t[k]) && !is_compound_name(tt->t[k])) continue;
                 int dup = 0;
-                for (size_t g = 0; g < n->n_glued && !dup; g++) dup = strcmp(n->glued[g], tt->t[k]) == 0;
+                for (size_t g = 0; g < n->n_glued && !dup; g++)
+                    dup = strcmp(n->glued[g], tt->t[k]) == 0;
                 if (!dup) memcpy(n->glued[n->n_glued++], tt->t[k], TOK_LEN);
             }
         }
     free(tt);
     size_t total = 0;
-    for (size_t i = 0; i < p->n_prons; i++) total += p->prons[i].n_heard;
+    for (size_t i = 0; i < p->n_prons; i++)
+        total += p->prons[i].n_heard;
     n->fixes = calloc(total ? total : 1, sizeof *n->fixes);
     if (!n->fixes) return n;
     for (size_t i = 0; i < p->n_prons; i++)
@@ -223,8 +240,9 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     return k > 0 ? (size_t)k : 0;
 }
 
-static const char *const fillers[] = {"um", "umm", "uh", "uhh", "uhm", "hmm", "hm", "mm", "mmm", "mhm", "er", "erm",
-                                      "ah", "eh", "oh", "huh", "like", "so", "well", "hmmm"};
+static const char *const fillers[] = {"um", "umm", "uh",   "uhh", "uhm",  "hmm", "hm",
+                                      "mm", "mmm", "mhm",  "er",  "erm",  "ah",  "eh",
+                                      "oh", "huh", "like", "so",  "well", "hmmm"};
 static int is_filler(const char *t) {
     for (size_t i = 0; i < sizeof fillers / sizeof fillers[0]; i++)
         if (strcmp(t, fillers[i]) == 0) return 1;
@@ -276,7 +294,8 @@ void normalise_text(const normaliser *nz, const char *in, norm_result *out) {
         }
         if (w + n > NORM_MAX_INPUT) {
             out->truncated = 1;
-            while (w > NORM_MAX_INPUT / 2 && out->clean[w - 1] != ' ') w--; /* cut at a word */
+            while (w > NORM_MAX_INPUT / 2 && out->clean[w - 1] != ' ')
+                w--; /* cut at a word */
             break;
         }
         memcpy(out->clean + w, s, n);
@@ -300,7 +319,8 @@ void normalise_text(const normaliser *nz, const char *in, norm_result *out) {
         return;
     }
     int all_filler = 1;
-    for (size_t i = 0; i < tt.n; i++) all_filler &= is_filler(tt.t[i]);
+    for (size_t i = 0; i < tt.n; i++)
+        all_filler &= is_filler(tt.t[i]);
     if (all_filler) {
         out->dropped = "filler";
         return;

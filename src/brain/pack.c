@@ -60,7 +60,9 @@ char *pack_strndup(pack *p, const char *s, size_t n) {
     return d;
 }
 
-char *pack_strdup(pack *p, const char *s) { return s ? pack_strndup(p, s, strlen(s)) : NULL; }
+char *pack_strdup(pack *p, const char *s) {
+    return s ? pack_strndup(p, s, strlen(s)) : NULL;
+}
 
 void pack_issue(pack *p, const char *fmt, ...) {
     if (p->n_issues >= PACK_MAX_ISSUES) return;
@@ -74,7 +76,8 @@ void pack_issue(pack *p, const char *fmt, ...) {
     p->issues = ni;
     p->issues[p->n_issues] = strdup(buf);
     if (p->issues[p->n_issues]) p->n_issues++;
-    if (p->n_issues == PACK_MAX_ISSUES) LOG_W("pack", "more issues follow; only the first %d are kept", PACK_MAX_ISSUES);
+    if (p->n_issues == PACK_MAX_ISSUES)
+        LOG_W("pack", "more issues follow; only the first %d are kept", PACK_MAX_ISSUES);
 }
 
 void pack_hash_add(pack *p, const char *name, const char *data, size_t len) {
@@ -95,8 +98,10 @@ static void text_position(const char *text, size_t off, int *line, int *col) {
     *line = 1;
     *col = 1;
     for (size_t i = 0; i < off && text[i]; i++) {
-        if (text[i] == '\n') (*line)++, *col = 1;
-        else (*col)++;
+        if (text[i] == '\n')
+            (*line)++, *col = 1;
+        else
+            (*col)++;
     }
 }
 
@@ -105,7 +110,8 @@ cJSON *pack_read_json(pack *p, const char *dir, const char *file, int required) 
     snprintf(path, sizeof path, "%s/%s", dir, file);
     struct stat st;
     if (stat(path, &st) != 0) {
-        if (required) pack_issue(p, "%s: missing; this file is required (see docs/knowledge-pack.md)", file);
+        if (required)
+            pack_issue(p, "%s: missing; this file is required (see docs/knowledge-pack.md)", file);
         return NULL;
     }
     size_t len = 0;
@@ -121,8 +127,9 @@ cJSON *pack_read_json(pack *p, const char *dir, const char *file, int required) 
         int line, col;
         size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
         text_position(text, off, &line, &col);
-        pack_issue(p, "%s: line %d, column %d: not valid JSON; the file is skipped, fix the syntax there",
-                   file, line, col);
+        pack_issue(
+            p, "%s: line %d, column %d: not valid JSON; the file is skipped, fix the syntax there",
+            file, line, col);
     } else {
         p->files_loaded++;
     }
@@ -136,12 +143,14 @@ static char *read_text(pack *p, const char *dir, const char *file, int required)
     snprintf(path, sizeof path, "%s/%s", dir, file);
     struct stat st;
     if (stat(path, &st) != 0) {
-        if (required) pack_issue(p, "%s: missing; this file is required (see docs/knowledge-pack.md)", file);
+        if (required)
+            pack_issue(p, "%s: missing; this file is required (see docs/knowledge-pack.md)", file);
         return NULL;
     }
     size_t len;
     char *t = file_read_all(path, PACK_FILE_MAX, &len, err, sizeof err);
-    if (!t) pack_issue(p, "%s: %s", file, err);
+    if (!t)
+        pack_issue(p, "%s: %s", file, err);
     else {
         pack_hash_add(p, file, t, len);
         p->files_loaded++;
@@ -155,8 +164,10 @@ void pack_hash_file(pack *p, const char *dir, const char *file) {
 }
 
 static void trim(char **s, char **e) {
-    while (*s < *e && (**s == ' ' || **s == '\t' || **s == '\r')) (*s)++;
-    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r')) (*e)--;
+    while (*s < *e && (**s == ' ' || **s == '\t' || **s == '\r'))
+        (*s)++;
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r'))
+        (*e)--;
 }
 
 void pack_load_pronunciations(pack *p, const char *dir, int required) {
@@ -176,7 +187,10 @@ void pack_load_pronunciations(pack *p, const char *dir, int required) {
         if (ls == le || *ls == '#') continue;
         char *tab1 = memchr(ls, '\t', (size_t)(le - ls));
         if (!tab1) {
-            pack_issue(p, "pronunciations.tsv: line %d: field 'heard-as' missing; write Word<TAB>heard-as[|...]", line);
+            pack_issue(p,
+                       "pronunciations.tsv: line %d: field 'heard-as' missing; write "
+                       "Word<TAB>heard-as[|...]",
+                       line);
             continue;
         }
         char *tab2 = memchr(tab1 + 1, '\t', (size_t)(le - tab1 - 1));
@@ -197,7 +211,8 @@ void pack_load_pronunciations(pack *p, const char *dir, int required) {
         memset(x, 0, sizeof *x);
         x->word = pack_strndup(p, ws, (size_t)(we - ws));
         size_t nh = 1;
-        for (char *q = hs; q < he; q++) nh += *q == '|';
+        for (char *q = hs; q < he; q++)
+            nh += *q == '|';
         x->heard = pack_alloc(p, nh * sizeof *x->heard);
         for (char *q = hs; x->heard && q <= he;) {
             char *bar = memchr(q, '|', (size_t)(he - q));
@@ -225,7 +240,8 @@ void pack_load_pronunciations(pack *p, const char *dir, int required) {
     free(pr);
 }
 
-static const char *const resp_keys[RESP_N] = {"greeting", "acknowledgment", "unknown", "goodbye", "empty"};
+static const char *const resp_keys[RESP_N] = {"greeting", "acknowledgment", "unknown", "goodbye",
+                                              "empty"};
 
 void pack_load_responses(pack *p, const char *dir, int required) {
     cJSON *j = pack_read_json(p, dir, "responses.json", required);
@@ -251,7 +267,9 @@ void pack_load_responses(pack *p, const char *dir, int required) {
             i++;
             if (cJSON_IsString(it) && it->valuestring[0] && p->responses[k])
                 p->responses[k][p->n_responses[k]++] = pack_strdup(p, it->valuestring);
-            else pack_issue(p, "responses.json: field '%s', entry %d: expected a non-empty string", resp_keys[k], i);
+            else
+                pack_issue(p, "responses.json: field '%s', entry %d: expected a non-empty string",
+                           resp_keys[k], i);
         }
     }
     cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "llm_unavailable");
@@ -275,7 +293,9 @@ void pack_default_responses(pack *p) {
         p->responses[k][0] = pack_strdup(p, defs[k]);
         p->n_responses[k] = 1;
     }
-    if (!p->llm_unavailable) p->llm_unavailable = pack_strdup(p, "I couldn't reach the language model; here is what I know:");
+    if (!p->llm_unavailable)
+        p->llm_unavailable =
+            pack_strdup(p, "I couldn't reach the language model; here is what I know:");
 }
 
 int pack_item_by_id(const pack *p, const char *id) {
@@ -288,7 +308,9 @@ int pack_item_by_id(const pack *p, const char *id) {
 pack *pack_load(const char *dir, const char *backup_dir, char *err, size_t errlen) {
     struct stat st;
     if (!dir || !*dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "knowledge pack folder '%s' does not exist; set --data to a pack or the reference data/ folder",
+        snprintf(err, errlen,
+                 "knowledge pack folder '%s' does not exist; set --data to a pack or the reference "
+                 "data/ folder",
                  dir ? dir : "");
         return NULL;
     }
@@ -314,18 +336,20 @@ pack *pack_load(const char *dir, const char *backup_dir, char *err, size_t errle
         pack_load_responses(p, backup_dir, 0);
     }
     pack_default_responses(p);
-    snprintf(p->content_hash, sizeof p->content_hash, "%016llx%016llx", (unsigned long long)p->arena->h1,
-             (unsigned long long)p->arena->h2);
-    for (size_t i = 0; i < p->n_issues; i++) LOG_W("pack", "%s: %s", dir, p->issues[i]);
+    snprintf(p->content_hash, sizeof p->content_hash, "%016llx%016llx",
+             (unsigned long long)p->arena->h1, (unsigned long long)p->arena->h2);
+    for (size_t i = 0; i < p->n_issues; i++)
+        LOG_W("pack", "%s: %s", dir, p->issues[i]);
     if (rc != 0 || p->arena->oom || (p->n_items == 0 && p->n_templates == 0 && p->n_facts == 0)) {
         snprintf(err, errlen, "%s: no usable knowledge loaded (%s)%s%s", dir,
-                 native ? "AXIOM pack" : "no pack.json, so read as the reference deployment's data folder",
+                 native ? "AXIOM pack"
+                        : "no pack.json, so read as the reference deployment's data folder",
                  p->n_issues ? "; first problem: " : "", p->n_issues ? p->issues[0] : "");
         pack_free(p);
         return NULL;
     }
-    LOG_I("pack", "%s (%s): %zu items, %zu templates, %zu facts, %zu pronunciations, %zu issues", dir, p->kind,
-          p->n_items, p->n_templates, p->n_facts, p->n_prons, p->n_issues);
+    LOG_I("pack", "%s (%s): %zu items, %zu templates, %zu facts, %zu pronunciations, %zu issues",
+          dir, p->kind, p->n_items, p->n_templates, p->n_facts, p->n_prons, p->n_issues);
     return p;
 }
 
@@ -339,7 +363,8 @@ void pack_free(pack *p) {
         }
         free(p->arena);
     }
-    for (size_t i = 0; i < p->n_issues; i++) free(p->issues[i]);
+    for (size_t i = 0; i < p->n_issues; i++)
+        free(p->issues[i]);
     free(p->issues);
     free(p);
 }

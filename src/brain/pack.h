@@ -23,13 +23,13 @@ typedef struct {
     size_t n_capabilities;
     const char **compatible; /* item ids (native) or names (imported) */
     size_t n_compatible;
-    int card_index;          /* -1 = no UI card */
+    int card_index;                      /* -1 = no UI card */
     const char *model_path, *model_name; /* NULL = no 3D model */
 } pack_item;
 
 typedef struct {
-    const char *intent;   /* one of the nine intent names */
-    int item;             /* index into items, -1 = general */
+    const char *intent; /* one of the nine intent names */
+    int item;           /* index into items, -1 = general */
     const char *question, *answer;
     /* The question is a recorded misrecognition ("what is the jetsun aurin na no"), kept
      * so that hearing it still finds the answer; never taught to the recogniser. */
@@ -38,23 +38,30 @@ typedef struct {
 
 typedef struct {
     const char *id, *topic, *text;
-    int item;             /* -1 = general */
+    int item; /* -1 = general */
 } pack_fact;
 
 typedef struct {
-    const char *word;     /* as it should be written ("Jetson") */
-    const char **heard;   /* how the recogniser tends to hear it ("jet son") */
+    const char *word;   /* as it should be written ("Jetson") */
+    const char **heard; /* how the recogniser tends to hear it ("jet son") */
     size_t n_heard;
-    const char *phones;   /* CMU phones or NULL */
+    const char *phones; /* CMU phones or NULL */
 } pack_pron;
 
-typedef enum { RESP_GREETING = 0, RESP_ACK, RESP_UNKNOWN, RESP_GOODBYE, RESP_EMPTY, RESP_N } pack_resp_kind;
+typedef enum {
+    RESP_GREETING = 0,
+    RESP_ACK,
+    RESP_UNKNOWN,
+    RESP_GOODBYE,
+    RESP_EMPTY,
+    RESP_N
+} pack_resp_kind;
 
 typedef struct pack pack;
 
 struct pack {
     const char *dir;
-    const char *kind;          /* "axiom-pack" or "reference" */
+    const char *kind; /* "axiom-pack" or "reference" */
     const char *name, *description;
     const char *lab_name, *lab_full_name, *lab_location, *lab_hours, *lab_contact;
     pack_item *items;

@@ -37,10 +37,13 @@ static char *slug(pack *p, const char *name) {
     char buf[128];
     size_t w = 0;
     for (const char *s = name; *s && w < sizeof buf - 1; s++) {
-        if (isalnum((unsigned char)*s)) buf[w++] = (char)tolower((unsigned char)*s);
-        else if (w && buf[w - 1] != '-') buf[w++] = '-';
+        if (isalnum((unsigned char)*s))
+            buf[w++] = (char)tolower((unsigned char)*s);
+        else if (w && buf[w - 1] != '-')
+            buf[w++] = '-';
     }
-    while (w && buf[w - 1] == '-') w--;
+    while (w && buf[w - 1] == '-')
+        w--;
     buf[w] = 0;
     return pack_strdup(p, buf);
 }
@@ -49,15 +52,18 @@ static char *slug(pack *p, const char *name) {
 static const char **split(pack *p, const char *s, const char *sep, size_t *n) {
     *n = 0;
     size_t cap = 1;
-    for (const char *q = s; (q = strstr(q, sep)); q += strlen(sep)) cap++;
+    for (const char *q = s; (q = strstr(q, sep)); q += strlen(sep))
+        cap++;
     const char **out = pack_alloc(p, cap * sizeof *out);
     if (!out) return NULL;
     for (const char *q = s;;) {
         const char *e = strstr(q, sep);
         const char *end = e ? e : q + strlen(q);
         const char *a = q, *b = end;
-        while (a < b && isspace((unsigned char)*a)) a++;
-        while (b > a && isspace((unsigned char)b[-1])) b--;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
         if (b > a && *n < cap) out[(*n)++] = pack_strndup(p, a, (size_t)(b - a));
         if (!e) break;
         q = e + strlen(sep);
@@ -71,7 +77,8 @@ static const struct {
     {"go2|quadruped", "quadruped", "models/quadruped.glb", "Quadruped robot"},
     {"realsense|depth", "depth camera", "models/depth_camera.glb", "Depth camera"},
     {"drone|quadcopter", "drone", "models/drone.glb", "Drone"},
-    {"arduino|breadboard|breadboards", "prototyping board", "models/prototyping_board.glb", "Prototyping board"},
+    {"arduino|breadboard|breadboards", "prototyping board", "models/prototyping_board.glb",
+     "Prototyping board"},
 };
 
 static void add_alias(pack *p, pack_item *it, const char *alias);
@@ -116,7 +123,10 @@ static void load_inventory(pack *p, const char *dir) {
         if (!p->items) break;
         const char *name = cJSON_IsObject(o) ? jstr(o, "name") : NULL;
         if (!name) {
-            pack_issue(p, "inventory.json: record %d: field 'name' is missing or not a string; record skipped", rec);
+            pack_issue(p,
+                       "inventory.json: record %d: field 'name' is missing or not a string; record "
+                       "skipped",
+                       rec);
             /* keep the slot so inventory_index in carousel_mapping.json still lines up */
         }
         pack_item *it = &p->items[p->n_items++];
@@ -140,26 +150,32 @@ static void load_inventory(pack *p, const char *dir) {
                     continue;
                 }
                 const char *v = colon + 1;
-                while (*v == ' ') v++;
+                while (*v == ' ')
+                    v++;
                 it->spec_keys[it->n_specs] = pack_strndup(p, parts[i], (size_t)(colon - parts[i]));
                 it->spec_vals[it->n_specs++] = v;
             }
         }
         cJSON *caps = cJSON_GetObjectItemCaseSensitive(o, "capabilities");
-        if (cJSON_IsString(caps)) it->capabilities = split(p, caps->valuestring, ",", &it->n_capabilities);
+        if (cJSON_IsString(caps))
+            it->capabilities = split(p, caps->valuestring, ",", &it->n_capabilities);
         cJSON *comp = cJSON_GetObjectItemCaseSensitive(o, "compatible_with");
         if (cJSON_IsArray(comp)) {
             int nc = cJSON_GetArraySize(comp);
             it->compatible = pack_alloc(p, (size_t)(nc ? nc : 1) * sizeof(char *));
             cJSON *c;
-            cJSON_ArrayForEach(c, comp) if (cJSON_IsString(c) && it->compatible) it->compatible[it->n_compatible++] =
-                pack_strdup(p, c->valuestring);
+            cJSON_ArrayForEach(c, comp) if (cJSON_IsString(c) && it->compatible)
+                it->compatible[it->n_compatible++] = pack_strdup(p, c->valuestring);
         } else if (comp) {
-            pack_issue(p, "inventory.json: record %d: field 'compatible_with': expected a list; ignored", rec);
+            pack_issue(
+                p, "inventory.json: record %d: field 'compatible_with': expected a list; ignored",
+                rec);
         }
         char sum[1024];
-        snprintf(sum, sizeof sum, "The %s is %s %s%s%s.", name, strchr("AEIOUaeiou", it->category[0]) ? "an" : "a",
-                 it->category, cJSON_IsString(caps) ? ", used for " : "", cJSON_IsString(caps) ? caps->valuestring : "");
+        snprintf(sum, sizeof sum, "The %s is %s %s%s%s.", name,
+                 strchr("AEIOUaeiou", it->category[0]) ? "an" : "a", it->category,
+                 cJSON_IsString(caps) ? ", used for " : "",
+                 cJSON_IsString(caps) ? caps->valuestring : "");
         it->summary = pack_strdup(p, sum);
         assign_model(p, it);
     }
@@ -183,7 +199,10 @@ static void load_carousel(pack *p, const char *dir) {
         cJSON *ii = cJSON_GetObjectItemCaseSensitive(o, "inventory_index");
         const char *nm = jstr(o, "inventory_name");
         if (!cJSON_IsNumber(ci) || ci->valuedouble < 0 || ci->valuedouble > 1000) {
-            pack_issue(p, "carousel_mapping.json: record %d: field 'carousel_index': expected a whole number from 0; skipped", rec);
+            pack_issue(p,
+                       "carousel_mapping.json: record %d: field 'carousel_index': expected a whole "
+                       "number from 0; skipped",
+                       rec);
             continue;
         }
         int item = -1;
@@ -193,14 +212,20 @@ static void load_carousel(pack *p, const char *dir) {
         for (size_t k = 0; item < 0 && nm && k < p->n_items; k++)
             if (p->items[k].name && strcmp(p->items[k].name, nm) == 0) item = (int)k;
         if (item < 0) {
-            pack_issue(p, "carousel_mapping.json: record %d: field 'inventory_index'/'inventory_name': no such inventory item; skipped",
+            pack_issue(p,
+                       "carousel_mapping.json: record %d: field "
+                       "'inventory_index'/'inventory_name': no such inventory item; skipped",
                        rec);
             continue;
         }
         int dup = 0;
-        for (size_t k = 0; k < p->n_items; k++) dup |= p->items[k].card_index == ci->valueint;
+        for (size_t k = 0; k < p->n_items; k++)
+            dup |= p->items[k].card_index == ci->valueint;
         if (dup) {
-            pack_issue(p, "carousel_mapping.json: record %d: field 'carousel_index': %d is used twice; skipped", rec, ci->valueint);
+            pack_issue(p,
+                       "carousel_mapping.json: record %d: field 'carousel_index': %d is used "
+                       "twice; skipped",
+                       rec, ci->valueint);
             continue;
         }
         p->items[item].card_index = ci->valueint;
@@ -222,9 +247,13 @@ static int resolve_equipment(pack *p, const mention_index *mi, const char *eq) {
         int n = 0;
         for (size_t a = 0; a < q.n; a++)
             for (size_t b = 0; b < nt.n; b++)
-                if (strlen(q.t[a]) > 2 && strcmp(q.t[a], nt.t[b]) == 0 && strcmp(q.t[a], "the") && strcmp(q.t[a], "and")) n++;
-        if (n > best_n) best = (int)i, best_n = n, tie = 0;
-        else if (n == best_n && n) tie = 1;
+                if (strlen(q.t[a]) > 2 && strcmp(q.t[a], nt.t[b]) == 0 && strcmp(q.t[a], "the") &&
+                    strcmp(q.t[a], "and"))
+                    n++;
+        if (n > best_n)
+            best = (int)i, best_n = n, tie = 0;
+        else if (n == best_n && n)
+            tie = 1;
     }
     return tie ? -1 : best;
 }
@@ -244,10 +273,14 @@ static void load_templates(pack *p, const char *dir, mention_index **mi) {
         const char *list, *intent;
         int has_equipment, item_from_answer;
     } lists[] = {
-        {"usage", "guidance", 1, 0},           {"specs", "equipment_query", 1, 0},
-        {"compatibility", "compatibility_check", 1, 0}, {"projects", "project_idea", 1, 0},
-        {"stt_errors", "equipment_query", 0, 1}, {"context_and_help", "equipment_query", 0, 0},
-        {"comparisons", "equipment_query", 0, 0}, {"integrations", "compatibility_check", 0, 0},
+        {"usage", "guidance", 1, 0},
+        {"specs", "equipment_query", 1, 0},
+        {"compatibility", "compatibility_check", 1, 0},
+        {"projects", "project_idea", 1, 0},
+        {"stt_errors", "equipment_query", 0, 1},
+        {"context_and_help", "equipment_query", 0, 0},
+        {"comparisons", "equipment_query", 0, 0},
+        {"integrations", "compatibility_check", 0, 0},
     };
     cJSON *j = pack_read_json(p, dir, "template_database.json", 1);
     if (!j) return;
@@ -280,12 +313,16 @@ static void load_templates(pack *p, const char *dir, mention_index **mi) {
     }
     for (cJSON *arr = j->child; arr; arr = arr->next) {
         size_t l = 0;
-        while (l < sizeof lists / sizeof lists[0] && strcmp(lists[l].list, arr->string ? arr->string : "")) l++;
+        while (l < sizeof lists / sizeof lists[0] &&
+               strcmp(lists[l].list, arr->string ? arr->string : ""))
+            l++;
         if (!cJSON_IsArray(arr)) {
-            pack_issue(p, "template_database.json: field '%s': expected a list; skipped", arr->string ? arr->string : "?");
+            pack_issue(p, "template_database.json: field '%s': expected a list; skipped",
+                       arr->string ? arr->string : "?");
             continue;
         }
-        const char *intent = l < sizeof lists / sizeof lists[0] ? lists[l].intent : "equipment_query";
+        const char *intent =
+            l < sizeof lists / sizeof lists[0] ? lists[l].intent : "equipment_query";
         int rec = 0;
         cJSON *o;
         cJSON_ArrayForEach(o, arr) {
@@ -293,7 +330,9 @@ static void load_templates(pack *p, const char *dir, mention_index **mi) {
             const char *q = cJSON_IsObject(o) ? jstr(o, "question") : NULL;
             const char *a = cJSON_IsObject(o) ? jstr(o, "answer") : NULL;
             if (!q || !a) {
-                pack_issue(p, "template_database.json: %s record %d: field '%s' is missing or empty; record skipped",
+                pack_issue(p,
+                           "template_database.json: %s record %d: field '%s' is missing or empty; "
+                           "record skipped",
                            arr->string, rec, !q ? "question" : "answer");
                 continue;
             }
@@ -342,14 +381,18 @@ static void item_facts(pack *p, fact_vec *fv) {
         if (!it->name) continue;
         fact_add(p, fv, (int)i, "summary", it->summary);
         for (size_t s = 0; s < it->n_specs; s++) {
-            if (it->spec_keys[s][0]) snprintf(buf, sizeof buf, "The %s's %s: %s.", it->name, it->spec_keys[s], it->spec_vals[s]);
-            else snprintf(buf, sizeof buf, "The %s: %s.", it->name, it->spec_vals[s]);
+            if (it->spec_keys[s][0])
+                snprintf(buf, sizeof buf, "The %s's %s: %s.", it->name, it->spec_keys[s],
+                         it->spec_vals[s]);
+            else
+                snprintf(buf, sizeof buf, "The %s: %s.", it->name, it->spec_vals[s]);
             fact_add(p, fv, (int)i, it->spec_keys[s], buf);
         }
         if (it->n_compatible) {
             size_t w = (size_t)snprintf(buf, sizeof buf, "The %s works with ", it->name);
             for (size_t c = 0; c < it->n_compatible && w < sizeof buf - 8; c++)
-                w += (size_t)snprintf(buf + w, sizeof buf - w, "%s%s", c ? (c + 1 == it->n_compatible ? " and " : ", ") : "",
+                w += (size_t)snprintf(buf + w, sizeof buf - w, "%s%s",
+                                      c ? (c + 1 == it->n_compatible ? " and " : ", ") : "",
                                       it->compatible[c]);
             if (w < sizeof buf - 2) strcat(buf, ".");
             fact_add(p, fv, (int)i, "compatibility", buf);
@@ -367,12 +410,16 @@ static void load_rag(pack *p, const char *dir, const mention_index *mi, fact_vec
     cJSON *qa = cJSON_GetObjectItemCaseSensitive(j, "existing_qa");
     int rec = 0;
     cJSON *o;
-    if (qa && !cJSON_IsArray(qa)) pack_issue(p, "rag_knowledge_base.json: field 'existing_qa': expected a list; skipped");
+    if (qa && !cJSON_IsArray(qa))
+        pack_issue(p, "rag_knowledge_base.json: field 'existing_qa': expected a list; skipped");
     if (cJSON_IsArray(qa)) cJSON_ArrayForEach(o, qa) {
             rec++;
-            const char *fact = jstr(o, "technical_fact"), *query = jstr(o, "query"), *src = jstr(o, "source");
+            const char *fact = jstr(o, "technical_fact"), *query = jstr(o, "query"),
+                       *src = jstr(o, "source");
             if (!fact) {
-                pack_issue(p, "rag_knowledge_base.json: existing_qa record %d: field 'technical_fact' is missing or empty; skipped",
+                pack_issue(p,
+                           "rag_knowledge_base.json: existing_qa record %d: field 'technical_fact' "
+                           "is missing or empty; skipped",
                            rec);
                 continue;
             }
@@ -380,7 +427,8 @@ static void load_rag(pack *p, const char *dir, const mention_index *mi, fact_vec
             if (item < 0 && src) {
                 char s2[256];
                 snprintf(s2, sizeof s2, "%s", src);
-                for (char *c = s2; *c; c++) if (*c == '_') *c = ' ';
+                for (char *c = s2; *c; c++)
+                    if (*c == '_') *c = ' ';
                 item = mention_find_text(mi, s2);
             }
             fact_add(p, fv, item, query, fact);
@@ -389,15 +437,19 @@ static void load_rag(pack *p, const char *dir, const mention_index *mi, fact_vec
     rec = 0;
     if (cJSON_IsArray(inst)) cJSON_ArrayForEach(o, inst) {
             rec++;
-            const char *ent = jstr(o, "entity"), *full = jstr(o, "full_name"), *loc = jstr(o, "location"),
-                       *est = jstr(o, "established");
+            const char *ent = jstr(o, "entity"), *full = jstr(o, "full_name"),
+                       *loc = jstr(o, "location"), *est = jstr(o, "established");
             if (!ent) {
-                pack_issue(p, "rag_knowledge_base.json: institution_facts record %d: field 'entity' is missing; skipped", rec);
+                pack_issue(p,
+                           "rag_knowledge_base.json: institution_facts record %d: field 'entity' "
+                           "is missing; skipped",
+                           rec);
                 continue;
             }
             char buf[1024];
-            snprintf(buf, sizeof buf, "%s%s%s%s%s%s%s.", ent, full ? " is " : "", full ? full : "", loc ? ", located in " : "",
-                     loc ? loc : "", est ? ", established in " : "", est ? est : "");
+            snprintf(buf, sizeof buf, "%s%s%s%s%s%s%s.", ent, full ? " is " : "", full ? full : "",
+                     loc ? ", located in " : "", loc ? loc : "", est ? ", established in " : "",
+                     est ? est : "");
             fact_add(p, fv, -1, "lab", buf);
             if (!p->lab_name) {
                 p->lab_name = pack_strdup(p, ent);
@@ -421,10 +473,12 @@ static void load_projects(pack *p, const char *dir, const mention_index *mi, fac
     cJSON *o;
     cJSON_ArrayForEach(o, all) {
         rec++;
-        const char *title = jstr(o, "project_title"), *resp = jstr(o, "assistant_response"), *desc = jstr(o, "description");
+        const char *title = jstr(o, "project_title"), *resp = jstr(o, "assistant_response"),
+                   *desc = jstr(o, "description");
         if (!title || (!resp && !desc)) {
-            pack_issue(p, "project_ideas_rag.json: all_entries record %d: field '%s' is missing; skipped", rec,
-                       !title ? "project_title" : "assistant_response");
+            pack_issue(
+                p, "project_ideas_rag.json: all_entries record %d: field '%s' is missing; skipped",
+                rec, !title ? "project_title" : "assistant_response");
             continue;
         }
         int item = -1;
@@ -433,8 +487,10 @@ static void load_projects(pack *p, const char *dir, const mention_index *mi, fac
                 if (item < 0 && cJSON_IsString(h)) item = mention_find_text(mi, h->valuestring);
             }
         char buf[2048];
-        if (resp) snprintf(buf, sizeof buf, "%s", resp);
-        else snprintf(buf, sizeof buf, "Project idea, %s: %s.", title, desc);
+        if (resp)
+            snprintf(buf, sizeof buf, "%s", resp);
+        else
+            snprintf(buf, sizeof buf, "Project idea, %s: %s.", title, desc);
         fact_add(p, fv, item, title, buf);
     }
     cJSON_Delete(j);

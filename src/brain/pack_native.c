@@ -19,22 +19,24 @@ static const char **jlist(pack *p, cJSON *o, const char *k, size_t *n, const cha
     cJSON *a = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!a || cJSON_IsNull(a)) return NULL;
     if (!cJSON_IsArray(a)) {
-        pack_issue(p, "%s: record %d: field '%s': expected a list of strings; ignored", file, rec, k);
+        pack_issue(p, "%s: record %d: field '%s': expected a list of strings; ignored", file, rec,
+                   k);
         return NULL;
     }
     int cnt = cJSON_GetArraySize(a);
     const char **out = pack_alloc(p, (size_t)(cnt ? cnt : 1) * sizeof *out);
     cJSON *it;
     cJSON_ArrayForEach(it, a) {
-        if (cJSON_IsString(it) && it->valuestring[0] && out) out[(*n)++] = pack_strdup(p, it->valuestring);
+        if (cJSON_IsString(it) && it->valuestring[0] && out)
+            out[(*n)++] = pack_strdup(p, it->valuestring);
     }
     return out;
 }
 
 static int valid_intent(const char *s) {
-    static const char *const names[] = {"greeting", "acknowledgment", "capability_check", "compatibility_check",
-                                        "equipment_query", "guidance", "lab_info", "project_idea",
-                                        "troubleshooting"};
+    static const char *const names[] = {
+        "greeting", "acknowledgment", "capability_check", "compatibility_check", "equipment_query",
+        "guidance", "lab_info",       "project_idea",     "troubleshooting"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (s && strcmp(s, names[i]) == 0) return 1;
     return 0;
@@ -56,12 +58,16 @@ static void load_items(pack *p, cJSON *arr) {
         int bad = 0;
         for (int k = 0; k < 3 && !bad; k++)
             if (!jstr(o, req[k])) {
-                pack_issue(p, "items.json: record %d: field '%s' is missing or not a string; record skipped", rec, req[k]);
+                pack_issue(
+                    p,
+                    "items.json: record %d: field '%s' is missing or not a string; record skipped",
+                    rec, req[k]);
                 bad = 1;
             }
         if (bad) continue;
         if (pack_item_by_id(p, jstr(o, "id")) >= 0) {
-            pack_issue(p, "items.json: record %d: field 'id': '%s' is used twice; record skipped", rec, jstr(o, "id"));
+            pack_issue(p, "items.json: record %d: field 'id': '%s' is used twice; record skipped",
+                       rec, jstr(o, "id"));
             continue;
         }
         pack_item *it = &p->items[p->n_items];
@@ -87,19 +93,29 @@ static void load_items(pack *p, cJSON *arr) {
                 it->spec_vals[it->n_specs++] = pack_strdup(p, s->valuestring);
             }
         } else if (specs && !cJSON_IsNull(specs)) {
-            pack_issue(p, "items.json: record %d: field 'specs': expected an object of strings; ignored", rec);
+            pack_issue(
+                p, "items.json: record %d: field 'specs': expected an object of strings; ignored",
+                rec);
         }
         it->card_index = -1;
         cJSON *ci = cJSON_GetObjectItemCaseSensitive(o, "card_index");
         if (ci && !cJSON_IsNull(ci)) {
             if (!cJSON_IsNumber(ci) || ci->valuedouble < 0 || ci->valuedouble > 10000 ||
                 ci->valuedouble != (double)(int)ci->valuedouble) {
-                pack_issue(p, "items.json: record %d: field 'card_index': expected a whole number from 0; ignored", rec);
+                pack_issue(p,
+                           "items.json: record %d: field 'card_index': expected a whole number "
+                           "from 0; ignored",
+                           rec);
             } else {
                 int dup = 0;
-                for (size_t k = 0; k < p->n_items; k++) dup |= p->items[k].card_index == ci->valueint;
-                if (dup) pack_issue(p, "items.json: record %d: field 'card_index': %d is used twice; ignored", rec, ci->valueint);
-                else it->card_index = ci->valueint;
+                for (size_t k = 0; k < p->n_items; k++)
+                    dup |= p->items[k].card_index == ci->valueint;
+                if (dup)
+                    pack_issue(
+                        p, "items.json: record %d: field 'card_index': %d is used twice; ignored",
+                        rec, ci->valueint);
+                else
+                    it->card_index = ci->valueint;
             }
         }
         cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "model_3d");
@@ -107,7 +123,10 @@ static void load_items(pack *p, cJSON *arr) {
             it->model_path = pack_strdup(p, jstr(m, "path"));
             it->model_name = pack_strdup(p, jstr(m, "name") ? jstr(m, "name") : it->name);
         } else if (m && !cJSON_IsNull(m)) {
-            pack_issue(p, "items.json: record %d: field 'model_3d': expected {\"path\": ..., \"name\": ...}; ignored", rec);
+            pack_issue(p,
+                       "items.json: record %d: field 'model_3d': expected {\"path\": ..., "
+                       "\"name\": ...}; ignored",
+                       rec);
         }
         p->n_items++;
     }
@@ -118,12 +137,14 @@ static int item_ref(pack *p, cJSON *o, const char *file, int rec, int *out) {
     *out = -1;
     if (!v || cJSON_IsNull(v)) return 0;
     if (!cJSON_IsString(v)) {
-        pack_issue(p, "%s: record %d: field 'item': expected an item id or null; record skipped", file, rec);
+        pack_issue(p, "%s: record %d: field 'item': expected an item id or null; record skipped",
+                   file, rec);
         return -1;
     }
     *out = pack_item_by_id(p, v->valuestring);
     if (*out < 0) {
-        pack_issue(p, "%s: record %d: field 'item': no item has id '%.80s'; record skipped", file, rec, v->valuestring);
+        pack_issue(p, "%s: record %d: field 'item': no item has id '%.80s'; record skipped", file,
+                   rec, v->valuestring);
         return -1;
     }
     return 0;
@@ -143,12 +164,15 @@ static void load_templates(pack *p, cJSON *arr) {
         }
         const char *q = jstr(o, "question"), *a = jstr(o, "answer"), *in = jstr(o, "intent");
         if (!q || !a) {
-            pack_issue(p, "templates.json: record %d: field '%s' is missing or empty; record skipped", rec,
-                       !q ? "question" : "answer");
+            pack_issue(p,
+                       "templates.json: record %d: field '%s' is missing or empty; record skipped",
+                       rec, !q ? "question" : "answer");
             continue;
         }
         if (!valid_intent(in)) {
-            pack_issue(p, "templates.json: record %d: field 'intent': '%.40s' is not one of the nine intents; record skipped",
+            pack_issue(p,
+                       "templates.json: record %d: field 'intent': '%.40s' is not one of the nine "
+                       "intents; record skipped",
                        rec, in ? in : "(missing)");
             continue;
         }
@@ -172,7 +196,8 @@ static void load_facts(pack *p, cJSON *arr) {
     cJSON_ArrayForEach(o, arr) {
         rec++;
         if (!cJSON_IsObject(o) || !jstr(o, "text")) {
-            pack_issue(p, "facts.json: record %d: field 'text' is missing or empty; record skipped", rec);
+            pack_issue(p, "facts.json: record %d: field 'text' is missing or empty; record skipped",
+                       rec);
             continue;
         }
         int item;
@@ -188,7 +213,9 @@ static void load_facts(pack *p, cJSON *arr) {
 static cJSON *read_list(pack *p, const char *dir, const char *file) {
     cJSON *j = pack_read_json(p, dir, file, 1);
     if (j && !cJSON_IsArray(j)) {
-        pack_issue(p, "%s: record 1: expected a list of records at the top level; the file is skipped", file);
+        pack_issue(p,
+                   "%s: record 1: expected a list of records at the top level; the file is skipped",
+                   file);
         cJSON_Delete(j);
         return NULL;
     }
@@ -203,7 +230,9 @@ int pack_load_native(pack *p, const char *dir) {
         if (!fmt || strcmp(fmt, "axiom-pack") != 0)
             pack_issue(p, "pack.json: field 'format': expected \"axiom-pack\"");
         if (!cJSON_IsNumber(ver) || ver->valueint != 1)
-            pack_issue(p, "pack.json: field 'version': this AXIOM reads version 1; newer fields are ignored");
+            pack_issue(
+                p,
+                "pack.json: field 'version': this AXIOM reads version 1; newer fields are ignored");
         p->name = pack_strdup(p, jstr(meta, "name"));
         p->description = pack_strdup(p, jstr(meta, "description"));
         cJSON *lab = cJSON_GetObjectItemCaseSensitive(meta, "lab");
@@ -232,7 +261,8 @@ int pack_load_native(pack *p, const char *dir) {
         p->utterances_path = pack_strdup(p, path);
         pack_hash_file(p, dir, "utterances.tsv");
     } else
-        pack_issue(p, "utterances.tsv: missing; the intent classifier falls back to the default pack's");
+        pack_issue(
+            p, "utterances.tsv: missing; the intent classifier falls back to the default pack's");
     pack_load_pronunciations(p, dir, 0);
     pack_load_responses(p, dir, 1);
     return 0;

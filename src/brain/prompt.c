@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define MSG_OVERHEAD 8 /* role markers of a chat template, per message */
-#define MARGIN 32       /* the template's preamble and the generation prompt */
+#define MARGIN 32      /* the template's preamble and the generation prompt */
 
 int prompt_estimate_tokens(void *ctx, const char *text) {
     (void)ctx;
@@ -16,13 +16,16 @@ int prompt_estimate_tokens(void *ctx, const char *text) {
 static const char persona_fmt[] =
     "You are AXIOM, the voice assistant of %s. You answer students' questions about the lab's "
     "equipment, projects and rules.\n"
-    "Rules: your answer is spoken aloud, so use two or three short sentences of plain text, with no "
-    "markdown, lists, tables, code or emoji. Use only the facts below and the conversation; if they do "
+    "Rules: your answer is spoken aloud, so use two or three short sentences of plain text, with "
+    "no "
+    "markdown, lists, tables, code or emoji. Use only the facts below and the conversation; if "
+    "they do "
     "not answer the question, say you don't know and suggest asking the lab staff. Never invent "
     "specifications.\n";
 
-int prompt_build(prompt *pr, const char *lab, const char *const *facts, size_t n_facts, const history_ring *h,
-                 const char *user, int context_len, int reserve, token_count_fn count, void *ctx) {
+int prompt_build(prompt *pr, const char *lab, const char *const *facts, size_t n_facts,
+                 const history_ring *h, const char *user, int context_len, int reserve,
+                 token_count_fn count, void *ctx) {
     memset(pr, 0, sizeof *pr);
     if (!count) count = prompt_estimate_tokens;
     int budget = context_len - reserve - MARGIN;
@@ -52,7 +55,8 @@ int prompt_build(prompt *pr, const char *lab, const char *const *facts, size_t n
     if (!pr->system) return -1;
     size_t w = (size_t)snprintf(pr->system, cap + 16, "%s", head);
     if (take) w += (size_t)snprintf(pr->system + w, cap + 16 - w, "Facts:\n");
-    for (size_t i = 0; i < take; i++) w += (size_t)snprintf(pr->system + w, cap + 16 - w, "- %s\n", facts[i]);
+    for (size_t i = 0; i < take; i++)
+        w += (size_t)snprintf(pr->system + w, cap + 16 - w, "- %s\n", facts[i]);
     pr->msgs[pr->n++] = (llm_message){"system", pr->system};
     for (size_t k = keep; k > 0; k--) {
         const history_turn *t = history_ring_get(h, nturns - k);
@@ -63,7 +67,8 @@ int prompt_build(prompt *pr, const char *lab, const char *const *facts, size_t n
     pr->facts_used = (int)take;
     pr->turns_used = (int)keep;
     pr->tokens = 0;
-    for (size_t i = 0; i < pr->n; i++) pr->tokens += count(ctx, pr->msgs[i].content) + MSG_OVERHEAD;
+    for (size_t i = 0; i < pr->n; i++)
+        pr->tokens += count(ctx, pr->msgs[i].content) + MSG_OVERHEAD;
     return 0;
 }
 

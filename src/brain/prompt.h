@@ -34,8 +34,9 @@ int prompt_estimate_tokens(void *ctx, const char *text);
 /* Builds the prompt. lab (may be NULL) names the lab for the persona. facts are best
  * first. count NULL = the estimate. Returns 0, or -1 when even persona + question do
  * not fit (the caller answers without the LLM). */
-int prompt_build(prompt *pr, const char *lab, const char *const *facts, size_t n_facts, const history_ring *h,
-                 const char *user, int context_len, int reserve, token_count_fn count, void *ctx);
+int prompt_build(prompt *pr, const char *lab, const char *const *facts, size_t n_facts,
+                 const history_ring *h, const char *user, int context_len, int reserve,
+                 token_count_fn count, void *ctx);
 void prompt_free(prompt *pr);
 
 #endif

@@ -21,7 +21,8 @@ static void sb_putn(sbuf *b, const char *s, size_t n) {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1) cap *= 2;
+        while (cap < b->len + n + 1)
+            cap *= 2;
         char *np = realloc(b->p, cap);
         if (!np) {
             b->oom = 1;
@@ -34,9 +35,15 @@ static void sb_putn(sbuf *b, const char *s, size_t n) {
     b->len += n;
     b->p[b->len] = 0;
 }
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-static void sb_putc(sbuf *b, char c) { sb_putn(b, &c, 1); }
-static char sb_last(const sbuf *b) { return b->len ? b->p[b->len - 1] : 0; }
+static void sb_puts(sbuf *b, const char *s) {
+    sb_putn(b, s, strlen(s));
+}
+static void sb_putc(sbuf *b, char c) {
+    sb_putn(b, &c, 1);
+}
+static char sb_last(const sbuf *b) {
+    return b->len ? b->p[b->len - 1] : 0;
+}
 
 /* ---- pass 1: typographic Unicode to ASCII ---- */
 typedef struct {
@@ -44,15 +51,38 @@ typedef struct {
 } fold_rule;
 
 static const fold_rule folds[] = {
-    {"\xC2\xA0", " "},          {"\xE2\x80\xAF", " "},  {"\xE2\x80\x89", " "},
-    {"\xE2\x80\x8B", ""},       {"\xE2\x80\x90", "-"},  {"\xE2\x80\x91", "-"},
-    {"\xE2\x80\x92", "-"},      {"\xE2\x80\x93", "-"},  {"\xE2\x80\x94", ", "},
-    {"\xE2\x80\x98", "'"},      {"\xE2\x80\x99", "'"},  {"\xE2\x80\x9C", "\""},
-    {"\xE2\x80\x9D", "\""},     {"\xE2\x80\xA6", "..."}, {"\xC2\xB0" "C", " degrees Celsius"},
-    {"\xC2\xB0" "F", " degrees Fahrenheit"}, {"\xC2\xB0", " degrees"},
-    {"\xC2\xB1", " plus or minus "}, {"\xE2\x86\x92", " to "}, {"\xC3\x97", " by "},
-    {"\xE2\x89\x88", " about "}, {"\xE2\x80\xA2", "- "}, {"\xC2\xB5" "s", " microseconds"},
-    {"\xCE\xBC" "s", " microseconds"},
+    {"\xC2\xA0", " "},
+    {"\xE2\x80\xAF", " "},
+    {"\xE2\x80\x89", " "},
+    {"\xE2\x80\x8B", ""},
+    {"\xE2\x80\x90", "-"},
+    {"\xE2\x80\x91", "-"},
+    {"\xE2\x80\x92", "-"},
+    {"\xE2\x80\x93", "-"},
+    {"\xE2\x80\x94", ", "},
+    {"\xE2\x80\x98", "'"},
+    {"\xE2\x80\x99", "'"},
+    {"\xE2\x80\x9C", "\""},
+    {"\xE2\x80\x9D", "\""},
+    {"\xE2\x80\xA6", "..."},
+    {"\xC2\xB0"
+     "C",
+     " degrees Celsius"},
+    {"\xC2\xB0"
+     "F",
+     " degrees Fahrenheit"},
+    {"\xC2\xB0", " degrees"},
+    {"\xC2\xB1", " plus or minus "},
+    {"\xE2\x86\x92", " to "},
+    {"\xC3\x97", " by "},
+    {"\xE2\x89\x88", " about "},
+    {"\xE2\x80\xA2", "- "},
+    {"\xC2\xB5"
+     "s",
+     " microseconds"},
+    {"\xCE\xBC"
+     "s",
+     " microseconds"},
 };
 
 static void fold_unicode(const char *in, sbuf *out) {
@@ -90,7 +120,8 @@ static void fold_unicode(const char *in, sbuf *out) {
 /* ---- pass 2: markdown ---- */
 static int ends_sentence(const sbuf *b) {
     size_t i = b->len;
-    while (i > 0 && b->p[i - 1] == ' ') i--;
+    while (i > 0 && b->p[i - 1] == ' ')
+        i--;
     if (i == 0) return 1;
     char c = b->p[i - 1];
     return c == '.' || c == '!' || c == '?' || c == ':' || c == ';' || c == ',';
@@ -138,26 +169,35 @@ static void strip_markdown(const char *in, sbuf *out) {
         const char *nl = strchr(line, '\n');
         size_t n = nl ? (size_t)(nl - line) : strlen(line);
         const char *s = line;
-        while (n && (*s == ' ' || *s == '\t' || *s == '\r')) s++, n--;
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\r' || s[n - 1] == '\t')) n--;
+        while (n && (*s == ' ' || *s == '\t' || *s == '\r'))
+            s++, n--;
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\r' || s[n - 1] == '\t'))
+            n--;
         if (n >= 3 && strncmp(s, "```", 3) == 0) {
             in_fence = !in_fence;
         } else if (n && !in_fence) {
             int listy = 0;
-            while (n && *s == '#') s++, n--, listy = 1;
-            while (n && *s == '>') s++, n--;
-            if (n >= 2 && (*s == '-' || *s == '*' || *s == '+') && s[1] == ' ') s += 2, n -= 2, listy = 1;
+            while (n && *s == '#')
+                s++, n--, listy = 1;
+            while (n && *s == '>')
+                s++, n--;
+            if (n >= 2 && (*s == '-' || *s == '*' || *s == '+') && s[1] == ' ')
+                s += 2, n -= 2, listy = 1;
             size_t d = 0;
-            while (d < n && isdigit((unsigned char)s[d])) d++;
+            while (d < n && isdigit((unsigned char)s[d]))
+                d++;
             if (d && d + 1 < n && (s[d] == '.' || s[d] == ')') && s[d + 1] == ' ')
                 s += d + 2, n -= d + 2, listy = 1;
-            while (n && *s == ' ') s++, n--;
+            while (n && *s == ' ')
+                s++, n--;
             int only_rule = n > 0;
             for (size_t k = 0; k < n; k++)
                 if (!strchr("-=*_|: ", s[k])) only_rule = 0;
             if (n && !only_rule) {
-                if (out->len && !ends_sentence(out)) sb_puts(out, listy ? ". " : " ");
-                else if (out->len) sb_putc(out, ' ');
+                if (out->len && !ends_sentence(out))
+                    sb_puts(out, listy ? ". " : " ");
+                else if (out->len)
+                    sb_putc(out, ' ');
                 strip_inline(s, n, out);
             }
         }
@@ -174,34 +214,57 @@ typedef struct {
 /* Case-sensitive: "m" is meters, "M" is not a unit on its own. Longest match wins
  * because the scan takes the whole alphabetic run after the number. */
 static const unit_rule units[] = {
-    {"mm", "millimeter", "millimeters"}, {"cm", "centimeter", "centimeters"},
-    {"m", "meter", "meters"},            {"km", "kilometer", "kilometers"},
-    {"nm", "nanometer", "nanometers"},   {"kg", "kilogram", "kilograms"},
-    {"g", "gram", "grams"},              {"mg", "milligram", "milligrams"},
-    {"W", "watt", "watts"},              {"kW", "kilowatt", "kilowatts"},
-    {"mW", "milliwatt", "milliwatts"},   {"V", "volt", "volts"},
-    {"mV", "millivolt", "millivolts"},   {"A", "amp", "amps"},
-    {"mA", "milliamp", "milliamps"},     {"mAh", "milliamp hour", "milliamp hours"},
-    {"Ah", "amp hour", "amp hours"},     {"Wh", "watt hour", "watt hours"},
-    {"Hz", "hertz", "hertz"},            {"kHz", "kilohertz", "kilohertz"},
-    {"MHz", "megahertz", "megahertz"},   {"GHz", "gigahertz", "gigahertz"},
-    {"KB", "kilobyte", "kilobytes"},     {"kB", "kilobyte", "kilobytes"},
-    {"MB", "megabyte", "megabytes"},     {"GB", "gigabyte", "gigabytes"},
-    {"TB", "terabyte", "terabytes"},     {"gb", "gigabyte", "gigabytes"},
+    {"mm", "millimeter", "millimeters"},
+    {"cm", "centimeter", "centimeters"},
+    {"m", "meter", "meters"},
+    {"km", "kilometer", "kilometers"},
+    {"nm", "nanometer", "nanometers"},
+    {"kg", "kilogram", "kilograms"},
+    {"g", "gram", "grams"},
+    {"mg", "milligram", "milligrams"},
+    {"W", "watt", "watts"},
+    {"kW", "kilowatt", "kilowatts"},
+    {"mW", "milliwatt", "milliwatts"},
+    {"V", "volt", "volts"},
+    {"mV", "millivolt", "millivolts"},
+    {"A", "amp", "amps"},
+    {"mA", "milliamp", "milliamps"},
+    {"mAh", "milliamp hour", "milliamp hours"},
+    {"Ah", "amp hour", "amp hours"},
+    {"Wh", "watt hour", "watt hours"},
+    {"Hz", "hertz", "hertz"},
+    {"kHz", "kilohertz", "kilohertz"},
+    {"MHz", "megahertz", "megahertz"},
+    {"GHz", "gigahertz", "gigahertz"},
+    {"KB", "kilobyte", "kilobytes"},
+    {"kB", "kilobyte", "kilobytes"},
+    {"MB", "megabyte", "megabytes"},
+    {"GB", "gigabyte", "gigabytes"},
+    {"TB", "terabyte", "terabytes"},
+    {"gb", "gigabyte", "gigabytes"},
     {"TOPS", "tera operations per second", "tera operations per second"},
-    {"TFLOPS", "teraflops", "teraflops"}, {"fps", "frames per second", "frames per second"},
+    {"TFLOPS", "teraflops", "teraflops"},
+    {"fps", "frames per second", "frames per second"},
     {"FPS", "frames per second", "frames per second"},
-    {"ms", "millisecond", "milliseconds"}, {"s", "second", "seconds"},
-    {"sec", "second", "seconds"},        {"min", "minute", "minutes"},
-    {"h", "hour", "hours"},              {"hrs", "hours", "hours"},
-    {"rpm", "r p m", "r p m"},           {"RPM", "r p m", "r p m"},
-    {"dB", "decibel", "decibels"},       {"MP", "megapixel", "megapixels"},
-    {"ft", "foot", "feet"},              {"lb", "pound", "pounds"},
-    {"lbs", "pounds", "pounds"},         {"Nm", "newton meter", "newton meters"},
+    {"ms", "millisecond", "milliseconds"},
+    {"s", "second", "seconds"},
+    {"sec", "second", "seconds"},
+    {"min", "minute", "minutes"},
+    {"h", "hour", "hours"},
+    {"hrs", "hours", "hours"},
+    {"rpm", "r p m", "r p m"},
+    {"RPM", "r p m", "r p m"},
+    {"dB", "decibel", "decibels"},
+    {"MP", "megapixel", "megapixels"},
+    {"ft", "foot", "feet"},
+    {"lb", "pound", "pounds"},
+    {"lbs", "pounds", "pounds"},
+    {"Nm", "newton meter", "newton meters"},
     {"Mbps", "megabits per second", "megabits per second"},
     {"Gbps", "gigabits per second", "gigabits per second"},
     {"kph", "kilometers per hour", "kilometers per hour"},
-    {"mph", "miles per hour", "miles per hour"}, {"DOF", "degrees of freedom", "degrees of freedom"},
+    {"mph", "miles per hour", "miles per hour"},
+    {"DOF", "degrees of freedom", "degrees of freedom"},
 };
 
 static const unit_rule *unit_find(const char *s, size_t n) {
@@ -235,7 +298,8 @@ static void expand_units(const char *in, sbuf *out) {
         after_range = 0;
         if (isdigit(c) && word_start) {
             const char *q = p;
-            while (isdigit((unsigned char)*q) || ((*q == '.' || *q == ',') && isdigit((unsigned char)q[1])))
+            while (isdigit((unsigned char)*q) ||
+                   ((*q == '.' || *q == ',') && isdigit((unsigned char)q[1])))
                 q++;
             size_t numlen = (size_t)(q - p);
             int one = numlen == 1 && *p == '1';
@@ -257,8 +321,10 @@ static void expand_units(const char *in, sbuf *out) {
             const char *u = p;
             if (*u == ' ' && isalpha((unsigned char)u[1])) u++;
             const char *e = u;
-            while (isalpha((unsigned char)*e)) e++;
-            const unit_rule *r = e > u && !isdigit((unsigned char)*e) ? unit_find(u, (size_t)(e - u)) : NULL;
+            while (isalpha((unsigned char)*e))
+                e++;
+            const unit_rule *r =
+                e > u && !isdigit((unsigned char)*e) ? unit_find(u, (size_t)(e - u)) : NULL;
             /* A lone "A" after a space is more likely a word ("5 A grade") than
              * amps; only the glued form "2A" counts for it. */
             if (r && u != p && (e - u) == 1 && *u == 'A') r = NULL;
@@ -277,7 +343,8 @@ static void expand_units(const char *in, sbuf *out) {
         }
         if (isalpha(c)) {
             const char *e = p;
-            while (isalnum((unsigned char)*e)) e++;
+            while (isalnum((unsigned char)*e))
+                e++;
             sb_putn(out, p, (size_t)(e - p));
             p = e;
             if (*p == '/') {
@@ -290,15 +357,41 @@ static void expand_units(const char *in, sbuf *out) {
             continue;
         }
         switch (c) {
-        case '%': sb_puts(out, " percent"); break;
-        case '&': sb_puts(out, " and "); break;
-        case '@': sb_puts(out, " at "); break;
-        case '+': sb_puts(out, " plus "); break;
-        case '=': sb_puts(out, " equals "); break;
-        case '~': sb_puts(out, " about "); break;
-        case '/': sb_puts(out, isdigit((unsigned char)p[1]) && out->len && isdigit((unsigned char)sb_last(out)) ? " of " : " "); break;
-        case '\\': case '^': case '{': case '}': sb_putc(out, ' '); break;
-        case '\t': case '\n': case '\r': sb_putc(out, ' '); break;
+        case '%':
+            sb_puts(out, " percent");
+            break;
+        case '&':
+            sb_puts(out, " and ");
+            break;
+        case '@':
+            sb_puts(out, " at ");
+            break;
+        case '+':
+            sb_puts(out, " plus ");
+            break;
+        case '=':
+            sb_puts(out, " equals ");
+            break;
+        case '~':
+            sb_puts(out, " about ");
+            break;
+        case '/':
+            sb_puts(out,
+                    isdigit((unsigned char)p[1]) && out->len && isdigit((unsigned char)sb_last(out))
+                        ? " of "
+                        : " ");
+            break;
+        case '\\':
+        case '^':
+        case '{':
+        case '}':
+            sb_putc(out, ' ');
+            break;
+        case '\t':
+        case '\n':
+        case '\r':
+            sb_putc(out, ' ');
+            break;
         default:
             if (c >= 0x20 || c >= 0x80) sb_putc(out, (char)c);
         }
@@ -313,12 +406,14 @@ static void tidy(sbuf *b) {
     for (size_t r = 0; r < b->len; r++) {
         char c = b->p[r];
         if (c == ' ' && (w == 0 || b->p[w - 1] == ' ')) continue;
-        if ((c == ',' || c == '.' || c == '!' || c == '?' || c == ';' || c == ':') && w && b->p[w - 1] == ' ')
+        if ((c == ',' || c == '.' || c == '!' || c == '?' || c == ';' || c == ':') && w &&
+            b->p[w - 1] == ' ')
             w--;
         if (c == ',' && w && b->p[w - 1] == ',') continue;
         b->p[w++] = c;
     }
-    while (w && b->p[w - 1] == ' ') w--;
+    while (w && b->p[w - 1] == ' ')
+        w--;
     /* ", ." left by a stripped bullet becomes "." */
     b->len = w;
     b->p[w] = 0;
@@ -362,19 +457,23 @@ void splitter_free(sentence_splitter *s) {
     free(s);
 }
 
-static const char *const abbrevs[] = {"dr", "mr", "mrs", "ms", "prof", "st", "vs", "e.g", "i.e", "eg", "ie",
-                                      "approx", "fig", "no", "inc", "ltd", "jr", "sr", "mt", "dept",
-                                      "est", "cf", "al", "etc", "vol", "rev", "ver", "v", "ca"};
+static const char *const abbrevs[] = {"dr",  "mr",  "mrs", "ms",     "prof", "st", "vs",  "e.g",
+                                      "i.e", "eg",  "ie",  "approx", "fig",  "no", "inc", "ltd",
+                                      "jr",  "sr",  "mt",  "dept",   "est",  "cf", "al",  "etc",
+                                      "vol", "rev", "ver", "v",      "ca"};
 
 /* 1 when the '.' at buf[i] ends an abbreviation, an initial or a dotted word. */
 static int dot_is_abbrev(const char *buf, size_t i) {
     size_t st = i;
-    while (st > 0 && !isspace((unsigned char)buf[st - 1]) && buf[st - 1] != '(' && buf[st - 1] != '"') st--;
+    while (st > 0 && !isspace((unsigned char)buf[st - 1]) && buf[st - 1] != '(' &&
+           buf[st - 1] != '"')
+        st--;
     size_t n = i - st;
     if (n == 0) return 0;
     char w[16];
     if (n >= sizeof w) return 0;
-    for (size_t k = 0; k < n; k++) w[k] = (char)tolower((unsigned char)buf[st + k]);
+    for (size_t k = 0; k < n; k++)
+        w[k] = (char)tolower((unsigned char)buf[st + k]);
     w[n] = 0;
     if (n == 1 && isalpha((unsigned char)w[0])) return 1; /* initial: "J. Smith" */
     if (memchr(w, '.', n)) return 1;                      /* "e.g", "U.S" */
@@ -386,8 +485,10 @@ static int dot_is_abbrev(const char *buf, size_t i) {
 static int emit(sentence_splitter *s, size_t upto, sentence_fn fn, void *user) {
     char *b = s->buf.p;
     size_t st = 0, en = upto;
-    while (st < en && isspace((unsigned char)b[st])) st++;
-    while (en > st && isspace((unsigned char)b[en - 1])) en--;
+    while (st < en && isspace((unsigned char)b[st]))
+        st++;
+    while (en > st && isspace((unsigned char)b[en - 1]))
+        en--;
     int emitted = 0;
     if (en > st) {
         char save = b[en];
@@ -409,15 +510,18 @@ static size_t find_boundary(const char *b, size_t len) {
         if (c == '\n' && i + 1 < len && b[i + 1] == '\n') return i + 2;
         if (c != '.' && c != '!' && c != '?') continue;
         size_t j = i + 1;
-        while (j < len && (b[j] == '.' || b[j] == '!' || b[j] == '?')) j++; /* "...", "?!" */
-        while (j < len && (b[j] == '"' || b[j] == '\'' || b[j] == ')')) j++;
+        while (j < len && (b[j] == '.' || b[j] == '!' || b[j] == '?'))
+            j++; /* "...", "?!" */
+        while (j < len && (b[j] == '"' || b[j] == '\'' || b[j] == ')'))
+            j++;
         if (j >= len) return 0; /* need to see what follows */
         if (!isspace((unsigned char)b[j])) {
             i = j - 1;
             continue; /* "3.5", "v2.1", "example.com" */
         }
         size_t k = j;
-        while (k < len && isspace((unsigned char)b[k])) k++;
+        while (k < len && isspace((unsigned char)b[k]))
+            k++;
         if (k >= len) return 0;
         unsigned char next = (unsigned char)b[k];
         if (c == '.' && j == i + 1) {
@@ -451,7 +555,8 @@ int splitter_feed(sentence_splitter *s, const char *piece, size_t len, sentence_
                 if (s->buf.p[i] == ' ') cut = i;
             if (!cut) {
                 cut = s->max; /* never split inside a UTF-8 sequence */
-                while (cut > 1 && ((unsigned char)s->buf.p[cut] & 0xC0) == 0x80) cut--;
+                while (cut > 1 && ((unsigned char)s->buf.p[cut] & 0xC0) == 0x80)
+                    cut--;
             }
             end = cut;
         }

@@ -34,11 +34,12 @@ typedef struct {
     const char *name;
     /* Opens the index for p under cache_dir (NULL or "" = in memory, no cache). A
      * build over a second shows progress on stderr when it is a terminal. */
-    store *(*open)(const pack *p, const char *cache_dir, store_info *info, char *err, size_t errlen);
+    store *(*open)(const pack *p, const char *cache_dir, store_info *info, char *err,
+                   size_t errlen);
     /* Up to k hits, best first; item >= 0 restricts facts and templates to that item.
      * Returns the number of hits, or -1 with err. */
-    int (*search)(store *s, store_table t, const text_toks *q, int item, store_hit *out, int k, char *err,
-                  size_t errlen);
+    int (*search)(store *s, store_table t, const text_toks *q, int item, store_hit *out, int k,
+                  char *err, size_t errlen);
     void (*close)(store *s);
 } store_backend;
 

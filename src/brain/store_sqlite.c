@@ -51,16 +51,24 @@ static int build(sqlite3 *db, const pack *p, const char *hash, char *err, size_t
              "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
              "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
              /* porter stemming: "beginners" finds "beginner", "charging" finds "charge" */
-             "CREATE VIRTUAL TABLE facts USING fts5(text, topic, item UNINDEXED, tokenize='porter unicode61');"
-             "CREATE VIRTUAL TABLE templates USING fts5(question, item UNINDEXED, tokenize='porter unicode61');"
-             "CREATE VIRTUAL TABLE items USING fts5(name, aliases, body, tokenize='porter unicode61');"
+             "CREATE VIRTUAL TABLE facts USING fts5(text, topic, item UNINDEXED, tokenize='porter "
+             "unicode61');"
+             "CREATE VIRTUAL TABLE templates USING fts5(question, item UNINDEXED, tokenize='porter "
+             "unicode61');"
+             "CREATE VIRTUAL TABLE items USING fts5(name, aliases, body, tokenize='porter "
+             "unicode61');"
              "BEGIN;",
              err, errlen))
         return -1;
     sqlite3_stmt *f = NULL, *t = NULL, *it = NULL;
-    int rc = sqlite3_prepare_v2(db, "INSERT INTO facts(rowid,text,topic,item) VALUES(?,?,?,?)", -1, &f, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "INSERT INTO templates(rowid,question,item) VALUES(?,?,?)", -1, &t, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "INSERT INTO items(rowid,name,aliases,body) VALUES(?,?,?,?)", -1, &it, NULL);
+    int rc = sqlite3_prepare_v2(db, "INSERT INTO facts(rowid,text,topic,item) VALUES(?,?,?,?)", -1,
+                                &f, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "INSERT INTO templates(rowid,question,item) VALUES(?,?,?)", -1,
+                                &t, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "INSERT INTO items(rowid,name,aliases,body) VALUES(?,?,?,?)",
+                                -1, &it, NULL);
     size_t total = p->n_facts + p->n_templates + p->n_items, done = 0;
     int64_t t0 = now_us();
     int shown = 0;
@@ -87,9 +95,11 @@ static int build(sqlite3 *db, const pack *p, const char *hash, char *err, size_t
         size_t w = 0;
         for (size_t a = 0; a < x->n_aliases && w < sizeof aliases - 1; a++)
             w += (size_t)snprintf(aliases + w, sizeof aliases - w, "%s ", x->aliases[a]);
-        w = (size_t)snprintf(body, sizeof body, "%s %s ", x->category ? x->category : "", x->summary ? x->summary : "");
+        w = (size_t)snprintf(body, sizeof body, "%s %s ", x->category ? x->category : "",
+                             x->summary ? x->summary : "");
         for (size_t s = 0; s < x->n_specs && w < sizeof body - 1; s++)
-            w += (size_t)snprintf(body + w, sizeof body - w, "%s %s ", x->spec_keys[s], x->spec_vals[s]);
+            w += (size_t)snprintf(body + w, sizeof body - w, "%s %s ", x->spec_keys[s],
+                                  x->spec_vals[s]);
         for (size_t c = 0; c < x->n_capabilities && w < sizeof body - 1; c++)
             w += (size_t)snprintf(body + w, sizeof body - w, "%s ", x->capabilities[c]);
         sqlite3_bind_int64(it, 1, (sqlite3_int64)i);
@@ -108,7 +118,8 @@ static int build(sqlite3 *db, const pack *p, const char *hash, char *err, size_t
     char sql[256];
     snprintf(sql, sizeof sql,
              "INSERT INTO meta VALUES('hash','%s'),('schema','" STORE_SCHEMA_VERSION "');"
-             "INSERT INTO facts(facts) VALUES('optimize'); INSERT INTO templates(templates) VALUES('optimize');"
+             "INSERT INTO facts(facts) VALUES('optimize'); INSERT INTO templates(templates) "
+             "VALUES('optimize');"
              "COMMIT;",
              hash); /* hash is our own hex digest, never user text */
     return exec(db, sql, err, errlen);
@@ -118,10 +129,13 @@ static int build(sqlite3 *db, const pack *p, const char *hash, char *err, size_t
 static int cache_valid(sqlite3 *db, const char *hash) {
     sqlite3_stmt *st = NULL;
     int ok = 0;
-    if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM meta WHERE key='hash'), (SELECT value FROM meta WHERE key='schema')",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT value FROM meta WHERE key='hash'), (SELECT value FROM "
+                           "meta WHERE key='schema')",
                            -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(st, 0), *s = (const char *)sqlite3_column_text(st, 1);
+        const char *h = (const char *)sqlite3_column_text(st, 0),
+                   *s = (const char *)sqlite3_column_text(st, 1);
         ok = h && s && strcmp(h, hash) == 0 && strcmp(s, STORE_SCHEMA_VERSION) == 0;
     }
     sqlite3_finalize(st);
@@ -132,8 +146,11 @@ static int prepare(store *s, char *err, size_t errlen) {
     for (int t = 0; t < 3; t++)
         for (int f = 0; f < 2; f++) {
             char sql[256];
-            snprintf(sql, sizeof sql, "SELECT rowid, -bm25(%s) FROM %s WHERE %s MATCH ?1 %s ORDER BY bm25(%s) LIMIT ?3",
-                     tables[t], tables[t], tables[t], f && t != STORE_ITEMS ? "AND item = ?2" : "", tables[t]);
+            snprintf(
+                sql, sizeof sql,
+                "SELECT rowid, -bm25(%s) FROM %s WHERE %s MATCH ?1 %s ORDER BY bm25(%s) LIMIT ?3",
+                tables[t], tables[t], tables[t], f && t != STORE_ITEMS ? "AND item = ?2" : "",
+                tables[t]);
             if (sqlite3_prepare_v2(s->db, sql, -1, &s->q[t][f], NULL) != SQLITE_OK) {
                 snprintf(err, errlen, "index: %s", sqlite3_errmsg(s->db));
                 return -1;
@@ -145,12 +162,14 @@ static int prepare(store *s, char *err, size_t errlen) {
 static void sq_close(store *s) {
     if (!s) return;
     for (int t = 0; t < 3; t++)
-        for (int f = 0; f < 2; f++) sqlite3_finalize(s->q[t][f]);
+        for (int f = 0; f < 2; f++)
+            sqlite3_finalize(s->q[t][f]);
     sqlite3_close(s->db);
     free(s);
 }
 
-static store *sq_open(const pack *p, const char *cache_dir, store_info *info, char *err, size_t errlen) {
+static store *sq_open(const pack *p, const char *cache_dir, store_info *info, char *err,
+                      size_t errlen) {
     store_info dummy;
     if (!info) info = &dummy;
     memset(info, 0, sizeof *info);
@@ -160,7 +179,8 @@ static store *sq_open(const pack *p, const char *cache_dir, store_info *info, ch
     if (cache_dir && *cache_dir) {
         mkdir(cache_dir, 0700);
         snprintf(info->path, sizeof info->path, "%s/index-%s.sqlite", cache_dir, p->content_hash);
-        if (sqlite3_open_v2(info->path, &s->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK && cache_valid(s->db, p->content_hash)) {
+        if (sqlite3_open_v2(info->path, &s->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+            cache_valid(s->db, p->content_hash)) {
             if (prepare(s, err, errlen) == 0) {
                 info->build_us = now_us() - t0;
                 return s;
@@ -171,7 +191,8 @@ static store *sq_open(const pack *p, const char *cache_dir, store_info *info, ch
         char tmp[4200];
         snprintf(tmp, sizeof tmp, "%s.tmp%ld", info->path, (long)getpid());
         unlink(tmp);
-        if (sqlite3_open(tmp, &s->db) != SQLITE_OK || build(s->db, p, p->content_hash, err, errlen) != 0) {
+        if (sqlite3_open(tmp, &s->db) != SQLITE_OK ||
+            build(s->db, p, p->content_hash, err, errlen) != 0) {
             LOG_W("index", "cannot write the index cache %s (%s); using an in-memory index", tmp,
                   s->db ? sqlite3_errmsg(s->db) : "open failed");
             sqlite3_close(s->db);
@@ -192,7 +213,8 @@ static store *sq_open(const pack *p, const char *cache_dir, store_info *info, ch
         }
     }
     if (!s->db) { /* no cache folder, or it could not be written */
-        if (sqlite3_open(":memory:", &s->db) != SQLITE_OK || build(s->db, p, p->content_hash, err, errlen) != 0) {
+        if (sqlite3_open(":memory:", &s->db) != SQLITE_OK ||
+            build(s->db, p, p->content_hash, err, errlen) != 0) {
             sq_close(s);
             return NULL;
         }
@@ -206,8 +228,8 @@ static store *sq_open(const pack *p, const char *cache_dir, store_info *info, ch
     return s;
 }
 
-static int sq_search(store *s, store_table t, const text_toks *q, int item, store_hit *out, int k, char *err,
-                     size_t errlen) {
+static int sq_search(store *s, store_table t, const text_toks *q, int item, store_hit *out, int k,
+                     char *err, size_t errlen) {
     char match[2048];
     size_t w = 0;
     int nterms = 0;
@@ -219,7 +241,8 @@ static int sq_search(store *s, store_table t, const text_toks *q, int item, stor
             if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))) ok = 0;
         if (!ok || !*tok) continue;
         int dup = 0;
-        for (size_t j = 0; j < i; j++) dup |= strcmp(q->t[j], tok) == 0;
+        for (size_t j = 0; j < i; j++)
+            dup |= strcmp(q->t[j], tok) == 0;
         if (dup) continue;
         int n = snprintf(match + w, sizeof match - w, "%s\"%s\"", nterms ? " OR " : "", tok);
         if (n < 0 || (size_t)n >= sizeof match - w) break;

@@ -28,7 +28,9 @@ struct template_index {
 };
 
 /* Only a slot in the in-memory vocabulary; token ids do not depend on it. */
-static size_t hash_tok(const char *s) { return (size_t)fnv1a64_str(FNV1A64_INIT, s); }
+static size_t hash_tok(const char *s) {
+    return (size_t)fnv1a64_str(FNV1A64_INIT, s);
+}
 
 static int vocab_find(const template_index *t, const char *tok) {
     if (!t->vcap) return -1;
@@ -59,7 +61,8 @@ static size_t uniq_ids(template_index *t, const text_toks *tt, int *ids, int add
             continue;
         }
         int dup = 0;
-        for (size_t k = 0; k < n; k++) dup |= ids[k] == id;
+        for (size_t k = 0; k < n; k++)
+            dup |= ids[k] == id;
         if (!dup) ids[n++] = id;
     }
     return n;
@@ -78,7 +81,8 @@ template_index *template_index_new(const pack *p, const char *const *qs) {
         total_toks += tt->n;
     }
     t->vcap = 64;
-    while (t->vcap < total_toks * 2 + 64) t->vcap *= 2;
+    while (t->vcap < total_toks * 2 + 64)
+        t->vcap *= 2;
     t->vocab = malloc(t->vcap * sizeof *t->vocab);
     int *df = calloc(total_toks + 1, sizeof *df);
     int **tids = calloc(t->n + 1, sizeof *tids);
@@ -90,16 +94,20 @@ template_index *template_index_new(const pack *p, const char *const *qs) {
         free(tn);
         goto fail;
     }
-    for (size_t i = 0; i < t->vcap; i++) t->vocab[i].id = -1;
+    for (size_t i = 0; i < t->vcap; i++)
+        t->vocab[i].id = -1;
     int ids[TOK_MAX];
     size_t npost = 0;
     for (size_t i = 0; i < t->n; i++) {
         text_tokens(qs[i], tt);
         tn[i] = uniq_ids(t, tt, ids, 1);
         tids[i] = malloc((tn[i] ? tn[i] : 1) * sizeof(int));
-        if (tids[i]) memcpy(tids[i], ids, tn[i] * sizeof(int));
-        else tn[i] = 0;
-        for (size_t k = 0; k < tn[i]; k++) df[ids[k]]++;
+        if (tids[i])
+            memcpy(tids[i], ids, tn[i] * sizeof(int));
+        else
+            tn[i] = 0;
+        for (size_t k = 0; k < tn[i]; k++)
+            df[ids[k]]++;
         npost += tn[i];
     }
     t->idf = malloc((t->nvocab + 1) * sizeof *t->idf);
@@ -122,7 +130,8 @@ template_index *template_index_new(const pack *p, const char *const *qs) {
         }
         free(fill);
     }
-    for (size_t i = 0; i < t->n; i++) free(tids[i]);
+    for (size_t i = 0; i < t->n; i++)
+        free(tids[i]);
     free(tids);
     free(tn);
     free(df);
@@ -131,8 +140,9 @@ template_index *template_index_new(const pack *p, const char *const *qs) {
         template_index_free(t);
         return NULL;
     }
-    t->bytes = sizeof *t + t->vcap * sizeof *t->vocab + t->nvocab * (sizeof(float) + sizeof(uint32_t)) +
-               npost * sizeof(int) + t->n * sizeof(float);
+    t->bytes = sizeof *t + t->vcap * sizeof *t->vocab +
+               t->nvocab * (sizeof(float) + sizeof(uint32_t)) + npost * sizeof(int) +
+               t->n * sizeof(float);
     return t;
 fail:
     free(tt);
@@ -150,14 +160,16 @@ void template_index_free(template_index *t) {
     free(t);
 }
 
-size_t template_index_bytes(const template_index *t) { return t ? t->bytes : 0; }
+size_t template_index_bytes(const template_index *t) {
+    return t ? t->bytes : 0;
+}
 
 /* Scores every template sharing a word with q. any = 0: only templates about item;
  * any = 1: all, and *other gets the best score of a template about another item with
  * another answer (how ambiguous the winner is). Ranking adds 0.05 for the expected
  * intent; *score is the plain cosine. */
-static int best_core(const template_index *t, const text_toks *q, int item, int any, const char *intent,
-                     double *score, double *other) {
+static int best_core(const template_index *t, const text_toks *q, int item, int any,
+                     const char *intent, double *score, double *other) {
     *score = 0;
     if (other) *other = 0;
     if (!t || !t->n || !q->n) return -1;
@@ -166,7 +178,8 @@ static int best_core(const template_index *t, const text_toks *q, int item, int 
     /* a word no template uses still counts against every template: it is part of the
      * question that none of them answers */
     double qn = 0, unknown_w = log(1.0 + (double)t->n);
-    for (size_t k = 0; k < n; k++) qn += ids[k] < 0 ? unknown_w * unknown_w : (double)t->idf[ids[k]] * t->idf[ids[k]];
+    for (size_t k = 0; k < n; k++)
+        qn += ids[k] < 0 ? unknown_w * unknown_w : (double)t->idf[ids[k]] * t->idf[ids[k]];
     if (qn <= 0) return -1;
     qn = sqrt(qn);
     float stackacc[4096];
@@ -194,7 +207,8 @@ static int best_core(const template_index *t, const text_toks *q, int item, int 
             if (acc[ti] <= 0) continue;
             double c = acc[ti] / (qn * t->tnorm[ti]);
             double r = c + (intent && strcmp(t->p->templates[ti].intent, intent) == 0 ? 0.05 : 0);
-            if (r > bestrank + 1e-9 || (r > bestrank - 1e-9 && best >= 0 && ti < best)) best = ti, bestrank = r, bestcos = c;
+            if (r > bestrank + 1e-9 || (r > bestrank - 1e-9 && best >= 0 && ti < best))
+                best = ti, bestrank = r, bestcos = c;
         }
         for (uint32_t j = t->post_at[v]; j < t->post_at[v + 1]; j++)
             if (acc[t->post[j]] > 0) acc[t->post[j]] = -acc[t->post[j]];
@@ -214,7 +228,8 @@ static int best_core(const template_index *t, const text_toks *q, int item, int 
         for (int a = 0; a < nt; a++) {
             int votes = 0;
             for (int c = 0; c < nt; c++)
-                votes += strcmp(t->p->templates[ties[a]].answer, t->p->templates[ties[c]].answer) == 0;
+                votes +=
+                    strcmp(t->p->templates[ties[a]].answer, t->p->templates[ties[c]].answer) == 0;
             if (votes > best_votes) best_votes = votes, best = ties[a];
         }
     }
@@ -233,11 +248,12 @@ static int best_core(const template_index *t, const text_toks *q, int item, int 
     return best;
 }
 
-int template_index_best(const template_index *t, const text_toks *q, int item, const char *intent, double *score) {
+int template_index_best(const template_index *t, const text_toks *q, int item, const char *intent,
+                        double *score) {
     return best_core(t, q, item, 0, intent, score, NULL);
 }
 
-int template_index_best_any(const template_index *t, const text_toks *q, const char *intent, double *score,
-                            double *other) {
+int template_index_best_any(const template_index *t, const text_toks *q, const char *intent,
+                            double *score, double *other) {
     return best_core(t, q, -1, 1, intent, score, other);
 }

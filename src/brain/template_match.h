@@ -21,14 +21,15 @@ void template_index_free(template_index *t);
 /* The best template for the query tokens about item (-1 = general), or -1 when none
  * shares a word. *score gets its cosine similarity (0..1). Templates whose intent
  * equals `intent` (may be NULL) rank 0.05 higher. */
-int template_index_best(const template_index *t, const text_toks *q, int item, const char *intent, double *score);
+int template_index_best(const template_index *t, const text_toks *q, int item, const char *intent,
+                        double *score);
 
 /* The same over every item's templates, for questions that name no item ("how do I
  * use the driver board?"). *other gets the best similarity of a template about a
  * different item with a different answer: when it is close to *score the question is
  * ambiguous and the caller should not answer from a template. */
-int template_index_best_any(const template_index *t, const text_toks *q, const char *intent, double *score,
-                            double *other);
+int template_index_best_any(const template_index *t, const text_toks *q, const char *intent,
+                            double *score, double *other);
 
 size_t template_index_bytes(const template_index *t);
 

@@ -17,19 +17,28 @@
 
 static void print_human(const brain_reply *r, FILE *out) {
     if (r->path == BRAIN_PATH_NONE) fprintf(out, "(nothing to answer: %s)\n", r->dropped);
-    fprintf(out, "intent: %s (%.2f)  path: %s", r->intent[0] ? r->intent : "-", r->confidence, brain_path_name(r->path));
-    if (r->template_index >= 0) fprintf(out, "  template: #%d (similarity %.2f)", r->template_index, r->template_score);
+    fprintf(out, "intent: %s (%.2f)  path: %s", r->intent[0] ? r->intent : "-", r->confidence,
+            brain_path_name(r->path));
+    if (r->template_index >= 0)
+        fprintf(out, "  template: #%d (similarity %.2f)", r->template_index, r->template_score);
     fputc('\n', out);
-    if (r->card.index >= 0) fprintf(out, "card: %d %s (\"%s\")\n", r->card.index, r->card.product_name, r->card.keyword);
-    if (r->model_3d.path[0]) fprintf(out, "3d model: %s (%s)\n", r->model_3d.path, r->model_3d.name);
+    if (r->card.index >= 0)
+        fprintf(out, "card: %d %s (\"%s\")\n", r->card.index, r->card.product_name,
+                r->card.keyword);
+    if (r->model_3d.path[0])
+        fprintf(out, "3d model: %s (%s)\n", r->model_3d.path, r->model_3d.name);
     if (r->n_hits) {
         fprintf(out, "retrieved:");
-        for (int i = 0; i < r->n_hits; i++) fprintf(out, " %c#%d=%.2f", r->hits[i].kind, r->hits[i].index, r->hits[i].score);
+        for (int i = 0; i < r->n_hits; i++)
+            fprintf(out, " %c#%d=%.2f", r->hits[i].kind, r->hits[i].index, r->hits[i].score);
         fputc('\n', out);
     }
-    fprintf(out, "us: normalise %lld, intent %lld, template %lld, retrieval %lld, llm %lld, shape %lld, total %lld",
+    fprintf(out,
+            "us: normalise %lld, intent %lld, template %lld, retrieval %lld, llm %lld, shape %lld, "
+            "total %lld",
             (long long)r->t.normalise_us, (long long)r->t.intent_us, (long long)r->t.template_us,
-            (long long)r->t.retrieval_us, (long long)r->t.llm_us, (long long)r->t.shape_us, (long long)r->t.total_us);
+            (long long)r->t.retrieval_us, (long long)r->t.llm_us, (long long)r->t.shape_us,
+            (long long)r->t.total_us);
     if (r->t.load_us > 1000) fprintf(out, " (of which loading %lld)", (long long)r->t.load_us);
     fputc('\n', out);
 }
@@ -58,7 +67,10 @@ static void print_json(const brain_reply *r) {
     cJSON *h = cJSON_AddArrayToObject(o, "retrieved");
     for (int i = 0; i < r->n_hits; i++) {
         cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "kind", r->hits[i].kind == 'f' ? "fact" : r->hits[i].kind == 't' ? "template" : "item");
+        cJSON_AddStringToObject(x, "kind",
+                                r->hits[i].kind == 'f'   ? "fact"
+                                : r->hits[i].kind == 't' ? "template"
+                                                         : "item");
         cJSON_AddNumberToObject(x, "index", r->hits[i].index);
         cJSON_AddNumberToObject(x, "score", r->hits[i].score);
         cJSON_AddItemToArray(h, x);
@@ -80,13 +92,15 @@ static void print_json(const brain_reply *r) {
 
 int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: axiom ask \"question\" [--json] [--data DIR] [--template-only|--skip-llm]\n"
-               "       axiom ask --audio FILE.wav|- [FILE...] [--json]\n"
-               "Answers one question from the knowledge pack and prints the answer, intent, confidence,\n"
-               "path (template, retrieval, llm, fallback) and per-stage microseconds.\n"
-               "--audio: each recording (any WAV) goes through the server's turn: voice activity\n"
-               "detection, recognition per speech segment, then the brain, in a fresh conversation\n"
-               "per file; prints the transcript, each segment's turn, the answer and stage times.\n");
+        printf(
+            "usage: axiom ask \"question\" [--json] [--data DIR] [--template-only|--skip-llm]\n"
+            "       axiom ask --audio FILE.wav|- [FILE...] [--json]\n"
+            "Answers one question from the knowledge pack and prints the answer, intent, "
+            "confidence,\n"
+            "path (template, retrieval, llm, fallback) and per-stage microseconds.\n"
+            "--audio: each recording (any WAV) goes through the server's turn: voice activity\n"
+            "detection, recognition per speech segment, then the brain, in a fresh conversation\n"
+            "per file; prints the transcript, each segment's turn, the answer and stage times.\n");
         return 0;
     }
     int json = 0, audio = 0, npos = 0;
@@ -94,9 +108,12 @@ int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
     char **pos = calloc((size_t)argc, sizeof *pos);
     if (!pos) return 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (strcmp(argv[i], "--audio") == 0) audio = 1;
-        else pos[npos++] = argv[i];
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--audio") == 0)
+            audio = 1;
+        else
+            pos[npos++] = argv[i];
     }
     if (audio) {
         int rc = cli_ask_audio(cfg, pos, npos, json);
@@ -110,7 +127,8 @@ int cmd_ask(const axiom_config *cfg, int argc, char **argv) {
         return 2;
     }
     if (!text) {
-        fprintf(stderr, "axiom ask: give the question, e.g. axiom ask \"what is the jetson orin nano\"\n");
+        fprintf(stderr,
+                "axiom ask: give the question, e.g. axiom ask \"what is the jetson orin nano\"\n");
         return 2;
     }
     char err[1024];
@@ -149,7 +167,8 @@ static void print_sentence(void *user, const char *sentence) {
 int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: axiom chat [--data DIR] [--verbose]\n"
-               "A conversation in the terminal (or from piped stdin, one question a line) with the last\n"
+               "A conversation in the terminal (or from piped stdin, one question a line) with the "
+               "last\n"
                "history_turns turns remembered. Type 'exit' or press Ctrl-D to leave.\n");
         return 0;
     }
@@ -175,7 +194,8 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
         }
         ssize_t n = getline(&line, &cap, stdin);
         if (n < 0) break;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
         if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0) break;
         int first = 1;
         axiom_reply reply;
@@ -184,8 +204,10 @@ int cmd_chat(const axiom_config *cfg, int argc, char **argv) {
             rc = 1;
             break;
         }
-        if (!first) putchar('\n');
-        else if (strcmp(reply.path, "none") == 0 && tty) printf("(nothing to answer: %s)\n", reply.dropped);
+        if (!first)
+            putchar('\n');
+        else if (strcmp(reply.path, "none") == 0 && tty)
+            printf("(nothing to answer: %s)\n", reply.dropped);
         if (verbose) print_human(brain_reply_of(&reply), stdout);
         axiom_reply_free(&reply);
         fflush(stdout);

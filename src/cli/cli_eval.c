@@ -39,22 +39,54 @@ typedef struct {
     void (*apply)(intent_params *p);
 } variant;
 
-static void v_default(intent_params *p) { (void)p; }
-static void v_words(intent_params *p) { p->char_min = p->char_max = 0; }
-static void v_cw05(intent_params *p) { p->char_weight = 0.5f; }
-static void v_cw2(intent_params *p) { p->char_weight = 2.0f; }
-static void v_unigram(intent_params *p) { p->word_ngrams = 1; }
-static void v_norules(intent_params *p) { p->social_rules = 0; }
-static void v_keep(intent_params *p) { p->drop_suspects = 0; }
-static void v_drop(intent_params *p) { p->drop_suspects = 1; }
-static void v_bw05(intent_params *p) { p->backup_weight = 0.5f; }
-static void v_bw1(intent_params *p) { p->backup_weight = 1.0f; }
-static void v_bw3(intent_params *p) { p->backup_weight = 3.0f; }
-static void v_sp8(intent_params *p) { p->suspect_p = 0.8f; }
-static void v_sp4(intent_params *p) { p->suspect_p = 0.4f; }
-static void v_nobalance(intent_params *p) { p->balance_classes = 0; }
-static void v_l2hi(intent_params *p) { p->l2 *= 10.0f; }
-static void v_l2lo(intent_params *p) { p->l2 /= 10.0f; }
+static void v_default(intent_params *p) {
+    (void)p;
+}
+static void v_words(intent_params *p) {
+    p->char_min = p->char_max = 0;
+}
+static void v_cw05(intent_params *p) {
+    p->char_weight = 0.5f;
+}
+static void v_cw2(intent_params *p) {
+    p->char_weight = 2.0f;
+}
+static void v_unigram(intent_params *p) {
+    p->word_ngrams = 1;
+}
+static void v_norules(intent_params *p) {
+    p->social_rules = 0;
+}
+static void v_keep(intent_params *p) {
+    p->drop_suspects = 0;
+}
+static void v_drop(intent_params *p) {
+    p->drop_suspects = 1;
+}
+static void v_bw05(intent_params *p) {
+    p->backup_weight = 0.5f;
+}
+static void v_bw1(intent_params *p) {
+    p->backup_weight = 1.0f;
+}
+static void v_bw3(intent_params *p) {
+    p->backup_weight = 3.0f;
+}
+static void v_sp8(intent_params *p) {
+    p->suspect_p = 0.8f;
+}
+static void v_sp4(intent_params *p) {
+    p->suspect_p = 0.4f;
+}
+static void v_nobalance(intent_params *p) {
+    p->balance_classes = 0;
+}
+static void v_l2hi(intent_params *p) {
+    p->l2 *= 10.0f;
+}
+static void v_l2lo(intent_params *p) {
+    p->l2 /= 10.0f;
+}
 
 static const variant variants[] = {
     {"as configured (default: word 1-2 + char 3-5, rule on)", v_default},
@@ -95,21 +127,34 @@ static int eval_intents(const axiom_config *cfg, int argc, char **argv) {
     const char *heldout = NULL;
     intent_params p = intent_default_params();
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--folds") == 0 && i + 1 < argc) folds = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--heldout") == 0 && i + 1 < argc) heldout = argv[++i];
-        else if (strcmp(argv[i], "--suspects") == 0) suspects = 1;
-        else if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (strcmp(argv[i], "--compare") == 0) compare = 1;
-        else if (strcmp(argv[i], "--no-backup") == 0) backup = 0;
-        else if (strcmp(argv[i], "--no-rules") == 0) p.social_rules = 0;
-        else if (strcmp(argv[i], "--keep-suspects") == 0) p.drop_suspects = 0;
-        else if (strcmp(argv[i], "--drop-suspects") == 0) p.drop_suspects = 1;
-        else if (strcmp(argv[i], "--no-char") == 0) p.char_min = p.char_max = 0;
-        else if (strcmp(argv[i], "--unigrams") == 0) p.word_ngrams = 1;
+        if (strcmp(argv[i], "--folds") == 0 && i + 1 < argc)
+            folds = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--heldout") == 0 && i + 1 < argc)
+            heldout = argv[++i];
+        else if (strcmp(argv[i], "--suspects") == 0)
+            suspects = 1;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--compare") == 0)
+            compare = 1;
+        else if (strcmp(argv[i], "--no-backup") == 0)
+            backup = 0;
+        else if (strcmp(argv[i], "--no-rules") == 0)
+            p.social_rules = 0;
+        else if (strcmp(argv[i], "--keep-suspects") == 0)
+            p.drop_suspects = 0;
+        else if (strcmp(argv[i], "--drop-suspects") == 0)
+            p.drop_suspects = 1;
+        else if (strcmp(argv[i], "--no-char") == 0)
+            p.char_min = p.char_max = 0;
+        else if (strcmp(argv[i], "--unigrams") == 0)
+            p.word_ngrams = 1;
         else if (strcmp(argv[i], "--backup-weight") == 0 && i + 1 < argc)
             p.backup_weight = (float)atof(argv[++i]);
-        else if (strcmp(argv[i], "--l2") == 0 && i + 1 < argc) p.l2 = (float)atof(argv[++i]);
-        else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) p.epochs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--l2") == 0 && i + 1 < argc)
+            p.l2 = (float)atof(argv[++i]);
+        else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc)
+            p.epochs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--suspect-p") == 0 && i + 1 < argc)
             p.suspect_p = (float)atof(argv[++i]);
         else {
@@ -132,16 +177,16 @@ static int eval_intents(const axiom_config *cfg, int argc, char **argv) {
     intent_result *pred = NULL;
     if (!set) goto out;
     size_t nbackup = 0;
-    int nprim = labelled_load_pack(set, dir, backup ? defdir : NULL, NULL, NULL, &nbackup, err,
-                                   sizeof err);
+    int nprim =
+        labelled_load_pack(set, dir, backup ? defdir : NULL, NULL, NULL, &nbackup, err, sizeof err);
     if (nprim < 0) {
         fprintf(stderr, "axiom eval intents: %s\n", err);
         goto out;
     }
     if (heldout) {
         held = labelled_set_new();
-        if (!held || labelled_load_tsv(held, heldout, LABELLED_PRIMARY, NULL, NULL, err,
-                                       sizeof err) < 0) {
+        if (!held ||
+            labelled_load_tsv(held, heldout, LABELLED_PRIMARY, NULL, NULL, err, sizeof err) < 0) {
             fprintf(stderr, "axiom eval intents: %s\n", held ? err : "out of memory");
             goto out;
         }
@@ -154,11 +199,13 @@ static int eval_intents(const axiom_config *cfg, int argc, char **argv) {
                "rule %s, suspects %s, %d folds\n\n",
                dir, nprim, labelled_set_errors(set), nbackup, nbackup ? defdir : "(none)",
                p.word_ngrams, p.char_min, p.char_max, p.social_rules ? "on" : "off",
-               p.drop_suspects == 2 ? (nbackup ? "dropped" : "kept") : p.drop_suspects ? "dropped"
-               : "kept", folds);
+               p.drop_suspects == 2 ? (nbackup ? "dropped" : "kept")
+               : p.drop_suspects    ? "dropped"
+                                    : "kept",
+               folds);
     if (compare) {
-        printf("%-56s %8s %8s %8s %8s\n", "variant", "acc", "macroF1", "p>=.88", heldout ? "heldout"
-               : "");
+        printf("%-56s %8s %8s %8s %8s\n", "variant", "acc", "macroF1", "p>=.88",
+               heldout ? "heldout" : "");
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
             intent_params q = p;
             variants[v].apply(&q);
@@ -237,7 +284,8 @@ static int eval_intents(const axiom_config *cfg, int argc, char **argv) {
         if (bad) {
             intent_scores clean;
             memset(&clean, 0, sizeof clean);
-            for (size_t i = 0; i < ns; i++) bad[s[i].row] = 1;
+            for (size_t i = 0; i < ns; i++)
+                bad[s[i].row] = 1;
             for (size_t i = 0; i < n; i++)
                 if (rows[i].origin == LABELLED_PRIMARY && !bad[i])
                     intent_scores_add(&clean, rows[i].label, &pred[i]);
@@ -258,8 +306,9 @@ static int eval_intents(const axiom_config *cfg, int argc, char **argv) {
         const intent_suspect *s = intent_suspects(m, &ns);
         printf("\n== %zu suspect rows (label contradicted by the rule or, with p >= %.2f, by the "
                "out-of-fold model)%s\n",
-               ns, p.suspect_p, (p.drop_suspects == 2 ? nbackup > 0 : p.drop_suspects)
-               ? "; left out of training" : "; kept in training");
+               ns, p.suspect_p,
+               (p.drop_suspects == 2 ? nbackup > 0 : p.drop_suspects) ? "; left out of training"
+                                                                      : "; kept in training");
         for (size_t i = 0; i < ns; i++) {
             const labelled_row *r = &rows[s[i].row];
             const char *base = strrchr(r->file, '/');

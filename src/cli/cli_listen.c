@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LISTEN_MAX_S (4.0 * 3600)   /* longer recordings: split them first */
-#define LISTEN_CHUNK_MS 20          /* a microphone's usual block */
+#define LISTEN_MAX_S (4.0 * 3600) /* longer recordings: split them first */
+#define LISTEN_CHUNK_MS 20        /* a microphone's usual block */
 /* After the input ends: the slowest answer (LLM deadline 15 s by default, then
  * synthesis) fits well inside this; past it the session is reported stuck. */
 #define LISTEN_WAIT_MS 300000
@@ -23,16 +23,18 @@
  * instead, but not for ever. */
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: axiom listen FILE.wav|- [--rate HZ] [--partials] [--timings]\n"
-               "  Streams a recording (any WAV) or, with -, raw 16-bit little-endian mono PCM from stdin\n"
-               "  (e.g. arecord -f S16_LE -r 16000 -c 1 | axiom listen -) through a voice session and\n"
-               "  prints each event as one JSON line: {\"event\":\"speech_start\"}, \"speech_end\",\n"
-               "  \"transcript\", \"speaking\" (the answer: text, intent, path, confidence), \"audio\"\n"
-               "  (samples, sample_rate, ms), ..., \"ready_to_listen\", named as on the WebSocket.\n"
-               "  At the end of the input, speech in progress is answered.\n"
-               "  --rate HZ     sample rate of the raw PCM on stdin (8000..48000, default 16000)\n"
-               "  --partials    also the transcript so far while the user speaks\n"
-               "  --timings     a timings event after each answer\n");
+    fprintf(
+        f,
+        "usage: axiom listen FILE.wav|- [--rate HZ] [--partials] [--timings]\n"
+        "  Streams a recording (any WAV) or, with -, raw 16-bit little-endian mono PCM from stdin\n"
+        "  (e.g. arecord -f S16_LE -r 16000 -c 1 | axiom listen -) through a voice session and\n"
+        "  prints each event as one JSON line: {\"event\":\"speech_start\"}, \"speech_end\",\n"
+        "  \"transcript\", \"speaking\" (the answer: text, intent, path, confidence), \"audio\"\n"
+        "  (samples, sample_rate, ms), ..., \"ready_to_listen\", named as on the WebSocket.\n"
+        "  At the end of the input, speech in progress is answered.\n"
+        "  --rate HZ     sample rate of the raw PCM on stdin (8000..48000, default 16000)\n"
+        "  --partials    also the transcript so far while the user speaks\n"
+        "  --timings     a timings event after each answer\n");
 }
 
 typedef struct {
@@ -71,7 +73,8 @@ static void on_event(void *user, const axiom_event *ev) {
         add_str(o, "text", ev->text);
         add_str(o, "intent", ev->intent);
         add_str(o, "path", ev->path);
-        cJSON_AddNumberToObject(o, "confidence", (double)(int)(ev->confidence * 10000 + 0.5) / 10000);
+        cJSON_AddNumberToObject(o, "confidence",
+                                (double)(int)(ev->confidence * 10000 + 0.5) / 10000);
         add_str(o, "heard", ev->heard);
         if (ev->llm_failure && *ev->llm_failure) add_str(o, "llm_failure", ev->llm_failure);
         break;
@@ -94,7 +97,8 @@ static void on_event(void *user, const axiom_event *ev) {
         add_str(o, "text", ev->text);
         break;
     default: /* speech_start, partial, transcript, thinking, barge_in, idle, ready */
-        if (ev->text && (*ev->text || ev->type == AXIOM_EVENT_TRANSCRIPT)) add_str(o, "text", ev->text);
+        if (ev->text && (*ev->text || ev->type == AXIOM_EVENT_TRANSCRIPT))
+            add_str(o, "text", ev->text);
         break;
     }
     char *line = cJSON_PrintUnformatted(o);
@@ -144,7 +148,8 @@ static int stream_raw(axiom_voice *v, int rate, char *err, size_t errlen) {
         int end = got == 0; /* end of input or a read error */
         if (have < want && !end) continue;
         size_t n = have / 2;
-        for (size_t i = 0; i < n; i++) block[i] = (int16_t)(uint16_t)(bytes[2 * i] | (unsigned)bytes[2 * i + 1] << 8);
+        for (size_t i = 0; i < n; i++)
+            block[i] = (int16_t)(uint16_t)(bytes[2 * i] | (unsigned)bytes[2 * i + 1] << 8);
         if (n && feed(v, block, n, rate) != 0) {
             snprintf(err, errlen, "stdin: the voice session refused audio");
             return -1;
@@ -171,7 +176,9 @@ int cmd_listen(const axiom_config *cfg, int argc, char **argv) {
             char *end;
             long r = strtol(argv[++i], &end, 10);
             if (*end || r < 8000 || r > 48000) {
-                fprintf(stderr, "axiom listen: --rate '%s': expected a sample rate from 8000 to 48000\n", argv[i]);
+                fprintf(stderr,
+                        "axiom listen: --rate '%s': expected a sample rate from 8000 to 48000\n",
+                        argv[i]);
                 return 2;
             }
             rate = (int)r;
@@ -202,7 +209,9 @@ int cmd_listen(const axiom_config *cfg, int argc, char **argv) {
     int rc = v ? axiom_voice_set(v, "feed", "wait", err, sizeof err) : -1;
     if (v && rc == 0 && partials) rc = axiom_voice_set(v, "partials", "true", err, sizeof err);
     if (v && rc == 0 && timings) rc = axiom_voice_set(v, "timings", "true", err, sizeof err);
-    if (rc == 0) rc = strcmp(path, "-") == 0 ? stream_raw(v, rate, err, sizeof err) : stream_wav(v, path, err, sizeof err);
+    if (rc == 0)
+        rc = strcmp(path, "-") == 0 ? stream_raw(v, rate, err, sizeof err)
+                                    : stream_wav(v, path, err, sizeof err);
     if (v) {
         /* What was heard so far is answered even when reading stopped early. */
         axiom_voice_end_input(v);

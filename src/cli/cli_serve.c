@@ -16,11 +16,13 @@ static void on_signal(int sig) {
 
 int cmd_serve(const axiom_config *cfg, int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: axiom serve [--host ADDR] [--port N] [--data DIR] [--template-only|--skip-llm]\n"
-               "                   [--wyoming.port N] [--wyoming.host ADDR]\n"
-               "Serves the browser UI at / and the voice protocol at /ws until interrupted;\n"
-               "with --wyoming.port N (10300 is usual) also the Wyoming protocol for Home Assistant.\n"
-               "--port 0 turns the HTTP server off (the Wyoming service alone).\n");
+        printf(
+            "usage: axiom serve [--host ADDR] [--port N] [--data DIR] "
+            "[--template-only|--skip-llm]\n"
+            "                   [--wyoming.port N] [--wyoming.host ADDR]\n"
+            "Serves the browser UI at / and the voice protocol at /ws until interrupted;\n"
+            "with --wyoming.port N (10300 is usual) also the Wyoming protocol for Home Assistant.\n"
+            "--port 0 turns the HTTP server off (the Wyoming service alone).\n");
         return 0;
     }
     if (argc > 1) {
@@ -46,10 +48,12 @@ int cmd_serve(const axiom_config *cfg, int argc, char **argv) {
         return 1;
     }
     if (server_port(srv))
-        printf("AXIOM is listening: http://%s:%d/\n", config_str(cfg, "server.host"), server_port(srv));
+        printf("AXIOM is listening: http://%s:%d/\n", config_str(cfg, "server.host"),
+               server_port(srv));
     if (server_wyoming_port(srv))
-        printf("AXIOM Wyoming service: tcp://%s:%d (Home Assistant: Wyoming Protocol integration)\n",
-               config_str(cfg, "wyoming.host"), server_wyoming_port(srv));
+        printf(
+            "AXIOM Wyoming service: tcp://%s:%d (Home Assistant: Wyoming Protocol integration)\n",
+            config_str(cfg, "wyoming.host"), server_wyoming_port(srv));
     fflush(stdout);
     /* A bounded sleep, not pause(): a signal landing between the test and the wait
      * would leave pause() waiting forever. The signal cuts the sleep short anyway. */

@@ -4,10 +4,10 @@
  * say writes one WAV of the whole text, made sentence by sentence. */
 #include "cli/cli.h"
 
+#include "brain/brain.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "brain/brain.h"
 #include "speech/stt.h"
 #include "speech/stt_file.h"
 #include "speech/tts.h"
@@ -21,10 +21,12 @@
 #define TRANSCRIBE_MAX_S (4.0 * 3600) /* longer recordings: split them first */
 
 static void usage_transcribe(FILE *f) {
-    fprintf(f, "usage: axiom transcribe FILE.wav|- [--json]\n"
-               "  Prints the words spoken in a WAV file (any rate, width, channel count) or stdin.\n"
-               "  --json   also per-utterance timings, real-time factor and partial results\n"
-               "  Model: --set stt.lm=domain|mixed|stock (default domain, built from the 'data' pack)\n");
+    fprintf(
+        f,
+        "usage: axiom transcribe FILE.wav|- [--json]\n"
+        "  Prints the words spoken in a WAV file (any rate, width, channel count) or stdin.\n"
+        "  --json   also per-utterance timings, real-time factor and partial results\n"
+        "  Model: --set stt.lm=domain|mixed|stock (default domain, built from the 'data' pack)\n");
 }
 
 typedef struct {
@@ -48,8 +50,10 @@ int cmd_transcribe(const axiom_config *cfg, int argc, char **argv) {
     const char *path = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (!path && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) path = argv[i];
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (!path && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+            path = argv[i];
         else {
             fprintf(stderr, "axiom transcribe: unexpected argument '%s'\n", argv[i]);
             usage_transcribe(stderr);
@@ -72,8 +76,10 @@ int cmd_transcribe(const axiom_config *cfg, int argc, char **argv) {
     stt_corpus_provider prov;
     if (strcmp(config_str(cfg, "stt.lm"), "stock") != 0) {
         corpus = brain_new(cfg, err, sizeof err);
-        if (!corpus) LOG_W("stt", "%s", err);
-        else prov = brain_corpus_provider(corpus);
+        if (!corpus)
+            LOG_W("stt", "%s", err);
+        else
+            prov = brain_corpus_provider(corpus);
     }
     stt_engine *e = stt_engine_new(cfg, corpus ? &prov : NULL, err, sizeof err);
     if (!e) {
@@ -99,7 +105,10 @@ int cmd_transcribe(const axiom_config *cfg, int argc, char **argv) {
     wav_reader_get_info(r, &wi);
     int64_t bad = wav_reader_bad_samples(r);
     wav_reader_free(r);
-    if (bad) fprintf(stderr, "axiom transcribe: %s: %lld NaN or infinite samples were replaced by silence\n", path, (long long)bad);
+    if (bad)
+        fprintf(stderr,
+                "axiom transcribe: %s: %lld NaN or infinite samples were replaced by silence\n",
+                path, (long long)bad);
     if (rc != 0) fprintf(stderr, "axiom transcribe: %s\n", err);
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -112,7 +121,8 @@ int cmd_transcribe(const axiom_config *cfg, int argc, char **argv) {
         cJSON_AddNumberToObject(o, "load_ms", (double)load_us / 1000.0);
         cJSON_AddNumberToObject(o, "decode_ms", (double)t.decode_us / 1000.0);
         cJSON_AddNumberToObject(o, "cpu_ms", (double)t.cpu_us / 1000.0);
-        cJSON_AddNumberToObject(o, "rtf", t.audio_ms ? (double)t.cpu_us / 1000.0 / (double)t.audio_ms : 0.0);
+        cJSON_AddNumberToObject(o, "rtf",
+                                t.audio_ms ? (double)t.cpu_us / 1000.0 / (double)t.audio_ms : 0.0);
         cJSON *segs = cJSON_AddArrayToObject(o, "segments");
         for (size_t i = 0; i < t.n; i++) {
             cJSON *g = cJSON_CreateObject();
@@ -179,8 +189,10 @@ int cmd_say(const axiom_config *cfg, int argc, char **argv) {
     int rate = 0;
     for (int i = 1; i < argc; i++) {
         int more = i + 1 < argc;
-        if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && more) out = argv[++i];
-        else if (strcmp(argv[i], "--voice") == 0 && more) voice = argv[++i];
+        if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && more)
+            out = argv[++i];
+        else if (strcmp(argv[i], "--voice") == 0 && more)
+            voice = argv[++i];
         else if (strcmp(argv[i], "--rate") == 0 && more) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -189,7 +201,8 @@ int cmd_say(const axiom_config *cfg, int argc, char **argv) {
                 return 2;
             }
             rate = (int)v;
-        } else if (!text && argv[i][0] != '-') text = argv[i];
+        } else if (!text && argv[i][0] != '-')
+            text = argv[i];
         else {
             fprintf(stderr, "axiom say: unexpected argument '%s'\n", argv[i]);
             usage_say(stderr);
@@ -214,7 +227,8 @@ int cmd_say(const axiom_config *cfg, int argc, char **argv) {
         rc = -1;
     }
     if (rc == 0) rc = wav_write_file(out, b.pcm, b.n, rate, err, sizeof err);
-    if (rc != 0) fprintf(stderr, "axiom say: %s\n", err);
+    if (rc != 0)
+        fprintf(stderr, "axiom say: %s\n", err);
     else if (strcmp(out, "-") != 0)
         fprintf(stderr, "axiom say: wrote %s (%.2f s at %d Hz)\n", out, (double)b.n / rate, rate);
     free(b.pcm);

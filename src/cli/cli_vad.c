@@ -26,7 +26,9 @@ typedef struct {
 } printer;
 
 /* Seconds to the millisecond, as the table shows them. */
-static double ms_rounded(double s) { return round(s * 1000.0) / 1000.0; }
+static double ms_rounded(double s) {
+    return round(s * 1000.0) / 1000.0;
+}
 
 static void on_start(void *u, int64_t start) {
     printer *p = u;
@@ -65,7 +67,8 @@ static long read_16k(const char *path, float **out) {
     }
     if (info.channels < 1 || info.samplerate < 4000 || info.samplerate > 192000 ||
         info.frames > (sf_count_t)info.samplerate * MAX_SECONDS) {
-        fprintf(stderr, "axiom vad: %s: %d channels at %d Hz, %lld frames: not supported (at most %d s)\n",
+        fprintf(stderr,
+                "axiom vad: %s: %d channels at %d Hz, %lld frames: not supported (at most %d s)\n",
                 path, info.channels, info.samplerate, (long long)info.frames, MAX_SECONDS);
         sf_close(f);
         return -1;
@@ -83,7 +86,8 @@ static long read_16k(const char *path, float **out) {
     sf_close(f);
     for (sf_count_t i = 0; i < got; i++) {
         float sum = 0;
-        for (int c = 0; c < info.channels; c++) sum += raw[i * info.channels + c];
+        for (int c = 0; c < info.channels; c++)
+            sum += raw[i * info.channels + c];
         mono[i] = sum / (float)info.channels;
     }
     free(raw);
@@ -94,12 +98,16 @@ static long read_16k(const char *path, float **out) {
     double ratio = (double)VAD_SAMPLE_RATE / info.samplerate;
     long n16 = (long)(got * ratio) + 16;
     float *res = malloc((size_t)n16 * sizeof *res);
-    SRC_DATA d = {.data_in = mono, .input_frames = (long)got, .data_out = res,
-                  .output_frames = n16, .src_ratio = ratio};
+    SRC_DATA d = {.data_in = mono,
+                  .input_frames = (long)got,
+                  .data_out = res,
+                  .output_frames = n16,
+                  .src_ratio = ratio};
     int rc = res ? src_simple(&d, SRC_SINC_FASTEST, 1) : -1;
     free(mono);
     if (rc != 0) {
-        fprintf(stderr, "axiom vad: resampling failed: %s\n", rc > 0 ? src_strerror(rc) : "out of memory");
+        fprintf(stderr, "axiom vad: resampling failed: %s\n",
+                rc > 0 ? src_strerror(rc) : "out of memory");
         free(res);
         return -1;
     }
@@ -117,8 +125,10 @@ int cmd_vad(const axiom_config *cfg, int argc, char **argv) {
     const char *path = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (!path) path = argv[i];
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (!path)
+            path = argv[i];
         else {
             fprintf(stderr, "axiom vad: unexpected argument '%s'\n", argv[i]);
             return 2;
@@ -174,7 +184,8 @@ int cmd_vad(const axiom_config *cfg, int argc, char **argv) {
         cJSON_AddNumberToObject(report, "seconds", ms_rounded(n / (double)VAD_SAMPLE_RATE));
         cJSON_AddBoolToObject(report, "silero", info.silero_loaded);
         char *text = cJSON_PrintUnformatted(report);
-        if (text) printf("%s\n", text);
+        if (text)
+            printf("%s\n", text);
         else {
             fprintf(stderr, "axiom vad: out of memory\n");
             rc = 1;

@@ -21,7 +21,8 @@ static const command commands[] = {
     {"transcribe", cmd_transcribe, "speech to text: axiom transcribe FILE.wav|- [--json]"},
     {"say", cmd_say, "text to speech: axiom say \"text\" -o out.wav [--voice V] [--rate HZ]"},
     {"vad", cmd_vad, "find the utterances in a recording: axiom vad FILE [--json]"},
-    {"listen", cmd_listen, "voice session on a recording or pipe, JSON events: axiom listen FILE.wav|-"},
+    {"listen", cmd_listen,
+     "voice session on a recording or pipe, JSON events: axiom listen FILE.wav|-"},
     {"doctor", cmd_doctor, "check this machine's memory set-up and say what to change"},
     {"eval", cmd_eval, "measure quality: axiom eval intents [--folds 5] [--suspects]"},
     {"bench", cmd_bench, "print speed and memory figures"},
@@ -70,7 +71,8 @@ int main(int argc, char **argv) {
     int first = 1;
     /* Global switches may come before the command. */
     while (first < argc && argv[first][0] == '-') {
-        if (strcmp(argv[first], "--print-config") == 0) print_config = 1;
+        if (strcmp(argv[first], "--print-config") == 0)
+            print_config = 1;
         else if (strcmp(argv[first], "--version") == 0) {
             printf("axiom %s\n", axiom_version());
             config_free(cfg);

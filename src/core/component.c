@@ -85,7 +85,8 @@ static int do_load(axiom_component *c, char *err, size_t errlen) {
     char why[256] = "";
     int rc;
     if (nested) {
-        snprintf(why, sizeof why, "loaded from inside another component's load; load it before that one starts");
+        snprintf(why, sizeof why,
+                 "loaded from inside another component's load; load it before that one starts");
         rc = -1;
     } else if (injected_failure(c->desc.name)) {
         snprintf(why, sizeof why, "load failure injected by AXIOM_FAIL_LOAD");
@@ -116,7 +117,8 @@ static int do_load(axiom_component *c, char *err, size_t errlen) {
      * 3.9 GB for a 1.9 GB GGUF) and refuse to load it again. */
     if (c->info.mapped_bytes > 0 && file_before >= 0 && file_after > file_before) {
         int64_t file_growth = file_after - file_before;
-        c->info.resident_bytes -= file_growth < c->info.mapped_bytes ? file_growth : c->info.mapped_bytes;
+        c->info.resident_bytes -=
+            file_growth < c->info.mapped_bytes ? file_growth : c->info.mapped_bytes;
     }
     publish(c);
     LOG_I("component", "%s loaded in %.1f ms, resident +%.1f MiB", c->desc.name,
@@ -202,8 +204,12 @@ int component_is_loaded(const axiom_component *c) {
     return r;
 }
 
-const char *component_name(const axiom_component *c) { return c->desc.name; }
-int component_load_order(const axiom_component *c) { return c->desc.load_order; }
+const char *component_name(const axiom_component *c) {
+    return c->desc.name;
+}
+int component_load_order(const axiom_component *c) {
+    return c->desc.load_order;
+}
 
 void component_get_info(const axiom_component *c, component_info *out) {
     axiom_component *m = (axiom_component *)c;

@@ -18,9 +18,9 @@
 typedef struct axiom_component axiom_component;
 
 typedef struct {
-    const char *name;  /* "stt", "tts", "vad", "intent", "index", "llm" */
-    int load_order;    /* lower loads first: intent/index 10, vad 20, stt 30, tts 40, llm 90 */
-    int essential;     /* failing to load it degrades a mode rather than a single answer */
+    const char *name; /* "stt", "tts", "vad", "intent", "index", "llm" */
+    int load_order;   /* lower loads first: intent/index 10, vad 20, stt 30, tts 40, llm 90 */
+    int essential;    /* failing to load it degrades a mode rather than a single answer */
     /* Returns 0, or -1 with a message for the log and /api/status. */
     int (*load)(void *ctx, char *err, size_t errlen);
     void (*unload)(void *ctx);
@@ -35,12 +35,12 @@ typedef struct {
     int loaded;
     int in_use;
     int load_count, unload_count, fail_count;
-    int64_t resident_bytes;  /* RSS delta measured at the last load */
+    int64_t resident_bytes; /* RSS delta measured at the last load */
     int64_t mapped_bytes;
-    int64_t load_us;         /* how long the last load took */
-    int64_t last_used_ms;    /* monotonic ms; 0 = never */
+    int64_t load_us;      /* how long the last load took */
+    int64_t last_used_ms; /* monotonic ms; 0 = never */
     char last_error[256];
-    int loading;             /* a load is running right now */
+    int loading; /* a load is running right now */
 } component_info;
 
 axiom_component *component_new(const component_desc *desc);

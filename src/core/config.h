@@ -27,8 +27,8 @@ int config_set(axiom_config *cfg, const char *key, const char *value, config_sou
  * "section.", # and ; start comment lines, and " ;" (a blank, then ;) starts a comment
  * at the end of a line. One pair of quotes around a value is removed. Lines may be
  * indented and fit libinih's line buffer (200 bytes as Debian builds it; a longer
- * value goes through --set or the environment). Unknown keys, bad values and bad lines are errors naming file and
- * line; the first one stops reading. */
+ * value goes through --set or the environment). Unknown keys, bad values and bad lines are errors
+ * naming file and line; the first one stops reading. */
 int config_load_file(axiom_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Environment: AXIOM_<KEY> with dots as underscores (AXIOM_SERVER_PORT), plus the

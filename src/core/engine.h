@@ -5,8 +5,8 @@
 #define AXIOM_ENGINE_H
 
 #include "axiom.h"
-#include "core/config.h"
 #include "brain/brain.h"
+#include "core/config.h"
 #include "llm/llm.h"
 #include "mem/governor.h"
 #include "speech/stt.h"

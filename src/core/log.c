@@ -13,8 +13,12 @@ static _Atomic int current_level = AX_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
 
-void log_set_level(ax_log_level level) { atomic_store(&current_level, (int)level); }
-ax_log_level log_get_level(void) { return (ax_log_level)atomic_load(&current_level); }
+void log_set_level(ax_log_level level) {
+    atomic_store(&current_level, (int)level);
+}
+ax_log_level log_get_level(void) {
+    return (ax_log_level)atomic_load(&current_level);
+}
 
 int log_parse_level(const char *text, ax_log_level *out) {
     for (int i = 0; i <= AX_LOG_OFF; i++) {
@@ -35,8 +39,8 @@ void log_msg(ax_log_level level, const char *component, const char *fmt, ...) {
     gmtime_r(&ts.tv_sec, &tm);
     static const char *const tags[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s [%s] ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, tags[level], component ? component : "-");
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, tags[level], component ? component : "-");
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

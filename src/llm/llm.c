@@ -34,7 +34,7 @@ struct llm_call {
     double temperature;
     int64_t start_us, first_deadline_ms, total_deadline_ms;
     int timed_out;
-    int finished; /* a finish reason was recorded */
+    int finished;    /* a finish reason was recorded */
     char pending[4]; /* the start of a UTF-8 character whose rest has not come yet */
     size_t npending;
     int64_t overhead_us;
@@ -43,11 +43,16 @@ struct llm_call {
 
 const char *llm_finish_name(llm_finish f) {
     switch (f) {
-    case LLM_FINISH_STOP: return "stop";
-    case LLM_FINISH_LENGTH: return "length";
-    case LLM_FINISH_CANCEL: return "cancel";
-    case LLM_FINISH_TIMEOUT: return "timeout";
-    case LLM_FINISH_ERROR: return "error";
+    case LLM_FINISH_STOP:
+        return "stop";
+    case LLM_FINISH_LENGTH:
+        return "length";
+    case LLM_FINISH_CANCEL:
+        return "cancel";
+    case LLM_FINISH_TIMEOUT:
+        return "timeout";
+    case LLM_FINISH_ERROR:
+        return "error";
     }
     return "?";
 }
@@ -59,16 +64,23 @@ int llm_estimate_tokens(const char *text) {
 
 const char *llm_fail_name(llm_fail f) {
     switch (f) {
-    case LLM_FAIL_NONE: return "";
-    case LLM_FAIL_TIMEOUT: return "timeout";
-    case LLM_FAIL_CONNECT: return "connect";
-    case LLM_FAIL_HTTP: return "http";
-    case LLM_FAIL_OTHER: return "other";
+    case LLM_FAIL_NONE:
+        return "";
+    case LLM_FAIL_TIMEOUT:
+        return "timeout";
+    case LLM_FAIL_CONNECT:
+        return "connect";
+    case LLM_FAIL_HTTP:
+        return "http";
+    case LLM_FAIL_OTHER:
+        return "other";
     }
     return "other";
 }
 
-llm_fail llm_load_failure(const llm *m) { return m ? (llm_fail)atomic_load(&m->load_fail) : LLM_FAIL_NONE; }
+llm_fail llm_load_failure(const llm *m) {
+    return m ? (llm_fail)atomic_load(&m->load_fail) : LLM_FAIL_NONE;
+}
 
 static int comp_load(void *ctx, char *err, size_t errlen) {
     llm *m = ctx;
@@ -90,8 +102,9 @@ static int64_t comp_mapped(void *ctx) {
 llm *llm_new(const axiom_config *cfg, char *err, size_t errlen) {
     const char *name = config_str(cfg, "llm.backend");
     if (strcmp(name, "none") == 0) {
-        snprintf(err, errlen, "no language model configured (llm.backend = none); set llm.backend "
-                              "to ollama, openai or gguf (see README section llm)");
+        snprintf(err, errlen,
+                 "no language model configured (llm.backend = none); set llm.backend "
+                 "to ollama, openai or gguf (see README section llm)");
         return NULL;
     }
     const llm_backend_ops *ops = NULL;
@@ -120,7 +133,8 @@ llm *llm_new(const axiom_config *cfg, char *err, size_t errlen) {
     }
     /* Only the in-process model holds memory worth unloading for idleness; a server's
      * model is unloaded on the server's own schedule (keep_alive) unless asked. */
-    int64_t idle_ms = strcmp(name, "gguf") == 0 ? config_int(cfg, "mem.llm_idle_unload_s") * 1000 : 0;
+    int64_t idle_ms =
+        strcmp(name, "gguf") == 0 ? config_int(cfg, "mem.llm_idle_unload_s") * 1000 : 0;
     component_desc d = {.name = "llm",
                         .load_order = 90,
                         .essential = 0,
@@ -146,30 +160,53 @@ void llm_free(llm *m) {
     free(m);
 }
 
-axiom_component *llm_component(llm *m) { return m ? m->comp : NULL; }
+axiom_component *llm_component(llm *m) {
+    return m ? m->comp : NULL;
+}
 int64_t llm_expected_bytes(const llm *m) {
     return m->ops->expected_bytes ? m->ops->expected_bytes(m->impl) : 0;
 }
-int llm_context_length(const llm *m) { return m->set.context_length; }
-const char *llm_backend_name(const llm *m) { return m->ops->name; }
-const char *llm_model_name(const llm *m) { return m->ops->model_name(m->impl); }
+int llm_context_length(const llm *m) {
+    return m->set.context_length;
+}
+const char *llm_backend_name(const llm *m) {
+    return m->ops->name;
+}
+const char *llm_model_name(const llm *m) {
+    return m->ops->model_name(m->impl);
+}
 
 int llm_count_tokens(llm *m, const char *text) {
     if (!text) return 0;
     int n = -1;
-    if (m && m->ops->count_tokens && component_is_loaded(m->comp)) n = m->ops->count_tokens(m->impl, text);
+    if (m && m->ops->count_tokens && component_is_loaded(m->comp))
+        n = m->ops->count_tokens(m->impl, text);
     return n >= 0 ? n : llm_estimate_tokens(text);
 }
 
 /* ---- per-call bookkeeping ---- */
 
-int llm_call_max_tokens(const llm_call *c) { return c->max_tokens; }
-double llm_call_temperature(const llm_call *c) { return c->temperature; }
-int llm_call_started(const llm_call *c) { return c->res->tokens > 0; }
-int llm_call_timed_out(const llm_call *c) { return c->timed_out; }
-void llm_call_add_overhead_us(llm_call *c, int64_t us) { c->overhead_us += us; }
-void llm_call_set_prompt_tokens(llm_call *c, int n) { c->res->prompt_tokens = n; }
-void llm_call_add_retry(llm_call *c) { c->res->retries++; }
+int llm_call_max_tokens(const llm_call *c) {
+    return c->max_tokens;
+}
+double llm_call_temperature(const llm_call *c) {
+    return c->temperature;
+}
+int llm_call_started(const llm_call *c) {
+    return c->res->tokens > 0;
+}
+int llm_call_timed_out(const llm_call *c) {
+    return c->timed_out;
+}
+void llm_call_add_overhead_us(llm_call *c, int64_t us) {
+    c->overhead_us += us;
+}
+void llm_call_set_prompt_tokens(llm_call *c, int n) {
+    c->res->prompt_tokens = n;
+}
+void llm_call_add_retry(llm_call *c) {
+    c->res->retries++;
+}
 
 void llm_call_finish(llm_call *c, llm_finish f) {
     if (c->finished) return;
@@ -209,7 +246,10 @@ static size_t utf8_complete_prefix(const char *s, size_t n) {
     for (size_t i = 1; i <= back; i++) {
         unsigned char ch = (unsigned char)s[n - i];
         if ((ch & 0xC0) == 0x80) continue; /* continuation byte: look further back */
-        size_t need = (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3 : (ch & 0xF8) == 0xF0 ? 4 : 1;
+        size_t need = (ch & 0xE0) == 0xC0   ? 2
+                      : (ch & 0xF0) == 0xE0 ? 3
+                      : (ch & 0xF8) == 0xF0 ? 4
+                                            : 1;
         return need > i ? n - i : n;
     }
     return n;
@@ -252,9 +292,8 @@ int llm_call_emit(llm_call *c, const char *piece, size_t len) {
     return 0;
 }
 
-int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
-             llm_token_fn fn, void *user, const atomic_int *cancel, llm_result *res,
-             char *err, size_t errlen) {
+int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt, llm_token_fn fn,
+             void *user, const atomic_int *cancel, llm_result *res, char *err, size_t errlen) {
     llm_result local;
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
@@ -276,8 +315,10 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
     llm_call c = {.fn = fn, .user = user, .cancel = cancel, .res = res, .start_us = t0};
     c.max_tokens = opt && opt->max_tokens > 0 ? opt->max_tokens : m->set.max_tokens;
     c.temperature = opt && opt->temperature > 0 ? opt->temperature : m->set.temperature;
-    int64_t first = opt && opt->first_token_timeout_ms > 0 ? opt->first_token_timeout_ms : m->set.first_token_timeout_ms;
-    int64_t total = opt && opt->total_timeout_ms > 0 ? opt->total_timeout_ms : m->set.total_timeout_ms;
+    int64_t first = opt && opt->first_token_timeout_ms > 0 ? opt->first_token_timeout_ms
+                                                           : m->set.first_token_timeout_ms;
+    int64_t total =
+        opt && opt->total_timeout_ms > 0 ? opt->total_timeout_ms : m->set.total_timeout_ms;
     char why[384] = "";
     int rc;
     if (component_acquire(m->comp, why, sizeof why) != 0) {
@@ -308,10 +349,11 @@ int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
                 res->finish = LLM_FINISH_TIMEOUT;
                 res->fail = LLM_FAIL_TIMEOUT;
                 snprintf(err, errlen, "%s: %s", m->ops->name,
-                         why[0] ? why
-                         : res->tokens == 0
-                             ? "no token before llm.first_token_timeout_ms; raise it or use a smaller model"
-                             : "answer not finished before llm.total_timeout_ms; raise it or lower llm.max_tokens");
+                         why[0]             ? why
+                         : res->tokens == 0 ? "no token before llm.first_token_timeout_ms; raise "
+                                              "it or use a smaller model"
+                                            : "answer not finished before llm.total_timeout_ms; "
+                                              "raise it or lower llm.max_tokens");
             } else {
                 res->finish = LLM_FINISH_ERROR;
                 res->fail = http_fail != LLM_FAIL_NONE ? http_fail : LLM_FAIL_OTHER;

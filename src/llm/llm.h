@@ -20,14 +20,15 @@
 #include "core/component.h"
 #include "core/config.h"
 
-#include <stddef.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The backends compiled in: X(its ops, its llm.backend name). A new backend is its
  * file (defining the ops) plus one X(...) here: the lookup table and the choices of
  * llm.backend follow. */
-#define LLM_BACKENDS(X) X(llm_ollama_ops, "ollama") X(llm_openai_ops, "openai") X(llm_llama_ops, "gguf")
+#define LLM_BACKENDS(X)                                                                            \
+    X(llm_ollama_ops, "ollama") X(llm_openai_ops, "openai") X(llm_llama_ops, "gguf")
 #define LLM_BACKEND_CHOICE(ops, name) "|" name
 /* "none|ollama|openai|gguf": the choices of llm.backend. */
 #define LLM_BACKEND_CHOICES ("none" LLM_BACKENDS(LLM_BACKEND_CHOICE))
@@ -105,9 +106,8 @@ axiom_component *llm_component(llm *m);
  * Returns 0 when generation finished (STOP, LENGTH or CANCEL) and -1 on TIMEOUT or
  * ERROR, with the reason in err naming the server or file and the fix. Pieces already
  * delivered before an error stay delivered. */
-int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt,
-             llm_token_fn fn, void *user, const atomic_int *cancel, llm_result *res,
-             char *err, size_t errlen);
+int llm_chat(llm *m, const llm_message *msgs, size_t n, const llm_options *opt, llm_token_fn fn,
+             void *user, const atomic_int *cancel, llm_result *res, char *err, size_t errlen);
 
 /* Tokens in text: the model's own tokenizer for gguf once loaded; otherwise an
  * estimate of one token per 4 bytes of UTF-8, rounded up (close for English BPE

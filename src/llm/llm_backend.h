@@ -28,7 +28,7 @@ typedef struct {
     void (*destroy)(void *b);
     int (*load)(void *b, char *err, size_t errlen); /* governor load; 0 or -1 + err */
     void (*unload)(void *b);
-    int64_t (*mapped_bytes)(void *b); /* may be NULL */
+    int64_t (*mapped_bytes)(void *b);   /* may be NULL */
     int64_t (*expected_bytes)(void *b); /* may be NULL (0) */
     /* Streams pieces with llm_call_emit until done; sets the finish reason with
      * llm_call_finish. Returns 0, or -1 with err (the caller records ERROR/TIMEOUT). */

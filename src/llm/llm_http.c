@@ -17,7 +17,9 @@
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_ok;
-static void curl_init_once(void) { curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
+static void curl_init_once(void) {
+    curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+}
 
 typedef struct {
     const llm_http_req *rq;
@@ -36,7 +38,9 @@ llm_fail llm_http_take_fail(void) {
     return f;
 }
 
-static int is_2xx(long s) { return s >= 200 && s < 300; }
+static int is_2xx(long s) {
+    return s >= 200 && s < 300;
+}
 
 static size_t on_write(char *p, size_t sz, size_t nm, void *ud) {
     xfer *x = ud;
@@ -162,10 +166,12 @@ static int attempt(const llm_http_req *rq, llm_http_resp *rs, char *err, size_t 
     url_origin(rq->url, origin, sizeof origin);
     if (timed_out) {
         last_fail = LLM_FAIL_TIMEOUT;
-        snprintf(err, errlen, "%s did not answer within the deadline (%s); check the server's load, or raise "
-                              "llm.first_token_timeout_ms / llm.total_timeout_ms",
+        snprintf(err, errlen,
+                 "%s did not answer within the deadline (%s); check the server's load, or raise "
+                 "llm.first_token_timeout_ms / llm.total_timeout_ms",
                  origin, rs->status ? "it sent headers, then stalled" : "no response");
-    } else if (x.stopped || (rq->call && llm_call_should_stop(rq->call) && !llm_call_timed_out(rq->call))) {
+    } else if (x.stopped ||
+               (rq->call && llm_call_should_stop(rq->call) && !llm_call_timed_out(rq->call))) {
         rs->stopped = 1;
         rc = 0;
     } else if (x.too_big) {
@@ -237,7 +243,8 @@ void llm_http_error_text(const llm_http_resp *rs, char *out, size_t outlen) {
     cJSON *j = cJSON_ParseWithLength(rs->body, rs->body_len);
     const cJSON *e = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
     if (cJSON_IsObject(e)) e = cJSON_GetObjectItemCaseSensitive(e, "message");
-    if (cJSON_IsString(e)) snprintf(out, outlen, "%.200s", e->valuestring);
+    if (cJSON_IsString(e))
+        snprintf(out, outlen, "%.200s", e->valuestring);
     else {
         /* Printable start of the body only: it may be HTML or binary. */
         size_t n = 0;

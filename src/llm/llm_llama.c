@@ -29,7 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* clang-format off: it reflows this list differently on every pass */
+/* The list keeps its hand layout: clang-format reflows it differently on every pass. */
+/* clang-format off */
 #define LLAMA_FNS(X)                                                                               \
     X(llama_backend_init) X(llama_log_set) X(llama_model_default_params)                          \
     X(llama_context_default_params) X(llama_model_load_from_file) X(llama_model_free)             \
@@ -80,7 +81,8 @@ static void on_llama_log(enum ggml_log_level level, const char *text, void *user
     if (level != GGML_LOG_LEVEL_ERROR && level != GGML_LOG_LEVEL_WARN) return;
     if (log_get_level() > AX_LOG_DEBUG) return;
     size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '.')) n--;
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '.'))
+        n--;
     if (n > 0) LOG_D("llama", "%.*s", (int)n, text);
 }
 
@@ -94,16 +96,20 @@ static int lib_open(const char *dir, char *err, size_t errlen) {
     snprintf(path, sizeof path, "%s/libllama.v0.4.0.so", dir);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        snprintf(err, errlen, "cannot open libllama (%s); run scripts/install-deps.sh or set llm.lib_dir "
-                              "to the folder holding libllama.v0.4.0.so", dlerror());
+        snprintf(err, errlen,
+                 "cannot open libllama (%s); run scripts/install-deps.sh or set llm.lib_dir "
+                 "to the folder holding libllama.v0.4.0.so",
+                 dlerror());
         pthread_mutex_unlock(&lib_lock);
         return -1;
     }
-#define X(f)                                                                                           \
+#define X(f)                                                                                       \
     *(void **)(&L.f) = dlsym(h, #f);                                                               \
     if (!L.f) {                                                                                    \
-        snprintf(err, errlen, "%s has no function %s: the library is not the release AXIOM was " \
-                              "built for; run scripts/install-deps.sh", path, #f);                 \
+        snprintf(err, errlen,                                                                      \
+                 "%s has no function %s: the library is not the release AXIOM was "                \
+                 "built for; run scripts/install-deps.sh",                                         \
+                 path, #f);                                                                        \
         memset(&L, 0, sizeof L);                                                                   \
         dlclose(h);                                                                                \
         pthread_mutex_unlock(&lib_lock);                                                           \
@@ -138,8 +144,10 @@ static void *llama_create(const llm_settings *s, char *err, size_t errlen) {
     m->s = s;
     str_copy(m->path, sizeof m->path, path);
     const char *dir = config_str(s->cfg, "llm.lib_dir");
-    if (*dir) str_copy(m->lib_dir, sizeof m->lib_dir, dir);
-    else snprintf(m->lib_dir, sizeof m->lib_dir, "%s/deps/llama/bins/linux-x64", axiom_root_dir());
+    if (*dir)
+        str_copy(m->lib_dir, sizeof m->lib_dir, dir);
+    else
+        snprintf(m->lib_dir, sizeof m->lib_dir, "%s/deps/llama/bins/linux-x64", axiom_root_dir());
     m->threads = (int)config_int(s->cfg, "llm.threads");
     if (m->threads <= 0) {
         /* Half the cores: generation is memory-bound, and ggml's threads spin at each
@@ -206,7 +214,8 @@ static int64_t llama_expected(void *b) {
  * was trained for (a longer window would only cost memory). */
 static int llama_context(const llama *m) {
     int n = m->s->context_length;
-    if (m->meta_ok && m->meta.n_ctx_train > 0 && n > m->meta.n_ctx_train) n = (int)m->meta.n_ctx_train;
+    if (m->meta_ok && m->meta.n_ctx_train > 0 && n > m->meta.n_ctx_train)
+        n = (int)m->meta.n_ctx_train;
     return n;
 }
 
@@ -217,16 +226,19 @@ static int check_budget(llama *m, char *err, size_t errlen) {
         int64_t rss = proc_rss_bytes();
         int64_t left = budget_mb * 1048576 - (rss > 0 ? rss : 0);
         if (need > left) {
-            snprintf(err, errlen, "refused: '%s' needs about %lld MiB, only %lld MiB are left of "
-                                  "mem.budget_mb = %lld; raise the budget or use a smaller model",
-                     m->path, (long long)(need >> 20), (long long)(left > 0 ? left >> 20 : 0), budget_mb);
+            snprintf(err, errlen,
+                     "refused: '%s' needs about %lld MiB, only %lld MiB are left of "
+                     "mem.budget_mb = %lld; raise the budget or use a smaller model",
+                     m->path, (long long)(need >> 20), (long long)(left > 0 ? left >> 20 : 0),
+                     budget_mb);
             return -1;
         }
     }
     int64_t avail = mem_available_bytes();
     if (avail >= 0 && need > avail) {
-        snprintf(err, errlen, "refused: '%s' needs about %lld MiB, the system has %lld MiB available",
-                 m->path, (long long)(need >> 20), (long long)(avail >> 20));
+        snprintf(err, errlen,
+                 "refused: '%s' needs about %lld MiB, the system has %lld MiB available", m->path,
+                 (long long)(need >> 20), (long long)(avail >> 20));
         return -1;
     }
     return 0;
@@ -244,7 +256,8 @@ static int llama_load(void *b, char *err, size_t errlen) {
     size_t got = fread(magic, 1, 4, f);
     fclose(f);
     if (got != 4 || memcmp(magic, "GGUF", 4) != 0) {
-        snprintf(err, errlen, "llm.gguf = '%s' is not a GGUF model file (no GGUF header); give a .gguf file",
+        snprintf(err, errlen,
+                 "llm.gguf = '%s' is not a GGUF model file (no GGUF header); give a .gguf file",
                  m->path);
         return -1;
     }
@@ -256,8 +269,10 @@ static int llama_load(void *b, char *err, size_t errlen) {
     mp.load_mode = m->use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
     m->model = L.llama_model_load_from_file(m->path, mp);
     if (!m->model) {
-        snprintf(err, errlen, "llm.gguf = '%s': llama.cpp could not load it (corrupt, truncated, or an "
-                              "architecture this release does not know); check the file", m->path);
+        snprintf(err, errlen,
+                 "llm.gguf = '%s': llama.cpp could not load it (corrupt, truncated, or an "
+                 "architecture this release does not know); check the file",
+                 m->path);
         pthread_rwlock_unlock(&m->model_lock);
         return -1;
     }
@@ -270,7 +285,8 @@ static int llama_load(void *b, char *err, size_t errlen) {
     cp.no_perf = true;
     m->ctx = L.llama_init_from_model(m->model, cp);
     if (!m->ctx) {
-        snprintf(err, errlen, "'%s': could not create a context of %d tokens (context_length); lower it",
+        snprintf(err, errlen,
+                 "'%s': could not create a context of %d tokens (context_length); lower it",
                  m->path, llama_context(m));
         free_model(m);
         pthread_rwlock_unlock(&m->model_lock);
@@ -298,7 +314,8 @@ static int64_t llama_mapped(void *b) {
  * plain transcript ("User: ...\nAssistant:") that base models continue sensibly. */
 static char *format_prompt(llama *m, const llm_message *msgs, size_t n, int *templated) {
     size_t total = 64;
-    for (size_t i = 0; i < n; i++) total += strlen(msgs[i].role) + strlen(msgs[i].content) + 16;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(msgs[i].role) + strlen(msgs[i].content) + 16;
     *templated = 0;
     if (m->tmpl && total < (1u << 28)) {
         /* llm_message and llama_chat_message are both {role, content}: copy to be safe. */
@@ -306,7 +323,8 @@ static char *format_prompt(llama *m, const llm_message *msgs, size_t n, int *tem
         int32_t cap = (int32_t)(total * 2 + 256);
         char *buf = malloc((size_t)cap);
         if (cm && buf) {
-            for (size_t i = 0; i < n; i++) cm[i] = (struct llama_chat_message){msgs[i].role, msgs[i].content};
+            for (size_t i = 0; i < n; i++)
+                cm[i] = (struct llama_chat_message){msgs[i].role, msgs[i].content};
             int32_t len = L.llama_chat_apply_template(m->tmpl, cm, n, true, buf, cap);
             if (len >= cap) {
                 char *nb = realloc(buf, (size_t)len + 1);
@@ -332,7 +350,9 @@ static char *format_prompt(llama *m, const llm_message *msgs, size_t n, int *tem
     size_t pos = 0;
     for (size_t i = 0; i < n; i++) {
         const char *r = msgs[i].role;
-        const char *label = strcmp(r, "system") == 0 ? "System" : strcmp(r, "assistant") == 0 ? "Assistant" : "User";
+        const char *label = strcmp(r, "system") == 0      ? "System"
+                            : strcmp(r, "assistant") == 0 ? "Assistant"
+                                                          : "User";
         pos += (size_t)snprintf(out + pos, total - pos, "%s: %s\n", label, msgs[i].content);
     }
     snprintf(out + pos, total - pos, "Assistant:");
@@ -340,7 +360,8 @@ static char *format_prompt(llama *m, const llm_message *msgs, size_t n, int *tem
 }
 
 /* Tokenizes text; returns a malloc'd array and its length in *n, or NULL. */
-static llama_token *tokenize(llama *m, const char *text, int add_special, int parse_special, int *n) {
+static llama_token *tokenize(llama *m, const char *text, int add_special, int parse_special,
+                             int *n) {
     size_t len = strlen(text);
     if (len > 0x3fffffff) return NULL;
     int32_t cap = (int32_t)len + 8;
@@ -418,7 +439,8 @@ static int llama_chat(void *b, const llm_message *msgs, size_t n, llm_call *call
      * this turn's cancel flag and deadlines while queued. */
     while (pthread_mutex_trylock(&m->gen_lock) != 0) {
         if (llm_call_should_stop(call)) {
-            if (llm_call_timed_out(call)) snprintf(err, errlen, "waited for another answer to finish until the deadline");
+            if (llm_call_timed_out(call))
+                snprintf(err, errlen, "waited for another answer to finish until the deadline");
             return llm_call_timed_out(call) ? -1 : 0;
         }
         struct timespec ts = {0, 5 * 1000000L};
@@ -443,8 +465,10 @@ static int llama_chat(void *b, const llm_message *msgs, size_t n, llm_call *call
     int n_ctx = (int)L.llama_n_ctx(m->ctx);
     llm_call_set_prompt_tokens(call, ntok);
     if (ntok >= n_ctx) {
-        snprintf(err, errlen, "the prompt is %d tokens, the context window is %d (context_length / "
-                              "AXIOM_CONTEXT_LENGTH): trim the prompt or raise context_length", ntok, n_ctx);
+        snprintf(err, errlen,
+                 "the prompt is %d tokens, the context window is %d (context_length / "
+                 "AXIOM_CONTEXT_LENGTH): trim the prompt or raise context_length",
+                 ntok, n_ctx);
         goto out;
     }
     smpl = make_sampler(llm_call_temperature(call));
@@ -483,7 +507,8 @@ static int llama_chat(void *b, const llm_message *msgs, size_t n, llm_call *call
         int r = L.llama_decode(m->ctx, L.llama_batch_get_one(&tok, 1));
         if (r == 2) continue; /* aborted: the loop's stop check records why */
         if (r != 0) {
-            snprintf(err, errlen, "llama_decode failed after %d tokens (code %d)", generated + 1, r);
+            snprintf(err, errlen, "llama_decode failed after %d tokens (code %d)", generated + 1,
+                     r);
             goto out;
         }
         n_past++;
@@ -500,7 +525,9 @@ out:
     return rc;
 }
 
-static const char *llama_model_name(void *b) { return ((llama *)b)->path; }
+static const char *llama_model_name(void *b) {
+    return ((llama *)b)->path;
+}
 
 const llm_backend_ops llm_llama_ops = {
     .name = "gguf",

@@ -29,8 +29,9 @@ typedef struct {
 static void *ollama_create(const llm_settings *s, char *err, size_t errlen) {
     const char *model = config_str(s->cfg, "llm.model");
     if (!*model) {
-        snprintf(err, errlen, "llm.model is empty: name the Ollama model to use (e.g. --set "
-                              "llm.model=llama3.2:1b; `ollama list` shows what is installed)");
+        snprintf(err, errlen,
+                 "llm.model is empty: name the Ollama model to use (e.g. --set "
+                 "llm.model=llama3.2:1b; `ollama list` shows what is installed)");
         return NULL;
     }
     ollama *o = calloc(1, sizeof *o);
@@ -49,7 +50,9 @@ static void *ollama_create(const llm_settings *s, char *err, size_t errlen) {
     return o;
 }
 
-static void ollama_destroy(void *b) { free(b); }
+static void ollama_destroy(void *b) {
+    free(b);
+}
 
 static int model_matches(const char *have, const char *want) {
     if (strcmp(have, want) == 0) return 1;
@@ -67,7 +70,8 @@ static int ollama_load(void *b, char *err, size_t errlen) {
     llm_http_resp rs;
     char why[384];
     if (llm_http_request(&rq, &rs, why, sizeof why) != 0) {
-        snprintf(err, errlen, "Ollama at %s: %s (start it with `ollama serve`, or set OLLAMA_HOST / llm.url)",
+        snprintf(err, errlen,
+                 "Ollama at %s: %s (start it with `ollama serve`, or set OLLAMA_HOST / llm.url)",
                  o->base, why);
         llm_http_resp_free(&rs);
         return -1;
@@ -76,14 +80,17 @@ static int ollama_load(void *b, char *err, size_t errlen) {
     cJSON *j = NULL;
     if (rs.status != 200) {
         llm_http_error_text(&rs, why, sizeof why);
-        snprintf(err, errlen, "Ollama at %s: GET /api/tags answered HTTP %ld: %s", o->base, rs.status, why);
+        snprintf(err, errlen, "Ollama at %s: GET /api/tags answered HTTP %ld: %s", o->base,
+                 rs.status, why);
         goto out;
     }
     j = cJSON_ParseWithLength(rs.body ? rs.body : "", rs.body_len);
     const cJSON *models = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "models") : NULL;
     if (!cJSON_IsArray(models)) {
-        snprintf(err, errlen, "%s/api/tags did not answer like Ollama (no \"models\" list); is llm.url "
-                              "an Ollama server?", o->base);
+        snprintf(err, errlen,
+                 "%s/api/tags did not answer like Ollama (no \"models\" list); is llm.url "
+                 "an Ollama server?",
+                 o->base);
         goto out;
     }
     char have[512] = "";
@@ -98,12 +105,14 @@ static int ollama_load(void *b, char *err, size_t errlen) {
             break;
         }
         if (hl < sizeof have - 2)
-            hl += (size_t)snprintf(have + hl, sizeof have - hl, "%s%s", hl ? ", " : "", name->valuestring);
+            hl += (size_t)snprintf(have + hl, sizeof have - hl, "%s%s", hl ? ", " : "",
+                                   name->valuestring);
         if (hl >= sizeof have) hl = sizeof have - 1;
     }
     if (rc != 0)
-        snprintf(err, errlen, "model '%s' is not on the Ollama server at %s; run `ollama pull %s` or set "
-                              "llm.model to one it has (%s)",
+        snprintf(err, errlen,
+                 "model '%s' is not on the Ollama server at %s; run `ollama pull %s` or set "
+                 "llm.model to one it has (%s)",
                  o->model, o->base, o->model, hl ? have : "it has none");
 out:
     cJSON_Delete(j);
@@ -183,8 +192,10 @@ static void add_keep_alive(cJSON *j, const char *ka) {
     int numeric = *p != '\0';
     for (; *p; p++)
         if (!isdigit((unsigned char)*p)) numeric = 0;
-    if (numeric) cJSON_AddNumberToObject(j, "keep_alive", atof(ka)); /* seconds */
-    else cJSON_AddStringToObject(j, "keep_alive", ka);               /* "5m", "1h" */
+    if (numeric)
+        cJSON_AddNumberToObject(j, "keep_alive", atof(ka)); /* seconds */
+    else
+        cJSON_AddStringToObject(j, "keep_alive", ka); /* "5m", "1h" */
 }
 
 static int ollama_chat(void *b, const llm_message *msgs, size_t n, llm_call *call, char *err,
@@ -192,8 +203,8 @@ static int ollama_chat(void *b, const llm_message *msgs, size_t n, llm_call *cal
     ollama *o = b;
     cJSON *j = cJSON_CreateObject();
     char *body = NULL;
-    if (j && cJSON_AddStringToObject(j, "model", o->model) && llm_json_add_messages(j, msgs, n) == 0 &&
-        cJSON_AddTrueToObject(j, "stream")) {
+    if (j && cJSON_AddStringToObject(j, "model", o->model) &&
+        llm_json_add_messages(j, msgs, n) == 0 && cJSON_AddTrueToObject(j, "stream")) {
         add_keep_alive(j, o->keep_alive);
         cJSON *opt = cJSON_AddObjectToObject(j, "options");
         if (opt) {
@@ -211,8 +222,12 @@ static int ollama_chat(void *b, const llm_message *msgs, size_t n, llm_call *cal
     char url[1100];
     snprintf(url, sizeof url, "%s/api/chat", o->base);
     ollama_stream st = {.call = call};
-    llm_http_req rq = {.url = url, .body = body, .accept = "application/x-ndjson", .call = call,
-                       .on_data = ollama_data, .user = &st};
+    llm_http_req rq = {.url = url,
+                       .body = body,
+                       .accept = "application/x-ndjson",
+                       .call = call,
+                       .on_data = ollama_data,
+                       .user = &st};
     llm_http_resp rs;
     char why[384];
     int rc = llm_http_request(&rq, &rs, why, sizeof why);
@@ -226,14 +241,16 @@ static int ollama_chat(void *b, const llm_message *msgs, size_t n, llm_call *cal
         rc = 0; /* cancelled, or max_tokens reached on our side */
     } else if (rs.status == 404) {
         llm_http_error_text(&rs, why, sizeof why);
-        snprintf(err, errlen, "Ollama has no model '%s' (%s); run `ollama pull %s`", o->model, why, o->model);
+        snprintf(err, errlen, "Ollama has no model '%s' (%s); run `ollama pull %s`", o->model, why,
+                 o->model);
         rc = -1;
     } else if (rs.status != 200) {
         llm_http_error_text(&rs, why, sizeof why);
         snprintf(err, errlen, "%s answered HTTP %ld: %s", url, rs.status, why);
         rc = -1;
     } else if (!st.done) {
-        snprintf(err, errlen, "%s: the stream ended before its final \"done\": true line (truncated%s)", url,
+        snprintf(err, errlen,
+                 "%s: the stream ended before its final \"done\": true line (truncated%s)", url,
                  llm_lines_pending(&st.lines) ? " mid-line" : "");
         rc = -1;
     }
@@ -242,7 +259,9 @@ static int ollama_chat(void *b, const llm_message *msgs, size_t n, llm_call *cal
     return rc;
 }
 
-static const char *ollama_model_name(void *b) { return ((ollama *)b)->model; }
+static const char *ollama_model_name(void *b) {
+    return ((ollama *)b)->model;
+}
 
 const llm_backend_ops llm_ollama_ops = {
     .name = "ollama",

@@ -29,7 +29,8 @@ typedef struct {
 static void wipe_free(char *s) {
     if (!s) return;
     volatile char *p = s;
-    while (*p) *p++ = '\0';
+    while (*p)
+        *p++ = '\0';
     free(s);
 }
 
@@ -65,7 +66,8 @@ static void *openai_create(const llm_settings *s, char *err, size_t errlen) {
             snprintf(err, errlen, "llm.api_key_file: %s; fix the path or unset the key", why);
             goto fail;
         }
-        while (len > 0 && (o->key[len - 1] == '\n' || o->key[len - 1] == '\r' || o->key[len - 1] == ' '))
+        while (len > 0 &&
+               (o->key[len - 1] == '\n' || o->key[len - 1] == '\r' || o->key[len - 1] == ' '))
             o->key[--len] = '\0';
         if (len == 0 || strpbrk(o->key, "\r\n")) {
             snprintf(err, errlen, "llm.api_key_file '%s' must hold the key on one line", key_file);
@@ -95,8 +97,9 @@ static int openai_load(void *b, char *err, size_t errlen) {
     }
     int rc = 0;
     if (rs.status == 401 || rs.status == 403) {
-        snprintf(err, errlen, "%s rejected the API key (HTTP %ld); set llm.api_key_file to a valid key",
-                 o->base, rs.status);
+        snprintf(err, errlen,
+                 "%s rejected the API key (HTTP %ld); set llm.api_key_file to a valid key", o->base,
+                 rs.status);
         rc = -1;
     } else if (rs.status == 200) {
         cJSON *j = cJSON_ParseWithLength(rs.body ? rs.body : "", rs.body_len);
@@ -111,16 +114,20 @@ static int openai_load(void *b, char *err, size_t errlen) {
             if (!first) first = id->valuestring;
             if (strcmp(id->valuestring, o->model) == 0) found = 1;
         }
-        if (!o->model[0] && first) str_copy(o->model, sizeof o->model, first);
+        if (!o->model[0] && first)
+            str_copy(o->model, sizeof o->model, first);
         else if (o->model[0] && first && !found)
-            LOG_W("llm", "%s does not list model '%s' (it lists '%s'); requests may fail", o->base, o->model, first);
+            LOG_W("llm", "%s does not list model '%s' (it lists '%s'); requests may fail", o->base,
+                  o->model, first);
         cJSON_Delete(j);
     } /* other statuses: the server has no /models; the first chat will tell */
     llm_http_resp_free(&rs);
     return rc;
 }
 
-static void openai_unload(void *b) { (void)b; /* the server manages its own memory */ }
+static void openai_unload(void *b) {
+    (void)b; /* the server manages its own memory */
+}
 
 typedef struct {
     llm_call *call;
@@ -141,7 +148,8 @@ static int openai_event(void *user, const char *data, size_t len) {
     int stop = 0;
     if (c.text_len) stop = llm_call_emit(st->call, c.text, c.text_len);
     if (c.prompt_tokens >= 0) llm_call_set_prompt_tokens(st->call, c.prompt_tokens);
-    if (c.done && !c.json_) st->done = 1; /* [DONE] */
+    if (c.done && !c.json_)
+        st->done = 1; /* [DONE] */
     else if (c.done) {
         st->finished = 1;
         llm_call_finish(st->call, c.finish);
@@ -181,8 +189,13 @@ static int openai_chat(void *b, const llm_message *msgs, size_t n, llm_call *cal
     snprintf(url, sizeof url, "%s/chat/completions", o->base);
     openai_stream st = {.call = call};
     llm_sse_init(&st.sse, openai_event, &st);
-    llm_http_req rq = {.url = url, .body = body, .bearer = o->key, .accept = "text/event-stream",
-                       .call = call, .on_data = openai_data, .user = &st};
+    llm_http_req rq = {.url = url,
+                       .body = body,
+                       .bearer = o->key,
+                       .accept = "text/event-stream",
+                       .call = call,
+                       .on_data = openai_data,
+                       .user = &st};
     llm_http_resp rs;
     char why[384];
     int rc = llm_http_request(&rq, &rs, why, sizeof why);
@@ -195,14 +208,16 @@ static int openai_chat(void *b, const llm_message *msgs, size_t n, llm_call *cal
     } else if (st.done || (rs.stopped && !llm_call_timed_out(call))) {
         rc = 0; /* [DONE], a cancel, or max_tokens reached on our side */
     } else if (rs.status == 401 || rs.status == 403) {
-        snprintf(err, errlen, "%s rejected the API key (HTTP %ld); set llm.api_key_file", url, rs.status);
+        snprintf(err, errlen, "%s rejected the API key (HTTP %ld); set llm.api_key_file", url,
+                 rs.status);
         rc = -1;
     } else if (rs.status != 200) {
         llm_http_error_text(&rs, why, sizeof why);
         snprintf(err, errlen, "%s answered HTTP %ld: %s", url, rs.status, why);
         rc = -1;
     } else if (!st.finished) {
-        snprintf(err, errlen, "%s: the stream ended without a finish_reason or [DONE] (truncated)", url);
+        snprintf(err, errlen, "%s: the stream ended without a finish_reason or [DONE] (truncated)",
+                 url);
         rc = -1;
     }
     llm_sse_free(&st.sse);
@@ -210,7 +225,9 @@ static int openai_chat(void *b, const llm_message *msgs, size_t n, llm_call *cal
     return rc;
 }
 
-static const char *openai_model_name(void *b) { return ((openai *)b)->model; }
+static const char *openai_model_name(void *b) {
+    return ((openai *)b)->model;
+}
 
 const llm_backend_ops llm_openai_ops = {
     .name = "openai",

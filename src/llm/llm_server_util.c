@@ -9,9 +9,11 @@ int llm_base_url(const char *in, const char *default_url, int default_port, char
     if (!in || !*in) in = default_url;
     const char *scheme = strstr(in, "://") ? "" : "http://";
     const char *hostpart = strstr(in, "://") ? strstr(in, "://") + 3 : in;
-    if (strncmp(hostpart, "0.0.0.0", 7) == 0 && (hostpart[7] == ':' || hostpart[7] == '/' || !hostpart[7])) {
+    if (strncmp(hostpart, "0.0.0.0", 7) == 0 &&
+        (hostpart[7] == ':' || hostpart[7] == '/' || !hostpart[7])) {
         /* OLLAMA_HOST=0.0.0.0 tells the server where to listen; clients reach it on loopback. */
-        int n = snprintf(out, outlen, "%s%.*s127.0.0.1%s", scheme, (int)(hostpart - in), in, hostpart + 7);
+        int n = snprintf(out, outlen, "%s%.*s127.0.0.1%s", scheme, (int)(hostpart - in), in,
+                         hostpart + 7);
         if (n < 0 || (size_t)n >= outlen) goto toolong;
     } else {
         int n = snprintf(out, outlen, "%s%s", scheme, in);
@@ -34,7 +36,8 @@ int llm_base_url(const char *in, const char *default_url, int default_port, char
         if (n < 0 || (size_t)n >= outlen - (size_t)(h + hl - out)) goto toolong;
     }
     size_t len = strlen(out);
-    while (len > 0 && out[len - 1] == '/') out[--len] = '\0';
+    while (len > 0 && out[len - 1] == '/')
+        out[--len] = '\0';
     if (strncmp(out, "http://", 7) != 0 && strncmp(out, "https://", 8) != 0) {
         snprintf(err, errlen, "llm.url = '%s': only http:// and https:// URLs are supported", in);
         return -1;

@@ -14,7 +14,8 @@ static int grow(char **buf, size_t *cap, size_t need, size_t max) {
     if (need <= *cap) return 0;
     if (need > max + 1) return -1;
     size_t nc = *cap ? *cap : 256;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     if (nc > max + 1) nc = max + 1;
     char *nb = realloc(*buf, nc);
     if (!nb) return -1;
@@ -47,7 +48,9 @@ int llm_lines_feed(llm_lines *l, const char *data, size_t n, llm_line_fn fn, voi
     return 0;
 }
 
-size_t llm_lines_pending(const llm_lines *l) { return l->len; }
+size_t llm_lines_pending(const llm_lines *l) {
+    return l->len;
+}
 
 void llm_lines_free(llm_lines *l) {
     free(l->buf);
@@ -170,7 +173,8 @@ int llm_ollama_chunk_parse(const char *json, size_t len, llm_chunk *out) {
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "done_reason");
         out->finish = finish_from(cJSON_IsString(r) ? r->valuestring : NULL);
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "prompt_eval_count");
-        if (cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble < 1e9) out->prompt_tokens = p->valueint;
+        if (cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble < 1e9)
+            out->prompt_tokens = p->valueint;
     }
     return 0;
 }
@@ -191,8 +195,10 @@ int llm_openai_chunk_parse(const char *json, size_t len, llm_chunk *out) {
         return -1;
     }
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
-    const cJSON *pt = cJSON_IsObject(u) ? cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens") : NULL;
-    if (cJSON_IsNumber(pt) && pt->valuedouble >= 0 && pt->valuedouble < 1e9) out->prompt_tokens = pt->valueint;
+    const cJSON *pt =
+        cJSON_IsObject(u) ? cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens") : NULL;
+    if (cJSON_IsNumber(pt) && pt->valuedouble >= 0 && pt->valuedouble < 1e9)
+        out->prompt_tokens = pt->valueint;
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     if (!cJSON_IsArray(choices)) return malformed(out, "no 'choices' array", json, len);
     const cJSON *c0 = cJSON_GetArrayItem(choices, 0);
@@ -201,7 +207,8 @@ int llm_openai_chunk_parse(const char *json, size_t len, llm_chunk *out) {
     const cJSON *delta = cJSON_GetObjectItemCaseSensitive(c0, "delta");
     if (delta && !cJSON_IsObject(delta) && !cJSON_IsNull(delta))
         return malformed(out, "'delta' is not an object", json, len);
-    const cJSON *content = cJSON_IsObject(delta) ? cJSON_GetObjectItemCaseSensitive(delta, "content") : NULL;
+    const cJSON *content =
+        cJSON_IsObject(delta) ? cJSON_GetObjectItemCaseSensitive(delta, "content") : NULL;
     if (content && !cJSON_IsString(content) && !cJSON_IsNull(content))
         return malformed(out, "'content' is not a string", json, len);
     set_text(out, content);

@@ -50,10 +50,10 @@ void llm_sse_free(llm_sse *s);
 typedef struct {
     const char *text;
     size_t text_len;
-    int done;            /* the stream says the answer is complete */
-    llm_finish finish;   /* STOP or LENGTH when done */
-    int prompt_tokens;   /* -1 when the chunk does not say */
-    char error[256];     /* non-empty: the server reported an error, or the chunk is malformed */
+    int done;          /* the stream says the answer is complete */
+    llm_finish finish; /* STOP or LENGTH when done */
+    int prompt_tokens; /* -1 when the chunk does not say */
+    char error[256];   /* non-empty: the server reported an error, or the chunk is malformed */
     void *json_;
 } llm_chunk;
 

@@ -48,9 +48,12 @@ static doctor_check *add_check(doctor_report *r, const char *id, doctor_status s
 }
 
 static void human(int64_t b, char *out, size_t n) {
-    if (b < 0) snprintf(out, n, "unknown");
-    else if (b >= GIB) snprintf(out, n, "%.1f GiB", (double)b / GIB);
-    else snprintf(out, n, "%.0f MiB", (double)b / MIB);
+    if (b < 0)
+        snprintf(out, n, "unknown");
+    else if (b >= GIB)
+        snprintf(out, n, "%.1f GiB", (double)b / GIB);
+    else
+        snprintf(out, n, "%.0f MiB", (double)b / MIB);
 }
 
 /* ---- reading ----------------------------------------------------------------------- */
@@ -83,7 +86,8 @@ static void read_zram(doctor_report *r) {
         /* mm_stat: orig_data_size compr_data_size mem_used_total ... */
         snprintf(abs, sizeof abs, "/sys/block/%s/mm_stat", z->device);
         long long o = 0, c = 0;
-        if (memstat_read_str(r->root, abs, buf, sizeof buf) == 0 && sscanf(buf, "%lld %lld", &o, &c) == 2) {
+        if (memstat_read_str(r->root, abs, buf, sizeof buf) == 0 &&
+            sscanf(buf, "%lld %lld", &o, &c) == 2) {
             z->orig_bytes = o;
             z->compr_bytes = c;
             z->ratio = c > 0 ? (double)o / (double)c : 0;
@@ -188,8 +192,10 @@ static void make_plan(doctor_report *r, const axiom_config *cfg) {
     const char *vb = config_str(cfg, "vad.backend");
     if (strcmp(vb, "silero") == 0) {
         const char *m = config_str(cfg, "vad.model");
-        if (!*m) snprintf(buf, sizeof buf, "%s/deps/silero/dist/silero_vad_v5.onnx", root);
-        else str_copy(buf, sizeof buf, m);
+        if (!*m)
+            snprintf(buf, sizeof buf, "%s/deps/silero/dist/silero_vad_v5.onnx", root);
+        else
+            str_copy(buf, sizeof buf, m);
         int64_t b = path_bytes(buf, 0);
         /* + sherpa-onnx and onnxruntime: the Silero detector measured +38 MiB with a
          * 2.2 MiB model (bench_memory). */
@@ -201,7 +207,8 @@ static void make_plan(doctor_report *r, const axiom_config *cfg) {
     if (strcmp(config_str(cfg, "stt.backend"), "sherpa") == 0) {
         str_copy(buf, sizeof buf, config_str(cfg, "stt.sherpa_model_dir"));
         int64_t b = path_bytes(buf, 0);
-        plan_item(r, "stt", buf[0] ? buf : "stt.sherpa_model_dir (not set)", b, (b > 0 ? b : 0) + 24 * MIB, 1);
+        plan_item(r, "stt", buf[0] ? buf : "stt.sherpa_model_dir (not set)", b,
+                  (b > 0 ? b : 0) + 24 * MIB, 1);
     } else {
         str_copy(buf, sizeof buf, config_str(cfg, "stt.hmm"));
         int64_t b = path_bytes(buf, 0);
@@ -212,7 +219,8 @@ static void make_plan(doctor_report *r, const axiom_config *cfg) {
     if (strcmp(tb, "sherpa") == 0) {
         str_copy(buf, sizeof buf, config_str(cfg, "tts.sherpa_model_dir"));
         int64_t b = path_bytes(buf, 0);
-        plan_item(r, "tts", buf[0] ? buf : "tts.sherpa_model_dir (not set)", b, (b > 0 ? b : 0) + 24 * MIB, 1);
+        plan_item(r, "tts", buf[0] ? buf : "tts.sherpa_model_dir (not set)", b,
+                  (b > 0 ? b : 0) + 24 * MIB, 1);
     } else if (strcmp(tb, "flite") == 0) {
         plan_item(r, "tts", "flite (voice compiled in)", 0, 8 * MIB, 1);
     } else {
@@ -224,7 +232,8 @@ static void make_plan(doctor_report *r, const axiom_config *cfg) {
         str_copy(buf, sizeof buf, config_str(cfg, "llm.gguf"));
         int64_t b = path_bytes(buf, 0);
         /* Weights plus ~20% for the KV cache and compute buffers at modest contexts. */
-        plan_item(r, "llm", buf[0] ? buf : "llm.gguf (not set)", b, b > 0 ? b + b / 5 + 16 * MIB : 0, 1);
+        plan_item(r, "llm", buf[0] ? buf : "llm.gguf (not set)", b,
+                  b > 0 ? b + b / 5 + 16 * MIB : 0, 1);
     } else if (strcmp(lb, "none") == 0) {
         plan_item(r, "llm", "llm.backend none", 0, 0, 0);
     } else {
@@ -246,9 +255,12 @@ static void make_plan(doctor_report *r, const axiom_config *cfg) {
  * more -> 8-16 GB, always under half of RAM. Returns the upper end. */
 static int64_t zram_size_for(int64_t ram, int64_t *low) {
     int64_t lo, hi;
-    if (ram <= 10 * GIB) lo = 2 * GIB, hi = 4 * GIB;
-    else if (ram <= 20 * GIB) lo = 4 * GIB, hi = 8 * GIB;
-    else lo = 8 * GIB, hi = 16 * GIB;
+    if (ram <= 10 * GIB)
+        lo = 2 * GIB, hi = 4 * GIB;
+    else if (ram <= 20 * GIB)
+        lo = 4 * GIB, hi = 8 * GIB;
+    else
+        lo = 8 * GIB, hi = 16 * GIB;
     int64_t half = ram / 2 - 256 * MIB;
     if (hi > half) hi = half > 0 ? half / GIB * GIB : ram / 4;
     if (hi <= 0) hi = ram / 4;
@@ -276,11 +288,13 @@ static void judge(doctor_report *r) {
     human(ram, a, sizeof a);
     human(r->mem.mem_available, b, sizeof b);
     if (ram <= 0) {
-        k = add_check(r, "ram", DOC_FAIL, "cannot read /proc/meminfo under %s", r->root[0] ? r->root : "/");
+        k = add_check(r, "ram", DOC_FAIL, "cannot read /proc/meminfo under %s",
+                      r->root[0] ? r->root : "/");
     } else if (ram < 1 * GIB) {
         k = add_check(r, "ram", DOC_FAIL, "%s of RAM is below the 1 GiB the speech stack needs", a);
     } else if (ram < 2 * GIB) {
-        k = add_check(r, "ram", DOC_WARN, "%s of RAM: the speech stack fits, an LLM in process will not", a);
+        k = add_check(r, "ram", DOC_WARN,
+                      "%s of RAM: the speech stack fits, an LLM in process will not", a);
     } else {
         k = add_check(r, "ram", DOC_OK, "%s of RAM", a);
     }
@@ -295,12 +309,15 @@ static void judge(doctor_report *r) {
     human(need_core, a, sizeof a);
     human(need_all, c, sizeof c);
     if (r->mem.mem_available < 0) {
-        k = add_check(r, "available", DOC_INFO, "MemAvailable cannot be read; the plan needs about %s", c);
+        k = add_check(r, "available", DOC_INFO,
+                      "MemAvailable cannot be read; the plan needs about %s", c);
     } else if (r->mem.mem_available < need_core) {
-        k = add_check(r, "available", DOC_FAIL, "only %s available; the speech stack needs about %s", b, a);
+        k = add_check(r, "available", DOC_FAIL,
+                      "only %s available; the speech stack needs about %s", b, a);
         str_copy(k->fix, sizeof k->fix, "stop other services, or add swap (see the zram line)");
     } else if (r->mem.mem_available < need_all) {
-        k = add_check(r, "available", DOC_WARN, "%s available; everything configured needs about %s", b, c);
+        k = add_check(r, "available", DOC_WARN,
+                      "%s available; everything configured needs about %s", b, c);
         str_copy(k->fix, sizeof k->fix, "axiom serve --skip-llm");
     } else {
         k = add_check(r, "available", DOC_OK, "%s available for a plan of about %s", b, c);
@@ -309,7 +326,8 @@ static void judge(doctor_report *r) {
 
     /* Swap and zram. */
     int64_t zlow, zhi = zram_size_for(ram > 0 ? ram : 0, &zlow);
-    int64_t swap_used = (r->mem.swap_total > 0 && r->mem.swap_free >= 0) ? r->mem.swap_total - r->mem.swap_free : 0;
+    int64_t swap_used =
+        (r->mem.swap_total > 0 && r->mem.swap_free >= 0) ? r->mem.swap_total - r->mem.swap_free : 0;
     human(r->mem.swap_total, a, sizeof a);
     human(swap_used, b, sizeof b);
     human(zhi, c, sizeof c);
@@ -317,16 +335,19 @@ static void judge(doctor_report *r) {
         k = add_check(r, "swap", DOC_INFO, "swap cannot be judged without the RAM size");
         str_copy(k->value, sizeof k->value, "unknown");
     } else if (r->mem.swap_total <= 0) {
-        k = add_check(r, "swap", DOC_WARN, "no swap: a memory spike goes straight to the OOM killer");
+        k = add_check(r, "swap", DOC_WARN,
+                      "no swap: a memory spike goes straight to the OOM killer");
         r->zram_recommended = zhi;
         char lo[32];
         human(zlow, lo, sizeof lo);
         snprintf(k->fix, sizeof k->fix,
-                 "axiom doctor --apply --zram  (or: modprobe zram && zramctl -a zstd -s %lldM /dev/zram0 "
+                 "axiom doctor --apply --zram  (or: modprobe zram && zramctl -a zstd -s %lldM "
+                 "/dev/zram0 "
                  "&& mkswap /dev/zram0 && swapon -p 100 /dev/zram0); %s-%s for this RAM",
                  (long long)(zhi / MIB), lo, c);
         str_copy(k->why, sizeof k->why,
-                 "compressed swap in RAM holds cold pages at 2-4x density, so a spike slows down instead of killing");
+                 "compressed swap in RAM holds cold pages at 2-4x density, so a spike slows down "
+                 "instead of killing");
         str_copy(k->value, sizeof k->value, "none");
     } else {
         doctor_status st = swap_used * 2 > r->mem.swap_total ? DOC_WARN : DOC_OK;
@@ -344,7 +365,9 @@ static void judge(doctor_report *r) {
         snprintf(id, sizeof id, "zram.%.16s", z->device);
         k = add_check(r, id, st, "%s: %s, %s, ratio %.1f%s", z->device, a,
                       z->algorithm[0] ? z->algorithm : "?", z->ratio,
-                      z->disksize <= 0 ? " (not set up)" : z->used_as_swap ? " (swap)" : " (not used as swap)");
+                      z->disksize <= 0  ? " (not set up)"
+                      : z->used_as_swap ? " (swap)"
+                                        : " (not used as swap)");
         snprintf(k->value, sizeof k->value, "%s %s ratio %.2f", a, z->algorithm, z->ratio);
     }
 
@@ -356,13 +379,14 @@ static void judge(doctor_report *r) {
         const char *why = "";
         if ((zram_swap || r->zram_recommended) && sw < 100) {
             rec = 180;
-            why = "with zram, swapping a cold page costs a compression, far less than re-reading model files";
+            why = "with zram, swapping a cold page costs a compression, far less than re-reading "
+                  "model files";
         } else if (!zram_swap && r->swap_disk_bytes > 0 && sw > 60) {
             rec = 10;
             why = "with disk swap, swapping stalls the audio path; keep it for emergencies";
         }
-        k = add_check(r, "vm.swappiness", rec == sw ? DOC_OK : DOC_WARN, "vm.swappiness = %lld%s", (long long)sw,
-                      rec == sw ? "" : " does not suit this swap set-up");
+        k = add_check(r, "vm.swappiness", rec == sw ? DOC_OK : DOC_WARN, "vm.swappiness = %lld%s",
+                      (long long)sw, rec == sw ? "" : " does not suit this swap set-up");
         snprintf(k->value, sizeof k->value, "%lld", (long long)sw);
         if (rec != sw) {
             snprintf(k->fix, sizeof k->fix, "sysctl -w vm.swappiness=%lld", (long long)rec);
@@ -373,11 +397,13 @@ static void judge(doctor_report *r) {
     int64_t vcp = r->sysctl_vfs_cache_pressure;
     if (vcp >= 0) {
         int bad = vcp > 100;
-        k = add_check(r, "vm.vfs_cache_pressure", bad ? DOC_WARN : DOC_OK, "vm.vfs_cache_pressure = %lld%s",
-                      (long long)vcp, bad ? ": file metadata is reclaimed aggressively" : "");
+        k = add_check(r, "vm.vfs_cache_pressure", bad ? DOC_WARN : DOC_OK,
+                      "vm.vfs_cache_pressure = %lld%s", (long long)vcp,
+                      bad ? ": file metadata is reclaimed aggressively" : "");
         snprintf(k->value, sizeof k->value, "%lld", (long long)vcp);
         if (bad) {
-            const char *why = "keeps directory and inode caches, so reloading a model after an idle unload stays fast";
+            const char *why = "keeps directory and inode caches, so reloading a model after an "
+                              "idle unload stays fast";
             str_copy(k->fix, sizeof k->fix, "sysctl -w vm.vfs_cache_pressure=50");
             str_copy(k->why, sizeof k->why, why);
             tune(r, "vfs_cache_pressure", vcp, 50, why);
@@ -386,11 +412,12 @@ static void judge(doctor_report *r) {
     int64_t dr = r->sysctl_dirty_ratio, dbr = r->sysctl_dirty_background_ratio;
     if (dr >= 0) {
         int bad = dr > 20;
-        k = add_check(r, "vm.dirty_ratio", bad ? DOC_WARN : DOC_OK, "vm.dirty_ratio = %lld%s", (long long)dr,
-                      bad ? ": writers may stall on a large dirty-page flush" : "");
+        k = add_check(r, "vm.dirty_ratio", bad ? DOC_WARN : DOC_OK, "vm.dirty_ratio = %lld%s",
+                      (long long)dr, bad ? ": writers may stall on a large dirty-page flush" : "");
         snprintf(k->value, sizeof k->value, "%lld", (long long)dr);
         if (bad) {
-            const char *why = "smaller dirty pools flush sooner and in smaller bursts: no long stalls mid-answer";
+            const char *why =
+                "smaller dirty pools flush sooner and in smaller bursts: no long stalls mid-answer";
             str_copy(k->fix, sizeof k->fix, "sysctl -w vm.dirty_ratio=10");
             str_copy(k->why, sizeof k->why, why);
             tune(r, "dirty_ratio", dr, 10, why);
@@ -398,8 +425,9 @@ static void judge(doctor_report *r) {
     }
     if (dbr >= 0) {
         int bad = dbr > 10 || (dr >= 0 && dbr >= dr);
-        k = add_check(r, "vm.dirty_background_ratio", bad ? DOC_WARN : DOC_OK, "vm.dirty_background_ratio = %lld%s",
-                      (long long)dbr, bad ? ": background writeback starts late" : "");
+        k = add_check(r, "vm.dirty_background_ratio", bad ? DOC_WARN : DOC_OK,
+                      "vm.dirty_background_ratio = %lld%s", (long long)dbr,
+                      bad ? ": background writeback starts late" : "");
         snprintf(k->value, sizeof k->value, "%lld", (long long)dbr);
         if (bad) {
             const char *why = "background writeback starting early keeps dirty memory reclaimable";
@@ -412,14 +440,16 @@ static void judge(doctor_report *r) {
     if (oc >= 0) {
         static const char *const names[] = {"heuristic", "always", "strict"};
         doctor_status st = oc == 0 ? DOC_OK : DOC_WARN;
-        k = add_check(r, "vm.overcommit_memory", st, "vm.overcommit_memory = %lld (%s)%s", (long long)oc,
-                      oc >= 0 && oc <= 2 ? names[oc] : "?",
-                      oc == 1   ? ": allocations never fail, so a model too big is found by the OOM killer"
-                      : oc == 2 ? ": mapping a large model may fail even with free memory"
-                                : "");
+        k = add_check(
+            r, "vm.overcommit_memory", st, "vm.overcommit_memory = %lld (%s)%s", (long long)oc,
+            oc >= 0 && oc <= 2 ? names[oc] : "?",
+            oc == 1   ? ": allocations never fail, so a model too big is found by the OOM killer"
+            : oc == 2 ? ": mapping a large model may fail even with free memory"
+                      : "");
         snprintf(k->value, sizeof k->value, "%lld", (long long)oc);
         if (oc != 0) {
-            const char *why = "the default heuristic refuses absurd allocations and lets AXIOM skip a model cleanly";
+            const char *why = "the default heuristic refuses absurd allocations and lets AXIOM "
+                              "skip a model cleanly";
             str_copy(k->fix, sizeof k->fix, "sysctl -w vm.overcommit_memory=0");
             str_copy(k->why, sizeof k->why, why);
             tune(r, "overcommit_memory", oc, 0, why);
@@ -428,46 +458,62 @@ static void judge(doctor_report *r) {
 
     /* PSI */
     if (r->psi.supported) {
-        k = add_check(r, "psi", DOC_OK, "pressure stall information available (some avg10 %.2f%%, full avg10 %.2f%%)",
+        k = add_check(r, "psi", DOC_OK,
+                      "pressure stall information available (some avg10 %.2f%%, full avg10 %.2f%%)",
                       r->psi.some_avg10, r->psi.full_avg10);
-        snprintf(k->value, sizeof k->value, "some %.2f full %.2f", r->psi.some_avg10, r->psi.full_avg10);
+        snprintf(k->value, sizeof k->value, "some %.2f full %.2f", r->psi.some_avg10,
+                 r->psi.full_avg10);
     } else {
-        k = add_check(r, "psi", DOC_WARN, "no readable /proc/pressure/memory: the governor falls back to polling");
-        str_copy(k->fix, sizeof k->fix, "boot with psi=1 on the kernel command line (CONFIG_PSI=y)");
-        str_copy(k->why, sizeof k->why, "PSI tells how long tasks stall on memory, earlier than free-memory figures do");
+        k = add_check(r, "psi", DOC_WARN,
+                      "no readable /proc/pressure/memory: the governor falls back to polling");
+        str_copy(k->fix, sizeof k->fix,
+                 "boot with psi=1 on the kernel command line (CONFIG_PSI=y)");
+        str_copy(k->why, sizeof k->why,
+                 "PSI tells how long tasks stall on memory, earlier than free-memory figures do");
         str_copy(k->value, sizeof k->value, "absent");
     }
 
     /* cgroup */
     if (r->cg.version == 0) {
         k = add_check(r, "cgroup", DOC_INFO, "no memory cgroup found: the budget is physical RAM");
-        str_copy(k->fix, sizeof k->fix, "run under contrib/axiom.service (MemoryHigh=, MemoryMax=)");
-        str_copy(k->why, sizeof k->why, "a cgroup limit contains AXIOM without touching the rest of the machine");
+        str_copy(k->fix, sizeof k->fix,
+                 "run under contrib/axiom.service (MemoryHigh=, MemoryMax=)");
+        str_copy(k->why, sizeof k->why,
+                 "a cgroup limit contains AXIOM without touching the rest of the machine");
         str_copy(k->value, sizeof k->value, "none");
     } else {
         human(r->cg.limit, a, sizeof a);
         human(r->cg.working_set, b, sizeof b);
         doctor_status st = DOC_OK;
-        if (r->cg.limit > 0 && r->cg.limit < need_core) st = DOC_FAIL;
-        else if (r->cg.limit > 0 && r->cg.limit < need_all) st = DOC_WARN;
-        k = add_check(r, "cgroup", st, "cgroup v%d %s: limit %s, %s in use%s", r->cg.version, r->cg.path,
-                      r->cg.limit > 0 ? a : "none", b,
-                      st == DOC_FAIL ? ": below what the speech stack needs"
-                      : st == DOC_WARN ? ": below what everything configured needs" : "");
-        snprintf(k->value, sizeof k->value, "v%d limit %s", r->cg.version, r->cg.limit > 0 ? a : "none");
-        if (st != DOC_OK) str_copy(k->fix, sizeof k->fix, "raise MemoryMax= in the unit, or run with --skip-llm");
+        if (r->cg.limit > 0 && r->cg.limit < need_core)
+            st = DOC_FAIL;
+        else if (r->cg.limit > 0 && r->cg.limit < need_all)
+            st = DOC_WARN;
+        k = add_check(r, "cgroup", st, "cgroup v%d %s: limit %s, %s in use%s", r->cg.version,
+                      r->cg.path, r->cg.limit > 0 ? a : "none", b,
+                      st == DOC_FAIL   ? ": below what the speech stack needs"
+                      : st == DOC_WARN ? ": below what everything configured needs"
+                                       : "");
+        snprintf(k->value, sizeof k->value, "v%d limit %s", r->cg.version,
+                 r->cg.limit > 0 ? a : "none");
+        if (st != DOC_OK)
+            str_copy(k->fix, sizeof k->fix, "raise MemoryMax= in the unit, or run with --skip-llm");
     }
 
     /* userspace OOM killers */
     if (r->earlyoom || r->systemd_oomd) {
-        k = add_check(r, "oom-daemon", DOC_OK, "%s%s%s running: it acts before the kernel's OOM killer",
+        k = add_check(r, "oom-daemon", DOC_OK,
+                      "%s%s%s running: it acts before the kernel's OOM killer",
                       r->earlyoom ? "earlyoom" : "", r->earlyoom && r->systemd_oomd ? " and " : "",
                       r->systemd_oomd ? "systemd-oomd" : "");
-        snprintf(k->value, sizeof k->value, "%s%s", r->earlyoom ? "earlyoom " : "", r->systemd_oomd ? "systemd-oomd" : "");
+        snprintf(k->value, sizeof k->value, "%s%s", r->earlyoom ? "earlyoom " : "",
+                 r->systemd_oomd ? "systemd-oomd" : "");
     } else {
         k = add_check(r, "oom-daemon", DOC_INFO, "neither earlyoom nor systemd-oomd is running");
         str_copy(k->fix, sizeof k->fix, "apt-get install earlyoom");
-        str_copy(k->why, sizeof k->why, "the kernel kills late, after the machine has thrashed; earlyoom acts at a set floor");
+        str_copy(
+            k->why, sizeof k->why,
+            "the kernel kills late, after the machine has thrashed; earlyoom acts at a set floor");
         str_copy(k->value, sizeof k->value, "none");
     }
 
@@ -478,7 +524,8 @@ static void judge(doctor_report *r) {
         snprintf(id, sizeof id, "model.%s", p->component);
         if (!p->configured) continue;
         if (p->file_bytes < 0) {
-            k = add_check(r, id, DOC_WARN, "%s: %s is missing; it will be skipped and the mode degraded",
+            k = add_check(r, id, DOC_WARN,
+                          "%s: %s is missing; it will be skipped and the mode degraded",
                           p->component, p->source);
             str_copy(k->value, sizeof k->value, "missing");
             continue;
@@ -496,12 +543,15 @@ static void judge(doctor_report *r) {
                           "%s %s would leave %s of the %s budget (%s), past the %d%% warn level",
                           is_llm ? "LLM" : p->component, a, b, bud, r->budget_source, r->warn_pct);
         else
-            k = add_check(r, id, is_llm ? DOC_WARN : DOC_FAIL, "%s %s would exceed the %s budget (%s) by %s",
+            k = add_check(r, id, is_llm ? DOC_WARN : DOC_FAIL,
+                          "%s %s would exceed the %s budget (%s) by %s",
                           is_llm ? "LLM" : p->component, a, bud, r->budget_source, b);
         if (is_llm)
-            snprintf(k->fix, sizeof k->fix, "run with --skip-llm or add %s of zram (axiom doctor --apply --zram)", c);
+            snprintf(k->fix, sizeof k->fix,
+                     "run with --skip-llm or add %s of zram (axiom doctor --apply --zram)", c);
         else
-            snprintf(k->fix, sizeof k->fix, "raise the memory budget (mem.budget_mb, MemoryMax=) or free memory");
+            snprintf(k->fix, sizeof k->fix,
+                     "raise the memory budget (mem.budget_mb, MemoryMax=) or free memory");
         human(p->estimate, k->value, sizeof k->value);
     }
 }

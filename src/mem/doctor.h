@@ -20,34 +20,34 @@ typedef struct cJSON cJSON;
 typedef enum { DOC_OK = 0, DOC_INFO, DOC_WARN, DOC_FAIL } doctor_status;
 
 typedef struct {
-    char id[32];        /* stable key: "ram", "swap", "vm.swappiness", ... */
+    char id[32]; /* stable key: "ram", "swap", "vm.swappiness", ... */
     doctor_status status;
-    char value[96];     /* what was read, human-readable */
-    char message[320];  /* the judgement in one line */
-    char fix[400];      /* a concrete command, or "" */
-    char why[240];      /* one line: why the fix helps */
+    char value[96];    /* what was read, human-readable */
+    char message[320]; /* the judgement in one line */
+    char fix[400];     /* a concrete command, or "" */
+    char why[240];     /* one line: why the fix helps */
 } doctor_check;
 
 typedef struct {
     char device[16];
     int64_t disksize, orig_bytes, compr_bytes;
     char algorithm[24];
-    double ratio;       /* orig / compr; 0 = no data yet */
+    double ratio; /* orig / compr; 0 = no data yet */
     int used_as_swap;
 } doctor_zram;
 
 typedef struct {
-    char component[12];  /* intent+index, vad, stt, tts, llm */
-    char source[300];    /* file or folder the estimate comes from, or a note */
-    int64_t file_bytes;  /* -1 = missing */
-    int64_t estimate;    /* expected resident cost */
-    int64_t cumulative;  /* base + this and everything before it */
-    int configured;      /* 0: not configured (e.g. llm.backend none) */
-    int fits;            /* cumulative below the warn level of the budget */
+    char component[12]; /* intent+index, vad, stt, tts, llm */
+    char source[300];   /* file or folder the estimate comes from, or a note */
+    int64_t file_bytes; /* -1 = missing */
+    int64_t estimate;   /* expected resident cost */
+    int64_t cumulative; /* base + this and everything before it */
+    int configured;     /* 0: not configured (e.g. llm.backend none) */
+    int fits;           /* cumulative below the warn level of the budget */
 } doctor_plan_item;
 
 typedef struct {
-    char sysctl[32];     /* "vm.swappiness" */
+    char sysctl[32]; /* "vm.swappiness" */
     int64_t current;
     int64_t recommended;
     char why[200];
@@ -74,7 +74,7 @@ typedef struct {
     int64_t budget, base_bytes, left_after_all;
     const char *budget_source;
     int warn_pct;
-    int64_t zram_recommended;  /* bytes; 0 = none recommended */
+    int64_t zram_recommended; /* bytes; 0 = none recommended */
 
     doctor_tuning tuning[DOCTOR_MAX_TUNING];
     int ntuning;

@@ -15,7 +15,8 @@
 
 #define SYSCTL_FILE "/etc/sysctl.d/90-axiom-memory.conf"
 
-static int write_text(const char *root, const char *abs, const char *text, char *err, size_t errlen) {
+static int write_text(const char *root, const char *abs, const char *text, char *err,
+                      size_t errlen) {
     char path[1024];
     memstat_path(root, abs, path, sizeof path);
     FILE *f = fopen(path, "w");
@@ -54,8 +55,10 @@ static int setup_zram(const doctor_report *r, int real, FILE *out, char *err, si
             return 0;
         }
     } else if (z->disksize > 0) {
-        snprintf(err, errlen, "zram: /dev/zram0 is already set up (%lld bytes); reset it first "
-                 "(swapoff /dev/zram0; echo 1 > /sys/block/zram0/reset)", (long long)z->disksize);
+        snprintf(err, errlen,
+                 "zram: /dev/zram0 is already set up (%lld bytes); reset it first "
+                 "(swapoff /dev/zram0; echo 1 > /sys/block/zram0/reset)",
+                 (long long)z->disksize);
         return -1;
     }
     /* zstd compresses best; lz4 is the fallback on kernels without it. */
@@ -71,14 +74,16 @@ static int setup_zram(const doctor_report *r, int real, FILE *out, char *err, si
         snprintf(err, errlen, "zram: mkswap/swapon /dev/zram0 failed");
         return -1;
     }
-    fprintf(out, "zram is not persistent: add it to your boot set-up (e.g. the zram-tools package)\n");
+    fprintf(out,
+            "zram is not persistent: add it to your boot set-up (e.g. the zram-tools package)\n");
     return 0;
 }
 
 int doctor_apply(const doctor_report *r, int zram, FILE *out, char *err, size_t errlen) {
     int real = r->root[0] == '\0';
     if (real && geteuid() != 0) {
-        snprintf(err, errlen, "--apply changes kernel settings and needs root: sudo axiom doctor --apply");
+        snprintf(err, errlen,
+                 "--apply changes kernel settings and needs root: sudo axiom doctor --apply");
         return -1;
     }
     if (r->ntuning == 0 && !zram) {
@@ -87,9 +92,10 @@ int doctor_apply(const doctor_report *r, int zram, FILE *out, char *err, size_t 
     }
     if (r->ntuning > 0) {
         char text[4096];
-        size_t n = (size_t)snprintf(text, sizeof text,
-                                    "# Written by `axiom doctor --apply`: memory settings for AXIOM.\n"
-                                    "# Remove this file and reboot (or sysctl --system) to undo.\n");
+        size_t n =
+            (size_t)snprintf(text, sizeof text,
+                             "# Written by `axiom doctor --apply`: memory settings for AXIOM.\n"
+                             "# Remove this file and reboot (or sysctl --system) to undo.\n");
         for (int i = 0; i < r->ntuning && n < sizeof text; i++)
             n += (size_t)snprintf(text + n, sizeof text - n, "# %s (was %lld)\n%s = %lld\n",
                                   r->tuning[i].why, (long long)r->tuning[i].current,

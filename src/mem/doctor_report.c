@@ -9,13 +9,17 @@
 #define GIB ((int64_t)1 << 30)
 
 static void human(int64_t b, char *out, size_t n) {
-    if (b < 0) snprintf(out, n, "unknown");
-    else if (b >= GIB) snprintf(out, n, "%.1f GiB", (double)b / GIB);
-    else snprintf(out, n, "%.0f MiB", (double)b / MIB);
+    if (b < 0)
+        snprintf(out, n, "unknown");
+    else if (b >= GIB)
+        snprintf(out, n, "%.1f GiB", (double)b / GIB);
+    else
+        snprintf(out, n, "%.0f MiB", (double)b / MIB);
 }
 
 void doctor_print(const doctor_report *r, FILE *out) {
-    fprintf(out, "AXIOM doctor: memory checklist for %s\n\n", r->root[0] ? r->root : "this machine");
+    fprintf(out, "AXIOM doctor: memory checklist for %s\n\n",
+            r->root[0] ? r->root : "this machine");
     for (int i = 0; i < r->nchecks; i++) {
         const doctor_check *c = &r->checks[i];
         fprintf(out, "  %-5s %-26s %s\n", doctor_status_name(c->status), c->id, c->message);
@@ -28,14 +32,18 @@ void doctor_print(const doctor_report *r, FILE *out) {
             r->budget_source ? r->budget_source : "?", r->warn_pct);
     human(r->base_bytes, b, sizeof b);
     fprintf(out, "  %-8s %10s %12s  %s\n", "part", "estimate", "cumulative", "fits  source");
-    fprintf(out, "  %-8s %10s %12s  %-5s %s\n", "base", b, b, "yes", "AXIOM itself, nothing loaded");
+    fprintf(out, "  %-8s %10s %12s  %-5s %s\n", "base", b, b, "yes",
+            "AXIOM itself, nothing loaded");
     for (int i = 0; i < r->nplan; i++) {
         const doctor_plan_item *p = &r->plan[i];
         human(p->estimate, b, sizeof b);
         human(p->cumulative, c, sizeof c);
         fprintf(out, "  %-8s %10s %12s  %-5s %s%s\n", p->component, p->configured ? b : "-",
-                p->configured ? c : "-", !p->configured ? "-" : p->fits ? "yes" : "NO", p->source,
-                p->configured && p->file_bytes < 0 ? " (missing)" : "");
+                p->configured ? c : "-",
+                !p->configured ? "-"
+                : p->fits      ? "yes"
+                               : "NO",
+                p->source, p->configured && p->file_bytes < 0 ? " (missing)" : "");
     }
     human(r->left_after_all >= 0 ? r->left_after_all : -r->left_after_all, b, sizeof b);
     if (r->budget <= 0)
@@ -50,13 +58,17 @@ void doctor_print(const doctor_report *r, FILE *out) {
         fails += r->checks[i].status == DOC_FAIL;
     }
     fprintf(out, "\n%s: %d problem%s, %d warning%s (exit %d)%s\n",
-            code == 0 ? "All good" : code == 1 ? "Runs, with warnings" : "Would not run", fails,
-            fails == 1 ? "" : "s", warns, warns == 1 ? "" : "s", code,
+            code == 0   ? "All good"
+            : code == 1 ? "Runs, with warnings"
+                        : "Would not run",
+            fails, fails == 1 ? "" : "s", warns, warns == 1 ? "" : "s", code,
             r->ntuning || r->zram_recommended ? "; `axiom doctor --apply` makes the sysctl changes"
-                                                : "");
+                                              : "");
 }
 
-static void num(cJSON *o, const char *k, double v) { cJSON_AddNumberToObject(o, k, v); }
+static void num(cJSON *o, const char *k, double v) {
+    cJSON_AddNumberToObject(o, k, v);
+}
 
 cJSON *doctor_json(const doctor_report *r) {
     cJSON *o = cJSON_CreateObject();

@@ -53,7 +53,8 @@ static void set_oom_score_adj(governor *g) {
         } else {
             /* Lowering it needs CAP_SYS_RESOURCE; the systemd unit sets it instead.
              * Routine for a plain user, so only at debug level. */
-            LOG_D("mem", "oom_score_adj stays %d: setting %d is not permitted (%s); "
+            LOG_D("mem",
+                  "oom_score_adj stays %d: setting %d is not permitted (%s); "
                   "set OOMScoreAdjust= in the service unit instead",
                   old, g->want_oom_score_adj, strerror(errno));
         }
@@ -231,8 +232,8 @@ void gov_take_reading(const char *root, int64_t budget_cfg, governor_reading *r)
     } src[3] = {
         {budget_cfg > 0 ? budget_cfg : -1, r->rss, "config"},
         {cg.limit, cg.working_set, cg.version == 2 ? "cgroup v2" : "cgroup v1"},
-        {mi.mem_total, (mi.mem_total > 0 && mi.mem_available >= 0) ? mi.mem_total - mi.mem_available : -1,
-         "ram"},
+        {mi.mem_total,
+         (mi.mem_total > 0 && mi.mem_available >= 0) ? mi.mem_total - mi.mem_available : -1, "ram"},
     };
     for (int i = 0; i < 3; i++) {
         if (src[i].budget <= 0) continue;
@@ -270,8 +271,9 @@ governor_level gov_next_level(const governor *g, governor_level cur, const gover
     governor_level up = raw_level(g, r->use_pct, r->psi_some_avg10, r->psi_full_avg10);
     if (up >= cur) return up;
     double h = g->hysteresis_pct;
-    governor_level held = raw_level(g, r->use_pct + h, r->psi_some_avg10 < 0 ? -1 : r->psi_some_avg10 + h,
-                                    r->psi_full_avg10 < 0 ? -1 : r->psi_full_avg10 + h);
+    governor_level held =
+        raw_level(g, r->use_pct + h, r->psi_some_avg10 < 0 ? -1 : r->psi_some_avg10 + h,
+                  r->psi_full_avg10 < 0 ? -1 : r->psi_full_avg10 + h);
     governor_level down = held < cur ? held : cur;
     return down > up ? down : up;
 }
@@ -449,7 +451,8 @@ void governor_stop(governor *g) {
     pthread_mutex_unlock(&g->lock);
     if (!running) return;
     uint64_t one = 1;
-    if (write(g->stop_fd, &one, sizeof one) < 0) LOG_W("mem", "cannot wake the watcher: %s", strerror(errno));
+    if (write(g->stop_fd, &one, sizeof one) < 0)
+        LOG_W("mem", "cannot wake the watcher: %s", strerror(errno));
     pthread_join(g->thread, NULL);
     close(g->stop_fd);
     if (g->psi_fd >= 0) close(g->psi_fd);

@@ -40,22 +40,22 @@ typedef enum { GOV_LEVEL_OK = 0, GOV_LEVEL_WARN, GOV_LEVEL_CRITICAL } governor_l
 
 /* What the brain may use to answer, best first. */
 typedef enum {
-    GOV_MODE_FULL = 0,      /* templates, retrieval and the LLM */
-    GOV_MODE_SKIP_LLM,      /* templates and retrieval */
-    GOV_MODE_TEMPLATE_ONLY  /* canned answers only */
+    GOV_MODE_FULL = 0,     /* templates, retrieval and the LLM */
+    GOV_MODE_SKIP_LLM,     /* templates and retrieval */
+    GOV_MODE_TEMPLATE_ONLY /* canned answers only */
 } governor_mode;
 
 /* One memory reading, as the watcher takes it. Bytes; -1 = not available. */
 typedef struct {
     int64_t mem_total, mem_available, swap_total, swap_free;
-    int64_t rss, pss;                 /* this process */
-    int64_t cgroup_limit, cgroup_use; /* binding cgroup limit (v2 min(max,high), v1 limit) */
-    int cgroup_version;               /* 0 = none found, 1, 2 */
+    int64_t rss, pss;                      /* this process */
+    int64_t cgroup_limit, cgroup_use;      /* binding cgroup limit (v2 min(max,high), v1 limit) */
+    int cgroup_version;                    /* 0 = none found, 1, 2 */
     double psi_some_avg10, psi_full_avg10; /* percent; -1 = no PSI */
-    int64_t budget;                   /* smallest of config, cgroup limit, RAM */
-    int64_t used;                     /* what is counted against the budget */
-    double use_pct;                   /* used / budget * 100 */
-    const char *budget_source;        /* "config", "cgroup v1", "cgroup v2", "ram" */
+    int64_t budget;                        /* smallest of config, cgroup limit, RAM */
+    int64_t used;                          /* what is counted against the budget */
+    double use_pct;                        /* used / budget * 100 */
+    const char *budget_source;             /* "config", "cgroup v1", "cgroup v2", "ram" */
 } governor_reading;
 
 /* Creates the governor from the mem.* settings (cfg may be NULL: defaults). Sets this
@@ -69,8 +69,7 @@ void governor_free(governor *g);
  * to cost, e.g. the model files' size; it is replaced by the measured cost after the
  * first load and used to refuse loads that would not fit. Returns 0, or -1 with err
  * (duplicate name, too many components). */
-int governor_add(governor *g, axiom_component *c, int64_t expected_bytes, char *err,
-                 size_t errlen);
+int governor_add(governor *g, axiom_component *c, int64_t expected_bytes, char *err, size_t errlen);
 void governor_remove(governor *g, axiom_component *c);
 /* The registered component with that name, or NULL. */
 axiom_component *governor_find(governor *g, const char *name);

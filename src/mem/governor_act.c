@@ -41,13 +41,14 @@ static void unload_entry(governor *g, gov_entry *e, const char *why, int pressur
     pthread_mutex_lock(&g->lock);
     e->last_drop = drop;
     if (drop > 0) g->bytes_released += drop;
-    if (pressure) e->unloads_pressure++;
-    else e->unloads_idle++;
+    if (pressure)
+        e->unloads_pressure++;
+    else
+        e->unloads_idle++;
     pthread_mutex_unlock(&g->lock);
     LOG_I("mem", "unloaded %s (%s): resident memory -%.1f MiB", component_name(e->c), why,
           drop / MIB);
 }
-
 
 /* Warn level: give back what costs nothing to rebuild, then what is idle. */
 static void clean_up(governor *g, int64_t now) {
@@ -63,7 +64,8 @@ static void clean_up(governor *g, int64_t now) {
     int64_t after = proc_rss_bytes();
     if (before > after) released += before - after;
     log_msg(before - after >= (1 << 20) ? AX_LOG_INFO : AX_LOG_DEBUG, "mem",
-            "trimmed the heap: resident memory -%.1f MiB", (before > after ? before - after : 0) / MIB);
+            "trimmed the heap: resident memory -%.1f MiB",
+            (before > after ? before - after : 0) / MIB);
     /* Largest first: the LLM is the one that matters. */
     for (int i = g->ncomps - 1; i >= 0; i--) {
         component_info ci;
@@ -127,7 +129,8 @@ static void check_budget(governor *g, const governor_reading *r) {
                 snprintf(why, sizeof why,
                          "needs ~%.0f MiB but only %.0f MiB of the %.0f MiB budget (%s) is free "
                          "below the critical level",
-                         cost / MIB, (room > 0 ? room : 0) / MIB, r->budget / MIB, r->budget_source);
+                         cost / MIB, (room > 0 ? room : 0) / MIB, r->budget / MIB,
+                         r->budget_source);
             }
         }
         if (refuse != e->refused_budget || (refuse && strcmp(why, e->refuse_reason) != 0)) {
@@ -193,8 +196,7 @@ governor_level governor_check(governor *g) {
         component_info ci;
         component_get_info(e->c, &ci);
         int64_t idle = gov_entry_idle_ms(e, &ci, now);
-        if (limit > 0 && ci.loaded && !ci.in_use && idle >= limit)
-            unload_entry(g, e, "idle", 0);
+        if (limit > 0 && ci.loaded && !ci.in_use && idle >= limit) unload_entry(g, e, "idle", 0);
     }
     check_budget(g, &r);
 
@@ -237,8 +239,10 @@ int governor_preload(governor *g) {
     int loaded = 0;
     for (int i = 0; i < g->ncomps; i++) {
         char err[256];
-        if (preload_entry(g, &g->comps[i], root, err, sizeof err)) loaded++;
-        else LOG_W("mem", "skipping %s: %s", component_name(g->comps[i].c), err);
+        if (preload_entry(g, &g->comps[i], root, err, sizeof err))
+            loaded++;
+        else
+            LOG_W("mem", "skipping %s: %s", component_name(g->comps[i].c), err);
     }
     pthread_mutex_lock(&g->lock);
     gov_log_mode_locked(g);

@@ -14,13 +14,13 @@
 
 typedef struct {
     axiom_component *c;
-    int64_t expected;       /* owner's estimate until measured */
-    int refused_budget;     /* would not fit: refused until headroom returns */
-    int refused_critical;   /* shed at the critical level */
+    int64_t expected;     /* owner's estimate until measured */
+    int refused_budget;   /* would not fit: refused until headroom returns */
+    int refused_critical; /* shed at the critical level */
     char refuse_reason[200];
-    int64_t last_drop;      /* RSS drop measured at the last unload; -1 = none yet */
+    int64_t last_drop; /* RSS drop measured at the last unload; -1 = none yet */
     int64_t unloads_idle, unloads_pressure;
-    int64_t idle_limit_ms;  /* unload after this long unused; 0 = never */
+    int64_t idle_limit_ms; /* unload after this long unused; 0 = never */
     /* A preloaded component has never been used (last_used_ms 0); idleness counts
      * from when the governor first saw it loaded. */
     int seen_loads;
@@ -57,8 +57,8 @@ struct governor {
     int logged_mode;
     int64_t level_since_ms, last_cleanup_ms;
     int64_t transitions, sessions_refused, checks;
-    int64_t bytes_released;   /* by unloads, trims and caches, all time */
-    int64_t last_relief_us;   /* reading -> relief action done, last time it acted */
+    int64_t bytes_released; /* by unloads, trims and caches, all time */
+    int64_t last_relief_us; /* reading -> relief action done, last time it acted */
 
     /* watcher */
     int running;

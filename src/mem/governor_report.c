@@ -114,7 +114,8 @@ void governor_metrics(governor *g, FILE *out) {
     pthread_mutex_lock(&g->lock);
     const governor_reading *r = &g->last;
     fprintf(out,
-            "# HELP axiom_memory_budget_bytes Memory budget in force (smallest of setting, cgroup, RAM).\n"
+            "# HELP axiom_memory_budget_bytes Memory budget in force (smallest of setting, cgroup, "
+            "RAM).\n"
             "# TYPE axiom_memory_budget_bytes gauge\naxiom_memory_budget_bytes %lld\n"
             "# HELP axiom_memory_used_bytes Memory counted against the budget.\n"
             "# TYPE axiom_memory_used_bytes gauge\naxiom_memory_used_bytes %lld\n"
@@ -129,23 +130,29 @@ void governor_metrics(governor *g, FILE *out) {
             (long long)r->budget, (long long)r->used, r->use_pct / 100.0,
             (long long)proc_rss_bytes(), (long long)r->mem_available, (int)g->level);
     if (r->psi_some_avg10 >= 0)
-        fprintf(out,
-                "# HELP axiom_memory_psi_some_avg10 Memory pressure stall, some, 10 s average (%%).\n"
-                "# TYPE axiom_memory_psi_some_avg10 gauge\naxiom_memory_psi_some_avg10 %.2f\n",
-                r->psi_some_avg10);
+        fprintf(
+            out,
+            "# HELP axiom_memory_psi_some_avg10 Memory pressure stall, some, 10 s average (%%).\n"
+            "# TYPE axiom_memory_psi_some_avg10 gauge\naxiom_memory_psi_some_avg10 %.2f\n",
+            r->psi_some_avg10);
     governor_mode m = gov_mode_locked(g);
     fprintf(out, "# HELP axiom_mode Answering mode in force (1 for the current one).\n"
                  "# TYPE axiom_mode gauge\n");
     for (int i = 0; i < 3; i++)
-        fprintf(out, "axiom_mode{mode=\"%s\"} %d\n", governor_mode_name((governor_mode)i), m == (governor_mode)i);
-    fprintf(out,
-            "# HELP axiom_memory_level_transitions_total Level changes since start.\n"
-            "# TYPE axiom_memory_level_transitions_total counter\naxiom_memory_level_transitions_total %lld\n"
-            "# HELP axiom_memory_sessions_refused_total Sessions refused at the critical level.\n"
-            "# TYPE axiom_memory_sessions_refused_total counter\naxiom_memory_sessions_refused_total %lld\n"
-            "# HELP axiom_memory_released_bytes_total Bytes released by unloads, trims and caches.\n"
-            "# TYPE axiom_memory_released_bytes_total counter\naxiom_memory_released_bytes_total %lld\n",
-            (long long)g->transitions, (long long)g->sessions_refused, (long long)g->bytes_released);
+        fprintf(out, "axiom_mode{mode=\"%s\"} %d\n", governor_mode_name((governor_mode)i),
+                m == (governor_mode)i);
+    fprintf(
+        out,
+        "# HELP axiom_memory_level_transitions_total Level changes since start.\n"
+        "# TYPE axiom_memory_level_transitions_total counter\naxiom_memory_level_transitions_total "
+        "%lld\n"
+        "# HELP axiom_memory_sessions_refused_total Sessions refused at the critical level.\n"
+        "# TYPE axiom_memory_sessions_refused_total counter\naxiom_memory_sessions_refused_total "
+        "%lld\n"
+        "# HELP axiom_memory_released_bytes_total Bytes released by unloads, trims and caches.\n"
+        "# TYPE axiom_memory_released_bytes_total counter\naxiom_memory_released_bytes_total "
+        "%lld\n",
+        (long long)g->transitions, (long long)g->sessions_refused, (long long)g->bytes_released);
     static const char *const series[][3] = {
         {"axiom_component_loaded", "gauge", "1 when the component is loaded"},
         {"axiom_component_resident_bytes", "gauge", "RSS cost measured at the last load"},

@@ -16,7 +16,8 @@
 void memstat_path(const char *root, const char *abs, char *out, size_t outlen) {
     if (!root || !*root || strcmp(root, "/") == 0) root = "";
     size_t rl = strlen(root);
-    while (rl > 0 && root[rl - 1] == '/') rl--;
+    while (rl > 0 && root[rl - 1] == '/')
+        rl--;
     snprintf(out, outlen, "%.*s%s", (int)rl, root, abs);
 }
 
@@ -28,7 +29,8 @@ int memstat_read_str(const char *root, const char *abs, char *out, size_t outlen
     size_t n = fread(out, 1, outlen - 1, f);
     fclose(f);
     out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ' || out[n - 1] == '\t')) out[--n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ' || out[n - 1] == '\t'))
+        out[--n] = '\0';
     return 0;
 }
 
@@ -137,7 +139,8 @@ static int64_t min_limit(int64_t a, int64_t b) {
  * cgroup as "/", which these paths then name correctly as well. */
 static int find_dir(const char *root, int version, const char *cgpath, char *dir, size_t dirlen) {
     static const char *const v2_mounts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-    static const char *const v1_mounts[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory,cpuset"};
+    static const char *const v1_mounts[] = {"/sys/fs/cgroup/memory",
+                                            "/sys/fs/cgroup/memory,cpuset"};
     const char *const *mounts = version == 2 ? v2_mounts : v1_mounts;
     const char *probe = version == 2 ? "memory.max" : "memory.limit_in_bytes";
     const char *rel = strcmp(cgpath, "/") == 0 ? "" : cgpath;
@@ -220,8 +223,10 @@ int memstat_cgroup_read(const char *root, memstat_cgroup *out) {
     if (strstr(v1path, "..")) have_v1 = 0;
     if (strstr(v2path, "..")) have_v2 = 0;
     int version = 0;
-    if (have_v1 && find_dir(root, 1, v1path, out->dir, sizeof out->dir) == 0) version = 1;
-    else if (have_v2 && find_dir(root, 2, v2path, out->dir, sizeof out->dir) == 0) version = 2;
+    if (have_v1 && find_dir(root, 1, v1path, out->dir, sizeof out->dir) == 0)
+        version = 1;
+    else if (have_v2 && find_dir(root, 2, v2path, out->dir, sizeof out->dir) == 0)
+        version = 2;
     if (!version) return 0;
     out->version = version;
     str_copy(out->path, sizeof out->path, version == 1 ? v1path : v2path);

@@ -20,16 +20,16 @@ typedef struct {
 } memstat_psi;
 
 typedef struct {
-    int version;          /* 0 = no memory cgroup found, 1 or 2 */
-    char path[256];       /* cgroup path as in /proc/self/cgroup */
-    char dir[512];        /* the folder holding its memory files (under root) */
-    int64_t max;          /* v2 memory.max, v1 memory.limit_in_bytes; -1 = unlimited */
-    int64_t high;         /* v2 memory.high; -1 = unlimited or v1 */
-    int64_t limit;        /* the smallest of max and high over the cgroup and its parents */
-    int64_t current;      /* v2 memory.current, v1 memory.usage_in_bytes */
-    int64_t inactive_file;/* reclaimable page cache counted in current */
-    int64_t working_set;  /* current - inactive_file: what the limit really presses on */
-    int64_t swap_max;     /* v2 memory.swap.max; -1 unlimited or unknown */
+    int version;           /* 0 = no memory cgroup found, 1 or 2 */
+    char path[256];        /* cgroup path as in /proc/self/cgroup */
+    char dir[512];         /* the folder holding its memory files (under root) */
+    int64_t max;           /* v2 memory.max, v1 memory.limit_in_bytes; -1 = unlimited */
+    int64_t high;          /* v2 memory.high; -1 = unlimited or v1 */
+    int64_t limit;         /* the smallest of max and high over the cgroup and its parents */
+    int64_t current;       /* v2 memory.current, v1 memory.usage_in_bytes */
+    int64_t inactive_file; /* reclaimable page cache counted in current */
+    int64_t working_set;   /* current - inactive_file: what the limit really presses on */
+    int64_t swap_max;      /* v2 memory.swap.max; -1 unlimited or unknown */
 } memstat_cgroup;
 
 /* Joins root and an absolute path ("/proc/meminfo") into out. */

@@ -47,16 +47,19 @@ static void ask_job_unref(ask_job *j) {
     free(j);
 }
 
-static double ms1(long long us) { return (double)(us / 100) / 10.0; }
+static double ms1(long long us) {
+    return (double)(us / 100) / 10.0;
+}
 
 /* One answer through the public API, in a session of its own, as the reply body.
  * Returns the HTTP status. */
 static int ask_answer(axiom_server *srv, const char *text, cJSON *out, const volatile int *cancel) {
     axiom_session *as = axiom_session_new(srv->engine);
     if (!as) {
-        cJSON_AddStringToObject(out, "error", srv->engine->brain ? "out of memory"
-                                                                 : "answering is not available: no knowledge "
-                                                                   "pack loaded (see the server log)");
+        cJSON_AddStringToObject(out, "error",
+                                srv->engine->brain ? "out of memory"
+                                                   : "answering is not available: no knowledge "
+                                                     "pack loaded (see the server log)");
         return srv->engine->brain ? 500 : 503;
     }
     axiom_reply r;
@@ -72,7 +75,8 @@ static int ask_answer(axiom_server *srv, const char *text, cJSON *out, const vol
     cJSON_AddStringToObject(out, "intent", r.intent);
     cJSON_AddNumberToObject(out, "confidence", (int)(r.confidence * 1000) / 1000.0);
     cJSON_AddStringToObject(out, "path", r.path);
-    if (r.llm_failure && r.llm_failure[0]) cJSON_AddStringToObject(out, "llm_failure", r.llm_failure);
+    if (r.llm_failure && r.llm_failure[0])
+        cJSON_AddStringToObject(out, "llm_failure", r.llm_failure);
     if (r.dropped[0]) cJSON_AddStringToObject(out, "dropped", r.dropped);
     if (r.card_index >= 0) {
         cJSON *c = cJSON_AddObjectToObject(out, "card");

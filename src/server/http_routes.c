@@ -15,20 +15,34 @@
 
 static const char *status_text(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 301: return "Moved Permanently";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 301:
+        return "Moved Permanently";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Error";
     }
 }
 
@@ -69,8 +83,10 @@ void http_reply_error(struct mg_connection *conn, int status, const char *messag
 
 static void reply_json(struct mg_connection *conn, int status, cJSON *o) {
     char *txt = cJSON_PrintUnformatted(o);
-    if (txt) http_reply(conn, status, "application/json", txt, strlen(txt));
-    else http_reply_error(conn, 500, "out of memory");
+    if (txt)
+        http_reply(conn, status, "application/json", txt, strlen(txt));
+    else
+        http_reply_error(conn, 500, "out of memory");
     free(txt);
 }
 
@@ -78,7 +94,8 @@ static void reply_json(struct mg_connection *conn, int status, cJSON *o) {
 static int token_equal(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     unsigned diff = (unsigned)(la ^ lb);
-    for (size_t i = 0; i < la; i++) diff |= (unsigned)(a[i] ^ b[i % (lb ? lb : 1)]);
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned)(a[i] ^ b[i % (lb ? lb : 1)]);
     return diff == 0;
 }
 
@@ -100,8 +117,9 @@ int server_auth_ok(axiom_server *srv, const struct mg_connection *conn) {
 static int require_auth(axiom_server *srv, struct mg_connection *conn) {
     if (server_auth_ok(srv, conn)) return 1;
     metrics_add(srv->metrics, COUNT_REFUSED_AUTH, 1);
-    http_reply_error(conn, 401, "missing or wrong token: send Authorization: Bearer "
-                                "<server.auth_token>");
+    http_reply_error(conn, 401,
+                     "missing or wrong token: send Authorization: Bearer "
+                     "<server.auth_token>");
     return 0;
 }
 
@@ -148,11 +166,13 @@ static char *read_body(struct mg_connection *conn, size_t max, int *status) {
 /* "application/json", any case, optionally followed by parameters (charset). */
 static int is_json_type(const char *ct) {
     if (!ct) return 0;
-    while (*ct == ' ') ct++;
+    while (*ct == ' ')
+        ct++;
     size_t n = strlen("application/json");
     if (strncasecmp(ct, "application/json", n) != 0) return 0;
     ct += n;
-    while (*ct == ' ') ct++;
+    while (*ct == ' ')
+        ct++;
     return *ct == '\0' || *ct == ';';
 }
 
@@ -169,15 +189,17 @@ static int handle_ask(struct mg_connection *conn, void *data) {
      * (no CORS preflight), but not application/json. */
     const char *ct = mg_get_header(conn, "Content-Type");
     if (!is_json_type(ct)) {
-        http_reply_error(conn, 415, "POST the question as Content-Type: application/json, "
-                                    "{\"text\":\"...\"}");
+        http_reply_error(conn, 415,
+                         "POST the question as Content-Type: application/json, "
+                         "{\"text\":\"...\"}");
         return 415;
     }
     int status = 400;
     char *body = read_body(conn, 8192, &status);
     if (!body) {
-        http_reply_error(conn, status, status == 413 ? "question longer than 8192 bytes"
-                                                     : "cannot read the request body");
+        http_reply_error(conn, status,
+                         status == 413 ? "question longer than 8192 bytes"
+                                       : "cannot read the request body");
         if (status == 413) http_stop_reading(conn); /* the rest is not read */
         return status;
     }
@@ -190,7 +212,8 @@ static int handle_ask(struct mg_connection *conn, void *data) {
         return 400;
     }
     const char *text = t->valuestring;
-    while (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t') text++;
+    while (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t')
+        text++;
     if (!*text) {
         cJSON_Delete(in);
         free(body);
@@ -201,8 +224,10 @@ static int handle_ask(struct mg_connection *conn, void *data) {
     char err[256] = "";
     int retry_s = 0;
     status = ask_run(srv, text, &out, err, sizeof err, &retry_s);
-    if (out) reply_json(conn, status, out);
-    else http_reply_error_retry(conn, status, err, retry_s);
+    if (out)
+        reply_json(conn, status, out);
+    else
+        http_reply_error_retry(conn, status, err, retry_s);
     cJSON_Delete(out);
     cJSON_Delete(in);
     free(body);

@@ -27,20 +27,24 @@ static const struct {
     {"axiom_slow_clients_dropped_total", "clients dropped because they did not read their answers"},
     {"axiom_bad_messages_total", "oversized or malformed client messages"},
     {"axiom_barge_ins_total", "answers cancelled by the user speaking"},
-    {"axiom_echo_ignored_total", "speech heard during an answer and ignored as the answer's own echo"},
+    {"axiom_echo_ignored_total",
+     "speech heard during an answer and ignored as the answer's own echo"},
     {"axiom_turn_errors_total", "turns that ended with an error event"},
     {"axiom_work_shed_total", "work refused because a bounded queue was full"},
     {"axiom_http_requests_total", "HTTP requests served"},
     {"axiom_requests_refused_host_total", "requests refused: Host header not this machine"},
-    {"axiom_ask_refused_busy_total", "/api/ask refused with 503: too many at once or memory critical"},
+    {"axiom_ask_refused_busy_total",
+     "/api/ask refused with 503: too many at once or memory critical"},
     {"axiom_ask_timeouts_total", "/api/ask answered 504: no answer within server.ask_timeout_s"},
 };
 
-static const char *const turn_paths[] = {"template", "retrieval", "llm", "fallback", "rejected", "none", "error"};
+static const char *const turn_paths[] = {"template", "retrieval", "llm",  "fallback",
+                                         "rejected", "none",      "error"};
 #define NPATHS (sizeof turn_paths / sizeof turn_paths[0])
 
 /* A fixed set, so a label never grows with what a server sends; "other" is last. */
-static const char *const llm_fail_reasons[] = {"timeout", "connect", "http", "empty", "context", "other"};
+static const char *const llm_fail_reasons[] = {"timeout", "connect", "http",
+                                               "empty",   "context", "other"};
 #define NREASONS (sizeof llm_fail_reasons / sizeof llm_fail_reasons[0])
 
 typedef struct {
@@ -85,7 +89,8 @@ int64_t metrics_get(server_metrics *m, metrics_counter c) {
 
 void metrics_observe_ms(server_metrics *m, metrics_stage s, double ms) {
     size_t b = 0;
-    while (b < NBUCKETS && ms > bucket_ms[b]) b++;
+    while (b < NBUCKETS && ms > bucket_ms[b])
+        b++;
     pthread_mutex_lock(&m->mu);
     m->stages[s].counts[b]++;
     m->stages[s].sum += ms;
@@ -95,7 +100,8 @@ void metrics_observe_ms(server_metrics *m, metrics_stage s, double ms) {
 
 void metrics_count_turn(server_metrics *m, const char *path) {
     size_t i = 0;
-    while (i < NPATHS && strcmp(turn_paths[i], path ? path : "") != 0) i++;
+    while (i < NPATHS && strcmp(turn_paths[i], path ? path : "") != 0)
+        i++;
     if (i == NPATHS) i = NPATHS - 1; /* unknown path: counted as an error */
     pthread_mutex_lock(&m->mu);
     m->turns[i]++;
@@ -104,7 +110,8 @@ void metrics_count_turn(server_metrics *m, const char *path) {
 
 void metrics_count_llm_failure(server_metrics *m, const char *reason) {
     size_t i = 0;
-    while (i < NREASONS - 1 && strcmp(llm_fail_reasons[i], reason ? reason : "") != 0) i++;
+    while (i < NREASONS - 1 && strcmp(llm_fail_reasons[i], reason ? reason : "") != 0)
+        i++;
     pthread_mutex_lock(&m->mu);
     m->llm_failures[i]++;
     pthread_mutex_unlock(&m->mu);
@@ -151,13 +158,15 @@ size_t metrics_render(server_metrics *m, char *buf, size_t cap) {
             "# TYPE axiom_turns_total counter\n");
     for (size_t i = 0; i < NPATHS; i++)
         out(&o, "axiom_turns_total{path=\"%s\"} %lld\n", turn_paths[i], (long long)snap.turns[i]);
-    out(&o, "# HELP axiom_llm_failures_total language model calls that failed (answered from retrieval), "
+    out(&o, "# HELP axiom_llm_failures_total language model calls that failed (answered from "
+            "retrieval), "
             "by reason\n# TYPE axiom_llm_failures_total counter\n");
     for (size_t i = 0; i < NREASONS; i++)
         out(&o, "axiom_llm_failures_total{reason=\"%s\"} %lld\n", llm_fail_reasons[i],
             (long long)snap.llm_failures[i]);
-    out(&o, "# HELP axiom_sessions current voice sessions\n# TYPE axiom_sessions gauge\n"
-            "axiom_sessions %d\n",
+    out(&o,
+        "# HELP axiom_sessions current voice sessions\n# TYPE axiom_sessions gauge\n"
+        "axiom_sessions %d\n",
         snap.sessions);
     for (int c = 0; c < COUNT_KINDS; c++)
         out(&o, "# HELP %s %s\n# TYPE %s counter\n%s %lld\n", counter_info[c].name,

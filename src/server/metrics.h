@@ -11,32 +11,32 @@ typedef struct server_metrics server_metrics;
 
 /* Pipeline stages whose latency is recorded (milliseconds). */
 typedef enum {
-    STAGE_STT = 0,     /* end of speech -> final transcript */
-    STAGE_BRAIN,       /* transcript -> answer text (first sentence) */
-    STAGE_TTS,         /* one sentence's synthesis */
-    STAGE_TURN,        /* end of speech (or text received) -> first answer byte queued */
+    STAGE_STT = 0, /* end of speech -> final transcript */
+    STAGE_BRAIN,   /* transcript -> answer text (first sentence) */
+    STAGE_TTS,     /* one sentence's synthesis */
+    STAGE_TURN,    /* end of speech (or text received) -> first answer byte queued */
     STAGE_COUNT
 } metrics_stage;
 
 typedef enum {
-    COUNT_FRAMES_IN = 0,   /* binary audio messages received */
+    COUNT_FRAMES_IN = 0, /* binary audio messages received */
     COUNT_AUDIO_BYTES_IN,
     COUNT_MESSAGES_OUT,
     COUNT_BYTES_OUT,
-    COUNT_SESSIONS_TOTAL,  /* sessions ever accepted */
-    COUNT_REFUSED_BUSY,    /* refused: max_sessions or memory governor */
+    COUNT_SESSIONS_TOTAL, /* sessions ever accepted */
+    COUNT_REFUSED_BUSY,   /* refused: max_sessions or memory governor */
     COUNT_REFUSED_ORIGIN,
     COUNT_REFUSED_AUTH,
-    COUNT_SLOW_DROPPED,    /* clients dropped for not reading */
-    COUNT_BAD_MESSAGES,    /* oversized or malformed client messages */
+    COUNT_SLOW_DROPPED, /* clients dropped for not reading */
+    COUNT_BAD_MESSAGES, /* oversized or malformed client messages */
     COUNT_BARGE_INS,
-    COUNT_ECHO_IGNORED,    /* speech during an answer judged its echo (no barge-in) */
-    COUNT_ERRORS,          /* turns that ended in an error event */
-    COUNT_SHED,            /* work refused because a queue was full */
+    COUNT_ECHO_IGNORED, /* speech during an answer judged its echo (no barge-in) */
+    COUNT_ERRORS,       /* turns that ended in an error event */
+    COUNT_SHED,         /* work refused because a queue was full */
     COUNT_HTTP_REQUESTS,
-    COUNT_REFUSED_HOST,    /* requests whose Host is not this machine (DNS rebinding) */
+    COUNT_REFUSED_HOST,     /* requests whose Host is not this machine (DNS rebinding) */
     COUNT_ASK_REFUSED_BUSY, /* /api/ask refused: bound reached or memory critical */
-    COUNT_ASK_TIMEOUTS,    /* /api/ask answered 504: past server.ask_timeout_s */
+    COUNT_ASK_TIMEOUTS,     /* /api/ask answered 504: past server.ask_timeout_s */
     COUNT_KINDS
 } metrics_counter;
 

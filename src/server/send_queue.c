@@ -116,8 +116,10 @@ int session_send(ws_session *s, int opcode, const void *data, size_t len, uint64
     m->after_playback = after_playback;
     m->len = len;
     if (len) memcpy(m->data, data, len);
-    if (q->tail) q->tail->next = m;
-    else q->head = m;
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
     q->tail = m;
     q->bytes += len;
     pthread_cond_signal(&q->cv);

@@ -39,7 +39,8 @@ int server_admit_session(axiom_server *srv, char *err, size_t errlen) {
     int rc = -1;
     pthread_mutex_lock(&srv->mu);
     if (srv->nsessions >= srv->max_sessions) {
-        snprintf(err, errlen, "busy: %d voice sessions in use (server.max_sessions); try again later",
+        snprintf(err, errlen,
+                 "busy: %d voice sessions in use (server.max_sessions); try again later",
                  srv->nsessions);
     } else {
         char why[160];
@@ -66,15 +67,14 @@ static int http_start(axiom_server *s, const char *host, int workers, char *err,
      * plain HTTP and for refusing sessions past the limit with a clear close code
      * (a refused client that does not leave is cut after 2 s by the reaper). */
     char ports[96], threads[16];
-    if (strchr(host, ':')) snprintf(ports, sizeof ports, "[%s]:%lld", host, config_int(s->cfg, "server.port"));
-    else snprintf(ports, sizeof ports, "%s:%lld", host, config_int(s->cfg, "server.port"));
+    if (strchr(host, ':'))
+        snprintf(ports, sizeof ports, "[%s]:%lld", host, config_int(s->cfg, "server.port"));
+    else
+        snprintf(ports, sizeof ports, "%s:%lld", host, config_int(s->cfg, "server.port"));
     snprintf(threads, sizeof threads, "%d", s->max_sessions + 32);
-    const char *options[] = {"listening_ports", ports,
-                             "num_threads", threads,
+    const char *options[] = {"listening_ports", ports, "num_threads", threads,
                              /* bounds a write to a client that stopped reading */
-                             "request_timeout_ms", "10000",
-                             "enable_keep_alive", "no",
-                             NULL};
+                             "request_timeout_ms", "10000", "enable_keep_alive", "no", NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = log_civetweb;
@@ -109,8 +109,12 @@ static void http_stop(axiom_server *s) {
     s->ctx = NULL;
 }
 
-static int admit_cb(void *srv, char *err, size_t errlen) { return server_admit_session(srv, err, errlen); }
-static void leave_cb(void *srv) { server_leave_session(srv); }
+static int admit_cb(void *srv, char *err, size_t errlen) {
+    return server_admit_session(srv, err, errlen);
+}
+static void leave_cb(void *srv) {
+    server_leave_session(srv);
+}
 
 axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *err,
                            size_t errlen) {
@@ -118,9 +122,10 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     const char *token = config_str(cfg, "server.auth_token");
     int http = config_int(cfg, "server.port") != 0;
     if (!http && config_int(cfg, "wyoming.port") == 0) {
-        snprintf(err, errlen,
-                 "nothing to serve: server.port = 0 turns the HTTP server off and wyoming.port = 0 the "
-                 "Wyoming service; set one of them");
+        snprintf(
+            err, errlen,
+            "nothing to serve: server.port = 0 turns the HTTP server off and wyoming.port = 0 the "
+            "Wyoming service; set one of them");
         return NULL;
     }
     if (http && !host_is_loopback(host) && !*token) {
@@ -147,8 +152,10 @@ axiom_server *server_start(axiom_engine *engine, const axiom_config *cfg, char *
     str_copy(s->origins, sizeof s->origins, config_str(cfg, "server.allowed_origins"));
     str_copy(s->allowed_hosts, sizeof s->allowed_hosts, config_str(cfg, "server.allowed_hosts"));
     const char *web = config_str(cfg, "server.web_dir");
-    if (*web) str_copy(s->web_dir, sizeof s->web_dir, web);
-    else snprintf(s->web_dir, sizeof s->web_dir, "%s/web", axiom_root_dir());
+    if (*web)
+        str_copy(s->web_dir, sizeof s->web_dir, web);
+    else
+        snprintf(s->web_dir, sizeof s->web_dir, "%s/web", axiom_root_dir());
     s->max_sessions = (int)config_int(cfg, "server.max_sessions");
     s->max_message_bytes = (size_t)config_int(cfg, "server.max_message_bytes");
     s->send_queue_bytes = (size_t)config_int(cfg, "server.send_queue_kb") * 1024;
@@ -185,9 +192,13 @@ fail:
     return NULL;
 }
 
-int server_port(const axiom_server *s) { return s->port; }
+int server_port(const axiom_server *s) {
+    return s->port;
+}
 
-int server_wyoming_port(const axiom_server *s) { return wyoming_port(s->wyoming); }
+int server_wyoming_port(const axiom_server *s) {
+    return wyoming_port(s->wyoming);
+}
 
 void server_stop(axiom_server *s) {
     if (!s) return;
@@ -197,7 +208,8 @@ void server_stop(axiom_server *s) {
     /* /api/ask jobs run on the engine's turn pool, which outlives the server: wait for
      * the last (their waiters gave up and raised their cancel flags; an LLM call ends
      * at its own deadline) before freeing what they use. */
-    while (atomic_load(&s->asks_running) > 0) usleep(10000);
+    while (atomic_load(&s->asks_running) > 0)
+        usleep(10000);
     voice_hub_set_observer(s->hub, NULL, NULL);
     metrics_free(s->metrics);
     pthread_mutex_destroy(&s->mu);

@@ -44,7 +44,7 @@ struct axiom_server {
     axiom_engine *engine;
     const axiom_config *cfg;
     server_metrics *metrics;
-    voice_hub *hub;          /* the engine's voice pools, shared with other front ends */
+    voice_hub *hub; /* the engine's voice pools, shared with other front ends */
     int port;
     char host[64];
     char web_dir[4096];
@@ -62,15 +62,15 @@ struct axiom_server {
     atomic_int asks_running;  /* /api/ask jobs admitted and not yet finished */
     atomic_int asks_stopping; /* set by server_stop: waiting asks give up */
 
-    pthread_mutex_t mu;       /* guards the session lists and count */
-    ws_session *sessions;     /* open sessions, for /api/status and shutdown */
-    ws_session *refused;      /* connections told "busy", waiting for the client to go */
+    pthread_mutex_t mu;   /* guards the session lists and count */
+    ws_session *sessions; /* open sessions, for /api/status and shutdown */
+    ws_session *refused;  /* connections told "busy", waiting for the client to go */
     pthread_cond_t reaper_cv;
     pthread_t reaper;
     int reaper_started, stopping;
     int64_t refusal_logged_ms;
     int refusals_unlogged;
-    int nsessions;            /* browser sessions and Wyoming connections */
+    int nsessions; /* browser sessions and Wyoming connections */
     uint64_t next_session_id;
     struct wyoming_server *wyoming; /* NULL when wyoming.port = 0 */
 };
@@ -89,13 +89,13 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     out_msg *head, *tail;
-    size_t bytes;           /* payload bytes queued */
-    size_t limit;           /* server.send_queue_kb */
+    size_t bytes; /* payload bytes queued */
+    size_t limit; /* server.send_queue_kb */
     int stopping;
-    int dead;               /* write failed or client dropped */
+    int dead; /* write failed or client dropped */
     int started;
-    int64_t play_end_ms;    /* when the client will have played what was sent */
-    uint64_t purged_turn;   /* answers up to this one were cancelled: drop late output */
+    int64_t play_end_ms;  /* when the client will have played what was sent */
+    uint64_t purged_turn; /* answers up to this one were cancelled: drop late output */
     pthread_t thread;
 } send_queue;
 
@@ -111,21 +111,21 @@ struct ws_session {
     int refused;                /* close code sent at ready time instead of serving */
     char refuse_reason[160];
     int64_t refused_ms;
-    ws_session *next_refused;   /* in srv->refused */
+    ws_session *next_refused; /* in srv->refused */
     int64_t connected_ms;
     _Atomic int64_t last_activity_ms; /* last message from the client */
-    int64_t idle_close_ms;      /* when the idle close was sent (0 = not yet) */
+    int64_t idle_close_ms;            /* when the idle close was sent (0 = not yet) */
 
     /* negotiated by hello, echoed in its reply (the voice session holds the values) */
     int out_rate, out_pcm, want_partials, want_timings;
-    int frag_opcode;            /* opcode of a fragmented message in progress */
-    uint8_t carry;              /* odd byte of a sample split across messages */
+    int frag_opcode; /* opcode of a fragmented message in progress */
+    uint8_t carry;   /* odd byte of a sample split across messages */
     int has_carry;
-    int answering;              /* between thinking and ready_to_listen (status) */
+    int answering; /* between thinking and ready_to_listen (status) */
 
-    axiom_voice *voice;         /* the conversation; events come back through ws_on_event */
+    axiom_voice *voice; /* the conversation; events come back through ws_on_event */
     send_queue sq;
-    ws_session *next;           /* in srv->sessions */
+    ws_session *next; /* in srv->sessions */
 };
 
 void session_ref(ws_session *s);

@@ -43,7 +43,9 @@ static void send_error_msg(ws_session *s, const char *code, const char *message,
     send_json(s, o, turn, 0);
 }
 
-void ws_send_error(ws_session *s, const char *code, const char *message) { send_error_msg(s, code, message, 0); }
+void ws_send_error(ws_session *s, const char *code, const char *message) {
+    send_error_msg(s, code, message, 0);
+}
 
 static void set_answering(ws_session *s, int on) {
     pthread_mutex_lock(&s->mu);
@@ -104,9 +106,11 @@ void ws_on_event(void *session, const axiom_event *ev) {
         /* One WAV per sentence, or raw s16le chunks (little-endian hosts only send
          * the samples as they are). */
         if (ev->wav)
-            session_send(s, MG_WEBSOCKET_OPCODE_BINARY, ev->wav, ev->wav_bytes, ev->turn, ev->audio_ms, 0);
+            session_send(s, MG_WEBSOCKET_OPCODE_BINARY, ev->wav, ev->wav_bytes, ev->turn,
+                         ev->audio_ms, 0);
         else
-            session_send(s, MG_WEBSOCKET_OPCODE_BINARY, ev->pcm, ev->samples * 2, ev->turn, ev->audio_ms, 0);
+            session_send(s, MG_WEBSOCKET_OPCODE_BINARY, ev->pcm, ev->samples * 2, ev->turn,
+                         ev->audio_ms, 0);
         return;
     case AXIOM_EVENT_BARGE_IN:
         send_queue_purge_turn(&s->sq, ev->turn);
@@ -119,7 +123,8 @@ void ws_on_event(void *session, const axiom_event *ev) {
         cJSON_AddNumberToObject(o, "stt_ms", ev->stt_ms);
         cJSON_AddNumberToObject(o, "brain_ms", ev->brain_ms);
         cJSON_AddNumberToObject(o, "tts_ms", ev->tts_ms);
-        if (ev->first_audio_ms >= 0) cJSON_AddNumberToObject(o, "first_audio_ms", ev->first_audio_ms);
+        if (ev->first_audio_ms >= 0)
+            cJSON_AddNumberToObject(o, "first_audio_ms", ev->first_audio_ms);
         cJSON_AddStringToObject(o, "path", ev->path ? ev->path : "none");
         break;
     case AXIOM_EVENT_ERROR:
@@ -144,23 +149,44 @@ void ws_on_event(void *session, const axiom_event *ev) {
 void server_observe(void *arg, voice_stat stat, double value, const char *label) {
     axiom_server *srv = arg;
     switch (stat) {
-    case VOICE_STAT_STT_MS: metrics_observe_ms(srv->metrics, STAGE_STT, value); break;
-    case VOICE_STAT_BRAIN_MS: metrics_observe_ms(srv->metrics, STAGE_BRAIN, value); break;
-    case VOICE_STAT_TTS_MS: metrics_observe_ms(srv->metrics, STAGE_TTS, value); break;
-    case VOICE_STAT_TURN_MS: metrics_observe_ms(srv->metrics, STAGE_TURN, value); break;
-    case VOICE_STAT_TURN: metrics_count_turn(srv->metrics, label ? label : "none"); break;
-    case VOICE_STAT_LLM_FAILURE: metrics_count_llm_failure(srv->metrics, label ? label : "other"); break;
-    case VOICE_STAT_BARGE_IN: metrics_add(srv->metrics, COUNT_BARGE_INS, 1); break;
-    case VOICE_STAT_ECHO_IGNORED: metrics_add(srv->metrics, COUNT_ECHO_IGNORED, 1); break;
-    case VOICE_STAT_ERROR: metrics_add(srv->metrics, COUNT_ERRORS, 1); break;
-    case VOICE_STAT_SHED: metrics_add(srv->metrics, COUNT_SHED, 1); break;
+    case VOICE_STAT_STT_MS:
+        metrics_observe_ms(srv->metrics, STAGE_STT, value);
+        break;
+    case VOICE_STAT_BRAIN_MS:
+        metrics_observe_ms(srv->metrics, STAGE_BRAIN, value);
+        break;
+    case VOICE_STAT_TTS_MS:
+        metrics_observe_ms(srv->metrics, STAGE_TTS, value);
+        break;
+    case VOICE_STAT_TURN_MS:
+        metrics_observe_ms(srv->metrics, STAGE_TURN, value);
+        break;
+    case VOICE_STAT_TURN:
+        metrics_count_turn(srv->metrics, label ? label : "none");
+        break;
+    case VOICE_STAT_LLM_FAILURE:
+        metrics_count_llm_failure(srv->metrics, label ? label : "other");
+        break;
+    case VOICE_STAT_BARGE_IN:
+        metrics_add(srv->metrics, COUNT_BARGE_INS, 1);
+        break;
+    case VOICE_STAT_ECHO_IGNORED:
+        metrics_add(srv->metrics, COUNT_ECHO_IGNORED, 1);
+        break;
+    case VOICE_STAT_ERROR:
+        metrics_add(srv->metrics, COUNT_ERRORS, 1);
+        break;
+    case VOICE_STAT_SHED:
+        metrics_add(srv->metrics, COUNT_SHED, 1);
+        break;
     }
 }
 
 void server_components_json(axiom_server *srv, cJSON *obj) {
     axiom_engine *e = srv->engine;
     governor *gov = e->gov;
-    cJSON_AddStringToObject(obj, "effective_mode", governor_mode_name(governor_effective_mode(gov)));
+    cJSON_AddStringToObject(obj, "effective_mode",
+                            governor_mode_name(governor_effective_mode(gov)));
     /* The governor's figures: level, budget, readings and each component with the
      * memory its load really cost. */
     cJSON *g = cJSON_AddObjectToObject(obj, "governor");

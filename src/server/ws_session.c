@@ -140,7 +140,8 @@ static void *reaper_main(void *arg) {
         }
         for (ws_session *s = srv->sessions; s; s = s->next) {
             if (s->idle_close_ms) {
-                if (now - s->idle_close_ms >= 2000) session_drop(s, "idle, and did not answer the close");
+                if (now - s->idle_close_ms >= 2000)
+                    session_drop(s, "idle, and did not answer the close");
                 continue;
             }
             int64_t idle = now - atomic_load(&s->last_activity_ms);
@@ -211,7 +212,8 @@ void ws_ready(struct mg_connection *conn, axiom_server *srv) {
 /* A voice option the client asked for; the voice session validated it already. */
 static void voice_set(ws_session *s, const char *key, const char *value) {
     char err[200];
-    if (axiom_voice_set(s->voice, key, value, err, sizeof err) != 0) ws_send_error(s, "bad_hello", err);
+    if (axiom_voice_set(s->voice, key, value, err, sizeof err) != 0)
+        ws_send_error(s, "bad_hello", err);
 }
 
 /* hello negotiates the answer audio, partial results, timings and the user's id.
@@ -223,8 +225,9 @@ static void handle_hello(ws_session *s, const cJSON *msg) {
     const cJSON *timings = cJSON_GetObjectItemCaseSensitive(msg, "timings");
     if (rate) {
         if (!cJSON_IsNumber(rate) || rate->valuedouble < 8000 || rate->valuedouble > 48000) {
-            ws_send_error(s, "bad_hello", "sample_rate must be a number from 8000 to 48000; kept "
-                                       "the server's rate");
+            ws_send_error(s, "bad_hello",
+                          "sample_rate must be a number from 8000 to 48000; kept "
+                          "the server's rate");
         } else {
             s->out_rate = (int)rate->valuedouble;
             char v[16];
@@ -233,7 +236,8 @@ static void handle_hello(ws_session *s, const cJSON *msg) {
         }
     }
     if (fmt) {
-        if (cJSON_IsString(fmt) && (strcmp(fmt->valuestring, "wav") == 0 || strcmp(fmt->valuestring, "pcm") == 0)) {
+        if (cJSON_IsString(fmt) &&
+            (strcmp(fmt->valuestring, "wav") == 0 || strcmp(fmt->valuestring, "pcm") == 0)) {
             s->out_pcm = fmt->valuestring[0] == 'p';
             voice_set(s, "output_format", fmt->valuestring);
         } else {
@@ -243,8 +247,9 @@ static void handle_hello(ws_session *s, const cJSON *msg) {
     const cJSON *cid = cJSON_GetObjectItemCaseSensitive(msg, "client_id");
     if (cid) {
         if (!cJSON_IsString(cid) || !brain_client_id_valid(cid->valuestring))
-            ws_send_error(s, "bad_hello", "client_id must be 8 to 36 letters, digits, '-' or '_'; the history "
-                                       "stays with this connection");
+            ws_send_error(s, "bad_hello",
+                          "client_id must be 8 to 36 letters, digits, '-' or '_'; the history "
+                          "stays with this connection");
         else
             voice_set(s, "client_id", cid->valuestring);
     }
@@ -281,8 +286,8 @@ static void handle_text(ws_session *s, const char *data, size_t len) {
     if (!msg || !cJSON_IsObject(msg) || !cJSON_IsString(ev)) {
         metrics_add(s->srv->metrics, COUNT_BAD_MESSAGES, 1);
         ws_send_error(s, "bad_message",
-                   "text messages must be JSON objects with an \"event\" string, e.g. "
-                   "{\"event\":\"text\",\"text\":\"hello\"}");
+                      "text messages must be JSON objects with an \"event\" string, e.g. "
+                      "{\"event\":\"text\",\"text\":\"hello\"}");
         cJSON_Delete(msg);
         return;
     }
@@ -337,7 +342,8 @@ static void handle_audio(ws_session *s, const unsigned char *data, size_t len) {
         pcm[i++] = (int16_t)(uint16_t)(s->carry | (p[0] << 8));
         p++;
     }
-    for (; i < ns; i++, p += 2) pcm[i] = (int16_t)(uint16_t)(p[0] | (p[1] << 8));
+    for (; i < ns; i++, p += 2)
+        pcm[i] = (int16_t)(uint16_t)(p[0] | (p[1] << 8));
     size_t used = (size_t)(p - data);
     s->has_carry = used < len;
     if (s->has_carry) s->carry = data[len - 1];
@@ -368,8 +374,10 @@ int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_
     /* Audio is a byte stream, so a fragmented binary message is simply more audio;
      * a JSON message must come whole. */
     int fin = (bits & 0x80) != 0;
-    if (opcode == MG_WEBSOCKET_OPCODE_CONTINUATION) opcode = s->frag_opcode;
-    else s->frag_opcode = fin ? 0 : opcode;
+    if (opcode == MG_WEBSOCKET_OPCODE_CONTINUATION)
+        opcode = s->frag_opcode;
+    else
+        s->frag_opcode = fin ? 0 : opcode;
     if (fin && (bits & 0x0f) == MG_WEBSOCKET_OPCODE_CONTINUATION) s->frag_opcode = 0;
     if (opcode == MG_WEBSOCKET_OPCODE_BINARY) {
         handle_audio(s, (const unsigned char *)data, len);
@@ -381,8 +389,8 @@ int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, axiom_
     }
     metrics_add(srv->metrics, COUNT_BAD_MESSAGES, 1);
     ws_send_error(s, "bad_message",
-               "fragmented or unknown WebSocket frames are not accepted; send each JSON "
-               "message in one text frame and audio in binary frames");
+                  "fragmented or unknown WebSocket frames are not accepted; send each JSON "
+                  "message in one text frame and audio in binary frames");
     return 1;
 }
 
@@ -424,7 +432,6 @@ void ws_close(const struct mg_connection *cconn, axiom_server *srv) {
     mg_set_user_connection_data(cconn, NULL);
     session_unref(s);
 }
-
 
 void ws_shutdown_all(axiom_server *srv) {
     pthread_mutex_lock(&srv->mu);

@@ -10,12 +10,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <flite/flite.h>
-#include <sphinxbase/err.h>
-#include <sphinxbase/logmath.h>
-#include <sphinxbase/ngram_model.h>
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
+#include <sphinxbase/err.h>
+#include <sphinxbase/logmath.h>
+#include <sphinxbase/ngram_model.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +39,12 @@ cst_lexicon *cmu_lex_init(void);
 
 /* ---------- normalisation ---------- */
 
-static const char *const ones[] = {"zero", "one", "two", "three", "four", "five", "six",
-                                   "seven", "eight", "nine", "ten", "eleven", "twelve",
-                                   "thirteen", "fourteen", "fifteen", "sixteen",
-                                   "seventeen", "eighteen", "nineteen"};
-static const char *const tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty",
-                                   "seventy", "eighty", "ninety"};
+static const char *const ones[] = {"zero",    "one",     "two",       "three",    "four",
+                                   "five",    "six",     "seven",     "eight",    "nine",
+                                   "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                   "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+static const char *const tens[] = {"",      "",      "twenty",  "thirty", "forty",
+                                   "fifty", "sixty", "seventy", "eighty", "ninety"};
 
 typedef struct {
     char *out;
@@ -64,12 +64,16 @@ static void emit(nbuf *b, const char *w, size_t n) {
     b->len += n;
     b->out[b->len] = '\0';
 }
-static void emit_s(nbuf *b, const char *w) { emit(b, w, strlen(w)); }
+static void emit_s(nbuf *b, const char *w) {
+    emit(b, w, strlen(w));
+}
 
 static void emit_number(nbuf *b, const char *d, size_t n) {
-    while (n > 1 && *d == '0') d++, n--; /* "007" -> 7 */
-    if (n > 4) { /* long numbers are read digit by digit */
-        for (size_t i = 0; i < n; i++) emit_s(b, ones[d[i] - '0']);
+    while (n > 1 && *d == '0')
+        d++, n--; /* "007" -> 7 */
+    if (n > 4) {  /* long numbers are read digit by digit */
+        for (size_t i = 0; i < n; i++)
+            emit_s(b, ones[d[i] - '0']);
         return;
     }
     int v = atoi(d);
@@ -100,17 +104,21 @@ static void emit_token(nbuf *b, const char *t, size_t n) {
     while (i < n) {
         size_t j = i;
         if (isdigit((unsigned char)t[i])) {
-            while (j < n && isdigit((unsigned char)t[j])) j++;
+            while (j < n && isdigit((unsigned char)t[j]))
+                j++;
             char num[32];
             size_t k = j - i < sizeof num - 1 ? j - i : sizeof num - 1;
             memcpy(num, t + i, k);
             num[k] = '\0';
             emit_number(b, num, k);
         } else {
-            while (j < n && !isdigit((unsigned char)t[j])) j++;
+            while (j < n && !isdigit((unsigned char)t[j]))
+                j++;
             size_t s = i, e = j;
-            while (s < e && t[s] == '\'') s++;
-            while (e > s && t[e - 1] == '\'') e--;
+            while (s < e && t[s] == '\'')
+                s++;
+            while (e > s && t[e - 1] == '\'')
+                e--;
             emit(b, t + s, e - s);
         }
         i = j;
@@ -139,11 +147,13 @@ int lm_keep_from_corpus(const stt_corpus *corpus, lm_keep *keep) {
         /* words without digits stay whole anyway; other punctuation splits tokens */
         if (!l || j < l || !digits || l >= 64) continue;
         if (!(w[k] = strdup(h))) {
-            for (size_t i2 = 0; i2 < k; i2++) free(w[i2]);
+            for (size_t i2 = 0; i2 < k; i2++)
+                free(w[i2]);
             free(w);
             return -1;
         }
-        for (char *p = w[k]; *p; p++) *p = (char)tolower((unsigned char)*p);
+        for (char *p = w[k]; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
         k++;
     }
     keep->words = (const char *const *)w;
@@ -153,7 +163,8 @@ int lm_keep_from_corpus(const stt_corpus *corpus, lm_keep *keep) {
 
 void lm_keep_free(lm_keep *keep) {
     if (!keep) return;
-    for (size_t i = 0; i < keep->n; i++) free((void *)keep->words[i]);
+    for (size_t i = 0; i < keep->n; i++)
+        free((void *)keep->words[i]);
     free((void *)keep->words);
     memset(keep, 0, sizeof *keep);
 }
@@ -176,16 +187,22 @@ size_t lm_normalize_keep(const char *text, const lm_keep *keep, char *out, size_
             continue;
         }
         /* 3.5 -> three point five */
-        int decimal = c == '.' && tn && isdigit((unsigned char)tok[tn - 1]) &&
-                      isdigit((unsigned char)p[1]);
-        if (tn && kept_whole(keep, tok, tn)) emit(&b, tok, tn);
-        else emit_token(&b, tok, tn);
+        int decimal =
+            c == '.' && tn && isdigit((unsigned char)tok[tn - 1]) && isdigit((unsigned char)p[1]);
+        if (tn && kept_whole(keep, tok, tn))
+            emit(&b, tok, tn);
+        else
+            emit_token(&b, tok, tn);
         tn = 0;
         if (!c) break;
-        if (decimal) emit_s(&b, "point");
-        else if (c == '%') emit_s(&b, "percent");
-        else if (c == '&') emit_s(&b, "and");
-        else if (c == '+') emit_s(&b, "plus");
+        if (decimal)
+            emit_s(&b, "point");
+        else if (c == '%')
+            emit_s(&b, "percent");
+        else if (c == '&')
+            emit_s(&b, "and");
+        else if (c == '+')
+            emit_s(&b, "plus");
     }
     return b.len;
 }
@@ -193,7 +210,7 @@ size_t lm_normalize_keep(const char *text, const lm_keep *keep, char *out, size_
 /* ---------- counting ---------- */
 
 typedef struct {
-    uint32_t w[3];      /* NONE-padded */
+    uint32_t w[3]; /* NONE-padded */
     uint32_t count;
     uint32_t kn;        /* Kneser-Ney count: the count for the top order and n-grams
                            starting with <s>, else the number of distinct words seen
@@ -219,14 +236,16 @@ struct lm_counts {
     const lm_keep *keep; /* borrowed; words normalisation keeps whole */
     double *bg;          /* per word id: general-English unigram probability, or NULL */
     size_t bg_cap;
-    double bg_weight;    /* its share of the unigram distribution */
+    double bg_weight; /* its share of the unigram distribution */
 };
 
 /* The start value of every hash here. It is not FNV's offset basis (a digit was lost
  * long ago), but the cache key below names the folders already built under
  * cache_dir/stt, so it stays: changing it would rebuild every cached model. */
 #define FNV0 1469598103934665603ULL
-static uint64_t fnv(const void *p, size_t n, uint64_t h) { return fnv1a64(h, p, n); }
+static uint64_t fnv(const void *p, size_t n, uint64_t h) {
+    return fnv1a64(h, p, n);
+}
 
 static int word_grow(lm_counts *c) {
     size_t ns = c->nwslots ? c->nwslots * 2 : 1024;
@@ -234,7 +253,8 @@ static int word_grow(lm_counts *c) {
     if (!sl) return -1;
     for (size_t i = 0; i < c->nwords; i++) {
         size_t h = fnv(c->words[i], strlen(c->words[i]), FNV0) & (ns - 1);
-        while (sl[h]) h = (h + 1) & (ns - 1);
+        while (sl[h])
+            h = (h + 1) & (ns - 1);
         sl[h] = (uint32_t)i + 1;
     }
     free(c->wslot);
@@ -272,21 +292,26 @@ static uint32_t word_id(lm_counts *c, const char *w, size_t n, int add) {
     c->acronym[c->nwords] = 0;
     c->nwords++;
     size_t h = fnv(w, n, FNV0) & (c->nwslots - 1);
-    while (c->wslot[h]) h = (h + 1) & (c->nwslots - 1);
+    while (c->wslot[h])
+        h = (h + 1) & (c->nwslots - 1);
     c->wslot[h] = id + 1;
     return id;
 }
 
-static size_t ngram_hash(const uint32_t w[3]) { return (size_t)fnv(w, 12, FNV0); }
+static size_t ngram_hash(const uint32_t w[3]) {
+    return (size_t)fnv(w, 12, FNV0);
+}
 
 static int tab_grow(ngram_tab *t) {
     size_t ns = t->nslots ? t->nslots * 2 : 4096;
-    while (ns < t->n * 2 + 2) ns <<= 1;
+    while (ns < t->n * 2 + 2)
+        ns <<= 1;
     uint32_t *sl = calloc(ns, sizeof *sl);
     if (!sl) return -1;
     for (size_t i = 0; i < t->n; i++) {
         size_t h = ngram_hash(t->v[i].w) & (ns - 1);
-        while (sl[h]) h = (h + 1) & (ns - 1);
+        while (sl[h])
+            h = (h + 1) & (ns - 1);
         sl[h] = (uint32_t)i + 1;
     }
     free(t->slot);
@@ -317,7 +342,8 @@ static ngram *tab_find(ngram_tab *t, const uint32_t w[3], int add) {
     memset(g, 0, sizeof *g);
     memcpy(g->w, w, 12);
     size_t h = ngram_hash(w) & (t->nslots - 1);
-    while (t->slot[h]) h = (h + 1) & (t->nslots - 1);
+    while (t->slot[h])
+        h = (h + 1) & (t->nslots - 1);
     t->slot[h] = (uint32_t)++t->n;
     return g;
 }
@@ -344,7 +370,8 @@ static int general_ok(const char *w, double p) {
 int lm_counts_set_general(lm_counts *c, const char *const *words, const double *prob, size_t n,
                           double weight) {
     double total = 0;
-    for (size_t i = 0; i < n; i++) total += general_ok(words[i], prob[i]) ? prob[i] : 0;
+    for (size_t i = 0; i < n; i++)
+        total += general_ok(words[i], prob[i]) ? prob[i] : 0;
     if (!n || total <= 0 || weight <= 0) return 0;
     for (size_t i = 0; i < n; i++) {
         if (!general_ok(words[i], prob[i])) continue;
@@ -354,7 +381,8 @@ int lm_counts_set_general(lm_counts *c, const char *const *words, const double *
             size_t nc = c->wcap > id ? c->wcap : (size_t)id + 1;
             double *nb = realloc(c->bg, nc * sizeof *nb);
             if (!nb) return -1;
-            for (size_t j = c->bg_cap; j < nc; j++) nb[j] = 0;
+            for (size_t j = c->bg_cap; j < nc; j++)
+                nb[j] = 0;
             c->bg = nb;
             c->bg_cap = nc;
         }
@@ -367,7 +395,8 @@ int lm_counts_set_general(lm_counts *c, const char *const *words, const double *
 void lm_counts_free(lm_counts *c) {
     if (!c) return;
     free(c->bg);
-    for (size_t i = 0; i < c->nwords; i++) free(c->words[i]);
+    for (size_t i = 0; i < c->nwords; i++)
+        free(c->words[i]);
     free(c->words);
     free(c->wslot);
     free(c->acronym);
@@ -383,7 +412,8 @@ void lm_counts_free(lm_counts *c) {
 static void mark_acronyms(lm_counts *c, const char *text) {
     const char *p = text;
     while (*p) {
-        while (*p && !isalpha((unsigned char)*p)) p++;
+        while (*p && !isalpha((unsigned char)*p))
+            p++;
         const char *s = p;
         int upper = 1;
         while (*p && isalpha((unsigned char)*p)) {
@@ -393,7 +423,8 @@ static void mark_acronyms(lm_counts *c, const char *text) {
         size_t n = (size_t)(p - s);
         if (upper && n >= 2 && n <= 5 && !isalnum((unsigned char)*p)) {
             char low[8];
-            for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)s[i]);
+            for (size_t i = 0; i < n; i++)
+                low[i] = (char)tolower((unsigned char)s[i]);
             uint32_t id = word_id(c, low, n, 0);
             if (id != NONE) c->acronym[id] = 1;
         }
@@ -414,14 +445,16 @@ int lm_counts_add(lm_counts *c, const char *sentence) {
         if (id == NONE) return -1;
         ids[n++] = id;
         p += wl;
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
     }
     ids[n++] = EOS;
     mark_acronyms(c, sentence);
     for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < 3 && (size_t)k <= i; k++) {
             uint32_t w[3] = {NONE, NONE, NONE};
-            for (int j = 0; j <= k; j++) w[j] = ids[i - (size_t)k + (size_t)j];
+            for (int j = 0; j <= k; j++)
+                w[j] = ids[i - (size_t)k + (size_t)j];
             if (k == 0 && w[0] == BOS) continue; /* <s> is never predicted */
             ngram *g = tab_find(&c->tab[k], w, 1);
             if (!g) return -1;
@@ -449,8 +482,10 @@ static int cmp_ngram(const void *a, const void *b) {
 static double discount(const ngram_tab *t) {
     size_t n1 = 0, n2 = 0;
     for (size_t i = 0; i < t->n; i++) {
-        if (t->v[i].kn == 1) n1++;
-        else if (t->v[i].kn == 2) n2++;
+        if (t->v[i].kn == 1)
+            n1++;
+        else if (t->v[i].kn == 2)
+            n2++;
     }
     double d = (n1 + 2 * n2) ? (double)n1 / (double)(n1 + 2 * n2) : 0.5;
     return d < 0.1 ? 0.1 : d > 0.9 ? 0.9 : d;
@@ -507,7 +542,8 @@ int lm_write_arpa(const lm_counts *cc, const char *path, size_t n_ngrams[3], cha
         }
     }
     double total = 0;
-    for (size_t i = 0; i < c->tab[0].n; i++) total += c->tab[0].v[i].kn;
+    for (size_t i = 0; i < c->tab[0].n; i++)
+        total += c->tab[0].v[i].kn;
     double d[3] = {0, discount(&c->tab[1]), discount(&c->tab[2])};
     double lam = c->bg ? c->bg_weight : 0;
     for (size_t i = 0; i < c->tab[0].n; i++) {
@@ -536,7 +572,8 @@ int lm_write_arpa(const lm_counts *cc, const char *path, size_t n_ngrams[3], cha
             g->logp = log10(p);
         }
     }
-    for (int k = 0; k < 3; k++) qsort(c->tab[k].v, c->tab[k].n, sizeof(ngram), cmp_ngram);
+    for (int k = 0; k < 3; k++)
+        qsort(c->tab[k].v, c->tab[k].n, sizeof(ngram), cmp_ngram);
     /* qsort moved the entries: the slot index is stale, rebuild it. */
     for (int k = 0; k < 3; k++) {
         free(c->tab[k].slot);
@@ -554,13 +591,15 @@ int lm_write_arpa(const lm_counts *cc, const char *path, size_t n_ngrams[3], cha
         return -1;
     }
     fprintf(f, "\\data\\\n");
-    for (int k = 0; k < 3; k++) fprintf(f, "ngram %d=%zu\n", k + 1, c->tab[k].n);
+    for (int k = 0; k < 3; k++)
+        fprintf(f, "ngram %d=%zu\n", k + 1, c->tab[k].n);
     for (int k = 0; k < 3; k++) {
         fprintf(f, "\n\\%d-grams:\n", k + 1);
         for (size_t i = 0; i < c->tab[k].n; i++) {
             const ngram *g = &c->tab[k].v[i];
             fprintf(f, "%.5f", g->logp);
-            for (int j = 0; j <= k; j++) fprintf(f, " %s", c->words[g->w[j]]);
+            for (int j = 0; j <= k; j++)
+                fprintf(f, " %s", c->words[g->w[j]]);
             if (k < 2) fprintf(f, " %.5f", g->logbow);
             fputc('\n', f);
         }
@@ -607,7 +646,9 @@ int lm_general_words(const char *stock_lm, size_t k, char ***words, double **pro
     logmath_t *lmath = logmath_init(1.0001, 0, 0);
     ngram_model_t *m = lmath ? ngram_model_read(NULL, stock_lm, NGRAM_AUTO, lmath) : NULL;
     if (!m) {
-        snprintf(err, errlen, "%s: cannot read the stock language model (install pocketsphinx-en-us, or set stt.general_words = 0)",
+        snprintf(err, errlen,
+                 "%s: cannot read the stock language model (install pocketsphinx-en-us, or set "
+                 "stt.general_words = 0)",
                  stock_lm);
         if (lmath) logmath_free(lmath);
         return -1;
@@ -649,7 +690,8 @@ int lm_general_words(const char *stock_lm, size_t k, char ***words, double **pro
 }
 
 void lm_general_free(char **words, double *prob, size_t n) {
-    for (size_t i = 0; words && i < n; i++) free(words[i]);
+    for (size_t i = 0; words && i < n; i++)
+        free(words[i]);
     free(words);
     free(prob);
 }
@@ -712,10 +754,32 @@ size_t lm_word_phones(const char *word, char *out, size_t outlen) {
     return len;
 }
 
-static const char *const letter_phones[26] = {
-    "EY", "B IY", "S IY", "D IY", "IY", "EH F", "JH IY", "EY CH", "AY", "JH EY", "K EY",
-    "EH L", "EH M", "EH N", "OW", "P IY", "K Y UW", "AA R", "EH S", "T IY", "Y UW",
-    "V IY", "D AH B AH L Y UW", "EH K S", "W AY", "Z IY"};
+static const char *const letter_phones[26] = {"EY",
+                                              "B IY",
+                                              "S IY",
+                                              "D IY",
+                                              "IY",
+                                              "EH F",
+                                              "JH IY",
+                                              "EY CH",
+                                              "AY",
+                                              "JH EY",
+                                              "K EY",
+                                              "EH L",
+                                              "EH M",
+                                              "EH N",
+                                              "OW",
+                                              "P IY",
+                                              "K Y UW",
+                                              "AA R",
+                                              "EH S",
+                                              "T IY",
+                                              "Y UW",
+                                              "V IY",
+                                              "D AH B AH L Y UW",
+                                              "EH K S",
+                                              "W AY",
+                                              "Z IY"};
 
 /* The stock dictionary indexed by base word ("read(2)" is filed under "read"). */
 typedef struct {
@@ -728,7 +792,8 @@ typedef struct {
 
 static size_t base_len(const char *line) {
     size_t n = 0;
-    while (line[n] && line[n] != ' ' && line[n] != '\t' && line[n] != '(' && line[n] != '\n') n++;
+    while (line[n] && line[n] != ' ' && line[n] != '\t' && line[n] != '(' && line[n] != '\n')
+        n++;
     return n;
 }
 
@@ -745,9 +810,11 @@ static int stock_load(stock_dict *d, const char *path, char *err, size_t errlen)
     d->text = file_read_all(path, 64u << 20, &d->len, err, errlen);
     if (!d->text) return -1;
     size_t lines = 0;
-    for (size_t i = 0; i < d->len; i++) lines += d->text[i] == '\n';
+    for (size_t i = 0; i < d->len; i++)
+        lines += d->text[i] == '\n';
     d->nslots = 1;
-    while (d->nslots < lines * 2 + 2) d->nslots <<= 1;
+    while (d->nslots < lines * 2 + 2)
+        d->nslots <<= 1;
     d->slot = calloc(d->nslots, sizeof *d->slot);
     d->next = calloc(d->len + 1, sizeof *d->next);
     if (!d->slot || !d->next) {
@@ -795,8 +862,10 @@ static uint32_t stock_find(const stock_dict *d, const char *w) {
 }
 
 static void write_line(FILE *f, const char *word, int alt, const char *phones) {
-    if (alt > 1) fprintf(f, "%s(%d) %s\n", word, alt, phones);
-    else fprintf(f, "%s %s\n", word, phones);
+    if (alt > 1)
+        fprintf(f, "%s(%d) %s\n", word, alt, phones);
+    else
+        fprintf(f, "%s %s\n", word, phones);
 }
 
 /* Index of word's pronunciation hint (case-insensitive, as written or in normal
@@ -804,7 +873,8 @@ static void write_line(FILE *f, const char *word, int alt, const char *phones) {
 static long hint_for(const stt_corpus *corpus, char (*norm)[128], const char *word) {
     if (!corpus || !norm) return -1;
     for (size_t i = 0; i < corpus->n_hints; i++)
-        if (strcmp(norm[i], word) == 0 || strcasecmp(corpus->hint_words[i], word) == 0) return (long)i;
+        if (strcmp(norm[i], word) == 0 || strcasecmp(corpus->hint_words[i], word) == 0)
+            return (long)i;
     return -1;
 }
 
@@ -813,11 +883,15 @@ static int clean_phones(const char *in, char *out, size_t outlen) {
     size_t n = 0;
     for (const char *p = in; *p && n + 1 < outlen; p++) {
         if (isdigit((unsigned char)*p)) continue;
-        if (isalpha((unsigned char)*p)) out[n++] = (char)toupper((unsigned char)*p);
-        else if (n && out[n - 1] != ' ') out[n++] = ' ';
-        else if (!isspace((unsigned char)*p) && *p != ',') return -1;
+        if (isalpha((unsigned char)*p))
+            out[n++] = (char)toupper((unsigned char)*p);
+        else if (n && out[n - 1] != ' ')
+            out[n++] = ' ';
+        else if (!isspace((unsigned char)*p) && *p != ',')
+            return -1;
     }
-    while (n && out[n - 1] == ' ') n--;
+    while (n && out[n - 1] == ' ')
+        n--;
     out[n] = '\0';
     return n ? 0 : -1;
 }
@@ -838,8 +912,10 @@ static void remember(char seen[][256], int *n, const char *ph) {
  * the length, 0 when they do not fit. */
 static size_t stock_phones(const char *line, char *out, size_t outlen) {
     const char *sp = line + base_len(line);
-    while (*sp && *sp != ' ' && *sp != '\t' && *sp != '\n') sp++; /* skip "(2)" */
-    while (*sp == ' ' || *sp == '\t') sp++;
+    while (*sp && *sp != ' ' && *sp != '\t' && *sp != '\n')
+        sp++; /* skip "(2)" */
+    while (*sp == ' ' || *sp == '\t')
+        sp++;
     const char *nl = strchr(sp, '\n');
     size_t pl = nl ? (size_t)(nl - sp) : strlen(sp);
     if (!pl || pl >= outlen) return 0;
@@ -896,7 +972,8 @@ int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stoc
         stock_free(&sd);
         return -1;
     }
-    for (size_t i = 0; i < nh; i++) lm_normalize(corpus->hint_words[i], hint_norm[i], sizeof hint_norm[i]);
+    for (size_t i = 0; i < nh; i++)
+        lm_normalize(corpus->hint_words[i], hint_norm[i], sizeof hint_norm[i]);
     size_t oov = 0;
     for (size_t i = 2; i < c->nwords; i++) { /* 0, 1: <s>, </s> are not words */
         const char *w = c->words[i];
@@ -918,7 +995,8 @@ int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stoc
         }
         uint32_t at = stock_find(&sd, w);
         for (; at; at = sd.next[at - 1]) {
-            if (!stock_phones(sd.text + at - 1, ph, sizeof ph) || is_seen(seen, nseen, ph)) continue;
+            if (!stock_phones(sd.text + at - 1, ph, sizeof ph) || is_seen(seen, nseen, ph))
+                continue;
             write_line(f, w, alt++, ph);
             remember(seen, &nseen, ph);
         }
@@ -954,10 +1032,16 @@ int lm_write_dict(const lm_counts *c, const stt_corpus *corpus, const char *stoc
             size_t n = 0;
             int ok = 1;
             for (size_t k = 0; k < wl && ok; k++) {
-                if (!isalpha((unsigned char)w[k])) { ok = 0; break; }
+                if (!isalpha((unsigned char)w[k])) {
+                    ok = 0;
+                    break;
+                }
                 const char *lp = letter_phones[w[k] - 'a'];
                 size_t ll = strlen(lp);
-                if (n + ll + 2 > sizeof ph) { ok = 0; break; }
+                if (n + ll + 2 > sizeof ph) {
+                    ok = 0;
+                    break;
+                }
                 if (n) ph[n++] = ' ';
                 memcpy(ph + n, lp, ll);
                 n += ll;
@@ -1034,7 +1118,9 @@ int lm_build_cached(const stt_corpus *corpus, const lm_sources *src, const char 
     size_t n_general = src && src->stock_lm ? src->general_words : 0;
     memset(out, 0, sizeof *out);
     if (!corpus || !corpus->n_sentences) {
-        snprintf(err, errlen, "language model: the knowledge pack has no sentences (check the 'data' setting), or set stt.lm = stock");
+        snprintf(err, errlen,
+                 "language model: the knowledge pack has no sentences (check the 'data' setting), "
+                 "or set stt.lm = stock");
         return -1;
     }
     /* Cache key: the builder's version, the pack's own hash, and the text itself. */
@@ -1044,7 +1130,8 @@ int lm_build_cached(const stt_corpus *corpus, const lm_sources *src, const char 
     snprintf(general, sizeof general, "%zu %s", n_general, n_general ? src->stock_lm : "");
     h = fnv(general, strlen(general) + 1, h);
     for (size_t i = 0; i < corpus->n_sentences; i++)
-        if (corpus->sentences[i]) h = fnv(corpus->sentences[i], strlen(corpus->sentences[i]) + 1, h);
+        if (corpus->sentences[i])
+            h = fnv(corpus->sentences[i], strlen(corpus->sentences[i]) + 1, h);
     for (size_t i = 0; i < corpus->n_hints; i++) {
         h = fnv(corpus->hint_words[i], strlen(corpus->hint_words[i]) + 1, h);
         h = fnv(corpus->hint_phones[i], strlen(corpus->hint_phones[i]) + 1, h);
@@ -1064,7 +1151,8 @@ int lm_build_cached(const stt_corpus *corpus, const lm_sources *src, const char 
         return 0;
     }
     if (mkdir_p(base) != 0) {
-        snprintf(err, errlen, "%s: cannot create the cache folder (%s); set cache_dir to a writable folder",
+        snprintf(err, errlen,
+                 "%s: cannot create the cache folder (%s); set cache_dir to a writable folder",
                  base, strerror(errno));
         return -1;
     }
@@ -1082,8 +1170,10 @@ int lm_build_cached(const stt_corpus *corpus, const lm_sources *src, const char 
     lm_counts *c = lm_counts_new();
     lm_keep keep;
     int rc = c && lm_keep_from_corpus(corpus, &keep) == 0 ? 0 : -1;
-    if (rc) snprintf(err, errlen, "language model: out of memory");
-    else lm_counts_set_keep(c, &keep);
+    if (rc)
+        snprintf(err, errlen, "language model: out of memory");
+    else
+        lm_counts_set_keep(c, &keep);
     if (rc == 0 && n_general) {
         char **gw;
         double *gp;
@@ -1099,7 +1189,8 @@ int lm_build_cached(const stt_corpus *corpus, const lm_sources *src, const char 
     }
     for (size_t i = 0; rc == 0 && i < corpus->n_sentences; i++) {
         if (corpus->sentences[i] && lm_counts_add(c, corpus->sentences[i]) != 0) {
-            snprintf(err, errlen, "language model: the pack is too large (over %d words or %d n-grams)",
+            snprintf(err, errlen,
+                     "language model: the pack is too large (over %d words or %d n-grams)",
                      MAX_WORDS, MAX_NGRAMS);
             rc = -1;
         }
@@ -1132,7 +1223,8 @@ int lm_build_cached(const stt_corpus *corpus, const lm_sources *src, const char 
     if (rename(tmp, dir) != 0) {
         rm_dir_files(tmp); /* another process finished first: use its copy */
         if (read_info(out) != 0) {
-            snprintf(err, errlen, "%s: cannot move the built model into place (%s)", dir, strerror(errno));
+            snprintf(err, errlen, "%s: cannot move the built model into place (%s)", dir,
+                     strerror(errno));
             return -1;
         }
     }

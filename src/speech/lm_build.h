@@ -44,11 +44,11 @@ void lm_keep_free(lm_keep *keep);
 /* Where a built model lives. */
 typedef struct {
     char dir[1024];
-    char arpa[1100];        /* domain trigram model */
-    char dict[1100];        /* pronunciations for the domain vocabulary */
-    char extra_dict[1100];  /* only the words the stock dictionary lacks */
-    size_t n_words;         /* vocabulary size */
-    size_t n_oov;           /* words not in the stock dictionary */
+    char arpa[1100];       /* domain trigram model */
+    char dict[1100];       /* pronunciations for the domain vocabulary */
+    char extra_dict[1100]; /* only the words the stock dictionary lacks */
+    size_t n_words;        /* vocabulary size */
+    size_t n_oov;          /* words not in the stock dictionary */
     size_t n_ngrams[3];
     int from_cache;
 } lm_files;
@@ -57,7 +57,7 @@ typedef struct {
 typedef struct {
     const char *stock_dict; /* the CMU dictionary: pronunciations of known words */
     const char *stock_lm;   /* the stock language model (may be NULL when general_words is 0) */
-    size_t general_words;   /* its most probable words added to the vocabulary (stt.general_words) */
+    size_t general_words; /* its most probable words added to the vocabulary (stt.general_words) */
 } lm_sources;
 
 /* Builds (or finds in cache_dir/stt/) the domain model for corpus. Returns 0 or -1

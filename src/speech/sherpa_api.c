@@ -24,8 +24,10 @@ static char api_path[1024];
 
 void sherpa_api_library_path(char *out, size_t outlen) {
     const char *env = getenv("AXIOM_SHERPA_LIB");
-    if (env && *env) str_copy(out, outlen, env);
-    else snprintf(out, outlen, "%s/deps/sherpa-onnx/libsherpa-onnx-c-api.so", axiom_root_dir());
+    if (env && *env)
+        str_copy(out, outlen, env);
+    else
+        snprintf(out, outlen, "%s/deps/sherpa-onnx/libsherpa-onnx-c-api.so", axiom_root_dir());
 }
 
 /* One symbol; on failure records which one and returns -1. */
@@ -104,8 +106,9 @@ static int load_library(void) {
     }
     const char *v = api.GetVersionStr();
     if (!v || strcmp(v, SHERPA_API_VERSION) != 0)
-        LOG_W("sherpa", "%s reports version %s; AXIOM's declarations match %s, so struct "
-                        "layouts may differ (tests/test_sherpa_layout checks them)",
+        LOG_W("sherpa",
+              "%s reports version %s; AXIOM's declarations match %s, so struct "
+              "layouts may differ (tests/test_sherpa_layout checks them)",
               api_path, v ? v : "(none)", SHERPA_API_VERSION);
     LOG_D("sherpa", "loaded %s (version %s)", api_path, v ? v : "?");
     return 0; /* the handle is kept for the life of the process on purpose */
@@ -212,7 +215,9 @@ static int pb_next(pb_reader *r, int *field, int *wire, uint64_t *v) {
     return 1;
 }
 
-static int pb_skip(pb_reader *r, uint64_t len) { return fseek(r->f, (long)len, SEEK_CUR); }
+static int pb_skip(pb_reader *r, uint64_t len) {
+    return fseek(r->f, (long)len, SEEK_CUR);
+}
 
 /* Inside a ValueInfoProto: its name into name, and the size of dimension dim. */
 static int pb_value_info(pb_reader *r, char *name, size_t namelen, int dim, long long *size) {
@@ -249,8 +254,10 @@ static int pb_value_info(pb_reader *r, char *name, size_t namelen, int dim, long
                 long dim_end = dr.end;
                 *size = d == dim ? 0 : *size; /* dynamic unless a dim_value follows */
                 while ((rc = pb_next(&dr, &field, &wire, &v)) == 1) {
-                    if (field == 1 && wire == 0 && d == dim) *size = (long long)v;
-                    else if (wire == 2 && pb_skip(&dr, v) != 0) return -1;
+                    if (field == 1 && wire == 0 && d == dim)
+                        *size = (long long)v;
+                    else if (wire == 2 && pb_skip(&dr, v) != 0)
+                        return -1;
                 }
                 if (fseek(r->f, dim_end, SEEK_SET) != 0) return -1;
                 d++;

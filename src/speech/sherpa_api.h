@@ -414,8 +414,7 @@ typedef struct {
         const SherpaOnnxOnlineRecognizer *r, const SherpaOnnxOnlineStream *s);
     void (*DestroyOnlineRecognizerResult)(const SherpaOnnxOnlineRecognizerResult *res);
     void (*OnlineStreamInputFinished)(const SherpaOnnxOnlineStream *s);
-    void (*OnlineStreamReset)(const SherpaOnnxOnlineRecognizer *r,
-                              const SherpaOnnxOnlineStream *s);
+    void (*OnlineStreamReset)(const SherpaOnnxOnlineRecognizer *r, const SherpaOnnxOnlineStream *s);
 
     const SherpaOnnxOfflineRecognizer *(*CreateOfflineRecognizer)(
         const SherpaOnnxOfflineRecognizerConfig *config);

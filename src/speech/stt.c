@@ -15,9 +15,9 @@
 #include "speech/sherpa_api.h"
 
 #include <errno.h>
-#include <speex/speex_preprocess.h>
 #include <math.h>
 #include <pthread.h>
+#include <speex/speex_preprocess.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +62,8 @@ struct stt_engine {
     pthread_cond_t freed;
     pool_slot *pool;
     int pool_size, created, in_use, creating;
-    int denoise_db;        /* stt.denoise_db: noise suppression before decoding, 0 = off */
-    double denoise_above;  /* stt.denoise_above_db: only when the pre-roll is louder */
+    int denoise_db;       /* stt.denoise_db: noise suppression before decoding, 0 = off */
+    double denoise_above; /* stt.denoise_above_db: only when the pre-roll is louder */
 };
 
 /* Frame energies are kept for the first minute of an utterance (6,000 floats): enough
@@ -90,8 +90,8 @@ struct stt_stream {
     int n_partials;
     float *level; /* dB of each whole 10 ms frame fed so far (owned, bounded) */
     int n_level;
-    double acc; /* energy of the frame being filled ... */
-    int acc_n;  /* ... and its samples so far */
+    double acc;                    /* energy of the frame being filled ... */
+    int acc_n;                     /* ... and its samples so far */
     SpeexPreprocessState *dn;      /* noise suppressor (NULL = off) ... */
     int16_t dn_buf[DENOISE_FRAME]; /* ... and the frame it is filling */
     int dn_n;
@@ -493,9 +493,11 @@ static int decode(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t
  * what was held. */
 static int denoise_decide(stt_stream *s, char *err, size_t errlen) {
     double e = 0;
-    for (int i = 0; i < s->n_probe; i++) e += (double)s->probe[i] * s->probe[i];
+    for (int i = 0; i < s->n_probe; i++)
+        e += (double)s->probe[i] * s->probe[i];
     double db = s->n_probe ? 10.0 * log10(e / s->n_probe / (32768.0 * 32768.0) + 1e-10) : -100;
-    if (db > s->e->denoise_above && (s->dn = speex_preprocess_state_init(DENOISE_FRAME, STT_SAMPLE_RATE))) {
+    if (db > s->e->denoise_above &&
+        (s->dn = speex_preprocess_state_init(DENOISE_FRAME, STT_SAMPLE_RATE))) {
         int on = 1, lim = s->e->denoise_db;
         speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_DENOISE, &on);
         speex_preprocess_ctl(s->dn, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &lim);
@@ -542,7 +544,8 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
     int rc = 0;
     size_t fed = n; /* all of it counts as audio, the held opening too */
     if (s->n_probe >= 0 && s->probe) {
-        size_t k = n < (size_t)(DENOISE_PROBE - s->n_probe) ? n : (size_t)(DENOISE_PROBE - s->n_probe);
+        size_t k =
+            n < (size_t)(DENOISE_PROBE - s->n_probe) ? n : (size_t)(DENOISE_PROBE - s->n_probe);
         memcpy(s->probe + s->n_probe, pcm, k * sizeof *pcm);
         s->n_probe += (int)k;
         pcm += k;

@@ -173,7 +173,7 @@ typedef struct stt_hyp {
 } stt_hyp;
 
 typedef struct {
-    char *text;           /* final text, lower case, words separated by one space (owned) */
+    char *text; /* final text, lower case, words separated by one space (owned) */
     /* The best hypotheses (alts[0] is text), when the backend lists them; otherwise
      * n_alts is 1 with no words. */
     stt_hyp alts[STT_MAX_ALTS];
@@ -181,10 +181,10 @@ typedef struct {
     /* The speaker's level: the 95th percentile of the utterance's 10 ms frame levels
      * (dB full scale), the reference for telling a quieter background voice apart. */
     float speech_db;
-    int64_t audio_ms;     /* audio fed */
-    int64_t decode_us;    /* CPU-side time spent in feed + finish calls (wall clock) */
-    int64_t finish_us;    /* time the final result took after the last audio */
-    int n_partials;       /* partial hypotheses asked for */
+    int64_t audio_ms;  /* audio fed */
+    int64_t decode_us; /* CPU-side time spent in feed + finish calls (wall clock) */
+    int64_t finish_us; /* time the final result took after the last audio */
+    int n_partials;    /* partial hypotheses asked for */
 } stt_result;
 
 /* Ends the utterance, writes the result, returns the decoder to the pool and frees the

@@ -26,7 +26,8 @@ static int seen_before(stt_text_corpus *c, const char *norm) {
         for (size_t i = 0; i < c->nseen_slots; i++) {
             if (!c->seen[i]) continue;
             size_t j = c->seen[i] & (ns - 1);
-            while (sl[j]) j = (j + 1) & (ns - 1);
+            while (sl[j])
+                j = (j + 1) & (ns - 1);
             sl[j] = c->seen[i];
         }
         free(c->seen);
@@ -72,8 +73,9 @@ int stt_text_corpus_add(stt_text_corpus *c, const char *sentence, int is_questio
 }
 
 static const char *const question_keys[] = {"question", "query", "text"};
-static const char *const name_keys[] = {"name", "entity", "project_title", "inventory_name",
-                                        "hardware_needed", "compatible_with", "full_name"};
+static const char *const name_keys[] = {"name",           "entity",          "project_title",
+                                        "inventory_name", "hardware_needed", "compatible_with",
+                                        "full_name"};
 
 static int key_in(const char *k, const char *const *list, size_t n) {
     for (size_t i = 0; k && i < n; i++)
@@ -88,11 +90,15 @@ static void walk(stt_text_corpus *c, const cJSON *node, int kind) {
          * them would teach the model to repeat them. */
         if (it->string && strcmp(it->string, "stt_errors") == 0) continue;
         if (it->string) {
-            if (key_in(it->string, question_keys, 3)) k = 1;
-            else if (key_in(it->string, name_keys, 7)) k = 2;
-            else k = 0;
+            if (key_in(it->string, question_keys, 3))
+                k = 1;
+            else if (key_in(it->string, name_keys, 7))
+                k = 2;
+            else
+                k = 0;
         }
-        if (cJSON_IsString(it) && k && it->valuestring) stt_text_corpus_add(c, it->valuestring, k == 1);
+        if (cJSON_IsString(it) && k && it->valuestring)
+            stt_text_corpus_add(c, it->valuestring, k == 1);
         if (it->child) walk(c, it->child, cJSON_IsArray(it) ? k : 0);
     }
 }
@@ -142,7 +148,8 @@ static void read_tsv(stt_text_corpus *c, char *text, int pron) {
             }
         for (int i = 0; i < n; i++) {
             size_t l = strlen(col[i]);
-            while (l && (col[i][l - 1] == '\r' || col[i][l - 1] == ' ')) col[i][--l] = '\0';
+            while (l && (col[i][l - 1] == '\r' || col[i][l - 1] == ' '))
+                col[i][--l] = '\0';
         }
         if (!pron) {
             stt_text_corpus_add(c, col[n - 1], 1);
@@ -160,7 +167,8 @@ static int cmp_str(const void *a, const void *b) {
 stt_text_corpus *stt_text_corpus_load(const char *dir, char *err, size_t errlen) {
     DIR *d = opendir(dir);
     if (!d) {
-        snprintf(err, errlen, "%s: cannot read the knowledge folder (check the 'data' setting)", dir);
+        snprintf(err, errlen, "%s: cannot read the knowledge folder (check the 'data' setting)",
+                 dir);
         return NULL;
     }
     char *names[256];
@@ -169,7 +177,8 @@ stt_text_corpus *stt_text_corpus_load(const char *dir, char *err, size_t errlen)
     while ((de = readdir(d)) && nn < 256) {
         size_t l = strlen(de->d_name);
         if ((l > 5 && strcmp(de->d_name + l - 5, ".json") == 0) ||
-            strcmp(de->d_name, "utterances.tsv") == 0 || strcmp(de->d_name, "pronunciations.tsv") == 0)
+            strcmp(de->d_name, "utterances.tsv") == 0 ||
+            strcmp(de->d_name, "pronunciations.tsv") == 0)
             names[nn++] = strdup(de->d_name);
     }
     closedir(d);
@@ -202,7 +211,8 @@ stt_text_corpus *stt_text_corpus_load(const char *dir, char *err, size_t errlen)
 
 void stt_text_corpus_free(stt_text_corpus *c) {
     if (!c) return;
-    for (size_t i = 0; i < c->n; i++) free(c->sentences[i]);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->sentences[i]);
     free(c->sentences);
     free(c->is_question);
     free(c->seen);

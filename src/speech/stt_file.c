@@ -2,7 +2,8 @@
  * frames: a frame is speech when its energy is 12 dB over the noise floor (which follows
  * quiet frames down at once and rises slowly, about 1 dB/s) and above -55 dBFS. An
  * utterance starts at the first speech frame with 300 ms of audio before it, and ends
- * after 500 ms without 50 ms of continuous speech (200 ms once it is longer than 15 s, a hard cut at 30 s). */
+ * after 500 ms without 50 ms of continuous speech (200 ms once it is longer than 15 s, a hard cut
+ * at 30 s). */
 #include "speech/stt_file.h"
 
 #include "core/util.h"
@@ -14,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#define FRAME 160          /* 10 ms at 16 kHz */
+#define FRAME 160 /* 10 ms at 16 kHz */
 #define PREROLL_FRAMES 30
 #define END_SIL_FRAMES 50
 #define LONG_UTT_FRAMES 1500
@@ -33,8 +34,8 @@ typedef struct {
     stt_stream *s;
     int16_t pre[PREROLL_FRAMES * FRAME];
     int pre_frames, pre_head;
-    int64_t frame_no;     /* frames seen */
-    int64_t utt_start;    /* frame where the utterance started */
+    int64_t frame_no;  /* frames seen */
+    int64_t utt_start; /* frame where the utterance started */
     int utt_frames, sil_frames, since_partial, speech_run;
     double floor_db;
     char last_partial[1024];
@@ -121,17 +122,21 @@ static int feed(splitter *sp, const int16_t *pcm, size_t n, char *err, size_t er
         sp->npend += k;
         pcm += k;
         n -= k;
-        if (sp->npend == sizeof sp->pend / sizeof sp->pend[0] && flush(sp, err, errlen) != 0) return -1;
+        if (sp->npend == sizeof sp->pend / sizeof sp->pend[0] && flush(sp, err, errlen) != 0)
+            return -1;
     }
     return 0;
 }
 
 static int frame_in(splitter *sp, const int16_t *f, char *err, size_t errlen) {
     double e = 0;
-    for (int i = 0; i < FRAME; i++) e += (double)f[i] * f[i];
+    for (int i = 0; i < FRAME; i++)
+        e += (double)f[i] * f[i];
     double db = 10.0 * log10(e / FRAME / (32768.0 * 32768.0) + 1e-12);
-    if (sp->frame_no == 0 || db < sp->floor_db) sp->floor_db = db;
-    else sp->floor_db += 0.01;
+    if (sp->frame_no == 0 || db < sp->floor_db)
+        sp->floor_db = db;
+    else
+        sp->floor_db += 0.01;
     double thr = sp->floor_db + 12.0;
     if (thr < -55.0) thr = -55.0;
     int speech = db > thr;
@@ -161,8 +166,10 @@ static int frame_in(splitter *sp, const int16_t *f, char *err, size_t errlen) {
     /* Only 50 ms of speech in a row ends a pause: clicks and breaths in the gap
      * between sentences must not keep an utterance open. */
     sp->speech_run = speech ? sp->speech_run + 1 : 0;
-    if (sp->speech_run >= 5) sp->sil_frames = 0;
-    else if (!speech) sp->sil_frames++;
+    if (sp->speech_run >= 5)
+        sp->sil_frames = 0;
+    else if (!speech)
+        sp->sil_frames++;
     if (sp->on_partial && ++sp->since_partial >= PARTIAL_EVERY_FRAMES) {
         char p[1024];
         sp->since_partial = 0;
@@ -173,7 +180,8 @@ static int frame_in(splitter *sp, const int16_t *f, char *err, size_t errlen) {
         }
     }
     int limit = sp->utt_frames > LONG_UTT_FRAMES ? LONG_SIL_FRAMES : END_SIL_FRAMES;
-    if (sp->sil_frames >= limit || sp->utt_frames >= MAX_UTT_FRAMES) return end_utt(sp, err, errlen);
+    if (sp->sil_frames >= limit || sp->utt_frames >= MAX_UTT_FRAMES)
+        return end_utt(sp, err, errlen);
     return 0;
 }
 
@@ -206,15 +214,18 @@ static int run(stt_engine *e, pull_fn pull, void *src, stt_partial_fn on_partial
         samples += got;
         have += (size_t)got;
         size_t off = 0;
-        for (; off + FRAME <= have && rc == 0; off += FRAME) rc = frame_in(sp, buf + off, err, errlen);
+        for (; off + FRAME <= have && rc == 0; off += FRAME)
+            rc = frame_in(sp, buf + off, err, errlen);
         if (rc) break;
         memmove(buf, buf + off, (have - off) * sizeof *buf);
         have -= off;
     }
     if (rc == 0 && sp->s && have) rc = feed(sp, buf, have, err, errlen);
     if (sp->s) {
-        if (rc == 0) rc = end_utt(sp, err, errlen);
-        else stt_stream_cancel(sp->s);
+        if (rc == 0)
+            rc = end_utt(sp, err, errlen);
+        else
+            stt_stream_cancel(sp->s);
     }
     out->audio_ms = samples * 1000 / STT_SAMPLE_RATE;
     if (!out->text) out->text = strdup("");
@@ -259,7 +270,8 @@ int stt_transcribe_pcm(stt_engine *e, const int16_t *pcm, size_t n, stt_partial_
 
 void stt_transcript_clear(stt_transcript *t) {
     if (!t) return;
-    for (size_t i = 0; i < t->n; i++) free(t->segs[i].text);
+    for (size_t i = 0; i < t->n; i++)
+        free(t->segs[i].text);
     free(t->segs);
     free(t->text);
     memset(t, 0, sizeof *t);
@@ -269,7 +281,8 @@ void stt_transcript_clear(stt_transcript *t) {
 
 static int split_words(char *s, char **w, int max) {
     int n = 0;
-    for (char *p = strtok(s, " "); p && n < max; p = strtok(NULL, " ")) w[n++] = p;
+    for (char *p = strtok(s, " "); p && n < max; p = strtok(NULL, " "))
+        w[n++] = p;
     return n;
 }
 
@@ -280,15 +293,18 @@ int stt_word_errors(const char *ref, const char *hyp, int *ref_words) {
 int stt_word_errors_keep(const char *ref, const char *hyp, const lm_keep *keep, int *ref_words) {
     static const size_t cap = 16384;
     char *a = malloc(cap), *b = malloc(cap);
-    char **wa = malloc(sizeof(char *) * WER_MAX_WORDS), **wb = malloc(sizeof(char *) * WER_MAX_WORDS);
-    int *prev = malloc(sizeof(int) * (WER_MAX_WORDS + 1)), *cur = malloc(sizeof(int) * (WER_MAX_WORDS + 1));
+    char **wa = malloc(sizeof(char *) * WER_MAX_WORDS),
+         **wb = malloc(sizeof(char *) * WER_MAX_WORDS);
+    int *prev = malloc(sizeof(int) * (WER_MAX_WORDS + 1)),
+        *cur = malloc(sizeof(int) * (WER_MAX_WORDS + 1));
     int errors = 0, na = 0;
     if (a && b && wa && wb && prev && cur) {
         lm_normalize_keep(ref, keep, a, cap);
         lm_normalize_keep(hyp, keep, b, cap);
         na = split_words(a, wa, WER_MAX_WORDS);
         int nb = split_words(b, wb, WER_MAX_WORDS);
-        for (int j = 0; j <= nb; j++) prev[j] = j;
+        for (int j = 0; j <= nb; j++)
+            prev[j] = j;
         for (int i = 1; i <= na; i++) {
             cur[0] = i;
             for (int j = 1; j <= nb; j++) {

@@ -21,11 +21,11 @@ typedef struct {
 typedef struct {
     stt_segment *segs;
     size_t n, cap;
-    char *text;          /* non-empty segment texts joined by one space */
-    int64_t audio_ms;    /* whole recording */
-    int64_t speech_ms;   /* audio fed to the recogniser */
-    int64_t decode_us;   /* wall time in the recogniser */
-    int64_t cpu_us;      /* this thread's CPU time for the whole job, reading included */
+    char *text;        /* non-empty segment texts joined by one space */
+    int64_t audio_ms;  /* whole recording */
+    int64_t speech_ms; /* audio fed to the recogniser */
+    int64_t decode_us; /* wall time in the recogniser */
+    int64_t cpu_us;    /* this thread's CPU time for the whole job, reading included */
     int n_partials;
 } stt_transcript;
 

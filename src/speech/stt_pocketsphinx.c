@@ -32,7 +32,7 @@ typedef struct {
     lm_mode mode;
     int final_pass; /* stt.final_pass: fwdflat + bestpath at the end of an utterance */
     char hmm[1024];
-    char lm[1100];       /* domain ARPA, or the stock model for LM_STOCK */
+    char lm[1100]; /* domain ARPA, or the stock model for LM_STOCK */
     char stock_lm[1100];
     char dict[1200];
     lm_files files;
@@ -43,7 +43,7 @@ typedef struct {
     cmd_ln_t *cfg;
     int in_utt;
     int adapt_frames; /* frames left in which the channel mean follows the audio quickly */
-    mfcc_t *cmn0; /* the channel mean right after ps_init (from -cmninit), see cmn_reset */
+    mfcc_t *cmn0;     /* the channel mean right after ps_init (from -cmninit), see cmn_reset */
 } ps_dec;
 
 /* sphinxbase's logging and cmd_ln parsing use process-wide state: decoders are created
@@ -214,7 +214,8 @@ static void cmn_reset(ps_dec *d) {
     if (!d->cmn0 || !c) return;
     cmn_live_set(c, d->cmn0);
     c->nframe = CMN_PRIOR_FRAMES;
-    for (int32 i = 0; i < c->veclen; i++) c->sum[i] = c->cmn_mean[i] * CMN_PRIOR_FRAMES;
+    for (int32 i = 0; i < c->veclen; i++)
+        c->sum[i] = c->cmn_mean[i] * CMN_PRIOR_FRAMES;
     d->adapt_frames = CMN_ADAPT_FRAMES;
 }
 
@@ -280,7 +281,8 @@ static size_t ps_channel_get(void *d_, float *out, size_t max) {
     mfcc_t v[64];
     if (c->veclen > 64) return 0;
     cmn_live_get(c, v);
-    for (int i = 0; i < c->veclen; i++) out[i] = (float)v[i];
+    for (int i = 0; i < c->veclen; i++)
+        out[i] = (float)v[i];
     return (size_t)c->veclen;
 }
 
@@ -290,7 +292,8 @@ static void ps_channel_set(void *d_, const float *in, size_t n) {
     cmn_t *c = f ? f->cmn_struct : NULL;
     if (!c || (size_t)c->veclen != n || n > 64) return;
     mfcc_t v[64];
-    for (size_t i = 0; i < n; i++) v[i] = (mfcc_t)in[i];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (mfcc_t)in[i];
     cmn_live_set(c, v);
     d->adapt_frames = 0; /* this speaker's own mean: full weight, the usual updates */
 }
@@ -416,8 +419,10 @@ static int ps_utt_alternatives(void *d_, stt_hyp *alts, int max) {
             char text[1024];
             words_from(ps_seg_iter(d->ps), &h, text, sizeof text);
             h.text = strdup(text);
-            if (h.text && text[0]) alts[n++] = h;
-            else stt_hyp_clear(&h);
+            if (h.text && text[0])
+                alts[n++] = h;
+            else
+                stt_hyp_clear(&h);
         }
     }
     ps_nbest_t *nb = ps_nbest(d->ps);

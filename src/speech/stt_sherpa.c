@@ -86,7 +86,8 @@ static int stt_trial(void *arg) {
         if (!s) return 3;
         a->OnlineStreamAcceptWaveform(s, STT_SAMPLE_RATE, silence, STT_SAMPLE_RATE / 2);
         a->OnlineStreamInputFinished(s);
-        while (a->IsOnlineStreamReady(r, s)) a->DecodeOnlineStream(r, s);
+        while (a->IsOnlineStreamReady(r, s))
+            a->DecodeOnlineStream(r, s);
         a->DestroyOnlineRecognizerResult(a->GetOnlineStreamResult(r, s));
         a->DestroyOnlineStream(s);
         a->DestroyOnlineRecognizer(r);
@@ -105,20 +106,23 @@ static int stt_trial(void *arg) {
 }
 
 /* 0 when the folder's files passed a trial load (now or before), else -1 with err. */
-static int trial_load(sherpa_model *m, const stt_trial_args *t, const char *dir, const char *type, char *err,
-                      size_t errlen) {
+static int trial_load(sherpa_model *m, const stt_trial_args *t, const char *dir, const char *type,
+                      char *err, size_t errlen) {
     const char *files[4];
     size_t n = 0;
     for (int i = 0; i < 4; i++)
         if (m->files[i][0]) files[n++] = m->files[i];
     if (child_trial_passed_before(files, n)) return 0;
     char why[512];
-    int rc = child_trial_echo(stt_trial, (void *)t, STT_TRIAL_TIMEOUT_MS, env_debug(), why, sizeof why);
+    int rc =
+        child_trial_echo(stt_trial, (void *)t, STT_TRIAL_TIMEOUT_MS, env_debug(), why, sizeof why);
     if (rc == 1) LOG_W("stt", "stt.sherpa_model_dir %s: %s; loading without a trial", dir, why);
     if (rc == 0) child_trial_remember(files, n);
     if (rc == -1)
-        snprintf(err, errlen, "stt.sherpa_model_dir %s: damaged, or not a %s model (sherpa-onnx's trial load %s)",
-                 dir, type, why);
+        snprintf(
+            err, errlen,
+            "stt.sherpa_model_dir %s: damaged, or not a %s model (sherpa-onnx's trial load %s)",
+            dir, type, why);
     return rc == -1 ? -1 : 0;
 }
 
@@ -153,14 +157,16 @@ static void *model_load(const axiom_config *cfg, const stt_corpus *corpus, char 
         return NULL;
     }
     char why[1400];
-    int bad = find_onnx(dir, ctc ? "model" : "encoder", expected, m->files[0], sizeof m->files[0], why,
-                        sizeof why) ||
-              (!ctc && find_onnx(dir, "decoder", expected, m->files[1], sizeof m->files[1], why, sizeof why)) ||
-              (!whisper && !ctc && find_onnx(dir, "joiner", expected, m->files[2], sizeof m->files[2], why,
-                                     sizeof why)) ||
-              sherpa_find_file(dir, "tokens", ".txt", 0, expected, m->files[3], sizeof m->files[3],
-                               why, sizeof why) ||
-              sherpa_check_file("tokens file", m->files[3], why, sizeof why);
+    int bad =
+        find_onnx(dir, ctc ? "model" : "encoder", expected, m->files[0], sizeof m->files[0], why,
+                  sizeof why) ||
+        (!ctc &&
+         find_onnx(dir, "decoder", expected, m->files[1], sizeof m->files[1], why, sizeof why)) ||
+        (!whisper && !ctc &&
+         find_onnx(dir, "joiner", expected, m->files[2], sizeof m->files[2], why, sizeof why)) ||
+        sherpa_find_file(dir, "tokens", ".txt", 0, expected, m->files[3], sizeof m->files[3], why,
+                         sizeof why) ||
+        sherpa_check_file("tokens file", m->files[3], why, sizeof why);
     if (bad) {
         snprintf(err, errlen, "%s: %s", where, why);
         free(m);
@@ -298,7 +304,8 @@ static int utt_begin(void *decoder, char *err, size_t errlen) {
 
 static void decode_ready(sherpa_decoder *d) {
     const sherpa_api *a = d->m->api;
-    while (a->IsOnlineStreamReady(d->m->online, d->stream)) a->DecodeOnlineStream(d->m->online, d->stream);
+    while (a->IsOnlineStreamReady(d->m->online, d->stream))
+        a->DecodeOnlineStream(d->m->online, d->stream);
 }
 
 static int utt_feed(void *decoder, const int16_t *pcm, size_t n, char *err, size_t errlen) {
@@ -312,7 +319,8 @@ static int utt_feed(void *decoder, const int16_t *pcm, size_t n, char *err, size
         float chunk[1600];
         while (n > 0) {
             size_t k = n < 1600 ? n : 1600;
-            for (size_t i = 0; i < k; i++) chunk[i] = pcm[i] / 32768.0f;
+            for (size_t i = 0; i < k; i++)
+                chunk[i] = pcm[i] / 32768.0f;
             d->m->api->OnlineStreamAcceptWaveform(d->stream, STT_SAMPLE_RATE, chunk, (int32_t)k);
             pcm += k;
             n -= k;
@@ -323,13 +331,15 @@ static int utt_feed(void *decoder, const int16_t *pcm, size_t n, char *err, size
     /* Offline: keep the utterance, bounded by server.max_utterance_s. */
     int64_t room = d->m->max_samples - d->n;
     if ((int64_t)n > room) {
-        if (!d->dropped) LOG_W("stt", "utterance longer than server.max_utterance_s; the rest is dropped");
+        if (!d->dropped)
+            LOG_W("stt", "utterance longer than server.max_utterance_s; the rest is dropped");
         d->dropped = 1;
         n = room > 0 ? (size_t)room : 0;
     }
     if (d->n + (int64_t)n > d->cap) {
         int64_t cap = d->cap ? d->cap : STT_SAMPLE_RATE * 4;
-        while (cap < d->n + (int64_t)n) cap *= 2;
+        while (cap < d->n + (int64_t)n)
+            cap *= 2;
         if (cap > d->m->max_samples) cap = d->m->max_samples;
         float *b = realloc(d->buf, (size_t)cap * sizeof *b);
         if (!b) {
@@ -339,7 +349,8 @@ static int utt_feed(void *decoder, const int16_t *pcm, size_t n, char *err, size
         d->buf = b;
         d->cap = cap;
     }
-    for (size_t i = 0; i < n; i++) d->buf[d->n + (int64_t)i] = pcm[i] / 32768.0f;
+    for (size_t i = 0; i < n; i++)
+        d->buf[d->n + (int64_t)i] = pcm[i] / 32768.0f;
     d->n += (int64_t)n;
     return 0;
 }
@@ -349,10 +360,12 @@ static int utt_feed(void *decoder, const int16_t *pcm, size_t n, char *err, size
 static void normalise(const char *in, char *buf, size_t buflen) {
     size_t o = 0;
     int space = 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < buflen; p++) {
+    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < buflen;
+         p++) {
         if (*p == '<') {
             const unsigned char *q = p + 1;
-            while (*q && *q != '>' && *q != ' ' && q - p < 24) q++;
+            while (*q && *q != '>' && *q != ' ' && q - p < 24)
+                q++;
             if (*q == '>') {
                 p = q;
                 space = o > 0;
@@ -375,7 +388,8 @@ static int utt_partial(void *decoder, char *buf, size_t buflen) {
     sherpa_decoder *d = decoder;
     if (buflen) buf[0] = '\0';
     if (d->m->kind != KIND_ONLINE || !d->stream) return 0;
-    const SherpaOnnxOnlineRecognizerResult *r = d->m->api->GetOnlineStreamResult(d->m->online, d->stream);
+    const SherpaOnnxOnlineRecognizerResult *r =
+        d->m->api->GetOnlineStreamResult(d->m->online, d->stream);
     if (r) {
         normalise(r->text, buf, buflen);
         d->m->api->DestroyOnlineRecognizerResult(r);

@@ -47,7 +47,8 @@ void tts_audio_clear(tts_audio *a) {
 static int tts_load(void *ctx, char *err, size_t errlen) {
     tts_engine *e = ctx;
     if (!e->be) {
-        snprintf(err, errlen, "tts.backend = none: speech output is switched off (text-only replies)");
+        snprintf(err, errlen,
+                 "tts.backend = none: speech output is switched off (text-only replies)");
         return -1;
     }
     void *m = e->be->model_load(e->cfg, err, errlen);
@@ -76,7 +77,8 @@ tts_engine *tts_engine_new(const axiom_config *cfg, char *err, size_t errlen) {
     const char *name = config_str(cfg, "tts.backend");
     const tts_backend *be = NULL;
     if (strcmp(name, "none") != 0 && !(be = tts_backend_find(name))) {
-        snprintf(err, errlen, "tts.backend = '%s': this build has no such synthesiser; use flite or none", name);
+        snprintf(err, errlen,
+                 "tts.backend = '%s': this build has no such synthesiser; use flite or none", name);
         return NULL;
     }
     tts_engine *e = calloc(1, sizeof *e);
@@ -113,7 +115,9 @@ void tts_engine_free(tts_engine *e) {
     free(e);
 }
 
-axiom_component *tts_engine_component(tts_engine *e) { return e->comp; }
+axiom_component *tts_engine_component(tts_engine *e) {
+    return e->comp;
+}
 
 int64_t tts_engine_expected_bytes(tts_engine *e) {
     if (e->be == &tts_backend_sherpa) {
@@ -143,11 +147,13 @@ int tts_synth(tts_engine *e, const char *text, const char *voice, int out_rate,
         return -1;
     }
     if (strlen(text) > MAX_TEXT) {
-        snprintf(err, errlen, "tts: text of %zu bytes is over the %u allowed in one call", strlen(text), MAX_TEXT);
+        snprintf(err, errlen, "tts: text of %zu bytes is over the %u allowed in one call",
+                 strlen(text), MAX_TEXT);
         return -1;
     }
     int words = 0;
-    for (const char *p = text; *p && !words; p++) words = isalnum((unsigned char)*p);
+    for (const char *p = text; *p && !words; p++)
+        words = isalnum((unsigned char)*p);
     if (!words) { /* nothing to say: no audio rather than a breath of silence */
         out->rate = out_rate;
         return 0;
@@ -175,9 +181,11 @@ int tts_synth(tts_engine *e, const char *text, const char *voice, int out_rate,
 
 /* Abbreviations whose full stop does not end a sentence. */
 static int is_abbrev(const char *text, size_t dot) {
-    static const char *const ab[] = {"e.g", "i.e", "etc", "vs", "dr", "mr", "mrs", "ms", "approx", "no", "fig"};
+    static const char *const ab[] = {"e.g", "i.e", "etc",    "vs", "dr", "mr",
+                                     "mrs", "ms",  "approx", "no", "fig"};
     size_t s = dot;
-    while (s > 0 && (isalpha((unsigned char)text[s - 1]) || text[s - 1] == '.')) s--;
+    while (s > 0 && (isalpha((unsigned char)text[s - 1]) || text[s - 1] == '.'))
+        s--;
     size_t n = dot - s;
     for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
         if (strlen(ab[i]) == n && strncasecmp(text + s, ab[i], n) == 0) return 1;
@@ -188,7 +196,8 @@ int tts_sentence_next(const char *text, size_t *pos, size_t *start, size_t *len)
     if (!text) return 0;
     size_t p = *pos;
     for (;;) {
-        while (text[p] && (isspace((unsigned char)text[p]))) p++;
+        while (text[p] && (isspace((unsigned char)text[p])))
+            p++;
         if (!text[p]) {
             *pos = p;
             return 0;
@@ -202,7 +211,8 @@ int tts_sentence_next(const char *text, size_t *pos, size_t *start, size_t *len)
                  text[p + 1] == ')') &&
                 !(c == '.' && is_abbrev(text, p))) {
                 p++;
-                while (text[p] == '"' || text[p] == ')' || text[p] == '!' || text[p] == '?') p++;
+                while (text[p] == '"' || text[p] == ')' || text[p] == '!' || text[p] == '?')
+                    p++;
                 break;
             }
             if (p - s >= MAX_PIECE) { /* too long: cut at the last comma or space */
@@ -214,10 +224,12 @@ int tts_sentence_next(const char *text, size_t *pos, size_t *start, size_t *len)
             p++;
         }
         size_t e = p;
-        while (e > s && isspace((unsigned char)text[e - 1])) e--;
+        while (e > s && isspace((unsigned char)text[e - 1]))
+            e--;
         *pos = p;
         int has_word = 0;
-        for (size_t i = s; i < e && !has_word; i++) has_word = isalnum((unsigned char)text[i]);
+        for (size_t i = s; i < e && !has_word; i++)
+            has_word = isalnum((unsigned char)text[i]);
         if (!has_word) continue; /* punctuation-only pieces make no sound */
         *start = s;
         *len = e - s;

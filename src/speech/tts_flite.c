@@ -31,7 +31,9 @@ typedef void (*unregister_fn)(cst_voice *v);
 
 static pthread_mutex_t flite_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t flite_once = PTHREAD_ONCE_INIT;
-static void flite_start(void) { flite_init(); }
+static void flite_start(void) {
+    flite_init();
+}
 
 /* The process's registered voices (flite_lock): each with the models using it. */
 static cst_voice *g_voice[NVOICES];
@@ -61,7 +63,8 @@ static cst_voice *open_voice(flite_model *m, int vi, char *err, size_t errlen) {
     snprintf(lib, sizeof lib, "libflite_cmu_us_%s.so.1", voice_names[vi]);
     void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        snprintf(err, errlen, "flite voice '%s': %s (install Debian's libflite1)", voice_names[vi], dlerror());
+        snprintf(err, errlen, "flite voice '%s': %s (install Debian's libflite1)", voice_names[vi],
+                 dlerror());
         return NULL;
     }
     register_fn reg = NULL;

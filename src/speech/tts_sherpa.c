@@ -78,7 +78,8 @@ static int tts_trial(void *arg) {
     const tts_trial_args *t = arg;
     const SherpaOnnxOfflineTts *tts = t->api->CreateOfflineTts(t->config);
     if (!tts) return 2;
-    const SherpaOnnxGeneratedAudio *a = t->api->OfflineTtsGenerateWithCallbackWithArg(tts, "Hello.", 0, 1.0f, NULL, NULL);
+    const SherpaOnnxGeneratedAudio *a =
+        t->api->OfflineTtsGenerateWithCallbackWithArg(tts, "Hello.", 0, 1.0f, NULL, NULL);
     int ok = a != NULL;
     if (a) t->api->DestroyOfflineTtsGeneratedAudio(a);
     t->api->DestroyOfflineTts(tts);
@@ -151,8 +152,10 @@ static void *model_load(const axiom_config *cfg, char *err, size_t errlen) {
     } else {
         c.model.vits.model = m->files[0];
         c.model.vits.tokens = m->files[1];
-        if (have_data) c.model.vits.data_dir = data_dir;
-        else c.model.vits.lexicon = m->lexicons;
+        if (have_data)
+            c.model.vits.data_dir = data_dir;
+        else
+            c.model.vits.lexicon = m->lexicons;
         c.model.vits.noise_scale = 0.667f;
         c.model.vits.noise_scale_w = 0.8f;
         c.model.vits.length_scale = 1.0f;
@@ -160,16 +163,20 @@ static void *model_load(const axiom_config *cfg, char *err, size_t errlen) {
     const char *files[3] = {m->files[0], m->files[1], kokoro ? m->files[2] : m->files[1]};
     if (!child_trial_passed_before(files, 3)) {
         tts_trial_args t = {m->api, &c};
-        int rc = child_trial_echo(tts_trial, &t, TTS_TRIAL_TIMEOUT_MS, c.model.debug, why, sizeof why);
+        int rc =
+            child_trial_echo(tts_trial, &t, TTS_TRIAL_TIMEOUT_MS, c.model.debug, why, sizeof why);
         if (rc == -1) {
-            snprintf(err, errlen,
-                     "tts.sherpa_model_dir %s: damaged, or not a %s voice (sherpa-onnx's trial load %s)", dir,
-                     type, why);
+            snprintf(
+                err, errlen,
+                "tts.sherpa_model_dir %s: damaged, or not a %s voice (sherpa-onnx's trial load %s)",
+                dir, type, why);
             free(m);
             return NULL;
         }
-        if (rc == 1) LOG_W("tts", "tts.sherpa_model_dir: %s; loading without a trial", why);
-        else child_trial_remember(files, 3);
+        if (rc == 1)
+            LOG_W("tts", "tts.sherpa_model_dir: %s; loading without a trial", why);
+        else
+            child_trial_remember(files, 3);
     }
     m->tts = m->api->CreateOfflineTts(&c);
     if (!m->tts) {
@@ -185,9 +192,11 @@ static void *model_load(const axiom_config *cfg, char *err, size_t errlen) {
     if (m->speakers < 1) m->speakers = 1;
     size_t used = 0;
     for (int i = 0; i < m->speakers && i < MAX_VOICE_NAMES; i++)
-        used += (size_t)snprintf(m->voices + used, sizeof m->voices - used, "%s%d", i ? "|" : "", i);
+        used +=
+            (size_t)snprintf(m->voices + used, sizeof m->voices - used, "%s%d", i ? "|" : "", i);
     pthread_mutex_init(&m->lock, NULL);
-    LOG_I("tts", "sherpa-onnx %s voice from %s: %d Hz, %d speakers", type, dir, m->rate, m->speakers);
+    LOG_I("tts", "sherpa-onnx %s voice from %s: %d Hz, %d speakers", type, dir, m->rate,
+          m->speakers);
     return m;
 }
 
@@ -251,7 +260,9 @@ static int synth(void *model, const char *voice, const char *text, const atomic_
     return 0;
 }
 
-static const char *voices(void *model) { return ((sherpa_tts *)model)->voices; }
+static const char *voices(void *model) {
+    return ((sherpa_tts *)model)->voices;
+}
 
 const tts_backend tts_backend_sherpa = {
     .name = "sherpa",

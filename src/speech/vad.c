@@ -32,7 +32,7 @@
 /* Audio Silero is fed from before the gate opened, at least (LSTM warm-up). */
 #define SILERO_LEADIN_MS 300
 
-#define MS(ms) ((int64_t)(ms) * VAD_SAMPLE_RATE / 1000)
+#define MS(ms) ((int64_t)(ms)*VAD_SAMPLE_RATE / 1000)
 
 /* ---------------- parameters ---------------- */
 
@@ -79,21 +79,25 @@ static int check_num(const char *key, double v, double lo, double hi, char *err,
 }
 
 static int params_check(const vad_params *p, char *err, size_t errlen) {
-    int bad = check_num("vad.threshold", p->threshold, (float)VAD_THRESHOLD_MIN, (float)VAD_THRESHOLD_MAX,
-                        err, errlen) ||
-              check_num("vad.energy_margin_db", p->energy_margin_db, VAD_ENERGY_MARGIN_DB_MIN,
-                        VAD_ENERGY_MARGIN_DB_MAX, err, errlen) ||
-              check_num("vad.min_speech_ms", p->min_speech_ms, VAD_MIN_SPEECH_MS_MIN, VAD_MIN_SPEECH_MS_MAX,
-                        err, errlen) ||
-              check_num("vad.silence_ms", p->silence_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, err, errlen) ||
-              check_num("vad.silence_min_ms", p->silence_min_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, err,
-                        errlen) ||
-              check_num("vad.silence_max_ms", p->silence_max_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, err,
-                        errlen) ||
-              check_num("vad.preroll_ms", p->preroll_ms, VAD_PREROLL_MS_MIN, VAD_PREROLL_MS_MAX, err, errlen) ||
-              check_num("vad.pool_size", p->pool_size, VAD_POOL_SIZE_MIN, VAD_POOL_SIZE_MAX, err, errlen) ||
-              check_num("server.max_utterance_s (max_speech_ms)", p->max_speech_ms,
-                        VAD_MAX_UTTERANCE_S_MIN * 1000.0, VAD_MAX_UTTERANCE_S_MAX * 1000.0, err, errlen);
+    int bad =
+        check_num("vad.threshold", p->threshold, (float)VAD_THRESHOLD_MIN, (float)VAD_THRESHOLD_MAX,
+                  err, errlen) ||
+        check_num("vad.energy_margin_db", p->energy_margin_db, VAD_ENERGY_MARGIN_DB_MIN,
+                  VAD_ENERGY_MARGIN_DB_MAX, err, errlen) ||
+        check_num("vad.min_speech_ms", p->min_speech_ms, VAD_MIN_SPEECH_MS_MIN,
+                  VAD_MIN_SPEECH_MS_MAX, err, errlen) ||
+        check_num("vad.silence_ms", p->silence_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX, err,
+                  errlen) ||
+        check_num("vad.silence_min_ms", p->silence_min_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX,
+                  err, errlen) ||
+        check_num("vad.silence_max_ms", p->silence_max_ms, VAD_SILENCE_MS_MIN, VAD_SILENCE_MS_MAX,
+                  err, errlen) ||
+        check_num("vad.preroll_ms", p->preroll_ms, VAD_PREROLL_MS_MIN, VAD_PREROLL_MS_MAX, err,
+                  errlen) ||
+        check_num("vad.pool_size", p->pool_size, VAD_POOL_SIZE_MIN, VAD_POOL_SIZE_MAX, err,
+                  errlen) ||
+        check_num("server.max_utterance_s (max_speech_ms)", p->max_speech_ms,
+                  VAD_MAX_UTTERANCE_S_MIN * 1000.0, VAD_MAX_UTTERANCE_S_MAX * 1000.0, err, errlen);
     return bad ? -1 : 0;
 }
 
@@ -102,7 +106,7 @@ static int params_check(const vad_params *p, char *err, size_t errlen) {
 struct vad_engine {
     vad_params p;
     axiom_component *comp;
-    pthread_mutex_t lock; /* borrows, misses, fallback */
+    pthread_mutex_t lock;  /* borrows, misses, fallback */
     vad_silero_pool *pool; /* set while loaded with a working model; read under a pin */
     int64_t borrows, misses;
     char fallback[320];
@@ -114,15 +118,19 @@ static int engine_load(void *ctx, char *err, size_t errlen) {
     (void)errlen;
     if (!e->p.use_silero) return 0; /* nothing to load: the energy detector is plain C */
     char model[1024];
-    if (e->p.model[0]) str_copy(model, sizeof model, e->p.model);
-    else snprintf(model, sizeof model, "%s/deps/silero/dist/silero_vad_v5.onnx", axiom_root_dir());
+    if (e->p.model[0])
+        str_copy(model, sizeof model, e->p.model);
+    else
+        snprintf(model, sizeof model, "%s/deps/silero/dist/silero_vad_v5.onnx", axiom_root_dir());
     char why[512] = "";
-    vad_silero_pool *pool = vad_silero_pool_new(model, e->p.threshold, e->p.pool_size, why,
-                                                sizeof why);
+    vad_silero_pool *pool =
+        vad_silero_pool_new(model, e->p.threshold, e->p.pool_size, why, sizeof why);
     pthread_mutex_lock(&e->lock);
     e->pool = pool;
-    if (pool) e->fallback[0] = '\0';
-    else snprintf(e->fallback, sizeof e->fallback, "%s", why);
+    if (pool)
+        e->fallback[0] = '\0';
+    else
+        snprintf(e->fallback, sizeof e->fallback, "%s", why);
     pthread_mutex_unlock(&e->lock);
     /* The component still loads: streams run on the energy detector instead, and the
      * reason stays visible in vad_engine_get_info and the log. */
@@ -170,7 +178,9 @@ void vad_engine_free(vad_engine *e) {
     free(e);
 }
 
-axiom_component *vad_engine_component(vad_engine *e) { return e->comp; }
+axiom_component *vad_engine_component(vad_engine *e) {
+    return e->comp;
+}
 
 void vad_engine_get_info(vad_engine *e, vad_engine_info *out) {
     memset(out, 0, sizeof *out);
@@ -195,8 +205,10 @@ static vad_silero *engine_borrow(vad_engine *e, int count_miss) {
     /* Pinned: the pool cannot be unloaded under us. */
     vad_silero *d = e->pool ? vad_silero_take(e->pool) : NULL;
     pthread_mutex_lock(&e->lock);
-    if (d) e->borrows++;
-    else if (e->pool && count_miss) e->misses++;
+    if (d)
+        e->borrows++;
+    else if (e->pool && count_miss)
+        e->misses++;
     pthread_mutex_unlock(&e->lock);
     if (!d) component_release(e->comp);
     return d;
@@ -219,7 +231,8 @@ int vad_engine_warm(vad_engine *e) {
     if (!d) return -1;
     /* The first inferences of a fresh onnxruntime session are the slow ones. */
     static const float quiet[VAD_SILERO_WINDOW];
-    for (int i = 0; i < 4; i++) vad_silero_window(d, quiet);
+    for (int i = 0; i < 4; i++)
+        vad_silero_window(d, quiet);
     engine_give_back(e, d); /* reset on the way back: no state leaks into a stream */
     return 0;
 }
@@ -343,18 +356,26 @@ void vad_stream_reset(vad_stream *s) {
     s->pause_of = -1;
 }
 
-int vad_stream_in_speech(const vad_stream *s) { return s->in_speech; }
+int vad_stream_in_speech(const vad_stream *s) {
+    return s->in_speech;
+}
 
-int64_t vad_stream_position(const vad_stream *s) { return s->pos; }
+int64_t vad_stream_position(const vad_stream *s) {
+    return s->pos;
+}
 
-const char *vad_stream_detector(const vad_stream *s) { return s->det ? "silero" : "energy"; }
+const char *vad_stream_detector(const vad_stream *s) {
+    return s->det ? "silero" : "energy";
+}
 
 size_t vad_stream_bytes(const vad_stream *s) {
     return sizeof *s + (size_t)s->cap * sizeof *s->ring +
            (size_t)s->nframes_cap * (sizeof *s->frame_at + 1);
 }
 
-static int64_t ring_oldest(const vad_stream *s) { return s->pos > s->cap ? s->pos - s->cap : 0; }
+static int64_t ring_oldest(const vad_stream *s) {
+    return s->pos > s->cap ? s->pos - s->cap : 0;
+}
 
 /* Hands [from, to) of the ring to the sink, in at most two pieces (wrap). */
 static void forward_audio(vad_stream *s, int64_t from, int64_t to) {
@@ -373,8 +394,8 @@ static void forward_audio(vad_stream *s, int64_t from, int64_t to) {
  * probability decays for 100-250 ms after the last word. The energy frames are
  * sharp where the signal is clearly above the floor, so a Silero boundary moves to
  * the nearest energy boundary connected to it, within bounds. */
-#define REFINE_START_MS 250 /* how far an onset may move earlier */
-#define REFINE_GAP_FRAMES 3 /* quiet frames bridged while walking back */
+#define REFINE_START_MS 250       /* how far an onset may move earlier */
+#define REFINE_GAP_FRAMES 3       /* quiet frames bridged while walking back */
 #define REFINE_TAIL_GAP_FRAMES 10 /* ... and while following a fading word ending */
 #define REFINE_END_BACK_MS 250
 #define REFINE_END_FWD_MS 150
@@ -545,23 +566,29 @@ static void silero_catch_up(vad_stream *s) {
     }
 }
 
-static int idle(const vad_stream *s) { return !s->in_speech && s->cand_start < 0; }
+static int idle(const vad_stream *s) {
+    return !s->in_speech && s->cand_start < 0;
+}
 
 static void process_hop(vad_stream *s, const int16_t *x, size_t n) {
     int64_t h0 = s->pos;
-    for (size_t i = 0; i < n; i++) s->ring[(h0 + (int64_t)i) % s->cap] = x[i];
+    for (size_t i = 0; i < n; i++)
+        s->ring[(h0 + (int64_t)i) % s->cap] = x[i];
     s->pos += (int64_t)n;
 
     float db = vad_energy_frame_db(x, n);
     float above = vad_energy_update(&s->energy, db);
     const vad_params *p = &s->e->p;
-    int gate = db >= VAD_ENERGY_MIN_DB - GATE_SLACK_DB && above >= p->energy_margin_db - GATE_SLACK_DB;
+    int gate =
+        db >= VAD_ENERGY_MIN_DB - GATE_SLACK_DB && above >= p->energy_margin_db - GATE_SLACK_DB;
     int voiced = db >= VAD_ENERGY_MIN_DB && above >= p->energy_margin_db;
     s->frame_at[s->nframes % s->nframes_cap] = h0;
     s->frame_voiced[s->nframes % s->nframes_cap] = (uint8_t)voiced;
     s->nframes++;
-    if (gate) s->last_gate = s->pos;
-    else s->miss_latched = 0;
+    if (gate)
+        s->last_gate = s->pos;
+    else
+        s->miss_latched = 0;
 
     if (!s->det && gate && idle(s) && p->use_silero && s->pos >= s->no_borrow_until) {
         s->det = engine_borrow(s->e, !s->miss_latched);

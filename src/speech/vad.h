@@ -67,18 +67,18 @@
 #define VAD_STR(x) VAD_STR_(x)
 
 typedef struct {
-    int use_silero;          /* vad.backend = silero (falls back to energy when absent) */
-    char model[1024];        /* Silero ONNX file; "" = <root>/deps/silero/dist/silero_vad_v5.onnx */
-    float threshold;         /* Silero speech probability */
-    float energy_margin_db;  /* energy detector: speech is this far above the noise floor */
-    int min_speech_ms;       /* shorter bursts are not utterances */
-    int silence_ms;          /* trailing silence that ends an utterance */
-    int adaptive;            /* the sink's on_pause may shorten or lengthen it ... */
-    int silence_min_ms;      /* ... down to this (a finished question) ... */
-    int silence_max_ms;      /* ... or up to this (an unfinished phrase) */
-    int preroll_ms;          /* audio delivered from before the start */
-    int max_speech_ms;       /* an utterance is cut (ended) at this length */
-    int pool_size;           /* Silero detectors shared by all streams */
+    int use_silero;         /* vad.backend = silero (falls back to energy when absent) */
+    char model[1024];       /* Silero ONNX file; "" = <root>/deps/silero/dist/silero_vad_v5.onnx */
+    float threshold;        /* Silero speech probability */
+    float energy_margin_db; /* energy detector: speech is this far above the noise floor */
+    int min_speech_ms;      /* shorter bursts are not utterances */
+    int silence_ms;         /* trailing silence that ends an utterance */
+    int adaptive;           /* the sink's on_pause may shorten or lengthen it ... */
+    int silence_min_ms;     /* ... down to this (a finished question) ... */
+    int silence_max_ms;     /* ... or up to this (an unfinished phrase) */
+    int preroll_ms;         /* audio delivered from before the start */
+    int max_speech_ms;      /* an utterance is cut (ended) at this length */
+    int pool_size;          /* Silero detectors shared by all streams */
 } vad_params;
 
 /* Defaults (the VAD_*_DEF values above): silero, threshold 0.5, 9 dB, 200 / 300 /
@@ -113,13 +113,13 @@ void vad_engine_free(vad_engine *e);
 axiom_component *vad_engine_component(vad_engine *e);
 
 typedef struct {
-    int silero_loaded;   /* the component is loaded with a working Silero model */
-    int pool_created;    /* detectors that exist now */
-    int pool_in_use;     /* borrowed by streams now */
-    int pool_size;       /* the bound */
-    int64_t borrows;     /* detectors handed out so far */
-    int64_t misses;      /* gate openings that found the pool exhausted (energy used) */
-    char fallback[320];  /* why Silero is not used ("" when it is or was never tried) */
+    int silero_loaded;  /* the component is loaded with a working Silero model */
+    int pool_created;   /* detectors that exist now */
+    int pool_in_use;    /* borrowed by streams now */
+    int pool_size;      /* the bound */
+    int64_t borrows;    /* detectors handed out so far */
+    int64_t misses;     /* gate openings that found the pool exhausted (energy used) */
+    char fallback[320]; /* why Silero is not used ("" when it is or was never tried) */
 } vad_engine_info;
 
 void vad_engine_get_info(vad_engine *e, vad_engine_info *out);

@@ -19,7 +19,8 @@ void vad_energy_init(vad_energy *e) {
 float vad_energy_frame_db(const int16_t *x, size_t n) {
     if (n == 0) return -100.0f;
     double sum = 0, sq = 0;
-    for (size_t i = 0; i < n; i++) sum += x[i];
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
     double mean = sum / (double)n;
     for (size_t i = 0; i < n; i++) {
         double d = x[i] - mean;

@@ -8,11 +8,11 @@
  * (the governor unloads the whole "vad" component to get the memory back).
  *
  * How a detector is driven: sherpa's own segmenter is told min_speech = min_silence
- * = 10 ms (less than a window), so after each 512-sample window its "detected" flag is simply Silero's
- * hysteresis (on above threshold, off below threshold - 0.15). vad.c applies the
- * user's minimum speech, trailing silence and pre-roll. After every window the
- * segment queue is cleared and an open segment flushed, so sherpa's internal buffer
- * never grows past a few windows however long someone talks. */
+ * = 10 ms (less than a window), so after each 512-sample window its "detected" flag is simply
+ * Silero's hysteresis (on above threshold, off below threshold - 0.15). vad.c applies the user's
+ * minimum speech, trailing silence and pre-roll. After every window the segment queue is cleared
+ * and an open segment flushed, so sherpa's internal buffer never grows past a few windows however
+ * long someone talks. */
 #include "speech/vad_detectors.h"
 
 #include "core/child.h"
@@ -66,7 +66,8 @@ static int vad_trial(void *arg) {
     const SherpaOnnxVoiceActivityDetector *d = p->api->CreateVoiceActivityDetector(&p->cfg, 1.0f);
     if (!d) return 2;
     float zeros[VAD_SILERO_WINDOW] = {0};
-    for (int i = 0; i < 3; i++) p->api->VoiceActivityDetectorAcceptWaveform(d, zeros, VAD_SILERO_WINDOW);
+    for (int i = 0; i < 3; i++)
+        p->api->VoiceActivityDetectorAcceptWaveform(d, zeros, VAD_SILERO_WINDOW);
     p->api->DestroyVoiceActivityDetector(d);
     return 0;
 }

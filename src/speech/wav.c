@@ -25,7 +25,7 @@ struct wav_reader {
     double ratio;
     int out_rate;
     char name[256];
-    float *in;   /* CHUNK_FRAMES * channels interleaved */
+    float *in; /* CHUNK_FRAMES * channels interleaved */
     float mono[CHUNK_FRAMES];
     long mono_pos, mono_n;
     float pend[PEND_CAP];
@@ -68,15 +68,17 @@ wav_reader *wav_reader_open(const char *path, int out_rate, double max_seconds, 
         if (!is_stdin && access(path, R_OK) != 0)
             snprintf(err, errlen, "%s: cannot open (no such file or not readable)", path);
         else
-            snprintf(err, errlen, "%s: not a readable audio file (%s); expected a WAV file", r->name,
-                     why);
+            snprintf(err, errlen, "%s: not a readable audio file (%s); expected a WAV file",
+                     r->name, why);
         free(r);
         return NULL;
     }
     if (r->info.channels < 1 || r->info.channels > 64 || r->info.samplerate < 1000 ||
         r->info.samplerate > 384000) {
-        snprintf(err, errlen, "%s: unsupported header (%d channels, %d Hz); expected 1-64 channels at 1000-384000 Hz",
-                 r->name, r->info.channels, r->info.samplerate);
+        snprintf(
+            err, errlen,
+            "%s: unsupported header (%d channels, %d Hz); expected 1-64 channels at 1000-384000 Hz",
+            r->name, r->info.channels, r->info.samplerate);
         wav_reader_free(r);
         return NULL;
     }
@@ -108,20 +110,38 @@ void wav_reader_get_info(const wav_reader *r, wav_info *out) {
     out->src_rate = r->info.samplerate;
     out->src_channels = r->info.channels;
     switch (r->info.format & SF_FORMAT_SUBMASK) {
-    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: out->src_bits = 8; break;
-    case SF_FORMAT_PCM_16: out->src_bits = 16; break;
-    case SF_FORMAT_PCM_24: out->src_bits = 24; break;
-    case SF_FORMAT_PCM_32: out->src_bits = 32; break;
-    case SF_FORMAT_FLOAT: out->src_bits = 32; out->src_float = 1; break;
-    case SF_FORMAT_DOUBLE: out->src_bits = 64; out->src_float = 1; break;
-    default: break;
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+        out->src_bits = 8;
+        break;
+    case SF_FORMAT_PCM_16:
+        out->src_bits = 16;
+        break;
+    case SF_FORMAT_PCM_24:
+        out->src_bits = 24;
+        break;
+    case SF_FORMAT_PCM_32:
+        out->src_bits = 32;
+        break;
+    case SF_FORMAT_FLOAT:
+        out->src_bits = 32;
+        out->src_float = 1;
+        break;
+    case SF_FORMAT_DOUBLE:
+        out->src_bits = 64;
+        out->src_float = 1;
+        break;
+    default:
+        break;
     }
     /* libsndfile reports a huge frame count for pipes with an unknown length. */
     out->src_frames = r->info.seekable ? (int64_t)r->info.frames : -1;
     out->out_rate = r->out_rate;
 }
 
-int64_t wav_reader_bad_samples(const wav_reader *r) { return r->bad; }
+int64_t wav_reader_bad_samples(const wav_reader *r) {
+    return r->bad;
+}
 
 /* Reads one chunk from the file into r->mono; sets eof at the end. */
 static int refill_mono(wav_reader *r, char *err, size_t errlen) {
@@ -198,7 +218,8 @@ long wav_reader_read(wav_reader *r, int16_t *out, size_t cap, char *err, size_t 
         }
         size_t n = (size_t)(r->pend_n - r->pend_pos);
         if (n > cap - got) n = cap - got;
-        for (size_t i = 0; i < n; i++) out[got + i] = float_to_s16(r->pend[r->pend_pos + (long)i]);
+        for (size_t i = 0; i < n; i++)
+            out[got + i] = float_to_s16(r->pend[r->pend_pos + (long)i]);
         r->pend_pos += (long)n;
         got += n;
     }
@@ -260,10 +281,14 @@ int wav_read_all(const char *path, int out_rate, double max_seconds, int16_t **p
 }
 
 static void put_le32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
 }
 static void put_le16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
 }
 
 int wav_encode(const int16_t *pcm, size_t n, int rate, uint8_t **out, size_t *outlen) {
@@ -277,15 +302,16 @@ int wav_encode(const int16_t *pcm, size_t n, int rate, uint8_t **out, size_t *ou
     put_le32(b + 4, (uint32_t)(36 + data));
     memcpy(b + 8, "WAVEfmt ", 8);
     put_le32(b + 16, 16);
-    put_le16(b + 20, 1);  /* PCM */
-    put_le16(b + 22, 1);  /* mono */
+    put_le16(b + 20, 1); /* PCM */
+    put_le16(b + 22, 1); /* mono */
     put_le32(b + 24, (uint32_t)rate);
     put_le32(b + 28, (uint32_t)rate * 2);
     put_le16(b + 32, 2);
     put_le16(b + 34, 16);
     memcpy(b + 36, "data", 4);
     put_le32(b + 40, (uint32_t)data);
-    for (size_t i = 0; i < n; i++) put_le16(b + 44 + 2 * i, (uint16_t)pcm[i]);
+    for (size_t i = 0; i < n; i++)
+        put_le16(b + 44 + 2 * i, (uint16_t)pcm[i]);
     *out = b;
     *outlen = 44 + data;
     return 0;
@@ -301,13 +327,16 @@ int wav_write_file(const char *path, const int16_t *pcm, size_t n, int rate, cha
     }
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot create the file (check the folder exists and is writable)", path);
+        snprintf(err, errlen,
+                 "%s: cannot create the file (check the folder exists and is writable)", path);
         free(b);
         return -1;
     }
     int ok = fwrite(b, 1, len, f) == len;
-    if (f == stdout) ok = fflush(f) == 0 && ok;
-    else ok = fclose(f) == 0 && ok;
+    if (f == stdout)
+        ok = fflush(f) == 0 && ok;
+    else
+        ok = fclose(f) == 0 && ok;
     free(b);
     if (!ok) {
         snprintf(err, errlen, "%s: write failed (disk full?)", path);
@@ -321,7 +350,8 @@ int audio_resample(const int16_t *in, size_t n, int in_rate, int out_rate, int16
     *out = NULL;
     *nout = 0;
     if (in_rate < 1000 || out_rate < 1000 || in_rate > 384000 || out_rate > 384000) {
-        snprintf(err, errlen, "resample: rates %d -> %d Hz out of range (1000..384000)", in_rate, out_rate);
+        snprintf(err, errlen, "resample: rates %d -> %d Hz out of range (1000..384000)", in_rate,
+                 out_rate);
         return -1;
     }
     if (n > ((size_t)1 << 31)) {
@@ -343,7 +373,9 @@ int audio_resample(const int16_t *in, size_t n, int in_rate, int out_rate, int16
     }
     float *fi = malloc(n * sizeof *fi), *fo = malloc(cap * sizeof *fo);
     if (!fi || !fo) {
-        free(fi); free(fo); free(o);
+        free(fi);
+        free(fo);
+        free(o);
         snprintf(err, errlen, "resample: out of memory");
         return -1;
     }
@@ -356,11 +388,14 @@ int audio_resample(const int16_t *in, size_t n, int in_rate, int out_rate, int16
     d.src_ratio = ratio;
     int e = src_simple(&d, SRC_SINC_FASTEST, 1);
     if (e) {
-        free(fi); free(fo); free(o);
+        free(fi);
+        free(fo);
+        free(o);
         snprintf(err, errlen, "resample: %s", src_strerror(e));
         return -1;
     }
-    for (long i = 0; i < d.output_frames_gen; i++) o[i] = float_to_s16(fo[i]);
+    for (long i = 0; i < d.output_frames_gen; i++)
+        o[i] = float_to_s16(fo[i]);
     *out = o;
     *nout = (size_t)d.output_frames_gen;
     free(fi);

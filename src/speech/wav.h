@@ -12,7 +12,7 @@
 typedef struct wav_reader wav_reader;
 
 typedef struct {
-    int src_rate;       /* the file's rate */
+    int src_rate; /* the file's rate */
     int src_channels;
     int src_bits;       /* 8, 16, 24, 32 (0 when not PCM/float) */
     int src_float;      /* 1 for IEEE float data */

@@ -11,12 +11,12 @@
 #define NBUCKETS 1024
 
 typedef struct entry {
-    struct entry *prev, *next;  /* recency: head = most recent */
-    struct entry *chain;        /* bucket */
+    struct entry *prev, *next; /* recency: head = most recent */
+    struct entry *chain;       /* bucket */
     uint64_t hash;
     int rate;
-    size_t n;                   /* samples */
-    size_t bytes;               /* whole allocation */
+    size_t n;     /* samples */
+    size_t bytes; /* whole allocation */
     int16_t *pcm;
     char text[];
 } entry;
@@ -43,10 +43,14 @@ audio_cache *audio_cache_new(size_t max_bytes) {
 }
 
 static void unlink_lru(audio_cache *c, entry *e) {
-    if (e->prev) e->prev->next = e->next;
-    else c->head = e->next;
-    if (e->next) e->next->prev = e->prev;
-    else c->tail = e->prev;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
     e->prev = e->next = NULL;
 }
 
@@ -61,7 +65,8 @@ static void push_front(audio_cache *c, entry *e) {
 static void remove_entry(audio_cache *c, entry *e) {
     unlink_lru(c, e);
     entry **pp = &c->buckets[e->hash % NBUCKETS];
-    while (*pp && *pp != e) pp = &(*pp)->chain;
+    while (*pp && *pp != e)
+        pp = &(*pp)->chain;
     if (*pp) *pp = e->chain;
     c->bytes -= e->bytes;
     c->entries--;
@@ -118,7 +123,8 @@ void audio_cache_put(audio_cache *c, const char *text, int rate, const int16_t *
     pthread_mutex_lock(&c->mu);
     entry *old = find(c, text, rate, h);
     if (old) remove_entry(c, old);
-    while (c->tail && c->bytes + bytes > c->max_bytes) remove_entry(c, c->tail);
+    while (c->tail && c->bytes + bytes > c->max_bytes)
+        remove_entry(c, c->tail);
     push_front(c, e);
     e->chain = c->buckets[h % NBUCKETS];
     c->buckets[h % NBUCKETS] = e;
@@ -131,7 +137,8 @@ int64_t audio_cache_drop(void *cache) {
     audio_cache *c = cache;
     pthread_mutex_lock(&c->mu);
     int64_t released = (int64_t)c->bytes;
-    while (c->tail) remove_entry(c, c->tail);
+    while (c->tail)
+        remove_entry(c, c->tail);
     pthread_mutex_unlock(&c->mu);
     return released;
 }

@@ -32,14 +32,14 @@ typedef struct {
     axiom_voice *v;
     uint64_t seq;
     int out_rate, out_pcm;
-    int64_t t0_us;        /* user finished speaking / text received */
-    int64_t start_us;     /* brain_turn called */
+    int64_t t0_us;    /* user finished speaking / text received */
+    int64_t start_us; /* brain_turn called */
     int brain_done;
     int llm_possible;     /* only an LLM answer streams; others are held for order */
     int streaming;        /* ANSWER already sent before brain_turn returned */
     char *held[MAX_HELD]; /* sentences waiting for the header */
     int nheld;
-    char *spoken_text;    /* text announced so far (streaming) */
+    char *spoken_text; /* text announced so far (streaming) */
     int audio_sent;
     int tts_failed;
     int64_t first_audio_us;
@@ -47,11 +47,17 @@ typedef struct {
     const brain_reply *reply;
 } answer_ctx;
 
-static int cancelled(const answer_ctx *t) { return atomic_load(&t->v->cancel) != 0; }
+static int cancelled(const answer_ctx *t) {
+    return atomic_load(&t->v->cancel) != 0;
+}
 
 static void emit_answer(answer_ctx *t, const char *text) {
     const brain_reply *r = t->reply;
-    axiom_event ev = {.type = AXIOM_EVENT_ANSWER, .turn = t->seq, .text = text, .path = "llm", .intent = "unknown"};
+    axiom_event ev = {.type = AXIOM_EVENT_ANSWER,
+                      .turn = t->seq,
+                      .text = text,
+                      .path = "llm",
+                      .intent = "unknown"};
     if (r) {
         if (r->intent[0]) ev.intent = r->intent;
         ev.path = brain_path_name(r->path);
@@ -65,22 +71,33 @@ static void emit_answer(answer_ctx *t, const char *text) {
 static void emit_cards(answer_ctx *t) {
     const brain_reply *r = t->reply;
     if (r->card.index >= 0) {
-        axiom_event ev = {.type = AXIOM_EVENT_CARD, .turn = t->seq, .card_index = r->card.index,
-                          .card_keyword = r->card.keyword, .card_product = r->card.product_name};
+        axiom_event ev = {.type = AXIOM_EVENT_CARD,
+                          .turn = t->seq,
+                          .card_index = r->card.index,
+                          .card_keyword = r->card.keyword,
+                          .card_product = r->card.product_name};
         voice_emit(t->v, &ev);
     }
     if (r->model_3d.path[0]) {
-        axiom_event ev = {.type = AXIOM_EVENT_MODEL_3D, .turn = t->seq, .model_path = r->model_3d.path,
+        axiom_event ev = {.type = AXIOM_EVENT_MODEL_3D,
+                          .turn = t->seq,
+                          .model_path = r->model_3d.path,
                           .model_name = r->model_3d.name};
         voice_emit(t->v, &ev);
     }
 }
 
-static void emit_audio(answer_ctx *t, const int16_t *pcm, size_t n, int rate, const unsigned char *wav,
-                       size_t wav_bytes) {
+static void emit_audio(answer_ctx *t, const int16_t *pcm, size_t n, int rate,
+                       const unsigned char *wav, size_t wav_bytes) {
     int ms = rate > 0 ? (int)((int64_t)n * 1000 / rate) : 0;
-    axiom_event ev = {.type = AXIOM_EVENT_AUDIO, .turn = t->seq, .pcm = pcm, .samples = n, .sample_rate = rate,
-                      .wav = wav, .wav_bytes = wav_bytes, .audio_ms = ms};
+    axiom_event ev = {.type = AXIOM_EVENT_AUDIO,
+                      .turn = t->seq,
+                      .pcm = pcm,
+                      .samples = n,
+                      .sample_rate = rate,
+                      .wav = wav,
+                      .wav_bytes = wav_bytes,
+                      .audio_ms = ms};
     voice_emit(t->v, &ev);
     /* When the client will have played it: the echo guard's "answer still audible". */
     int64_t now = now_ms(), end = atomic_load(&t->v->play_end_ms);
@@ -105,8 +122,10 @@ static void speak_sentence(answer_ctx *t, const char *sentence) {
     } else if (cacheable && audio_cache_get(h->acache, sentence, t->out_rate, &a.samples, &a.n)) {
         a.rate = t->out_rate;
     } else {
-        rc = tts_synth(v->engine->tts, sentence, NULL, t->out_rate, &v->cancel, &a, err, sizeof err);
-        if (rc == 0 && cacheable && a.rate == t->out_rate) audio_cache_put(h->acache, sentence, a.rate, a.samples, a.n);
+        rc =
+            tts_synth(v->engine->tts, sentence, NULL, t->out_rate, &v->cancel, &a, err, sizeof err);
+        if (rc == 0 && cacheable && a.rate == t->out_rate)
+            audio_cache_put(h->acache, sentence, a.rate, a.samples, a.n);
     }
     int64_t dt = now_us() - t1;
     t->tts_us += dt;
@@ -127,7 +146,8 @@ static void speak_sentence(answer_ctx *t, const char *sentence) {
     if (!t->out_pcm) {
         uint8_t *wav = NULL;
         size_t wl = 0;
-        if (wav_encode(a.samples, a.n, a.rate, &wav, &wl) == 0) emit_audio(t, a.samples, a.n, a.rate, wav, wl);
+        if (wav_encode(a.samples, a.n, a.rate, &wav, &wl) == 0)
+            emit_audio(t, a.samples, a.n, a.rate, wav, wl);
         free(wav);
     } else {
         for (size_t off = 0; off < a.n; off += PCM_CHUNK_SAMPLES) {
@@ -161,7 +181,8 @@ static void flush_held(answer_ctx *t) {
 }
 
 static void drop_held(answer_ctx *t) {
-    for (int i = 0; i < t->nheld; i++) free(t->held[i]);
+    for (int i = 0; i < t->nheld; i++)
+        free(t->held[i]);
     t->nheld = 0;
 }
 
@@ -189,12 +210,18 @@ static void on_sentence(void *user, const char *sentence) {
 /* How a turn was answered, for counting. */
 static const char *turn_label(const brain_reply *r) {
     switch (r->path) {
-    case BRAIN_PATH_TEMPLATE: return "template";
-    case BRAIN_PATH_RETRIEVAL: return "retrieval";
-    case BRAIN_PATH_FALLBACK: return "fallback";
-    case BRAIN_PATH_LLM: return "llm";
-    case BRAIN_PATH_REJECTED: return "rejected";
-    default: return "none";
+    case BRAIN_PATH_TEMPLATE:
+        return "template";
+    case BRAIN_PATH_RETRIEVAL:
+        return "retrieval";
+    case BRAIN_PATH_FALLBACK:
+        return "fallback";
+    case BRAIN_PATH_LLM:
+        return "llm";
+    case BRAIN_PATH_REJECTED:
+        return "rejected";
+    default:
+        return "none";
     }
 }
 
@@ -210,8 +237,10 @@ static void apply_client_id(axiom_voice *v) {
     if (!changed || !v->brain) return;
     char err[256];
     int n = brain_session_set_client(v->brain, id, err, sizeof err);
-    if (n < 0) LOG_W("voice", "client id: %s", err);
-    else if (n > 0) LOG_D("voice", "client %.8s...: %d earlier turns restored", id, n);
+    if (n < 0)
+        LOG_W("voice", "client id: %s", err);
+    else if (n > 0)
+        LOG_D("voice", "client %.8s...: %d earlier turns restored", id, n);
 }
 
 static void fail(answer_ctx *t, const char *code, const char *message) {
@@ -234,7 +263,8 @@ void voice_answer_run(axiom_voice *v, uint64_t seq, turn_input *in) {
         return;
     }
     const char *p = in->text ? in->text : "";
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (!*p) {
         /* Nothing heard (noise): back to listening. */
         voice_observe(v->hub, VOICE_STAT_TURN, 0, "none");
@@ -243,13 +273,17 @@ void voice_answer_run(axiom_voice *v, uint64_t seq, turn_input *in) {
         return;
     }
     if (!e->brain || !v->brain) {
-        fail(&t, "brain_unavailable", "answering is not available: the knowledge pack could not be opened");
+        fail(&t, "brain_unavailable",
+             "answering is not available: the knowledge pack could not be opened");
         return;
     }
     apply_client_id(v);
     brain_reply reply;
     memset(&reply, 0, sizeof reply);
-    brain_turn_opts opts = {.mode = engine_brain_mode(e), .llm = e->llm, .cancel = &v->cancel, .sink = {on_sentence, &t}};
+    brain_turn_opts opts = {.mode = engine_brain_mode(e),
+                            .llm = e->llm,
+                            .cancel = &v->cancel,
+                            .sink = {on_sentence, &t}};
     char err[512] = "";
     t.start_us = now_us();
     t.llm_possible = opts.llm != NULL && opts.mode == BRAIN_MODE_FULL;
@@ -276,7 +310,8 @@ void voice_answer_run(axiom_voice *v, uint64_t seq, turn_input *in) {
     }
     t.reply = &reply;
     voice_observe(v->hub, VOICE_STAT_TURN, 0, turn_label(&reply));
-    if (reply.path == BRAIN_PATH_FALLBACK) voice_observe(v->hub, VOICE_STAT_LLM_FAILURE, 0, reply.llm_failure);
+    if (reply.path == BRAIN_PATH_FALLBACK)
+        voice_observe(v->hub, VOICE_STAT_LLM_FAILURE, 0, reply.llm_failure);
     if (cancelled(&t)) {
         drop_held(&t);
     } else if (reply.path == BRAIN_PATH_NONE || !reply.text || !reply.text[0]) {
@@ -285,7 +320,8 @@ void voice_answer_run(axiom_voice *v, uint64_t seq, turn_input *in) {
     } else if (!t.streaming) {
         emit_cards(&t);
         emit_answer(&t, reply.text);
-        if (!e->tts) voice_emit_error(v, "tts_unavailable", "speech synthesis is off; text only", seq);
+        if (!e->tts)
+            voice_emit_error(v, "tts_unavailable", "speech synthesis is off; text only", seq);
         if (t.nheld == 0) {
             /* The brain gave no sentences through the sink: split the text here. */
             size_t pos = 0, st, len;
@@ -300,15 +336,21 @@ void voice_answer_run(axiom_voice *v, uint64_t seq, turn_input *in) {
         flush_held(&t);
         /* The streamed events said "llm" before the path was known; a fallback gets
          * one more with the true path (and the failure reason). */
-        if (!t.spoken_text || strcmp(t.spoken_text, reply.text) != 0 || reply.path != BRAIN_PATH_LLM)
+        if (!t.spoken_text || strcmp(t.spoken_text, reply.text) != 0 ||
+            reply.path != BRAIN_PATH_LLM)
             emit_answer(&t, reply.text);
         emit_cards(&t);
     }
     if (want_timings && !cancelled(&t)) {
-        axiom_event ev = {.type = AXIOM_EVENT_TIMINGS, .turn = seq, .path = turn_label(&reply),
-                          .stt_ms = (double)(in->stt_us / 100) / 10.0, .brain_ms = (double)(brain_us / 100) / 10.0,
+        axiom_event ev = {.type = AXIOM_EVENT_TIMINGS,
+                          .turn = seq,
+                          .path = turn_label(&reply),
+                          .stt_ms = (double)(in->stt_us / 100) / 10.0,
+                          .brain_ms = (double)(brain_us / 100) / 10.0,
                           .tts_ms = (double)(t.tts_us / 100) / 10.0,
-                          .first_audio_ms = t.audio_sent ? (double)((t.first_audio_us - t.t0_us) / 100) / 10.0 : -1};
+                          .first_audio_ms =
+                              t.audio_sent ? (double)((t.first_audio_us - t.t0_us) / 100) / 10.0
+                                           : -1};
         voice_emit(v, &ev);
     }
     if (!cancelled(&t)) voice_emit_simple(v, AXIOM_EVENT_READY, seq);

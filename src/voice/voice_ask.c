@@ -176,7 +176,8 @@ int voice_ask_pcm(axiom_engine *e, brain_session *s, const int16_t *pcm16k, size
         return -1;
     }
     ask_ctx c = {.e = e, .s = s, .o = o, .out = out, .err = err, .errlen = errlen};
-    vad_sink sink = {on_start, on_audio, on_end, &c, NULL}; /* fixed vad.silence_ms: a recording is not cut short */
+    vad_sink sink = {on_start, on_audio, on_end, &c,
+                     NULL}; /* fixed vad.silence_ms: a recording is not cut short */
     char verr[256] = "";
     int64_t t0 = now_us();
     vad_stream *v = vad_stream_new(e->vad, &sink, verr, sizeof verr);

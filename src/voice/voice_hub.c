@@ -35,7 +35,8 @@ static voice_hub *hub_new(axiom_engine *e, char *err, size_t errlen) {
     if (workers <= 0) workers = cores();
     size_t queue = (size_t)config_int(cfg, "server.max_sessions") * 2 + 16;
     h->audio_pool = worker_pool_new("axiom-audio", workers, queue, err, errlen);
-    h->turn_pool = h->audio_pool ? worker_pool_new("axiom-turn", workers, queue, err, errlen) : NULL;
+    h->turn_pool =
+        h->audio_pool ? worker_pool_new("axiom-turn", workers, queue, err, errlen) : NULL;
     h->acache = audio_cache_new((size_t)config_int(cfg, "server.audio_cache_mb") << 20);
     h->warm = warmup_new(e);
     if (!h->turn_pool || !h->acache || !h->warm) {
@@ -53,7 +54,8 @@ static voice_hub *hub_new(axiom_engine *e, char *err, size_t errlen) {
     h->preroll_ms = (int)config_int(cfg, "vad.preroll_ms");
     if (e->gov) governor_add_cache(e->gov, "answer-audio", drop_answer_audio, h);
     if (!e->brain) LOG_W("voice", "no brain: text and voice turns will answer with an error");
-    if (!e->vad || !e->stt) LOG_W("voice", "no VAD or recogniser: voice input is refused with an error event");
+    if (!e->vad || !e->stt)
+        LOG_W("voice", "no VAD or recogniser: voice input is refused with an error event");
     if (!e->tts) LOG_W("voice", "no synthesiser: answers are text only");
     return h;
 }
@@ -77,8 +79,12 @@ void voice_hub_free(voice_hub *h) {
     free(h);
 }
 
-worker_pool *voice_hub_turn_pool(voice_hub *h) { return h->turn_pool; }
-worker_pool *voice_hub_audio_pool(voice_hub *h) { return h->audio_pool; }
+worker_pool *voice_hub_turn_pool(voice_hub *h) {
+    return h->turn_pool;
+}
+worker_pool *voice_hub_audio_pool(voice_hub *h) {
+    return h->audio_pool;
+}
 
 void voice_hub_status_json(voice_hub *h, cJSON *obj) {
     cJSON *pools = cJSON_AddObjectToObject(obj, "workers");
@@ -102,14 +108,15 @@ void voice_hub_metrics(voice_hub *h, FILE *out) {
     size_t cb, ce;
     int64_t ch, cm;
     audio_cache_stats(h->acache, &cb, &ce, &ch, &cm);
-    fprintf(out,
-            "# HELP axiom_answer_audio_cache_hits_total sentences served from the answer-audio cache\n"
-            "# TYPE axiom_answer_audio_cache_hits_total counter\n"
-            "axiom_answer_audio_cache_hits_total %lld\n"
-            "# HELP axiom_answer_audio_cache_bytes bytes held by the cache\n"
-            "# TYPE axiom_answer_audio_cache_bytes gauge\n"
-            "axiom_answer_audio_cache_bytes %zu\n",
-            (long long)ch, cb);
+    fprintf(
+        out,
+        "# HELP axiom_answer_audio_cache_hits_total sentences served from the answer-audio cache\n"
+        "# TYPE axiom_answer_audio_cache_hits_total counter\n"
+        "axiom_answer_audio_cache_hits_total %lld\n"
+        "# HELP axiom_answer_audio_cache_bytes bytes held by the cache\n"
+        "# TYPE axiom_answer_audio_cache_bytes gauge\n"
+        "axiom_answer_audio_cache_bytes %zu\n",
+        (long long)ch, cb);
 }
 
 void voice_hub_set_observer(voice_hub *h, voice_observer_fn fn, void *user) {

@@ -32,7 +32,7 @@ struct voice_hub {
     int warm_up, barge_in, max_utterance_s;
     double barge_in_margin_db;
     int vad_adaptive, silence_min_ms, silence_max_ms, preroll_ms;
-    pthread_mutex_t obs_mu;  /* guards the observer */
+    pthread_mutex_t obs_mu; /* guards the observer */
     voice_observer_fn obs;
     void *obs_user;
 };
@@ -49,15 +49,15 @@ typedef struct voice_chunk {
 /* What a turn answers: typed text, or what the recogniser heard, or the audio of an
  * utterance no decoder was free for during speech (recognised on the turn pool). */
 typedef struct turn_input {
-    char *text;        /* owned; NULL when audio is set */
-    int16_t *audio;    /* owned */
+    char *text;     /* owned; NULL when audio is set */
+    int16_t *audio; /* owned */
     size_t naudio;
     int64_t t0_us;     /* when the user finished (latency base) */
     int64_t stt_us;    /* recognition time so far */
     stt_result *heard; /* owned: the recogniser's hypotheses, NULL when typed */
     int spoken;
-    int stt_failed;    /* the recogniser failed: the turn is its error exit */
-    int stt_busy;      /* ... because every decoder stayed busy */
+    int stt_failed; /* the recogniser failed: the turn is its error exit */
+    int stt_busy;   /* ... because every decoder stayed busy */
     char stt_error[320];
 } turn_input;
 
@@ -75,9 +75,9 @@ struct axiom_voice {
     pthread_mutex_t emit_mu;
     int closed; /* under emit_mu and mu */
 
-    pthread_mutex_t mu; /* guards everything down to "listening" */
+    pthread_mutex_t mu;     /* guards everything down to "listening" */
     pthread_cond_t idle_cv; /* signalled when audio or a turn finishes */
-    int refs;           /* the owner's + each queued or running job */
+    int refs;               /* the owner's + each queued or running job */
     /* options (axiom_voice_set) */
     int out_rate, out_pcm, partials, timings;
     int feed_wait; /* "feed" = "wait": a full queue makes feed wait instead of dropping */
@@ -89,7 +89,7 @@ struct axiom_voice {
     int audio_job; /* an audio job is queued or running */
     int end_input; /* axiom_voice_end_input: flush the VAD after the queued audio */
     /* turns */
-    uint64_t turn_seq;  /* the newest answer's number */
+    uint64_t turn_seq; /* the newest answer's number */
     int turn_running;
     turn_input *pending; /* the next turn while one runs (newest wins) */
 

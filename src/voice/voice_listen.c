@@ -42,19 +42,19 @@ typedef struct voice_listen {
     int64_t partial_at;
     char last_partial[256];
     int64_t stt_us;
-    int speech_reported; /* "no voice input" error sent once */
-    int input_end;       /* the speech in progress ends because the input ended */
-    stt_channel channel; /* this speaker's normalisation, kept across utterances */
+    int speech_reported;                /* "no voice input" error sent once */
+    int input_end;                      /* the speech in progress ends because the input ended */
+    stt_channel channel;                /* this speaker's normalisation, kept across utterances */
     int silence_min_ms, silence_max_ms; /* adaptive endpointer (0 = off) */
-    char pause_why[24];  /* what the endpointer decided at the last pause */
+    char pause_why[24];                 /* what the endpointer decided at the last pause */
     float frame_pow[LEVEL_FRAMES];
     int nframe_pow;
     double acc_pow;
     int acc_n;
-    int64_t skip_preroll;  /* samples of pre-roll still to come before the start */
-    double user_level_db;  /* 0 = not known yet */
-    int echo_check;        /* speech began while an answer played: undecided */
-    int echo;              /* decided: this utterance is the answer's echo */
+    int64_t skip_preroll; /* samples of pre-roll still to come before the start */
+    double user_level_db; /* 0 = not known yet */
+    int echo_check;       /* speech began while an answer played: undecided */
+    int echo;             /* decided: this utterance is the answer's echo */
 } voice_listen;
 
 /* Keeps a recogniser result for the turn: moved into a new owned stt_result; r is
@@ -75,7 +75,8 @@ static void backlog_append(voice_listen *l, const int16_t *pcm, size_t n) {
     if (n == 0) return;
     if (l->nbacklog + n > l->backlog_cap) {
         size_t nc = l->backlog_cap ? l->backlog_cap * 2 : 16000;
-        while (nc < l->nbacklog + n) nc *= 2;
+        while (nc < l->nbacklog + n)
+            nc *= 2;
         if (nc > l->max_utt_samples) nc = l->max_utt_samples;
         int16_t *nb = realloc(l->backlog, nc * sizeof *nb);
         if (!nb) return; /* the utterance is cut here; what was kept stays */
@@ -163,8 +164,9 @@ static void echo_decide(voice_listen *l) {
     if (l->user_level_db != 0 && lvl < l->user_level_db - v->hub->barge_in_margin_db) {
         l->echo = 1;
         voice_observe(v->hub, VOICE_STAT_ECHO_IGNORED, 1, NULL);
-        LOG_D("voice", "session %llu: speech at %.1f dB during the answer ignored as its echo "
-                       "(user speaks at %.1f dB)",
+        LOG_D("voice",
+              "session %llu: speech at %.1f dB during the answer ignored as its echo "
+              "(user speaks at %.1f dB)",
               (unsigned long long)v->id, lvl, l->user_level_db);
         return;
     }
@@ -216,7 +218,8 @@ static void on_speech_audio(void *user, const int16_t *pcm, size_t n) {
     if (partials && l->utt_samples - l->partial_at >= PARTIAL_EVERY_SAMPLES) {
         l->partial_at = l->utt_samples;
         char part[256];
-        if (stt_stream_partial(l->stt, part, sizeof part) == 0 && part[0] && strcmp(part, l->last_partial) != 0) {
+        if (stt_stream_partial(l->stt, part, sizeof part) == 0 && part[0] &&
+            strcmp(part, l->last_partial) != 0) {
             str_copy(l->last_partial, sizeof l->last_partial, part);
             axiom_event ev = {.type = AXIOM_EVENT_PARTIAL, .text = part};
             voice_emit(v, &ev);
@@ -228,10 +231,10 @@ static void on_speech_audio(void *user, const int16_t *pcm, size_t n) {
  * next word, not the end of the turn. */
 static int ends_unfinished(const char *text) {
     static const char *const open_words[] = {
-        "the", "a", "an", "of", "and", "or", "but", "is", "are", "was", "to", "for", "with",
-        "in", "on", "at", "by", "from", "about", "my", "your", "its", "their", "this", "that",
-        "what", "which", "how", "does", "do", "can", "could", "should", "would", "will", "if",
-        "than", "as", "into", "some", "any", "um", "uh", "er"};
+        "the",   "a",    "an",   "of",   "and",   "or",   "but",  "is",    "are", "was",   "to",
+        "for",   "with", "in",   "on",   "at",    "by",   "from", "about", "my",  "your",  "its",
+        "their", "this", "that", "what", "which", "how",  "does", "do",    "can", "could", "should",
+        "would", "will", "if",   "than", "as",    "into", "some", "any",   "um",  "uh",    "er"};
     const char *w = strrchr(text, ' ');
     w = w ? w + 1 : text;
     for (size_t i = 0; i < sizeof open_words / sizeof open_words[0]; i++)
@@ -260,8 +263,8 @@ static int on_pause(void *user, int64_t pause_start) {
         }
     }
     str_copy(l->pause_why, sizeof l->pause_why, why);
-    LOG_D("voice", "session %llu: pause after \"%s\": %s, wait %d ms", (unsigned long long)l->v->id, part, why,
-          ms);
+    LOG_D("voice", "session %llu: pause after \"%s\": %s, wait %d ms", (unsigned long long)l->v->id,
+          part, why, ms);
     return ms;
 }
 
@@ -300,7 +303,9 @@ static void on_speech_end(void *user, int64_t end_sample) {
         axiom_event ev = {.type = AXIOM_EVENT_SPEECH_END,
                           .end_ms = end_sample / 16,
                           .pause_ms = (at - end_sample) / 16,
-                          .endpoint = l->input_end ? "input_end" : l->pause_why[0] ? l->pause_why : "default"};
+                          .endpoint = l->input_end      ? "input_end"
+                                      : l->pause_why[0] ? l->pause_why
+                                                        : "default"};
         voice_emit(v, &ev);
         l->pause_why[0] = '\0';
     }
@@ -309,7 +314,8 @@ static void on_speech_end(void *user, int64_t end_sample) {
         stt_stream_cancel(l->stt);
         l->stt = NULL;
         backlog_drop(l);
-        voice_fail_turn(v, 0, "out_of_memory", "out of memory: the question was not answered; try again");
+        voice_fail_turn(v, 0, "out_of_memory",
+                        "out of memory: the question was not answered; try again");
         return;
     }
     in->t0_us = t0;
@@ -353,12 +359,15 @@ void voice_recognise_backlog(axiom_voice *v, turn_input *in) {
     int status = 0;
     char err[256] = "no speech recogniser";
     int64_t t = now_us();
-    stt_stream *st = e->stt ? stt_stream_begin(e->stt, STT_WAIT_ON_TURN_MS, &status, err, sizeof err) : NULL;
+    stt_stream *st =
+        e->stt ? stt_stream_begin(e->stt, STT_WAIT_ON_TURN_MS, &status, err, sizeof err) : NULL;
     stt_result r;
     memset(&r, 0, sizeof r);
     int rc = -1;
-    if (st && stt_stream_feed(st, in->audio, in->naudio, err, sizeof err) != 0) stt_stream_cancel(st);
-    else if (st) rc = stt_stream_finish(st, &r, err, sizeof err); /* frees the stream either way */
+    if (st && stt_stream_feed(st, in->audio, in->naudio, err, sizeof err) != 0)
+        stt_stream_cancel(st);
+    else if (st)
+        rc = stt_stream_finish(st, &r, err, sizeof err); /* frees the stream either way */
     if (rc == 0 && voice_fault_hit(VOICE_FAULT_STT)) {
         rc = -1;
         snprintf(err, sizeof err, "the recogniser failed (injected)");
@@ -452,17 +461,19 @@ void voice_audio_job(void *arg) {
         if (!v->vad || !v->engine->stt) {
             if (chunks && !l->speech_reported) {
                 l->speech_reported = 1;
-                voice_emit_error(v, "speech_unavailable",
-                                 !v->vad ? "voice input is not available: no voice activity detector (see the "
-                                           "server log); text messages work"
-                                         : "voice input is not available: no speech recogniser (see the server "
-                                           "log); text messages work",
-                                 0);
+                voice_emit_error(
+                    v, "speech_unavailable",
+                    !v->vad ? "voice input is not available: no voice activity detector (see the "
+                              "server log); text messages work"
+                            : "voice input is not available: no speech recogniser (see the server "
+                              "log); text messages work",
+                    0);
             }
             free_chunks(chunks);
             continue;
         }
-        for (voice_chunk *c = chunks; c; c = c->next) vad_stream_feed(v->vad, c->pcm, c->n);
+        for (voice_chunk *c = chunks; c; c = c->next)
+            vad_stream_feed(v->vad, c->pcm, c->n);
         free_chunks(chunks);
         if (end_input) {
             /* The input ended: speech in progress ends here and is answered. */

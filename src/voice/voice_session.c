@@ -24,22 +24,31 @@
 
 #define MAX_PENDING_SAMPLES (2 * 16000) /* 2 s behind real time at most */
 #define MAX_TEXT_BYTES 2000
-#define FEED_BLOCK 512 /* resampler input per step: 8 KB of stack at most (network threads have small stacks) */
+#define FEED_BLOCK                                                                                 \
+    512 /* resampler input per step: 8 KB of stack at most (network threads have small stacks) */
 
 static _Atomic uint64_t next_voice_id;
 
 static const char *const event_names[] = {
-    [AXIOM_EVENT_SPEECH_START] = "speech_start", [AXIOM_EVENT_SPEECH_END] = "speech_end",
-    [AXIOM_EVENT_PARTIAL] = "partial",           [AXIOM_EVENT_TRANSCRIPT] = "transcript",
-    [AXIOM_EVENT_THINKING] = "thinking",         [AXIOM_EVENT_CARD] = "trigger_card",
-    [AXIOM_EVENT_MODEL_3D] = "load_3d_model",    [AXIOM_EVENT_ANSWER] = "speaking",
-    [AXIOM_EVENT_AUDIO] = "audio",               [AXIOM_EVENT_BARGE_IN] = "barge_in",
-    [AXIOM_EVENT_TIMINGS] = "timings",           [AXIOM_EVENT_ERROR] = "error",
-    [AXIOM_EVENT_IDLE] = "idle",                 [AXIOM_EVENT_READY] = "ready_to_listen",
+    [AXIOM_EVENT_SPEECH_START] = "speech_start",
+    [AXIOM_EVENT_SPEECH_END] = "speech_end",
+    [AXIOM_EVENT_PARTIAL] = "partial",
+    [AXIOM_EVENT_TRANSCRIPT] = "transcript",
+    [AXIOM_EVENT_THINKING] = "thinking",
+    [AXIOM_EVENT_CARD] = "trigger_card",
+    [AXIOM_EVENT_MODEL_3D] = "load_3d_model",
+    [AXIOM_EVENT_ANSWER] = "speaking",
+    [AXIOM_EVENT_AUDIO] = "audio",
+    [AXIOM_EVENT_BARGE_IN] = "barge_in",
+    [AXIOM_EVENT_TIMINGS] = "timings",
+    [AXIOM_EVENT_ERROR] = "error",
+    [AXIOM_EVENT_IDLE] = "idle",
+    [AXIOM_EVENT_READY] = "ready_to_listen",
 };
 
 const char *axiom_event_name(int type) {
-    if (type <= 0 || type >= (int)(sizeof event_names / sizeof event_names[0]) || !event_names[type])
+    if (type <= 0 || type >= (int)(sizeof event_names / sizeof event_names[0]) ||
+        !event_names[type])
         return "unknown";
     return event_names[type];
 }
@@ -48,7 +57,8 @@ const char *axiom_event_name(int type) {
 
 void voice_emit(axiom_voice *v, const axiom_event *ev) {
     pthread_mutex_lock(&v->emit_mu);
-    int stale = ev->type != AXIOM_EVENT_BARGE_IN && ev->turn && ev->turn <= atomic_load(&v->purged_turn);
+    int stale =
+        ev->type != AXIOM_EVENT_BARGE_IN && ev->turn && ev->turn <= atomic_load(&v->purged_turn);
     if (!v->closed && !stale) v->on_event(v->user, ev);
     pthread_mutex_unlock(&v->emit_mu);
 }
@@ -95,7 +105,8 @@ void voice_unref(axiom_voice *v) {
     free(v);
 }
 
-axiom_voice *axiom_voice_new(axiom_engine *e, axiom_event_fn on_event, void *user, char *err, size_t errlen) {
+axiom_voice *axiom_voice_new(axiom_engine *e, axiom_event_fn on_event, void *user, char *err,
+                             size_t errlen) {
     if (!e || !on_event) {
         snprintf(err, errlen, "axiom_voice_new: an engine and an event callback are required");
         return NULL;
@@ -164,9 +175,14 @@ static int is_closed(axiom_voice *v) {
 /* ---- options ---- */
 
 static int parse_bool(const char *s, int *out) {
-    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0) *out = 1;
-    else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0) *out = 0;
-    else return -1;
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 ||
+        strcmp(s, "on") == 0)
+        *out = 1;
+    else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0 ||
+             strcmp(s, "off") == 0)
+        *out = 0;
+    else
+        return -1;
     return 0;
 }
 
@@ -180,7 +196,8 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
         char *end = NULL;
         long r = strtol(value, &end, 10);
         if (!*value || *end || r < 8000 || r > 48000) {
-            snprintf(err, errlen, "output_rate must be a number from 8000 to 48000; kept %d", v->out_rate);
+            snprintf(err, errlen, "output_rate must be a number from 8000 to 48000; kept %d",
+                     v->out_rate);
             return -1;
         }
         pthread_mutex_lock(&v->mu);
@@ -188,7 +205,8 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
         pthread_mutex_unlock(&v->mu);
     } else if (strcmp(key, "output_format") == 0) {
         if (strcmp(value, "wav") != 0 && strcmp(value, "pcm") != 0) {
-            snprintf(err, errlen, "output_format must be \"wav\" or \"pcm\"; kept %s", v->out_pcm ? "pcm" : "wav");
+            snprintf(err, errlen, "output_format must be \"wav\" or \"pcm\"; kept %s",
+                     v->out_pcm ? "pcm" : "wav");
             return -1;
         }
         pthread_mutex_lock(&v->mu);
@@ -200,12 +218,15 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
             return -1;
         }
         pthread_mutex_lock(&v->mu);
-        if (key[0] == 'p') v->partials = b;
-        else v->timings = b;
+        if (key[0] == 'p')
+            v->partials = b;
+        else
+            v->timings = b;
         pthread_mutex_unlock(&v->mu);
     } else if (strcmp(key, "feed") == 0) {
         if (strcmp(value, "live") != 0 && strcmp(value, "wait") != 0) {
-            snprintf(err, errlen, "feed must be \"live\" (drop audio when 2 s behind) or \"wait\" (block)");
+            snprintf(err, errlen,
+                     "feed must be \"live\" (drop audio when 2 s behind) or \"wait\" (block)");
             return -1;
         }
         pthread_mutex_lock(&v->mu);
@@ -213,8 +234,9 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
         pthread_mutex_unlock(&v->mu);
     } else if (strcmp(key, "client_id") == 0) {
         if (!brain_client_id_valid(value)) {
-            snprintf(err, errlen, "client_id must be 8 to 36 letters, digits, '-' or '_'; the history stays "
-                                  "with this session");
+            snprintf(err, errlen,
+                     "client_id must be 8 to 36 letters, digits, '-' or '_'; the history stays "
+                     "with this session");
             return -1;
         }
         pthread_mutex_lock(&v->mu);
@@ -222,8 +244,10 @@ int axiom_voice_set(axiom_voice *v, const char *key, const char *value, char *er
         v->client_id_new = 1;
         pthread_mutex_unlock(&v->mu);
     } else {
-        snprintf(err, errlen, "unknown voice option \"%.60s\" (known: output_rate, output_format, partials, "
-                              "timings, client_id, feed)", key);
+        snprintf(err, errlen,
+                 "unknown voice option \"%.60s\" (known: output_rate, output_format, partials, "
+                 "timings, client_id, feed)",
+                 key);
         return -1;
     }
     return 0;
@@ -245,8 +269,10 @@ static int queue_locked(axiom_voice *v, const int16_t *pcm, size_t n) {
     c->next = NULL;
     c->n = n;
     memcpy(c->pcm, pcm, n * sizeof *pcm);
-    if (v->in_tail) v->in_tail->next = c;
-    else v->in_head = c;
+    if (v->in_tail)
+        v->in_tail->next = c;
+    else
+        v->in_head = c;
     v->in_tail = c;
     v->in_samples += n;
     return 0;
@@ -314,9 +340,13 @@ int axiom_voice_feed(axiom_voice *v, const int16_t *pcm, size_t n, int rate) {
     int rc = 0;
     for (size_t off = 0; off < n && rc >= 0;) {
         size_t k = n - off < FEED_BLOCK ? n - off : FEED_BLOCK;
-        for (size_t i = 0; i < k; i++) in[i] = pcm[off + i] / 32768.0f;
-        SRC_DATA d = {.data_in = in, .data_out = out, .input_frames = (long)k,
-                      .output_frames = (long)(sizeof out / sizeof out[0]), .src_ratio = 16000.0 / rate};
+        for (size_t i = 0; i < k; i++)
+            in[i] = pcm[off + i] / 32768.0f;
+        SRC_DATA d = {.data_in = in,
+                      .data_out = out,
+                      .input_frames = (long)k,
+                      .output_frames = (long)(sizeof out / sizeof out[0]),
+                      .src_ratio = 16000.0 / rate};
         if (src_process(v->src, &d) != 0) {
             rc = -1;
             break;
@@ -373,8 +403,8 @@ int voice_cancel_answer(axiom_voice *v, const char *why) {
     pthread_mutex_unlock(&v->mu);
     atomic_store(&v->cancel, 1);
     atomic_store(&v->play_end_ms, now_ms()); /* the client stops playback on barge_in */
-    LOG_D("voice", "session %llu: answer %llu cancelled: %s", (unsigned long long)v->id, (unsigned long long)seq,
-          why);
+    LOG_D("voice", "session %llu: answer %llu cancelled: %s", (unsigned long long)v->id,
+          (unsigned long long)seq, why);
     uint64_t cur = atomic_load(&v->purged_turn);
     while (seq > cur && !atomic_compare_exchange_weak(&v->purged_turn, &cur, seq)) {
     }
@@ -421,7 +451,8 @@ void voice_submit(axiom_voice *v, turn_input *in) {
     turn_job *j = voice_fault_hit(VOICE_FAULT_ALLOC) ? NULL : calloc(1, sizeof *j);
     if (!j) {
         turn_input_free(in);
-        voice_fail_turn(v, 0, "out_of_memory", "out of memory: the question was not answered; try again");
+        voice_fail_turn(v, 0, "out_of_memory",
+                        "out of memory: the question was not answered; try again");
         return;
     }
     axiom_event th = {.type = AXIOM_EVENT_THINKING, .text = in->spoken && in->text ? in->text : ""};
@@ -479,7 +510,8 @@ int axiom_voice_text(axiom_voice *v, const char *text, char *err, size_t errlen)
     if (!in || !in->text || voice_fault_hit(VOICE_FAULT_ALLOC)) {
         /* The question was taken; it fails through the turn's one exit (events). */
         turn_input_free(in);
-        voice_fail_turn(v, 0, "out_of_memory", "out of memory: the question was not answered; try again");
+        voice_fail_turn(v, 0, "out_of_memory",
+                        "out of memory: the question was not answered; try again");
         return 0;
     }
     in->t0_us = now_us();
@@ -510,7 +542,8 @@ int axiom_voice_wait(axiom_voice *v, int timeout_ms) {
     int rc = 0;
     pthread_mutex_lock(&v->mu);
     while (v->audio_job || v->in_head || v->turn_running || v->pending) {
-        if (timeout_ms < 0) pthread_cond_wait(&v->idle_cv, &v->mu);
+        if (timeout_ms < 0)
+            pthread_cond_wait(&v->idle_cv, &v->mu);
         else if (pthread_cond_timedwait(&v->idle_cv, &v->mu, &ts) != 0) {
             rc = v->audio_job || v->in_head || v->turn_running || v->pending;
             break;

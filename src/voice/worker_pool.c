@@ -28,7 +28,8 @@ static void *pool_main(void *arg) {
     pthread_setname_np(pthread_self(), p->name);
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->count == 0 && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
+        while (p->count == 0 && !p->stopping)
+            pthread_cond_wait(&p->cv, &p->mu);
         if (p->count == 0 && p->stopping) break;
         pool_job job = p->ring[p->head];
         p->head = (p->head + 1) % p->cap;
@@ -44,8 +45,7 @@ static void *pool_main(void *arg) {
 worker_pool *worker_pool_new(const char *name, int threads, size_t capacity, char *err,
                              size_t errlen) {
     if (threads < 1 || capacity < 1) {
-        snprintf(err, errlen, "worker pool %s: needs at least one thread and one queue slot",
-                 name);
+        snprintf(err, errlen, "worker pool %s: needs at least one thread and one queue slot", name);
         return NULL;
     }
     worker_pool *p = calloc(1, sizeof *p);
@@ -103,7 +103,9 @@ size_t worker_pool_pending(worker_pool *p) {
     return n;
 }
 
-int worker_pool_threads(const worker_pool *p) { return p->nthreads; }
+int worker_pool_threads(const worker_pool *p) {
+    return p->nthreads;
+}
 
 void worker_pool_free(worker_pool *p) {
     if (!p) return;
@@ -111,7 +113,8 @@ void worker_pool_free(worker_pool *p) {
     p->stopping = 1;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p->ring);

@@ -9,23 +9,26 @@
 #define OUT_RATE 16000
 
 struct wy_audio_in {
-    int rate, width, channels; /* the current format; 0 before the first chunk */
-    SRC_STATE *src;            /* NULL when rate is already 16 kHz */
+    int rate, width, channels;                /* the current format; 0 before the first chunk */
+    SRC_STATE *src;                           /* NULL when rate is already 16 kHz */
     unsigned char carry[4 * WY_CHANNELS_MAX]; /* start of a frame split across chunks */
     size_t ncarry;
-    float *mono, *res;         /* scratch, grown to the largest chunk */
+    float *mono, *res; /* scratch, grown to the largest chunk */
     size_t mono_cap, res_cap;
     int16_t *out;
     size_t out_cap;
 };
 
-int wy_audio_format_ok(long long rate, long long width, long long channels, char *err, size_t errlen) {
+int wy_audio_format_ok(long long rate, long long width, long long channels, char *err,
+                       size_t errlen) {
     if (rate < WY_RATE_MIN || rate > WY_RATE_MAX) {
-        snprintf(err, errlen, "rate %lld Hz: from %d to %d Hz is accepted", rate, WY_RATE_MIN, WY_RATE_MAX);
+        snprintf(err, errlen, "rate %lld Hz: from %d to %d Hz is accepted", rate, WY_RATE_MIN,
+                 WY_RATE_MAX);
         return -1;
     }
     if (width < 1 || width > 4) {
-        snprintf(err, errlen, "width %lld: 1, 2, 3 or 4 bytes per sample (signed, little-endian) is accepted",
+        snprintf(err, errlen,
+                 "width %lld: 1, 2, 3 or 4 bytes per sample (signed, little-endian) is accepted",
                  width);
         return -1;
     }
@@ -36,7 +39,9 @@ int wy_audio_format_ok(long long rate, long long width, long long channels, char
     return 0;
 }
 
-wy_audio_in *wy_audio_in_new(void) { return calloc(1, sizeof(wy_audio_in)); }
+wy_audio_in *wy_audio_in_new(void) {
+    return calloc(1, sizeof(wy_audio_in));
+}
 
 void wy_audio_in_free(wy_audio_in *a) {
     if (!a) return;
@@ -50,7 +55,8 @@ void wy_audio_in_free(wy_audio_in *a) {
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
     size_t nc = *cap ? *cap : 4096;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     void *n = realloc(*p, nc * elem);
     if (!n) return -1;
     *p = n;
@@ -66,11 +72,13 @@ static float sample_at(const unsigned char *s, int width) {
     case 2:
         return (float)(int16_t)(uint16_t)(s[0] | (s[1] << 8)) / 32768.0f;
     case 3: {
-        int32_t v = (int32_t)((uint32_t)s[0] << 8 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 24) >> 8;
+        int32_t v =
+            (int32_t)((uint32_t)s[0] << 8 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 24) >> 8;
         return (float)v / 8388608.0f;
     }
     default: {
-        int32_t v = (int32_t)((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24);
+        int32_t v = (int32_t)((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
+                              (uint32_t)s[3] << 24);
         return (float)((double)v / 2147483648.0);
     }
     }
@@ -97,8 +105,8 @@ static int set_format(wy_audio_in *a, int rate, int width, int channels, char *e
 }
 
 /* mono[0..n) at the current rate -> a->out at 16 kHz. */
-static int resample(wy_audio_in *a, size_t n, int last, const int16_t **out, size_t *nout, char *err,
-                    size_t errlen) {
+static int resample(wy_audio_in *a, size_t n, int last, const int16_t **out, size_t *nout,
+                    char *err, size_t errlen) {
     const float *src = a->mono;
     size_t m = n;
     if (a->src) {
@@ -130,8 +138,8 @@ oom:
     return -1;
 }
 
-int wy_audio_in_convert(wy_audio_in *a, int rate, int width, int channels, const unsigned char *pcm, size_t len,
-                        const int16_t **out, size_t *nout, char *err, size_t errlen) {
+int wy_audio_in_convert(wy_audio_in *a, int rate, int width, int channels, const unsigned char *pcm,
+                        size_t len, const int16_t **out, size_t *nout, char *err, size_t errlen) {
     *out = NULL;
     *nout = 0;
     if (set_format(a, rate, width, channels, err, errlen) != 0) return -1;
@@ -148,13 +156,15 @@ int wy_audio_in_convert(wy_audio_in *a, int rate, int width, int channels, const
         memcpy(a->carry + a->ncarry, pcm, need);
         used = need;
         float sum = 0;
-        for (int c = 0; c < channels; c++) sum += sample_at(a->carry + (size_t)c * (size_t)width, width);
+        for (int c = 0; c < channels; c++)
+            sum += sample_at(a->carry + (size_t)c * (size_t)width, width);
         a->mono[k++] = sum / (float)channels;
         a->ncarry = 0;
     }
     for (; k < frames; k++, used += frame) {
         float sum = 0;
-        for (int c = 0; c < channels; c++) sum += sample_at(pcm + used + (size_t)c * (size_t)width, width);
+        for (int c = 0; c < channels; c++)
+            sum += sample_at(pcm + used + (size_t)c * (size_t)width, width);
         a->mono[k] = sum / (float)channels;
     }
     memcpy(a->carry + a->ncarry, pcm + used, len - used); /* less than one frame */

@@ -21,15 +21,16 @@ typedef struct wy_audio_in wy_audio_in;
 
 /* 0 when (rate, width, channels) can be converted, else -1 with err naming the field
  * and what is allowed. */
-int wy_audio_format_ok(long long rate, long long width, long long channels, char *err, size_t errlen);
+int wy_audio_format_ok(long long rate, long long width, long long channels, char *err,
+                       size_t errlen);
 
 wy_audio_in *wy_audio_in_new(void);
 void wy_audio_in_free(wy_audio_in *a);
 /* Converts one chunk (format checked by wy_audio_format_ok). *out points to the
  * converter's own buffer, valid until the next call; *nout samples at 16 kHz. Returns
  * 0, or -1 with err (out of memory, resampler failure). */
-int wy_audio_in_convert(wy_audio_in *a, int rate, int width, int channels, const unsigned char *pcm, size_t len,
-                        const int16_t **out, size_t *nout, char *err, size_t errlen);
+int wy_audio_in_convert(wy_audio_in *a, int rate, int width, int channels, const unsigned char *pcm,
+                        size_t len, const int16_t **out, size_t *nout, char *err, size_t errlen);
 /* Forgets the stream so far (a new utterance starts clean). */
 void wy_audio_in_reset(wy_audio_in *a);
 /* The resampler's tail at the end of the stream (call once at audio-stop). */

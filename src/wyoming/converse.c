@@ -59,7 +59,8 @@ wy_convo_table *wy_convos_new(int max) {
 
 void wy_convos_free(wy_convo_table *t) {
     if (!t) return;
-    for (int i = 0; i < t->max; i++) axiom_session_free(t->v[i].session);
+    for (int i = 0; i < t->max; i++)
+        axiom_session_free(t->v[i].session);
     pthread_mutex_destroy(&t->mu);
     free(t->v);
     free(t);
@@ -68,7 +69,8 @@ void wy_convos_free(wy_convo_table *t) {
 /* The conversation's slot, marked busy, created (evicting the least recently used
  * idle one) when new. NULL with err when it is answering on another connection or
  * every slot is busy. */
-static wy_convo *convo_take(wy_convo_table *t, axiom_engine *e, const char *id, char *err, size_t errlen) {
+static wy_convo *convo_take(wy_convo_table *t, axiom_engine *e, const char *id, char *err,
+                            size_t errlen) {
     pthread_mutex_lock(&t->mu);
     wy_convo *hit = NULL, *lru = NULL, *fresh = NULL;
     for (int i = 0; i < t->max && !hit; i++) {
@@ -82,18 +84,23 @@ static wy_convo *convo_take(wy_convo_table *t, axiom_engine *e, const char *id, 
         }
     }
     if (hit && hit->busy) {
-        snprintf(err, errlen, "conversation '%.60s' is answering another request; try again when it is done", id);
+        snprintf(err, errlen,
+                 "conversation '%.60s' is answering another request; try again when it is done",
+                 id);
         hit = NULL;
     } else if (!hit) {
         wy_convo *slot = fresh ? fresh : lru;
         if (!slot) {
-            snprintf(err, errlen, "busy: all %d conversations (wyoming.conversations) are answering", t->max);
+            snprintf(err, errlen,
+                     "busy: all %d conversations (wyoming.conversations) are answering", t->max);
         } else {
             if (slot == lru) LOG_D("wyoming", "conversation '%s' evicted for '%s'", lru->id, id);
             axiom_session_free(slot->session);
             slot->session = axiom_session_new(e);
-            if (!slot->session) snprintf(err, errlen, "out of memory for a conversation");
-            else str_copy(slot->id, sizeof slot->id, id);
+            if (!slot->session)
+                snprintf(err, errlen, "out of memory for a conversation");
+            else
+                str_copy(slot->id, sizeof slot->id, id);
             hit = slot->session ? slot : NULL;
         }
     }
@@ -160,8 +167,8 @@ static const char *request_text(wy_conn *c, const wy_event *ev) {
         return NULL;
     }
     if (strlen(text) > WY_TEXT_MAX) {
-        wy_send_error(c, "bad_request", "%s: text of %zu bytes; at most %d are answered", ev->type, strlen(text),
-                      WY_TEXT_MAX);
+        wy_send_error(c, "bad_request", "%s: text of %zu bytes; at most %d are answered", ev->type,
+                      strlen(text), WY_TEXT_MAX);
         return NULL;
     }
     return text;
@@ -175,14 +182,17 @@ static int on_transcript(wy_conn *c, const wy_event *ev) {
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(ev->data, "context");
     const char *id = cJSON_IsObject(ctx) ? wy_data_str(ctx, "conversation_id", NULL) : NULL;
     if (id && (!*id || strlen(id) > CONVO_ID_MAX))
-        return wy_send_error(c, "bad_request", "context.conversation_id: 1 to %d characters", CONVO_ID_MAX);
+        return wy_send_error(c, "bad_request", "context.conversation_id: 1 to %d characters",
+                             CONVO_ID_MAX);
     char err[400] = "";
     wy_convo *convo = NULL;
     axiom_session *session = NULL;
     if (id) {
         convo = convo_take(srv->convos, e, id, err, sizeof err);
-        if (convo) session = convo->session;
-        else return wy_send_error(c, "busy", "%s", err);
+        if (convo)
+            session = convo->session;
+        else
+            return wy_send_error(c, "busy", "%s", err);
     } else {
         session = axiom_session_new(e);
         if (!session) return not_handled(c, "AXIOM's brain is not available (see its log)", NULL);
@@ -192,10 +202,12 @@ static int on_transcript(wy_conn *c, const wy_event *ev) {
     /* The flag is an atomic int that stop and on_sentence store to; axiom_ask reads it
      * through a plain volatile int, which it is (see brain_api.c). */
     _Static_assert(sizeof(atomic_int) == sizeof(int), "atomic_int is a plain int");
-    int rc = axiom_ask(e, session, text, on_sentence, &as, (const volatile int *)(const void *)&c->cancel, &r, err,
-                       sizeof err);
-    if (convo) convo_give(srv->convos, convo);
-    else axiom_session_free(session);
+    int rc = axiom_ask(e, session, text, on_sentence, &as,
+                       (const volatile int *)(const void *)&c->cancel, &r, err, sizeof err);
+    if (convo)
+        convo_give(srv->convos, convo);
+    else
+        axiom_session_free(session);
     if (c->dead || atomic_load(&c->cancel)) {
         if (rc == 0) axiom_reply_free(&r);
         return -1;
@@ -225,8 +237,9 @@ static int on_transcript(wy_conn *c, const wy_event *ev) {
         }
         if (out == 0) out = wy_send(c, "handled-stop", NULL, NULL, 0);
     }
-    LOG_D("wyoming", "connection %llu: answered \"%.80s\" by %s (%s, %.2f) in %.1f ms", (unsigned long long)c->id,
-          text, r.path, r.intent, r.confidence, (double)r.total_us / 1000.0);
+    LOG_D("wyoming", "connection %llu: answered \"%.80s\" by %s (%s, %.2f) in %.1f ms",
+          (unsigned long long)c->id, text, r.path, r.intent, r.confidence,
+          (double)r.total_us / 1000.0);
     axiom_reply_free(&r);
     return out;
 }
@@ -235,7 +248,9 @@ static int on_recognize(wy_conn *c, const wy_event *ev) {
     axiom_engine *e = c->srv->engine;
     const char *text = request_text(c, ev);
     if (!text) return c->dead ? -1 : 0;
-    if (!e->brain) return wy_send_error(c, "brain_unavailable", "AXIOM's brain is not available (see its log)");
+    if (!e->brain)
+        return wy_send_error(c, "brain_unavailable",
+                             "AXIOM's brain is not available (see its log)");
     brain_session *s = brain_session_new(e->brain);
     if (!s) return wy_send_error(c, "brain_failed", "out of memory");
     brain_assessment a;
@@ -247,12 +262,14 @@ static int on_recognize(wy_conn *c, const wy_event *ev) {
     brain_session_free(s);
     int recognised = rc == 0 && a.intent[0] && strcmp(a.intent, "unknown") != 0 && a.spoken_ok;
     if (recognised)
-        rc = brain_match_describe(e->brain, a.item, a.fast_path ? a.template_index : -1, &names, err, sizeof err);
+        rc = brain_match_describe(e->brain, a.item, a.fast_path ? a.template_index : -1, &names,
+                                  err, sizeof err);
     if (rc != 0) return wy_send_error(c, "brain_failed", "intent recognition failed: %s", err);
     if (!recognised) {
         cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "text", a.intent[0] ? "That is not something the knowledge pack covers."
-                                                       : NOTHING_TO_ANSWER);
+        cJSON_AddStringToObject(d, "text",
+                                a.intent[0] ? "That is not something the knowledge pack covers."
+                                            : NOTHING_TO_ANSWER);
         return wy_send(c, "not-recognized", d, NULL, 0);
     }
     cJSON *d = cJSON_CreateObject();

@@ -51,7 +51,8 @@ static void group_cb(AvahiEntryGroup *g, AvahiEntryGroupState st, void *user) {
     switch (st) {
     case AVAHI_ENTRY_GROUP_ESTABLISHED:
         d->state = "advertised";
-        LOG_I("wyoming", "advertised as '%s' (%s, port %d) for zeroconf discovery", d->name, SERVICE_TYPE, d->port);
+        LOG_I("wyoming", "advertised as '%s' (%s, port %d) for zeroconf discovery", d->name,
+              SERVICE_TYPE, d->port);
         break;
     case AVAHI_ENTRY_GROUP_COLLISION: {
         char *n = avahi_alternative_service_name(d->name);
@@ -59,8 +60,8 @@ static void group_cb(AvahiEntryGroup *g, AvahiEntryGroupState st, void *user) {
         avahi_free(d->name);
         d->name = n;
         avahi_entry_group_reset(g);
-        if (avahi_entry_group_add_service(g, d->iface, d->proto, 0, d->name, SERVICE_TYPE, NULL, NULL,
-                                          (uint16_t)d->port, NULL) == 0)
+        if (avahi_entry_group_add_service(g, d->iface, d->proto, 0, d->name, SERVICE_TYPE, NULL,
+                                          NULL, (uint16_t)d->port, NULL) == 0)
             avahi_entry_group_commit(g);
         break;
     }
@@ -84,8 +85,8 @@ static void register_service(wy_discovery *d, AvahiClient *c) {
     /* A name another service of this host holds is refused at once (a collision on the
      * network is reported later, to group_cb): take Avahi's alternative and retry. */
     for (int tries = 0;; tries++) {
-        e = avahi_entry_group_add_service(d->group, d->iface, d->proto, 0, d->name, SERVICE_TYPE, NULL, NULL,
-                                          (uint16_t)d->port, NULL);
+        e = avahi_entry_group_add_service(d->group, d->iface, d->proto, 0, d->name, SERVICE_TYPE,
+                                          NULL, NULL, (uint16_t)d->port, NULL);
         if (e != AVAHI_ERR_COLLISION || tries >= 20) break;
         char *n = avahi_alternative_service_name(d->name);
         LOG_W("wyoming", "zeroconf name '%s' is taken on this host; using '%s'", d->name, n);
@@ -129,10 +130,13 @@ static void client_cb(AvahiClient *c, AvahiClientState st, void *user) {
 static void create_client(wy_discovery *d) {
     int e = 0;
     d->state = "waiting for the Avahi daemon";
-    d->client = avahi_client_new(avahi_threaded_poll_get(d->poll), AVAHI_CLIENT_NO_FAIL, client_cb, d, &e);
+    d->client =
+        avahi_client_new(avahi_threaded_poll_get(d->poll), AVAHI_CLIENT_NO_FAIL, client_cb, d, &e);
     if (!d->client) {
         d->state = "unavailable";
-        LOG_W("wyoming", "zeroconf discovery unavailable: %s (Home Assistant can still add AXIOM by host and port)",
+        LOG_W("wyoming",
+              "zeroconf discovery unavailable: %s (Home Assistant can still add AXIOM by host and "
+              "port)",
               avahi_strerror(e));
     }
 }
@@ -204,7 +208,8 @@ const char *wy_discovery_state(wy_discovery *d) {
 void wy_discovery_stop(wy_discovery *d) {
     if (!d) return;
     avahi_threaded_poll_stop(d->poll); /* joins the poll thread: no callback after this */
-    if (d->client) avahi_client_free(d->client); /* frees the entry group: the service is withdrawn */
+    if (d->client)
+        avahi_client_free(d->client); /* frees the entry group: the service is withdrawn */
     avahi_threaded_poll_free(d->poll);
     avahi_free(d->name);
     free(d);

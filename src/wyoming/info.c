@@ -24,14 +24,17 @@ static cJSON *attribution(const char *name, const char *url) {
 }
 
 /* An Artifact: name, attribution, installed, description, version (NULL = null). */
-static cJSON *artifact(const char *name, cJSON *attr, const char *description, const char *version) {
+static cJSON *artifact(const char *name, cJSON *attr, const char *description,
+                       const char *version) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", name);
     cJSON_AddItemToObject(o, "attribution", attr);
     cJSON_AddBoolToObject(o, "installed", 1);
     cJSON_AddStringToObject(o, "description", description);
-    if (version) cJSON_AddStringToObject(o, "version", version);
-    else cJSON_AddNullToObject(o, "version");
+    if (version)
+        cJSON_AddStringToObject(o, "version", version);
+    else
+        cJSON_AddNullToObject(o, "version");
     return o;
 }
 
@@ -53,9 +56,10 @@ static cJSON *asr_program(wyoming_server *srv) {
         const char *lm = config_str(cfg, "stt.lm");
         snprintf(name, sizeof name, "pocketsphinx-%s", lm);
         snprintf(desc, sizeof desc, "PocketSphinx with %s",
-                 strcmp(lm, "domain") == 0  ? "a language model built from the knowledge pack"
-                 : strcmp(lm, "mixed") == 0 ? "the knowledge pack's language model mixed with general English"
-                                            : "the stock 20k-word English model");
+                 strcmp(lm, "domain") == 0 ? "a language model built from the knowledge pack"
+                 : strcmp(lm, "mixed") == 0
+                     ? "the knowledge pack's language model mixed with general English"
+                     : "the stock 20k-word English model");
         attr = attribution("CMU Sphinx", "https://cmusphinx.github.io/");
     } else {
         snprintf(name, sizeof name, "%s-%s", backend, config_str(cfg, "stt.sherpa_model_type"));
@@ -102,9 +106,11 @@ static cJSON *tts_program(wyoming_server *srv) {
     if (sherpa) {
         char name[64], desc[160];
         snprintf(name, sizeof name, "sherpa-%s", sherpa);
-        snprintf(desc, sizeof desc, "sherpa-onnx %s voice from tts.sherpa_model_dir (speaker: a number)", sherpa);
-        cJSON *v = artifact(name, attribution("k2-fsa sherpa-onnx", "https://github.com/k2-fsa/sherpa-onnx"), desc,
-                            NULL);
+        snprintf(desc, sizeof desc,
+                 "sherpa-onnx %s voice from tts.sherpa_model_dir (speaker: a number)", sherpa);
+        cJSON *v = artifact(
+            name, attribution("k2-fsa sherpa-onnx", "https://github.com/k2-fsa/sherpa-onnx"), desc,
+            NULL);
         add_languages(v);
         cJSON_AddItemToArray(voices, v);
     } else {
@@ -115,7 +121,8 @@ static cJSON *tts_program(wyoming_server *srv) {
             snprintf(name, sizeof name, "%.*s", (int)(n < 31 ? n : 31), s);
             snprintf(desc, sizeof desc, "flite voice %s%s", name,
                      strcmp(name, def) == 0 ? " (AXIOM's configured voice)" : "");
-            cJSON *v = artifact(name, attribution("CMU Flite", "http://www.festvox.org/flite/"), desc, NULL);
+            cJSON *v = artifact(name, attribution("CMU Flite", "http://www.festvox.org/flite/"),
+                                desc, NULL);
             add_languages(v);
             cJSON_AddItemToArray(voices, v);
             if (!bar) break;
@@ -126,7 +133,8 @@ static cJSON *tts_program(wyoming_server *srv) {
     return p;
 }
 
-int wy_voice_pick(wyoming_server *srv, const cJSON *data, char *voice, size_t voicelen, char *err, size_t errlen) {
+int wy_voice_pick(wyoming_server *srv, const cJSON *data, char *voice, size_t voicelen, char *err,
+                  size_t errlen) {
     voice[0] = '\0';
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "voice");
     const char *name = cJSON_IsObject(v) ? wy_data_str(v, "name", NULL) : NULL;
@@ -160,11 +168,13 @@ int wy_voice_pick(wyoming_server *srv, const cJSON *data, char *voice, size_t vo
 }
 
 static cJSON *handle_program(void) {
-    cJSON *p = program("AXIOM's brain as a conversation agent: answers about the knowledge pack's items, "
-                       "with the history of each conversation");
+    cJSON *p =
+        program("AXIOM's brain as a conversation agent: answers about the knowledge pack's items, "
+                "with the history of each conversation");
     cJSON *models = cJSON_AddArrayToObject(p, "models");
-    cJSON *m = artifact("axiom-brain", attribution("AXIOM", ""),
-                        "templates, retrieval over the pack's facts, and the language model when one is set", NULL);
+    cJSON *m = artifact(
+        "axiom-brain", attribution("AXIOM", ""),
+        "templates, retrieval over the pack's facts, and the language model when one is set", NULL);
     add_languages(m);
     cJSON_AddItemToArray(models, m);
     cJSON_AddBoolToObject(p, "supports_handled_streaming", 1);
@@ -176,8 +186,10 @@ static cJSON *intent_program(void) {
     char desc[400] = "the knowledge pack's intent classifier; intents:";
     size_t n = strlen(desc);
     for (int i = 0; i < INTENT_NCLASSES && n < sizeof desc; i++)
-        n += (size_t)snprintf(desc + n, sizeof desc - n, "%s %s", i ? "," : "", intent_label_name((intent_label)i));
-    cJSON *p = program("AXIOM intent recognition: the pack's intents, with the item a question is about");
+        n += (size_t)snprintf(desc + n, sizeof desc - n, "%s %s", i ? "," : "",
+                              intent_label_name((intent_label)i));
+    cJSON *p =
+        program("AXIOM intent recognition: the pack's intents, with the item a question is about");
     cJSON *models = cJSON_AddArrayToObject(p, "models");
     cJSON *m = artifact("axiom-intents", attribution("AXIOM", ""), desc, NULL);
     add_languages(m);

@@ -63,7 +63,8 @@ static int listen_on(const char *host, int port, char *err, size_t errlen) {
     }
     freeaddrinfo(res);
     if (fd < 0)
-        snprintf(err, errlen, "cannot listen on %s:%d for Wyoming (port in use, or address not on this machine)",
+        snprintf(err, errlen,
+                 "cannot listen on %s:%d for Wyoming (port in use, or address not on this machine)",
                  host, port);
     return fd;
 }
@@ -161,7 +162,8 @@ static void admit(wyoming_server *srv, int fd) {
     /* Only this thread adds connections, so the count cannot grow between the check
      * and the add below. */
     if (n >= srv->max_conns) {
-        snprintf(why, sizeof why, "busy: %d Wyoming connections in use (wyoming.max_connections); try again later",
+        snprintf(why, sizeof why,
+                 "busy: %d Wyoming connections in use (wyoming.max_connections); try again later",
                  n);
         refuse(srv, fd, why);
         return;
@@ -205,7 +207,8 @@ static void *accept_main(void *arg) {
     wyoming_server *srv = arg;
     pthread_setname_np(pthread_self(), "axiom-wy-accept");
     for (;;) {
-        struct pollfd p[2] = {{.fd = srv->fd, .events = POLLIN}, {.fd = srv->wake[0], .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = srv->fd, .events = POLLIN},
+                              {.fd = srv->wake[0], .events = POLLIN}};
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR) continue;
             LOG_E("wyoming", "accept loop: poll: %s", strerror(errno));
@@ -231,8 +234,8 @@ static void *accept_main(void *arg) {
     return NULL;
 }
 
-wyoming_server *wyoming_start(axiom_engine *engine, const axiom_config *cfg, const wyoming_admission *adm,
-                              char *err, size_t errlen) {
+wyoming_server *wyoming_start(axiom_engine *engine, const axiom_config *cfg,
+                              const wyoming_admission *adm, char *err, size_t errlen) {
     const char *host = config_str(cfg, "wyoming.host");
     int port = (int)config_int(cfg, "wyoming.port");
     if (port <= 0) {
@@ -240,11 +243,12 @@ wyoming_server *wyoming_start(axiom_engine *engine, const axiom_config *cfg, con
         return NULL;
     }
     if (!host_is_loopback(host) && !config_bool(cfg, "wyoming.allow_remote")) {
-        snprintf(err, errlen,
-                 "wyoming.host = %s is reachable from other machines, and the Wyoming protocol has no "
-                 "authentication: set wyoming.allow_remote = true to accept that (only on a network you "
-                 "trust), or listen on 127.0.0.1",
-                 host);
+        snprintf(
+            err, errlen,
+            "wyoming.host = %s is reachable from other machines, and the Wyoming protocol has no "
+            "authentication: set wyoming.allow_remote = true to accept that (only on a network you "
+            "trust), or listen on 127.0.0.1",
+            host);
         return NULL;
     }
     if (strlen(host) >= 64) {
@@ -309,8 +313,8 @@ wyoming_server *wyoming_start(axiom_engine *engine, const axiom_config *cfg, con
         }
         w->disc = wy_discovery_start(name, host, w->port, &w->disc_state);
     }
-    LOG_I("wyoming", "listening on tcp://%s:%d (max %d connections; discovery: %s)", host, w->port, w->max_conns,
-          w->disc ? wy_discovery_state(w->disc) : w->disc_state);
+    LOG_I("wyoming", "listening on tcp://%s:%d (max %d connections; discovery: %s)", host, w->port,
+          w->max_conns, w->disc ? wy_discovery_state(w->disc) : w->disc_state);
     return w;
 fail:
     if (w->fd >= 0) close(w->fd);
@@ -323,7 +327,9 @@ fail:
     return NULL;
 }
 
-int wyoming_port(const wyoming_server *w) { return w ? w->port : 0; }
+int wyoming_port(const wyoming_server *w) {
+    return w ? w->port : 0;
+}
 
 int wyoming_connections(wyoming_server *w) {
     if (!w) return 0;
@@ -357,7 +363,8 @@ void wyoming_stop(wyoming_server *w) {
         atomic_store(&c->cancel, 1);
         shutdown(c->fd, SHUT_RDWR);
     }
-    while (w->nconns > 0 || w->nrefusing > 0) pthread_cond_wait(&w->cv, &w->mu);
+    while (w->nconns > 0 || w->nrefusing > 0)
+        pthread_cond_wait(&w->cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
     close(w->wake[0]);
     close(w->wake[1]);

@@ -52,15 +52,18 @@ int wy_send_error(wy_conn *c, const char *code, const char *fmt, ...) {
 static int on_ping(wy_conn *c, const wy_event *ev) {
     cJSON *d = cJSON_CreateObject();
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev->data, "text");
-    if (cJSON_IsString(t)) cJSON_AddStringToObject(d, "text", t->valuestring);
-    else cJSON_AddNullToObject(d, "text");
+    if (cJSON_IsString(t))
+        cJSON_AddStringToObject(d, "text", t->valuestring);
+    else
+        cJSON_AddNullToObject(d, "text");
     return wy_send(c, "pong", d, NULL, 0);
 }
 
 /* The event types each handler takes. */
-static const char *const asr_types[] = {"transcribe", "audio-start", "audio-chunk", "audio-stop", NULL};
-static const char *const tts_types[] = {"synthesize", "synthesize-start", "synthesize-chunk", "synthesize-stop",
+static const char *const asr_types[] = {"transcribe", "audio-start", "audio-chunk", "audio-stop",
                                         NULL};
+static const char *const tts_types[] = {"synthesize", "synthesize-start", "synthesize-chunk",
+                                        "synthesize-stop", NULL};
 static const char *const converse_types[] = {"transcript", "intent", "recognize", NULL};
 
 static int one_of(const char *type, const char *const *list) {
@@ -77,15 +80,16 @@ static int dispatch(wy_conn *c, const wy_event *ev) {
     if (one_of(t, tts_types)) return wy_tts_event(c, ev);
     if (one_of(t, converse_types)) return wy_converse_event(c, ev);
     if (strcmp(t, "error") == 0) { /* a client telling us something failed: nothing to answer */
-        LOG_I("wyoming", "connection %llu: the client reports an error: %.200s", (unsigned long long)c->id,
-              wy_data_str(ev->data, "text", ""));
+        LOG_I("wyoming", "connection %llu: the client reports an error: %.200s",
+              (unsigned long long)c->id, wy_data_str(ev->data, "text", ""));
         return 0;
     }
-    return wy_send_error(c, "unknown_event",
-                         "AXIOM does not offer '%s': it answers describe, ping, transcribe with audio-start/"
-                         "-chunk/-stop, synthesize (and -start/-chunk/-stop), transcript (to answer) and "
-                         "recognize",
-                         t);
+    return wy_send_error(
+        c, "unknown_event",
+        "AXIOM does not offer '%s': it answers describe, ping, transcribe with audio-start/"
+        "-chunk/-stop, synthesize (and -start/-chunk/-stop), transcript (to answer) and "
+        "recognize",
+        t);
 }
 
 void *wy_conn_main(void *arg) {
@@ -99,7 +103,9 @@ void *wy_conn_main(void *arg) {
         wy_status st = wy_read_event(&c->rd, &srv->lim, srv->idle_timeout_ms, &ev, err, sizeof err);
         if (st == WY_EOF) break;
         if (st != WY_OK) {
-            const char *code = st == WY_TOO_BIG ? "too_big" : st == WY_TIMEOUT ? "timeout" : "bad_event";
+            const char *code = st == WY_TOO_BIG   ? "too_big"
+                               : st == WY_TIMEOUT ? "timeout"
+                                                  : "bad_event";
             if (st != WY_IO && !atomic_load(&c->cancel)) {
                 LOG_I("wyoming", "connection %llu closed: %s", (unsigned long long)c->id, err);
                 wy_send_error(c, code, "%s", err);

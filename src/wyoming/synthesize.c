@@ -24,10 +24,10 @@
 #define CHUNK_SAMPLES 1024
 
 struct wy_tts {
-    int streaming;   /* between synthesize-start and synthesize-stop */
-    int ssml;        /* the stream's text_format is "ssml": each sentence's tags are dropped */
-    char voice[64];  /* "" = the configured voice */
-    char *text;      /* streamed text not spoken yet */
+    int streaming;  /* between synthesize-start and synthesize-stop */
+    int ssml;       /* the stream's text_format is "ssml": each sentence's tags are dropped */
+    char voice[64]; /* "" = the configured voice */
+    char *text;     /* streamed text not spoken yet */
     size_t len, cap;
 };
 
@@ -42,9 +42,12 @@ static void strip_tags(char *s) {
     char *w = s;
     int in_tag = 0;
     for (char *r = s; *r; r++) {
-        if (*r == '<') in_tag = 1;
-        else if (*r == '>' && in_tag) in_tag = 0;
-        else if (!in_tag) *w++ = *r;
+        if (*r == '<')
+            in_tag = 1;
+        else if (*r == '>' && in_tag)
+            in_tag = 0;
+        else if (!in_tag)
+            *w++ = *r;
     }
     *w = '\0';
 }
@@ -59,8 +62,8 @@ static cJSON *format_json(int rate, long long timestamp_ms) {
 }
 
 typedef struct {
-    int started;          /* audio-start sent */
-    long long samples;    /* sent since it */
+    int started;       /* audio-start sent */
+    long long samples; /* sent since it */
 } audio_out;
 
 static int out_start(wy_conn *c, audio_out *o) {
@@ -80,21 +83,23 @@ static int out_stop(wy_conn *c, audio_out *o) {
 
 /* Synthesises one sentence and sends its audio in chunks. Returns 0, 1 when it failed
  * and an error event was sent (the connection goes on), -1 to close. */
-static int speak(wy_conn *c, const char *voice, const char *text, size_t len, int ssml, audio_out *o) {
+static int speak(wy_conn *c, const char *voice, const char *text, size_t len, int ssml,
+                 audio_out *o) {
     wyoming_server *srv = c->srv;
     char *sentence = strndup(text, len);
     if (!sentence) return wy_send_error(c, "tts_failed", "out of memory") ? -1 : 1;
     if (ssml) strip_tags(sentence);
     tts_audio a;
     char err[300] = "";
-    int rc = tts_synth(srv->engine->tts, sentence, *voice ? voice : NULL, srv->out_rate, &c->cancel, &a, err,
-                       sizeof err);
+    int rc = tts_synth(srv->engine->tts, sentence, *voice ? voice : NULL, srv->out_rate, &c->cancel,
+                       &a, err, sizeof err);
     free(sentence);
     if (rc == 1) return -1; /* cancelled: the server is stopping */
     if (rc != 0) {
         /* Close the audio begun, so a client waiting for audio-stop is not left hanging. */
         int stop = o->started ? out_stop(c, o) : 0;
-        if (stop != 0 || wy_send_error(c, "tts_failed", "speech synthesis failed: %s", err) != 0) return -1;
+        if (stop != 0 || wy_send_error(c, "tts_failed", "speech synthesis failed: %s", err) != 0)
+            return -1;
         return 1;
     }
     if (out_start(c, o) != 0) {
@@ -110,8 +115,9 @@ static int speak(wy_conn *c, const char *voice, const char *text, size_t len, in
             buf[2 * k] = (unsigned char)(v & 0xff);
             buf[2 * k + 1] = (unsigned char)(v >> 8);
         }
-        fail = wy_send(c, "audio-chunk", format_json(srv->out_rate, o->samples * 1000 / srv->out_rate), buf,
-                       n * 2) != 0;
+        fail =
+            wy_send(c, "audio-chunk", format_json(srv->out_rate, o->samples * 1000 / srv->out_rate),
+                    buf, n * 2) != 0;
         o->samples += (long long)n;
     }
     tts_audio_clear(&a);
@@ -120,7 +126,8 @@ static int speak(wy_conn *c, const char *voice, const char *text, size_t len, in
 
 static int check_tts(wy_conn *c) {
     if (c->srv->engine->tts) return 0;
-    wy_send_error(c, "tts_unavailable", "speech synthesis is off on this AXIOM (tts.backend = none)");
+    wy_send_error(c, "tts_unavailable",
+                  "speech synthesis is off on this AXIOM (tts.backend = none)");
     return -1;
 }
 
@@ -138,7 +145,8 @@ static int on_synthesize(wy_conn *c, const wy_event *ev) {
     audio_out o = {0};
     size_t pos = 0, start, len;
     int rc = 0;
-    while (rc == 0 && tts_sentence_next(copy, &pos, &start, &len)) rc = speak(c, voice, copy + start, len, 0, &o);
+    while (rc == 0 && tts_sentence_next(copy, &pos, &start, &len))
+        rc = speak(c, voice, copy + start, len, 0, &o);
     free(copy);
     if (rc != 0) return rc < 0 ? -1 : 0;
     return out_stop(c, &o);
@@ -164,7 +172,8 @@ static int speak_ready(wy_conn *c, wy_tts *t, int final) {
 }
 
 int wy_tts_event(wy_conn *c, const wy_event *ev) {
-    if (!c->tts && !(c->tts = calloc(1, sizeof *c->tts))) return wy_send_error(c, "tts_failed", "out of memory");
+    if (!c->tts && !(c->tts = calloc(1, sizeof *c->tts)))
+        return wy_send_error(c, "tts_failed", "out of memory");
     wy_tts *t = c->tts;
     const char *type = ev->type;
     if (strcmp(type, "synthesize") == 0) {
@@ -183,17 +192,20 @@ int wy_tts_event(wy_conn *c, const wy_event *ev) {
         return 0;
     }
     if (!t->streaming)
-        return wy_send_error(c, "out_of_order", "%s without synthesize-start: send synthesize-start first", type);
+        return wy_send_error(c, "out_of_order",
+                             "%s without synthesize-start: send synthesize-start first", type);
     if (strcmp(type, "synthesize-chunk") == 0) {
         const char *text = wy_data_str(ev->data, "text", NULL);
-        if (!text) return wy_send_error(c, "bad_request", "synthesize-chunk needs \"text\" (a string)");
+        if (!text)
+            return wy_send_error(c, "bad_request", "synthesize-chunk needs \"text\" (a string)");
         size_t n = strlen(text), max = c->srv->lim.max_json_bytes;
         if (t->len + n > max) {
             t->streaming = 0;
-            return wy_send_error(c, "too_big",
-                                 "more than %zu bytes of streamed text without the end of a sentence "
-                                 "(wyoming.max_json_bytes); the stream is dropped",
-                                 max);
+            return wy_send_error(
+                c, "too_big",
+                "more than %zu bytes of streamed text without the end of a sentence "
+                "(wyoming.max_json_bytes); the stream is dropped",
+                max);
         }
         if (t->len + n + 1 > t->cap) {
             size_t nc = t->len + n + 1 > 1024 ? t->len + n + 1 : 1024;

@@ -33,19 +33,19 @@
 #define TEXT_MAX 1024
 
 struct wy_asr {
-    int active;         /* between audio-start and audio-stop */
+    int active;                /* between audio-start and audio-stop */
     int rate, width, channels; /* audio-start's format: a chunk without its own uses it */
     wy_audio_in *conv;
     stt_stream *stt;
     stt_channel channel; /* the speaker's normalisation, kept across this connection's utterances */
-    int16_t *backlog;   /* audio kept while no decoder was free */
+    int16_t *backlog;    /* audio kept while no decoder was free */
     size_t nbacklog, backlog_cap;
-    size_t samples;     /* kept or fed this utterance (16 kHz) */
+    size_t samples; /* kept or fed this utterance (16 kHz) */
     size_t partial_at;
     int dropped_logged;
     char prev_partial[TEXT_MAX];
     char sent[TEXT_MAX]; /* the transcript-chunk texts sent so far, joined */
-    int diverged;       /* the recogniser revised a word already sent: no more chunks */
+    int diverged;        /* the recogniser revised a word already sent: no more chunks */
 };
 
 void wy_asr_free(wy_asr *a) {
@@ -72,7 +72,8 @@ static void reset_utterance(wy_asr *a) {
 static int keep(wy_asr *a, const int16_t *pcm, size_t n) {
     if (a->nbacklog + n > a->backlog_cap) {
         size_t nc = a->backlog_cap ? a->backlog_cap * 2 : 16000;
-        while (nc < a->nbacklog + n) nc *= 2;
+        while (nc < a->nbacklog + n)
+            nc *= 2;
         int16_t *nb = realloc(a->backlog, nc * sizeof *nb);
         if (!nb) return -1;
         a->backlog = nb;
@@ -103,10 +104,12 @@ static int try_begin(wyoming_server *srv, wy_asr *a, int wait_ms, char *err, siz
 static int word_at(const char *text, int i, char *w, size_t wlen) {
     const char *p = text;
     for (int k = 0;; k++) {
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         if (!*p) return 0;
         const char *e = p;
-        while (*e && *e != ' ') e++;
+        while (*e && *e != ' ')
+            e++;
         if (k == i) {
             size_t n = (size_t)(e - p) < wlen - 1 ? (size_t)(e - p) : wlen - 1;
             memcpy(w, p, n);
@@ -120,7 +123,8 @@ static int word_at(const char *text, int i, char *w, size_t wlen) {
 static int count_words(const char *text) {
     char w[TEXT_MAX];
     int n = 0;
-    while (word_at(text, n, w, sizeof w)) n++;
+    while (word_at(text, n, w, sizeof w))
+        n++;
     return n;
 }
 
@@ -135,8 +139,10 @@ static int send_words(wy_conn *c, wy_asr *a, const char *text, int from, int to)
     }
     if (!n) return 0;
     size_t have = strlen(a->sent);
-    if (have + n < sizeof a->sent) memcpy(a->sent + have, chunk, n + 1);
-    else a->diverged = 1; /* too long to track: the final transcript speaks for the rest */
+    if (have + n < sizeof a->sent)
+        memcpy(a->sent + have, chunk, n + 1);
+    else
+        a->diverged = 1; /* too long to track: the final transcript speaks for the rest */
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "text", chunk);
     return wy_send(c, "transcript-chunk", d, NULL, 0);
@@ -147,7 +153,9 @@ static int still_prefix(const wy_asr *a, const char *text) {
     char w1[TEXT_MAX], w2[TEXT_MAX];
     int n = count_words(a->sent);
     for (int i = 0; i < n; i++)
-        if (!word_at(a->sent, i, w1, sizeof w1) || !word_at(text, i, w2, sizeof w2) || strcmp(w1, w2) != 0) return 0;
+        if (!word_at(a->sent, i, w1, sizeof w1) || !word_at(text, i, w2, sizeof w2) ||
+            strcmp(w1, w2) != 0)
+            return 0;
     return 1;
 }
 
@@ -177,8 +185,9 @@ static int feed(wy_conn *c, wy_asr *a, const int16_t *pcm, size_t n) {
     if (a->samples + n > srv->max_utt_samples) {
         if (!a->dropped_logged) {
             a->dropped_logged = 1;
-            LOG_W("wyoming", "connection %llu: utterance longer than server.max_utterance_s; the rest is not "
-                             "transcribed",
+            LOG_W("wyoming",
+                  "connection %llu: utterance longer than server.max_utterance_s; the rest is not "
+                  "transcribed",
                   (unsigned long long)c->id);
         }
         n = srv->max_utt_samples > a->samples ? srv->max_utt_samples - a->samples : 0;
@@ -209,14 +218,16 @@ static int feed(wy_conn *c, wy_asr *a, const int16_t *pcm, size_t n) {
 }
 
 /* The format of an audio event: its own members, else audio-start's. */
-static int event_format(wy_conn *c, wy_asr *a, const wy_event *ev, int *rate, int *width, int *channels) {
+static int event_format(wy_conn *c, wy_asr *a, const wy_event *ev, int *rate, int *width,
+                        int *channels) {
     long long r = a->rate, w = a->width, ch = a->channels;
     wy_data_int(ev->data, "rate", &r);
     wy_data_int(ev->data, "width", &w);
     wy_data_int(ev->data, "channels", &ch);
     char err[200];
     if (!r || !w || !ch) {
-        wy_send_error(c, "bad_request", "%s needs rate, width and channels (whole numbers)", ev->type);
+        wy_send_error(c, "bad_request", "%s needs rate, width and channels (whole numbers)",
+                      ev->type);
         return -1;
     }
     if (wy_audio_format_ok(r, w, ch, err, sizeof err) != 0) {
@@ -239,8 +250,9 @@ static int on_audio_start(wy_conn *c, wy_asr *a, const wy_event *ev) {
     int rate, width, channels;
     if (event_format(c, a, ev, &rate, &width, &channels) != 0) return c->dead ? -1 : 0;
     if (!c->srv->engine->stt)
-        return wy_send_error(c, "stt_unavailable",
-                             "speech recognition is not available on this AXIOM (see its log: stt.backend)");
+        return wy_send_error(
+            c, "stt_unavailable",
+            "speech recognition is not available on this AXIOM (see its log: stt.backend)");
     a->rate = rate;
     a->width = width;
     a->channels = channels;
@@ -260,14 +272,15 @@ static int on_audio_start(wy_conn *c, wy_asr *a, const wy_event *ev) {
 
 static int on_audio_chunk(wy_conn *c, wy_asr *a, const wy_event *ev) {
     if (!a->active)
-        return wy_send_error(c, "out_of_order", "audio-chunk before audio-start: send audio-start first");
+        return wy_send_error(c, "out_of_order",
+                             "audio-chunk before audio-start: send audio-start first");
     int rate, width, channels;
     if (event_format(c, a, ev, &rate, &width, &channels) != 0) return c->dead ? -1 : 0;
     const int16_t *pcm;
     size_t n;
     char err[200];
-    if (wy_audio_in_convert(a->conv, rate, width, channels, ev->payload, ev->payload_len, &pcm, &n, err,
-                            sizeof err) != 0) {
+    if (wy_audio_in_convert(a->conv, rate, width, channels, ev->payload, ev->payload_len, &pcm, &n,
+                            err, sizeof err) != 0) {
         reset_utterance(a);
         return wy_send_error(c, "stt_failed", "audio: %s", err);
     }
@@ -293,11 +306,13 @@ static int on_audio_stop(wy_conn *c, wy_asr *a) {
     const int16_t *pcm;
     size_t n;
     char err[300] = "";
-    if (wy_audio_in_flush(a->conv, &pcm, &n, err, sizeof err) == 0 && n && feed(c, a, pcm, n) != 0) return -1;
+    if (wy_audio_in_flush(a->conv, &pcm, &n, err, sizeof err) == 0 && n && feed(c, a, pcm, n) != 0)
+        return -1;
     if (!a->active) return 0; /* feeding failed and said so */
     if (!a->stt && try_begin(c->srv, a, STT_WAIT_MS, err, sizeof err) != 0) {
         reset_utterance(a);
-        return wy_send_error(c, strstr(err, "busy") ? "busy" : "stt_failed", "speech recognition failed: %s", err);
+        return wy_send_error(c, strstr(err, "busy") ? "busy" : "stt_failed",
+                             "speech recognition failed: %s", err);
     }
     stt_result r;
     memset(&r, 0, sizeof r);
@@ -309,7 +324,8 @@ static int on_audio_stop(wy_conn *c, wy_asr *a) {
         return wy_send_error(c, "stt_failed", "speech recognition failed: %s", err);
     }
     LOG_D("wyoming", "connection %llu: transcript \"%s\" (%lld ms of audio, final in %.1f ms)",
-          (unsigned long long)c->id, r.text ? r.text : "", (long long)r.audio_ms, (double)r.finish_us / 1000.0);
+          (unsigned long long)c->id, r.text ? r.text : "", (long long)r.audio_ms,
+          (double)r.finish_us / 1000.0);
     rc = finish_stream(c, a, r.text ? r.text : "");
     stt_result_clear(&r);
     reset_utterance(a);
@@ -332,7 +348,8 @@ int wy_asr_event(wy_conn *c, const wy_event *ev) {
         /* The model and language are AXIOM's own: the only ones info lists. */
         const char *lang = wy_data_str(ev->data, "language", NULL);
         if (lang && strncmp(lang, WY_LANGUAGE, 2) != 0)
-            LOG_I("wyoming", "connection %llu: transcribe asked for language '%.20s'; AXIOM hears English",
+            LOG_I("wyoming",
+                  "connection %llu: transcribe asked for language '%.20s'; AXIOM hears English",
                   (unsigned long long)c->id, lang);
         return 0;
     }

@@ -43,7 +43,7 @@ static int wait_readable(int fd, int64_t deadline_ms) {
         }
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int n = poll(&p, 1, wait);
-        if (n > 0) return 1; /* readable, or hung up: recv says which */
+        if (n > 0) return 1;  /* readable, or hung up: recv says which */
         if (n == 0) continue; /* re-check the deadline */
         if (errno != EINTR) return -1;
     }
@@ -129,7 +129,8 @@ static wy_status read_line(wy_reader *r, size_t max, int64_t deadline_ms, char *
         if (k == 0) return at_boundary ? WY_EOF : WY_IO;
         if (k < 0) {
             if (k == WY_TIMEOUT)
-                snprintf(err, errlen, at_boundary ? "nothing received for %s" : "event not finished within %s",
+                snprintf(err, errlen,
+                         at_boundary ? "nothing received for %s" : "event not finished within %s",
                          "wyoming.idle_timeout_s");
             return (wy_status)k;
         }
@@ -139,8 +140,8 @@ static wy_status read_line(wy_reader *r, size_t max, int64_t deadline_ms, char *
 
 /* A length member of the header: absent or null is 0; otherwise a whole number from 0 to
  * max. Returns WY_OK, WY_BAD or WY_TOO_BIG (err names the member and the bound). */
-static wy_status header_length(const cJSON *hdr, const char *key, size_t max, const char *setting, size_t *out,
-                               char *err, size_t errlen) {
+static wy_status header_length(const cJSON *hdr, const char *key, size_t max, const char *setting,
+                               size_t *out, char *err, size_t errlen) {
     *out = 0;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(hdr, key);
     if (!v || cJSON_IsNull(v)) return WY_OK;
@@ -150,8 +151,8 @@ static wy_status header_length(const cJSON *hdr, const char *key, size_t max, co
         return WY_BAD;
     }
     if (d > (double)max) {
-        snprintf(err, errlen, "%s %.0f is over the %zu bytes allowed (%s); nothing of it was read", key, d, max,
-                 setting);
+        snprintf(err, errlen, "%s %.0f is over the %zu bytes allowed (%s); nothing of it was read",
+                 key, d, max, setting);
         return WY_TOO_BIG;
     }
     *out = (size_t)d;
@@ -175,13 +176,15 @@ wy_status wy_read_event(wy_reader *r, const wy_limits *lim, int timeout_ms, wy_e
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hdr, "type"));
     size_t dlen = 0, plen = 0;
     if (!type || !*type || strlen(type) >= WY_TYPE_MAX) {
-        snprintf(err, errlen, "the event header needs \"type\": a string of 1 to %d characters", WY_TYPE_MAX - 1);
+        snprintf(err, errlen, "the event header needs \"type\": a string of 1 to %d characters",
+                 WY_TYPE_MAX - 1);
         st = WY_BAD;
     } else {
-        st = header_length(hdr, "data_length", lim->max_json_bytes, "wyoming.max_json_bytes", &dlen, err, errlen);
+        st = header_length(hdr, "data_length", lim->max_json_bytes, "wyoming.max_json_bytes", &dlen,
+                           err, errlen);
         if (st == WY_OK)
-            st = header_length(hdr, "payload_length", lim->max_payload_bytes, "wyoming.max_payload_bytes", &plen,
-                               err, errlen);
+            st = header_length(hdr, "payload_length", lim->max_payload_bytes,
+                               "wyoming.max_payload_bytes", &plen, err, errlen);
     }
     cJSON *data = NULL;
     if (st == WY_OK) {
@@ -231,9 +234,12 @@ wy_status wy_read_event(wy_reader *r, const wy_limits *lim, int timeout_ms, wy_e
         ev->payload_len = plen;
     }
     if (st != WY_OK) {
-        if (st == WY_NOMEM) snprintf(err, errlen, "out of memory");
-        else if (st == WY_TIMEOUT) snprintf(err, errlen, "event not finished within wyoming.idle_timeout_s");
-        else if (st == WY_IO) snprintf(err, errlen, "the connection closed inside an event");
+        if (st == WY_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        else if (st == WY_TIMEOUT)
+            snprintf(err, errlen, "event not finished within wyoming.idle_timeout_s");
+        else if (st == WY_IO)
+            snprintf(err, errlen, "the connection closed inside an event");
         wy_event_clear(ev);
     }
     return st;
@@ -249,9 +255,11 @@ int wy_write_event(int fd, const char *type, const cJSON *data, const void *payl
     }
     /* The type is ours (a constant), never a peer's: it needs no escaping. */
     char hdr[256];
-    int hn = snprintf(hdr, sizeof hdr, "{\"type\":\"%s\",\"version\":\"%s\"", type, WY_PROTOCOL_VERSION);
+    int hn =
+        snprintf(hdr, sizeof hdr, "{\"type\":\"%s\",\"version\":\"%s\"", type, WY_PROTOCOL_VERSION);
     if (dlen) hn += snprintf(hdr + hn, sizeof hdr - (size_t)hn, ",\"data_length\":%zu", dlen);
-    if (payload && len) hn += snprintf(hdr + hn, sizeof hdr - (size_t)hn, ",\"payload_length\":%zu", len);
+    if (payload && len)
+        hn += snprintf(hdr + hn, sizeof hdr - (size_t)hn, ",\"payload_length\":%zu", len);
     hn += snprintf(hdr + hn, sizeof hdr - (size_t)hn, "}\n");
     if (hn >= (int)sizeof hdr) {
         free(dtext);

@@ -50,11 +50,11 @@ typedef struct {
 
 typedef enum {
     WY_OK = 0,
-    WY_EOF = 1,          /* the peer closed the connection between two events */
-    WY_IO = -1,          /* read failed, or the peer closed inside an event */
-    WY_TIMEOUT = -2,     /* nothing (or not enough) for timeout_ms */
-    WY_TOO_BIG = -3,     /* header line, data_length or payload_length past its bound */
-    WY_BAD = -4,         /* not an event: malformed JSON, no type, bad lengths */
+    WY_EOF = 1,      /* the peer closed the connection between two events */
+    WY_IO = -1,      /* read failed, or the peer closed inside an event */
+    WY_TIMEOUT = -2, /* nothing (or not enough) for timeout_ms */
+    WY_TOO_BIG = -3, /* header line, data_length or payload_length past its bound */
+    WY_BAD = -4,     /* not an event: malformed JSON, no type, bad lengths */
     WY_NOMEM = -5
 } wy_status;
 

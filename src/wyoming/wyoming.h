@@ -31,8 +31,8 @@ typedef struct {
  * borrowed and must outlive the server; adm is copied (NULL: no shared admission).
  * Returns NULL with err: address refused (not loopback and wyoming.allow_remote off),
  * port in use, no thread. */
-wyoming_server *wyoming_start(axiom_engine *engine, const axiom_config *cfg, const wyoming_admission *adm,
-                              char *err, size_t errlen);
+wyoming_server *wyoming_start(axiom_engine *engine, const axiom_config *cfg,
+                              const wyoming_admission *adm, char *err, size_t errlen);
 /* The port actually bound. */
 int wyoming_port(const wyoming_server *w);
 /* Connections being served now. */

@@ -34,10 +34,10 @@
 /* The language every model here speaks (the pack and the voices are English). */
 #define WY_LANGUAGE "en"
 
-typedef struct wy_asr wy_asr;             /* transcribe.c */
-typedef struct wy_tts wy_tts;             /* synthesize.c */
+typedef struct wy_asr wy_asr;                 /* transcribe.c */
+typedef struct wy_tts wy_tts;                 /* synthesize.c */
 typedef struct wy_convo_table wy_convo_table; /* converse.c */
-typedef struct wy_discovery wy_discovery; /* discovery.c */
+typedef struct wy_discovery wy_discovery;     /* discovery.c */
 typedef struct wy_conn wy_conn;
 
 struct wyoming_server {
@@ -47,23 +47,23 @@ struct wyoming_server {
     int has_adm;
     char host[64];
     int port;
-    int fd;                 /* listening socket */
-    int wake[2];            /* a byte here wakes the accept loop to stop */
+    int fd;      /* listening socket */
+    int wake[2]; /* a byte here wakes the accept loop to stop */
     pthread_t thread;
     int thread_started;
     wy_limits lim;
-    int idle_timeout_ms;    /* wyoming.idle_timeout_s */
-    int max_conns;          /* wyoming.max_connections */
-    size_t max_utt_samples; /* server.max_utterance_s at 16 kHz */
-    int out_rate;           /* tts.sample_rate: the rate of synthesised audio */
+    int idle_timeout_ms;       /* wyoming.idle_timeout_s */
+    int max_conns;             /* wyoming.max_connections */
+    size_t max_utt_samples;    /* server.max_utterance_s at 16 kHz */
+    int out_rate;              /* tts.sample_rate: the rate of synthesised audio */
     int64_t refusal_logged_ms; /* refusal log lines: one a second (accept thread only) */
     int refusals_unlogged;
 
-    pthread_mutex_t mu;     /* guards the fields below */
-    pthread_cond_t cv;      /* a connection or refusal thread ended */
-    wy_conn *conns;         /* connections being served */
+    pthread_mutex_t mu; /* guards the fields below */
+    pthread_cond_t cv;  /* a connection or refusal thread ended */
+    wy_conn *conns;     /* connections being served */
     int nconns;
-    int nrefusing;          /* refusal threads still telling a client "busy" */
+    int nrefusing; /* refusal threads still telling a client "busy" */
     int stopping;
     uint64_t next_id;
 
@@ -77,11 +77,11 @@ struct wy_conn {
     uint64_t id;
     int fd;
     wy_reader rd;
-    atomic_int cancel;      /* set by wyoming_stop: work in progress ends early */
-    int dead;               /* a write failed: the connection ends */
-    wy_asr *asr;            /* created at the first audio-start */
-    wy_tts *tts;            /* created at the first synthesize-start */
-    wy_conn *next;          /* in srv->conns (srv->mu) */
+    atomic_int cancel; /* set by wyoming_stop: work in progress ends early */
+    int dead;          /* a write failed: the connection ends */
+    wy_asr *asr;       /* created at the first audio-start */
+    wy_tts *tts;       /* created at the first synthesize-start */
+    wy_conn *next;     /* in srv->conns (srv->mu) */
 };
 
 /* ---- session.c ---- */
@@ -91,13 +91,15 @@ void *wy_conn_main(void *arg);
  * connection dead. */
 int wy_send(wy_conn *c, const char *type, cJSON *data, const void *payload, size_t len);
 /* Sends an error event {"text", "code"}. */
-int wy_send_error(wy_conn *c, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int wy_send_error(wy_conn *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- info.c ---- */
 cJSON *wy_info_json(wyoming_server *srv);
 /* The voice name given by a synthesize's data.voice, checked against the voices info
  * lists: 0 with *voice set (NULL = the configured one), or -1 with err. */
-int wy_voice_pick(wyoming_server *srv, const cJSON *data, char *voice, size_t voicelen, char *err, size_t errlen);
+int wy_voice_pick(wyoming_server *srv, const cJSON *data, char *voice, size_t voicelen, char *err,
+                  size_t errlen);
 
 /* ---- transcribe.c ---- */
 /* transcribe, audio-start, audio-chunk, audio-stop. Returns 0 (go on) or -1 (close). */

@@ -119,7 +119,8 @@ static void flood(int port, int max_sessions, hostile_result *r) {
         }
         if (ws_client_close_code(cs[i]) == 1013) r->flood_busy++;
     }
-    for (int i = 0; i < n; i++) ws_client_free(cs[i]);
+    for (int i = 0; i < n; i++)
+        ws_client_free(cs[i]);
     free(cs);
 }
 
@@ -131,7 +132,8 @@ static void slow_reader(int port, hostile_result *r) {
     if (!c) return;
     ws_client_set_rcvbuf(c, 4096);
     char hello[200];
-    snprintf(hello, sizeof hello, "{\"event\":\"hello\",\"sample_rate\":16000,\"pad\":\"%0120d\"}", 0);
+    snprintf(hello, sizeof hello, "{\"event\":\"hello\",\"sample_rate\":16000,\"pad\":\"%0120d\"}",
+             0);
     for (int i = 0; i < 20000; i++)
         if (ws_client_send_text(c, hello) != 0) break;
     /* Now drain: a dropped client sees the connection end. */
@@ -158,7 +160,8 @@ static void bytewise(int port, hostile_result *r) {
     frame[1] = (unsigned char)(0x80 | n);
     const unsigned char mask[4] = {1, 2, 3, 4};
     memcpy(frame + 2, mask, 4);
-    for (size_t i = 0; i < n; i++) frame[6 + i] = (unsigned char)msg[i] ^ mask[i & 3];
+    for (size_t i = 0; i < n; i++)
+        frame[6 + i] = (unsigned char)msg[i] ^ mask[i & 3];
     int ok = 1;
     for (size_t i = 0; i < 6 + n && ok; i++) {
         ok = ws_client_send_raw(c, frame + i, 1) == 0;
@@ -175,7 +178,8 @@ static void huge_frame(int port, hostile_result *r) {
     if (!c) return;
     const uint64_t len = 100ull << 20;
     unsigned char h[14] = {0x82, 0x80 | 127};
-    for (int i = 0; i < 8; i++) h[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)(len >> (56 - 8 * i));
     memset(h + 10, 0, 4); /* zero mask: payload bytes go as they are */
     ws_client_send_raw(c, h, sizeof h);
     size_t chunk = 1 << 20;
@@ -185,7 +189,8 @@ static void huge_frame(int port, hostile_result *r) {
     free(zeros);
     ws_msg m;
     int64_t end = wsc_now_us() + 10 * 1000000;
-    while (wsc_now_us() < end && ws_client_recv(c, 500, &m) >= 0) {}
+    while (wsc_now_us() < end && ws_client_recv(c, 500, &m) >= 0) {
+    }
     r->huge_frame_close = ws_client_close_code(c);
     ws_client_free(c);
 }
@@ -199,7 +204,8 @@ static void wrong_types(int port, hostile_result *r) {
     ws_client_send_text(c, "{\"event\":\"client_ready\"}");
     r->text_as_audio_ok = wait_text(c, "idle", 5000) == 1;
     unsigned char pcm[640];
-    for (size_t i = 0; i < sizeof pcm; i++) pcm[i] = (unsigned char)(i * 37 + 0x80);
+    for (size_t i = 0; i < sizeof pcm; i++)
+        pcm[i] = (unsigned char)(i * 37 + 0x80);
     ws_client_send_frame(c, WSC_TEXT, 1, pcm, sizeof pcm);
     int64_t end = wsc_now_us() + 5000 * 1000;
     while (wsc_now_us() < end) {
@@ -228,7 +234,8 @@ static void mid_frame(int port, hostile_result *r) {
         ws_client_free(c); /* gone with 4 KB announced and 7 bytes sent */
     }
     char body[256];
-    r->mid_frame_disconnect_ok = http_request(port, "GET", "/health", NULL, NULL, body, sizeof body) == 200;
+    r->mid_frame_disconnect_ok =
+        http_request(port, "GET", "/health", NULL, NULL, body, sizeof body) == 200;
 }
 
 void hostile_run(int port, int max_sessions, hostile_result *r) {
@@ -244,7 +251,8 @@ void hostile_run(int port, int max_sessions, hostile_result *r) {
     r->foreign_origin_status = c ? 101 : st;
     ws_client_free(c);
     static char body[1 << 16];
-    r->dotdot_status = http_request(port, "GET", "/../../../../etc/passwd", NULL, NULL, body, sizeof body);
+    r->dotdot_status =
+        http_request(port, "GET", "/../../../../etc/passwd", NULL, NULL, body, sizeof body);
     r->dotdot_leaked = strstr(body, "root:") != NULL;
     int s2 = http_request(port, "GET", "/%2e%2e/%2e%2e/etc/passwd", NULL, NULL, body, sizeof body);
     if (strstr(body, "root:")) r->dotdot_leaked = 1;

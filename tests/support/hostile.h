@@ -28,15 +28,15 @@ double good_client_pct(good_client *g, double p);
 
 /* What each attack observed; each field says whether the server refused cleanly. */
 typedef struct {
-    int flood_opened, flood_busy;        /* 10x the session limit: busy closes (1013) */
-    int slow_reader_dropped;             /* a client that never reads is cut off */
-    int bytewise_hello_answered;         /* a hello sent one byte at a time is answered */
-    int huge_frame_close;                /* close code for a 100 MB frame (1009 expected) */
+    int flood_opened, flood_busy;              /* 10x the session limit: busy closes (1013) */
+    int slow_reader_dropped;                   /* a client that never reads is cut off */
+    int bytewise_hello_answered;               /* a hello sent one byte at a time is answered */
+    int huge_frame_close;                      /* close code for a 100 MB frame (1009 expected) */
     int text_as_audio_ok, audio_as_text_error; /* binary JSON is audio; binary in text is refused */
-    int mid_frame_disconnect_ok;         /* the server is fine after a half-sent frame */
-    int foreign_origin_status;           /* HTTP status for a foreign Origin (403) */
-    int dotdot_status, dotdot_leaked;    /* ../ path: status, and whether /etc/passwd leaked */
-    int overlong_status;                 /* 100 KB URL: status (4xx or -1 = cut) */
+    int mid_frame_disconnect_ok;               /* the server is fine after a half-sent frame */
+    int foreign_origin_status;                 /* HTTP status for a foreign Origin (403) */
+    int dotdot_status, dotdot_leaked; /* ../ path: status, and whether /etc/passwd leaked */
+    int overlong_status;              /* 100 KB URL: status (4xx or -1 = cut) */
 } hostile_result;
 
 /* Runs every attack once, in sequence, against a server whose server.max_sessions is

@@ -51,7 +51,8 @@ static inline int lsp_free_port(void) {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
     int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
         port = ntohs(a.sin_port);
     if (fd >= 0) close(fd);
     return port;
@@ -59,18 +60,21 @@ static inline int lsp_free_port(void) {
 
 /* Starts `bin -m model` with extra arguments (NULL-terminated) and waits until /health
  * answers 200 (model loaded), at most wait_ms. Returns 0, or -1 with why. */
-static inline int lsp_start(lsp *s, const char *bin, const char *model, int ctx, const char *const *extra,
-                            int64_t wait_ms, char *why, size_t whylen) {
+static inline int lsp_start(lsp *s, const char *bin, const char *model, int ctx,
+                            const char *const *extra, int64_t wait_ms, char *why, size_t whylen) {
     memset(s, 0, sizeof *s);
     s->port = lsp_free_port();
-    snprintf(s->log, sizeof s->log, "%s/llama-server-%d.log", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", s->port);
+    snprintf(s->log, sizeof s->log, "%s/llama-server-%d.log",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", s->port);
     char port[16], cbuf[16];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(cbuf, sizeof cbuf, "%d", ctx);
-    const char *argv[40] = {bin, "-m", model, "--host", "127.0.0.1", "--port", port, "-c", cbuf, "-t", "1",
-                            "--parallel", "1", "--no-webui", "--no-warmup", "--offline"};
+    const char *argv[40] = {
+        bin,  "-m", model, "--host",     "127.0.0.1", "--port",     port,          "-c",
+        cbuf, "-t", "1",   "--parallel", "1",         "--no-webui", "--no-warmup", "--offline"};
     int argc = 16;
-    for (; extra && *extra && argc < 38; extra++) argv[argc++] = *extra;
+    for (; extra && *extra && argc < 38; extra++)
+        argv[argc++] = *extra;
     argv[argc] = NULL;
     s->pid = fork();
     if (s->pid < 0) return snprintf(why, whylen, "fork failed"), -1;
@@ -103,7 +107,8 @@ static inline int lsp_start(lsp *s, const char *bin, const char *model, int ctx,
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    snprintf(why, whylen, "llama-server did not become healthy within %lld ms; see %.300s", (long long)wait_ms, s->log);
+    snprintf(why, whylen, "llama-server did not become healthy within %lld ms; see %.300s",
+             (long long)wait_ms, s->log);
     return -1;
 }
 

@@ -73,16 +73,25 @@ static void play(llm_peer *p, int fd, const char *const *script) {
         const char *s = *script;
         int rc = 0;
         switch (s[0]) {
-        case 'S': rc = send_all(fd, s + 1, strlen(s + 1)); break;
+        case 'S':
+            rc = send_all(fd, s + 1, strlen(s + 1));
+            break;
         case 'K': {
             char head[32];
             int n = snprintf(head, sizeof head, "%zx\r\n", strlen(s + 1));
-            rc = send_all(fd, head, (size_t)n) || send_all(fd, s + 1, strlen(s + 1)) || send_all(fd, "\r\n", 2);
+            rc = send_all(fd, head, (size_t)n) || send_all(fd, s + 1, strlen(s + 1)) ||
+                 send_all(fd, "\r\n", 2);
             break;
         }
-        case 'E': rc = send_all(fd, "0\r\n\r\n", 5); break;
-        case 'W': sleep_ms(atol(s + 1)); break;
-        case 'H': hang(p, fd); return;
+        case 'E':
+            rc = send_all(fd, "0\r\n\r\n", 5);
+            break;
+        case 'W':
+            sleep_ms(atol(s + 1));
+            break;
+        case 'H':
+            hang(p, fd);
+            return;
         case 'Z': {
             long total = atol(s + 1);
             char buf[8192];
@@ -91,7 +100,8 @@ static void play(llm_peer *p, int fd, const char *const *script) {
                 rc = send_all(fd, buf, sizeof buf);
             break;
         }
-        default: break;
+        default:
+            break;
         }
         if (rc) return; /* the client went away */
     }
@@ -178,8 +188,9 @@ llm_peer *llm_peer_start(void) {
     setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
-    if (p->lfd < 0 || bind(p->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(p->lfd, 16) != 0 ||
-        getsockname(p->lfd, (struct sockaddr *)&a, &al) != 0 || pipe(p->wake) != 0) {
+    if (p->lfd < 0 || bind(p->lfd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(p->lfd, 16) != 0 || getsockname(p->lfd, (struct sockaddr *)&a, &al) != 0 ||
+        pipe(p->wake) != 0) {
         if (p->lfd >= 0) close(p->lfd);
         free(p);
         return NULL;
@@ -189,7 +200,9 @@ llm_peer *llm_peer_start(void) {
     return p;
 }
 
-int llm_peer_port(const llm_peer *p) { return p->port; }
+int llm_peer_port(const llm_peer *p) {
+    return p->port;
+}
 
 void llm_peer_route(llm_peer *p, const char *method_path, const char *const *script) {
     pthread_mutex_lock(&p->lock);
@@ -233,7 +246,8 @@ void llm_peer_stop(llm_peer *p) {
     close(p->lfd);
     close(p->wake[0]);
     close(p->wake[1]);
-    for (int i = 0; i < p->nroutes; i++) free(p->routes[i].last_body);
+    for (int i = 0; i < p->nroutes; i++)
+        free(p->routes[i].last_body);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

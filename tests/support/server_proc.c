@@ -90,8 +90,12 @@ static long status_field(const server_proc *p, const char *key) {
     return v;
 }
 
-long server_proc_rss_kb(const server_proc *p) { return status_field(p, "VmRSS"); }
-int server_proc_threads(const server_proc *p) { return (int)status_field(p, "Threads"); }
+long server_proc_rss_kb(const server_proc *p) {
+    return status_field(p, "VmRSS");
+}
+int server_proc_threads(const server_proc *p) {
+    return (int)status_field(p, "Threads");
+}
 
 int server_proc_fds(const server_proc *p) {
     char path[64];

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const questions[] = {"what is a fuse", "how much does it weigh",
-                                        "what can you do", "hello", "tell me about batteries",
-                                        "thank you"};
+static const char *const questions[] = {"what is a fuse",          "how much does it weigh",
+                                        "what can you do",         "hello",
+                                        "tell me about batteries", "thank you"};
 
 typedef struct {
     int port, id, nclients, seconds, period_s;
@@ -142,7 +142,8 @@ void soak_run(server_proc *p, int clients, int seconds, int period_s, int sample
                          server_proc_fds(p), server_proc_threads(p), atomic_load(&answered)};
         if (on_sample) on_sample(user, &s);
     }
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
     for (int i = 0; i < started; i++) {
         soak_totals *t = &cs[i].t;
         out->asked += t->asked;

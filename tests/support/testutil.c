@@ -66,8 +66,10 @@ int tu_run_axiom(const char *env_prefix, const char *args, char *out, size_t out
 
 const char *tu_shared_path(const char *rel, char *buf, size_t buflen) {
     const char *dir = getenv("AXIOM_SHARED_DIR"); /* a checkout that is not beside it */
-    if (dir && *dir) snprintf(buf, buflen, "%s/%s", dir, rel);
-    else snprintf(buf, buflen, "%s/../shared/%s", axiom_root_dir(), rel);
+    if (dir && *dir)
+        snprintf(buf, buflen, "%s/%s", dir, rel);
+    else
+        snprintf(buf, buflen, "%s/../shared/%s", axiom_root_dir(), rel);
     struct stat st;
     return stat(buf, &st) == 0 ? buf : NULL;
 }

@@ -151,7 +151,8 @@ static inline int fx_compose(const fx_audio *a, int lead_ms, int tail_ms, double
     if (noise_dbfs > -100) {
         fx_rng = 12345;
         double amp = 32768.0 * pow(10.0, noise_dbfs / 20.0);
-        for (size_t i = 0; i < out->n; i++) out->s[i] = fx_clip(out->s[i] + amp * fx_gauss());
+        for (size_t i = 0; i < out->n; i++)
+            out->s[i] = fx_clip(out->s[i] + amp * fx_gauss());
     }
     return 0;
 }
@@ -164,7 +165,8 @@ typedef struct {
 
 static inline float fx_frame_db(const int16_t *x, size_t n) {
     double sq = 0;
-    for (size_t i = 0; i < n; i++) sq += (double)x[i] * x[i];
+    for (size_t i = 0; i < n; i++)
+        sq += (double)x[i] * x[i];
     double rms = sqrt(sq / (double)n) / 32768.0;
     return rms < 1e-6 ? -120.0f : (float)(20 * log10(rms));
 }
@@ -184,7 +186,8 @@ static inline int fx_truth(const fx_audio *a, fx_seg *segs, int max) {
         free(sorted);
         return 0;
     }
-    for (size_t i = 0; i < nf; i++) sorted[i] = db[i] = fx_frame_db(a->s + i * 160, 160);
+    for (size_t i = 0; i < nf; i++)
+        sorted[i] = db[i] = fx_frame_db(a->s + i * 160, 160);
     qsort(sorted, nf, sizeof *sorted, fx_cmp_float);
     float thr = sorted[nf / 10] + 15.0f;
     int n = 0;
@@ -229,7 +232,8 @@ static inline fx_seg fx_loud_core(const fx_audio *a, fx_seg seg) {
 static inline int fx_concat(const fx_audio *src, const fx_seg *clips, int n, int gap_ms,
                             int tail_ms, double noise_dbfs, fx_audio *out, fx_seg *truth) {
     size_t total = (size_t)tail_ms * 16;
-    for (int i = 0; i < n; i++) total += (size_t)gap_ms * 16 + (size_t)(clips[i].end - clips[i].start);
+    for (int i = 0; i < n; i++)
+        total += (size_t)gap_ms * 16 + (size_t)(clips[i].end - clips[i].start);
     fx_audio body = {calloc(total + 1, sizeof(int16_t)), total, 16000};
     if (!body.s) return -1;
     size_t at = 0;
@@ -250,12 +254,12 @@ static inline int fx_concat(const fx_audio *src, const fx_seg *clips, int n, int
 
 typedef struct {
     fx_seg segs[FX_MAX_SEGS];
-    int n;               /* completed utterances */
-    int open;            /* a start without its end yet */
-    int64_t audio;       /* samples delivered in total */
-    int64_t audio_now;   /* samples delivered for the current utterance */
+    int n;                            /* completed utterances */
+    int open;                         /* a start without its end yet */
+    int64_t audio;                    /* samples delivered in total */
+    int64_t audio_now;                /* samples delivered for the current utterance */
     int64_t first_audio[FX_MAX_SEGS]; /* samples delivered per utterance */
-    int order_errors;    /* audio outside start..end, start while open, end while closed */
+    int order_errors; /* audio outside start..end, start while open, end while closed */
 } fx_sink;
 
 static void fx_on_start(void *u, int64_t start) {

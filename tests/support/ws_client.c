@@ -38,7 +38,9 @@ int64_t wsc_now_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int64_t now_ms_(void) { return wsc_now_us() / 1000; }
+static int64_t now_ms_(void) {
+    return wsc_now_us() / 1000;
+}
 
 static int tcp_connect(int port, int timeout_ms) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -91,8 +93,8 @@ static int fill(ws_client *c, int timeout_ms) {
     return 1;
 }
 
-ws_client *ws_client_connect(int port, const char *path, const char *extra_headers,
-                             int timeout_ms, int *http_status, char *err, size_t errlen) {
+ws_client *ws_client_connect(int port, const char *path, const char *extra_headers, int timeout_ms,
+                             int *http_status, char *err, size_t errlen) {
     if (http_status) *http_status = 0;
     if (err && errlen) err[0] = '\0';
     int fd = tcp_connect(port, timeout_ms);
@@ -144,8 +146,10 @@ ws_client *ws_client_connect(int port, const char *path, const char *extra_heade
         /* Read the refusal's body for the message. */
         for (int i = 0; i < 20 && fill(c, 50) > 0; i++) {
         }
-        if (c->len < c->cap) c->buf[c->len] = '\0';
-        else c->buf[c->cap - 1] = '\0';
+        if (c->len < c->cap)
+            c->buf[c->len] = '\0';
+        else
+            c->buf[c->cap - 1] = '\0';
         snprintf(err, errlen, "%s", (char *)c->buf + hdr);
         goto fail;
     }
@@ -177,7 +181,8 @@ int ws_client_send_frame(ws_client *c, int opcode, int fin, const void *data, si
         hdr[h++] = (unsigned char)len;
     } else {
         hdr[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; i--) hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+        for (int i = 7; i >= 0; i--)
+            hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
     }
     unsigned char mask[4];
     for (int i = 0; i < 4; i++) {
@@ -191,7 +196,8 @@ int ws_client_send_frame(ws_client *c, int opcode, int fin, const void *data, si
     const unsigned char *p = data;
     for (size_t off = 0; off < len;) {
         size_t n = len - off < sizeof tmp ? len - off : sizeof tmp;
-        for (size_t i = 0; i < n; i++) tmp[i] = p[off + i] ^ mask[(off + i) & 3];
+        for (size_t i = 0; i < n; i++)
+            tmp[i] = p[off + i] ^ mask[(off + i) & 3];
         if (send_all(c->fd, tmp, n) != 0) return -1;
         off += n;
     }
@@ -232,14 +238,16 @@ static int parse_frame(ws_client *c, int *fin, int *opcode, size_t *off, size_t 
     } else if (len == 127) {
         if (c->len < 10) return 0;
         len = 0;
-        for (int i = 0; i < 8; i++) len = (len << 8) | b[2 + i];
+        for (int i = 0; i < 8; i++)
+            len = (len << 8) | b[2 + i];
         h = 10;
     }
     if (masked) h += 4;
     if (len > MAX_MESSAGE) return -1;
     if (c->len < h + len) return 0;
     if (masked)
-        for (uint64_t i = 0; i < len; i++) b[h + i] ^= b[h - 4 + (i & 3)];
+        for (uint64_t i = 0; i < len; i++)
+            b[h + i] ^= b[h - 4 + (i & 3)];
     *off = h;
     *plen = (size_t)len;
     return 1;
@@ -316,9 +324,15 @@ int ws_client_recv(ws_client *c, int timeout_ms, ws_msg *out) {
     }
 }
 
-int ws_client_close_code(const ws_client *c) { return c->close_code; }
-const char *ws_client_close_reason(const ws_client *c) { return c->close_reason; }
-int ws_client_fd(const ws_client *c) { return c->fd; }
+int ws_client_close_code(const ws_client *c) {
+    return c->close_code;
+}
+const char *ws_client_close_reason(const ws_client *c) {
+    return c->close_reason;
+}
+int ws_client_fd(const ws_client *c) {
+    return c->fd;
+}
 
 void ws_client_set_rcvbuf(ws_client *c, int bytes) {
     setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
@@ -333,9 +347,12 @@ int http_request_host(int port, const char *host, const char *method, const char
                       const char *extra_headers, const char *body, char *out, size_t outcap) {
     if (outcap) out[0] = '\0';
     char host_line[300];
-    if (host && !*host) host_line[0] = '\0';
-    else if (host) snprintf(host_line, sizeof host_line, "Host: %s\r\n", host);
-    else snprintf(host_line, sizeof host_line, "Host: 127.0.0.1:%d\r\n", port);
+    if (host && !*host)
+        host_line[0] = '\0';
+    else if (host)
+        snprintf(host_line, sizeof host_line, "Host: %s\r\n", host);
+    else
+        snprintf(host_line, sizeof host_line, "Host: 127.0.0.1:%d\r\n", port);
     int fd = tcp_connect(port, 5000);
     if (fd < 0) return -1;
     char req[4096];
@@ -385,8 +402,7 @@ long wav_load_16k(const char *path, int16_t **samples, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, sf_strerror(NULL));
         return -1;
     }
-    if (info.frames <= 0 || info.frames > 16000L * 3600 || info.channels < 1 ||
-        info.channels > 8) {
+    if (info.frames <= 0 || info.frames > 16000L * 3600 || info.channels < 1 || info.channels > 8) {
         snprintf(err, errlen, "%s: unexpected length or channel count", path);
         sf_close(f);
         return -1;
@@ -404,7 +420,8 @@ long wav_load_16k(const char *path, int16_t **samples, char *err, size_t errlen)
     sf_close(f);
     for (sf_count_t i = 0; i < got; i++) {
         float s = 0;
-        for (int ch = 0; ch < info.channels; ch++) s += in[i * info.channels + ch];
+        for (int ch = 0; ch < info.channels; ch++)
+            s += in[i * info.channels + ch];
         mono[i] = s / (float)info.channels;
     }
     free(in);
@@ -443,8 +460,8 @@ long wav_load_16k(const char *path, int16_t **samples, char *err, size_t errlen)
     return (long)nout;
 }
 
-int ws_client_stream(ws_client *c, const int16_t *samples, size_t n, ws_msg_fn on_msg,
-                     void *user, int *late_frames) {
+int ws_client_stream(ws_client *c, const int16_t *samples, size_t n, ws_msg_fn on_msg, void *user,
+                     int *late_frames) {
     const size_t frame = 512;
     int64_t start = wsc_now_us();
     size_t k = 0;
@@ -486,7 +503,8 @@ size_t http_read_reply(int fd, char *buf, size_t cap, int timeout_ms) {
     return len;
 }
 
-int wav_message_append(const unsigned char *data, size_t len, int16_t **buf, size_t *n, size_t *cap) {
+int wav_message_append(const unsigned char *data, size_t len, int16_t **buf, size_t *n,
+                       size_t *cap) {
     if (len <= 44 || memcmp(data, "RIFF", 4) != 0) return 0;
     size_t k = (len - 44) / 2;
     if (*n + k > *cap) {

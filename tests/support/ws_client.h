@@ -14,7 +14,7 @@ typedef struct ws_client ws_client;
 enum { WSC_TEXT = 1, WSC_BINARY = 2, WSC_CLOSE = 8, WSC_PING = 9, WSC_PONG = 10 };
 
 typedef struct {
-    int opcode;        /* WSC_TEXT or WSC_BINARY */
+    int opcode;          /* WSC_TEXT or WSC_BINARY */
     unsigned char *data; /* NUL-terminated; owned by the client until the next recv */
     size_t len;
 } ws_msg;
@@ -22,8 +22,8 @@ typedef struct {
 /* Connects to 127.0.0.1:port and upgrades `path`. extra_headers: complete header
  * lines ("Origin: http://x\r\n"), or NULL. On refusal returns NULL with *http_status
  * set to the HTTP status (e.g. 403) and the response body in err. */
-ws_client *ws_client_connect(int port, const char *path, const char *extra_headers,
-                             int timeout_ms, int *http_status, char *err, size_t errlen);
+ws_client *ws_client_connect(int port, const char *path, const char *extra_headers, int timeout_ms,
+                             int *http_status, char *err, size_t errlen);
 void ws_client_free(ws_client *c);
 
 int ws_client_send_text(ws_client *c, const char *text);
@@ -60,7 +60,8 @@ size_t http_read_reply(int fd, char *buf, size_t cap, int timeout_ms);
 
 /* Appends the samples of one answer-audio message (a 44-byte-header RIFF/WAV of s16le)
  * to a growing buffer; other messages are ignored. Returns 0, or -1 when out of memory. */
-int wav_message_append(const unsigned char *data, size_t len, int16_t **buf, size_t *n, size_t *cap);
+int wav_message_append(const unsigned char *data, size_t len, int16_t **buf, size_t *n,
+                       size_t *cap);
 
 /* Loads a WAV file as 16 kHz mono s16 (resampled/mixed down when needed). Returns
  * the sample count, or -1 with err. *samples is malloc'd. */
@@ -71,8 +72,8 @@ long wav_load_16k(const char *path, int16_t **samples, char *err, size_t errlen)
  * received meanwhile. Returns 0, or -1 when the connection ended. *late_frames (may
  * be NULL) counts frames sent more than 32 ms behind schedule. */
 typedef void (*ws_msg_fn)(void *user, const ws_msg *m);
-int ws_client_stream(ws_client *c, const int16_t *samples, size_t n, ws_msg_fn on_msg,
-                     void *user, int *late_frames);
+int ws_client_stream(ws_client *c, const int16_t *samples, size_t n, ws_msg_fn on_msg, void *user,
+                     int *late_frames);
 
 /* Monotonic microseconds. */
 int64_t wsc_now_us(void);
