@@ -5,7 +5,7 @@
 # Sources are found by wildcard, so a new backend is a new file, not a Makefile edit.
 #
 #   make run     install what is missing, build, start `axiom serve`
-#   make test    install, build, run the tests, then again under ASan+UBSan, then
+#   make test    install, check the format, build, run the tests, then again under ASan+UBSan, then
 #                every fuzz target for FUZZ_SMOKE_SECONDS (20 s)
 #   make check   build and run the tests (no install step, no sanitizers)
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -123,6 +123,7 @@ check: build
 # llama-server (built once from the source bundle, cached in deps/) is the real
 # OpenAI-compatible peer of the LLM tests; they skip with the reason if it cannot build.
 test: deps
+	@$(MAKE) --no-print-directory format-check
 	@scripts/build-llama-server.sh >/dev/null || echo "llama-server could not be built; OpenAI-compatible tests will skip"
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan

@@ -20,6 +20,7 @@ check_only=0
 # Debian packages, by role.
 APT_PACKAGES=(
   build-essential pkg-config clang libclang-rt-14-dev   # compilers, sanitizer runtimes
+  clang-format                                            # make format, make format-check
   libpocketsphinx-dev pocketsphinx-en-us pocketsphinx     # embedded speech-to-text (+ pocketsphinx_continuous, the speed reference)
   flite1-dev                                              # embedded text-to-speech
   libcivetweb-dev                                         # HTTP + WebSocket server
