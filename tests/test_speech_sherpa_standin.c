@@ -516,15 +516,10 @@ static void engine_two_at_once_any_rate(void) {
 #endif
 #endif
 
+/* Resident memory in kB, from the library's one reader. */
 static long rss_kb(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
-    fclose(f);
-    return kb;
+    int64_t b = proc_rss_bytes();
+    return b < 0 ? -1 : (long)(b / 1024);
 }
 
 /* Loading and unloading the recogniser and the voice five times does not pile up
