@@ -131,6 +131,10 @@ static int is_word(const char *t) {
     return i >= 2 && t[i] == '\0';
 }
 
+static int cmp_tok(const void *a, const void *b) {
+    return strcmp((const char *)a, (const char *)b);
+}
+
 /* "go 2" -> "go2" when the pack names something "go2"; "jet bot" -> "jetbot" when
  * it names something "jetbot" (the recogniser's dictionary spells a name it does not
  * know as the words that sound like its parts). */
@@ -143,10 +147,9 @@ static void join_glued(const normaliser *nz, text_toks *tt) {
              (is_word(tt->t[i]) && is_word(tt->t[i + 1])))) {
             char j[2 * TOK_LEN];
             snprintf(j, sizeof j, "%s%s", tt->t[i], tt->t[i + 1]);
-            int hit = 0;
-            for (size_t g = 0; g < nz->n_glued && !hit; g++)
-                hit = strcmp(nz->glued[g], j) == 0;
-            if (hit && strlen(j) < TOK_LEN) {
+            int hit = strlen(j) < TOK_LEN &&
+                      bsearch(j, nz->glued, nz->n_glued, sizeof *nz->glued, cmp_tok) != NULL;
+            if (hit) {
                 memcpy(tt->t[w++], j, strlen(j) + 1);
                 i++;
                 continue;
@@ -205,6 +208,36 @@ normaliser *normaliser_new(const pack *p) {
                 if (!dup) memcpy(n->glued[n->n_glued++], tt->t[k], TOK_LEN);
             }
         }
+    /* Long words of the pack's questions and facts too: the recogniser writes
+     * "weekdays" or "payload" as two words when its language model likes the parts
+     * better ("week days", "pay load"), and the brain then matches other facts. */
+    for (int pass = 0; pass < 2 && n->glued && tt; pass++) {
+        size_t more = 0; /* first pass: count; second: copy */
+        for (size_t i = 0; i < p->n_templates + p->n_facts; i++) {
+            const char *text =
+                i < p->n_templates ? p->templates[i].question : p->facts[i - p->n_templates].text;
+            if (!text || (i < p->n_templates && p->templates[i].misheard)) continue;
+            text_tokens(text, tt);
+            for (size_t k = 0; k < tt->n; k++)
+                if (is_compound_name(tt->t[k]) && pass == 0)
+                    more++;
+                else if (is_compound_name(tt->t[k]) && n->n_glued < cap)
+                    memcpy(n->glued[n->n_glued++], tt->t[k], TOK_LEN);
+        }
+        if (pass == 0) {
+            void *g = realloc(n->glued, (n->n_glued + more + 1) * sizeof *n->glued);
+            if (!g) break; /* the item names alone, then */
+            n->glued = g;
+            cap = n->n_glued + more;
+        }
+    }
+    /* sorted without repeats, for join_glued's binary search */
+    qsort(n->glued, n->n_glued, sizeof *n->glued, cmp_tok);
+    size_t u = 0;
+    for (size_t g = 0; g < n->n_glued; g++)
+        if (u == 0 || strcmp(n->glued[u - 1], n->glued[g]) != 0)
+            memmove(n->glued[u++], n->glued[g], TOK_LEN);
+    n->n_glued = u;
     free(tt);
     size_t total = 0;
     for (size_t i = 0; i < p->n_prons; i++)
