@@ -92,6 +92,7 @@ typedef struct {
     /* results */
     int failed;
     char *transcript, *answer;
+    char *heard; /* the hearing answered (the final turn's) */
     int correct, rejected, false_answer, unknown;
     int64_t audio_ms, proc_us;
 } job;
@@ -340,6 +341,7 @@ static void run_job(job *j, int w) {
     const voice_turn *f = voice_answer_final(&a);
     j->transcript = strdup(a.transcript ? a.transcript : "");
     j->answer = strdup(f && f->text ? f->text : "");
+    j->heard = strdup(f && f->heard ? f->heard : "");
     j->rejected = is_rejected(f);
     j->unknown = !j->rejected && is_unknown_reply(d->pk, j->answer);
     if (j->kind == IN_DOMAIN) j->correct = !j->rejected && strcmp(j->answer, d->typed.v[j->q]) == 0;
@@ -425,16 +427,21 @@ static void report(dataset *ds, size_t nds, int show_misses) {
         if (j->kind == IN_DOMAIN) {
             tally_add(&cond_t[di][j->cond][voice_family(voices[j->voice])], j);
             if (conds[j->cond]->kind == ROOM_CLEAN) tally_add(&voice_t[di][j->voice], j);
-            if (show_misses && !j->correct)
-                printf("miss  %-9s %-12s %-22s \"%s\" heard \"%s\" -> %.70s\n", ds[di].name,
-                       conds[j->cond]->name, voices[j->voice], j->text, j->transcript,
-                       j->answer[0] ? j->answer : "(nothing)");
+            if (show_misses && !j->correct) {
+                char path[1300];
+                key_path(path, sizeof path, conds[j->cond]->name, voices[j->voice], j->text);
+                printf("miss  %-9s %-12s %-22s \"%s\" heard \"%s\" answered as \"%s\" -> "
+                       "%.70s\n      %s\n",
+                       ds[di].name, conds[j->cond]->name, voices[j->voice], j->text, j->transcript,
+                       j->heard ? j->heard : "", j->answer[0] ? j->answer : "(nothing)", path);
+            }
         } else {
             int k = j->kind == OOD_HUMAN ? 0 : 1 + voice_family(voices[j->voice]);
             tally_add(&ood_t[di][k], j);
             if (show_misses && j->false_answer)
-                printf("false %-9s %-22s heard \"%s\" -> %.70s\n", ds[di].name,
-                       j->voice >= 0 ? voices[j->voice] : j->path, j->transcript, j->answer);
+                printf("false %-9s %-22s heard \"%s\" answered as \"%s\" -> %.70s\n", ds[di].name,
+                       j->voice >= 0 ? voices[j->voice] : j->path, j->transcript,
+                       j->heard ? j->heard : "", j->answer);
         }
     }
     printf("\n-- in-domain, per condition: WER | answer accuracy, flite / espeak-ng voices | "
@@ -693,6 +700,7 @@ int main(void) {
            failed ? "; some files failed, see above" : "");
     for (size_t i = 0; i < njobs; i++) {
         free(jobs[i].transcript);
+        free(jobs[i].heard);
         free(jobs[i].answer);
     }
     free(jobs);

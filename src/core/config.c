@@ -180,6 +180,9 @@ static const key_def keys[] = {
     BOOL("stt.rescore", "true",
          "weigh the recogniser's other hypotheses, and each with words cut from its edges, by how "
          "confidently the pack answers them"),
+    BOOL("stt.gate_background", "true",
+         "when another voice is heard in the speaker's pauses and around the question, hush "
+         "it and decode the utterance a second time"),
     BOOL("stt.trim_background", "true",
          "words at the edges of an utterance much quieter than the speaker count as someone else's "
          "and are dropped"),

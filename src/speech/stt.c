@@ -64,6 +64,7 @@ struct stt_engine {
     int pool_size, created, in_use, creating;
     int denoise_db;       /* stt.denoise_db: noise suppression before decoding, 0 = off */
     double denoise_above; /* stt.denoise_above_db: only when the pre-roll is louder */
+    int gate;             /* stt.gate_background: re-decode with a background talker hushed */
 };
 
 /* Frame energies are kept for the first minute of an utterance (6,000 floats): enough
@@ -80,6 +81,23 @@ struct stt_engine {
 #define DENOISE_FRAME 320
 #define DENOISE_PROBE 2560
 #define DENOISE_PRIME_PASSES 6 /* the pre-roll heard 6 times: ~1 s of noise learnt */
+/* A talker behind the speaker (stt.gate_background). Their words fill the speaker's
+ * pauses and the audio before and after the question, and the recogniser turns them
+ * into words of the question ("and a girl what is the jetson orin on nano home").
+ * Stretches of at least GATE_MIN_FRAMES 10 ms frames all more than GATE_MARGIN_DB
+ * below the speaker's level can be hushed by GATE_HUSH_DB for a second hearing, when
+ * at least GATE_SOUND_FRAMES of their frames are within GATE_SOUND_DB of the speaker
+ * (not the near-silence around a lone speaker) and their level comes and goes (a
+ * voice, not steady hiss or a fan). The speaker's own soft
+ * sounds are hushed too when they last that long, so the second hearing is only
+ * asked for when the first is in doubt (brain_turn_heard). On the dev questions with
+ * a real talker 10 dB below the speaker, hushing took word errors from 129% to 81%. */
+#define GATE_MARGIN_DB 8.0f
+#define GATE_MIN_FRAMES 15
+#define GATE_HUSH_DB 30.0f
+#define GATE_SOUND_DB 25.0f
+#define GATE_SOUND_FRAMES 20
+#define GATE_VOICE_SPREAD_DB 3.0 /* standard deviation of those frames' levels */
 
 struct stt_stream {
     stt_engine *e;
@@ -95,8 +113,11 @@ struct stt_stream {
     SpeexPreprocessState *dn;      /* noise suppressor (NULL = off) ... */
     int16_t dn_buf[DENOISE_FRAME]; /* ... and the frame it is filling */
     int dn_n;
-    int16_t *probe; /* the opening audio, held until the suppressor is decided (owned) */
-    int n_probe;    /* samples held; -1 once decided */
+    int16_t *probe;        /* the opening audio, held until the suppressor is decided (owned) */
+    int n_probe;           /* samples held; -1 once decided */
+    int16_t *fed;          /* the audio as the decoder got it, for a second decoding (owned; */
+    size_t n_fed, cap_fed; /* at most LEVEL_MAX_FRAMES frames, else dropped) */
+    int second;            /* stt_decode_hushed's stream: no suppressor, no copy kept */
 };
 
 static void copy_clear(corpus_copy *c) {
@@ -237,6 +258,7 @@ stt_engine *stt_engine_new(const axiom_config *cfg, const stt_corpus_provider *c
     e->cfg = cfg;
     e->denoise_db = config_bool(cfg, "stt.denoise") ? (int)config_int(cfg, "stt.denoise_db") : 0;
     e->denoise_above = config_double(cfg, "stt.denoise_above_db");
+    e->gate = config_bool(cfg, "stt.gate_background");
     e->be = be;
     if (corpus) {
         e->provider = *corpus;
@@ -473,16 +495,48 @@ static void word_levels(const stt_stream *s, stt_hyp *h) {
     }
 }
 
+/* Keeps a copy of what the decoder is given, for the second decoding with the
+ * background hushed. Past the level frames' bound, or without memory, the copy is
+ * dropped and the utterance is decoded once. */
+static void keep_fed(stt_stream *s, const int16_t *pcm, size_t n) {
+    if (!s->e->gate || s->second || s->n_fed == SIZE_MAX) return;
+    const size_t max = (size_t)LEVEL_MAX_FRAMES * LEVEL_FRAME;
+    if (s->n_fed + n > max) goto drop;
+    if (s->n_fed + n > s->cap_fed) {
+        size_t nc = s->cap_fed ? s->cap_fed * 2 : 4 * STT_SAMPLE_RATE;
+        while (nc < s->n_fed + n)
+            nc *= 2;
+        if (nc > max) nc = max;
+        int16_t *f = realloc(s->fed, nc * sizeof *f);
+        if (!f) goto drop;
+        s->fed = f;
+        s->cap_fed = nc;
+    }
+    memcpy(s->fed + s->n_fed, pcm, n * sizeof *pcm);
+    s->n_fed += n;
+    return;
+drop:
+    free(s->fed);
+    s->fed = NULL;
+    s->cap_fed = 0;
+    s->n_fed = SIZE_MAX;
+}
+
+static int feed_decoder(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
+    keep_fed(s, pcm, n);
+    return s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
+}
+
 /* Hands audio to the decoder, through the noise suppressor when it is on (whole
  * frames; the rest waits for the next call). */
 static int decode(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen) {
-    if (!s->dn) return s->e->be->utt_feed(s->e->pool[s->slot].dec, pcm, n, err, errlen);
+    if (!s->dn) return feed_decoder(s, pcm, n, err, errlen);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         s->dn_buf[s->dn_n++] = pcm[i];
         if (s->dn_n == DENOISE_FRAME) {
             speex_preprocess_run(s->dn, s->dn_buf);
-            rc = s->e->be->utt_feed(s->e->pool[s->slot].dec, s->dn_buf, DENOISE_FRAME, err, errlen);
+            rc = feed_decoder(s, s->dn_buf, DENOISE_FRAME, err, errlen);
             s->dn_n = 0;
         }
     }
@@ -566,6 +620,68 @@ int stt_stream_partial(stt_stream *s, char *buf, size_t buflen) {
     return s->e->be->utt_partial(s->e->pool[s->slot].dec, buf, buflen);
 }
 
+/* Which 10 ms frames may belong to a talker behind the speaker (see GATE_MARGIN_DB):
+ * fills hush[] (1 = hush) and returns 1 when those frames hold a voice's level. */
+static int background_frames(const stt_stream *s, float speaker_db, unsigned char *hush) {
+    int n = s->n_level, sound = 0;
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < n;) {
+        if (s->level[i] >= speaker_db - GATE_MARGIN_DB) {
+            hush[i++] = 0;
+            continue;
+        }
+        int j = i;
+        while (j < n && s->level[j] < speaker_db - GATE_MARGIN_DB)
+            j++;
+        int run = j - i >= GATE_MIN_FRAMES;
+        for (int k = i; k < j; k++) {
+            hush[k] = (unsigned char)run;
+            if (run && s->level[k] > speaker_db - GATE_SOUND_DB) {
+                sound++;
+                sum += s->level[k];
+                sum2 += (double)s->level[k] * s->level[k];
+            }
+        }
+        i = j;
+    }
+    if (sound < GATE_SOUND_FRAMES) return 0;
+    /* A voice comes and goes syllable by syllable; hiss or a fan holds its level. */
+    double mean = sum / sound, var = sum2 / sound - mean * mean;
+    return var >= GATE_VOICE_SPREAD_DB * GATE_VOICE_SPREAD_DB;
+}
+
+/* When a talker behind the speaker was heard: the decoded audio with their stretches
+ * hushed, into out->hushed (nothing when there was none, or no memory: the first
+ * hearing is all there is then). */
+static void prepare_hushed(stt_stream *s, float speaker_db, stt_result *out) {
+    if (!s->e->gate || !s->fed || s->n_fed == SIZE_MAX || !s->level || s->n_level < GATE_MIN_FRAMES)
+        return;
+    unsigned char *hush = malloc((size_t)s->n_level);
+    float *gain = malloc((size_t)s->n_level * sizeof *gain);
+    if (hush && gain && background_frames(s, speaker_db, hush)) {
+        /* a three-frame average: no clicks at the edges of a hushed stretch */
+        const float low = powf(10.0f, -GATE_HUSH_DB / 20.0f);
+        for (int f = 0; f < s->n_level; f++) {
+            float g = 0;
+            for (int k = f - 1; k <= f + 1; k++) {
+                int c = k < 0 ? 0 : k >= s->n_level ? s->n_level - 1 : k;
+                g += hush[c] ? low : 1.0f;
+            }
+            gain[f] = g / 3.0f;
+        }
+        for (size_t i = 0; i < s->n_fed; i++) {
+            size_t f = i / LEVEL_FRAME;
+            if (f < (size_t)s->n_level) s->fed[i] = (int16_t)lrintf((float)s->fed[i] * gain[f]);
+        }
+        out->hushed = s->fed; /* handed over */
+        out->n_hushed = s->n_fed;
+        s->fed = NULL;
+        s->n_fed = 0;
+    }
+    free(hush);
+    free(gain);
+}
+
 int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     if (!s) {
@@ -578,7 +694,7 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
     int rc = 0;
     if (s->n_probe > 0) rc = denoise_decide(s, err, errlen); /* a short utterance */
     if (rc == 0 && s->dn && s->dn_n) /* the last part-frame goes in as it is */
-        rc = e->be->utt_feed(e->pool[s->slot].dec, s->dn_buf, (size_t)s->dn_n, err, errlen);
+        rc = feed_decoder(s, s->dn_buf, (size_t)s->dn_n, err, errlen);
     if (rc == 0) rc = e->be->utt_end(e->pool[s->slot].dec, text, sizeof text, err, errlen);
     int n_alts = 0;
     if (rc == 0 && e->be->utt_alternatives)
@@ -620,6 +736,7 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
         for (int i = 0; i < n_alts; i++)
             word_levels(s, &out->alts[i]);
         out->speech_db = speech_level(s);
+        prepare_hushed(s, out->speech_db, out);
         out->audio_ms = s->samples * 1000 / STT_SAMPLE_RATE;
         out->finish_us = t1 - t0;
         out->decode_us = s->decode_us + (t1 - t0);
@@ -630,6 +747,7 @@ int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) 
     }
     free(s->level);
     free(s->probe);
+    free(s->fed);
     if (s->dn) speex_preprocess_state_destroy(s->dn);
     free(s);
     return rc;
@@ -643,8 +761,44 @@ void stt_stream_cancel(stt_stream *s) {
     component_release(e->comp);
     free(s->level);
     free(s->probe);
+    free(s->fed);
     if (s->dn) speex_preprocess_state_destroy(s->dn);
     free(s);
+}
+
+int stt_decode_hushed(stt_engine *e, const stt_result *first, const stt_channel *ch, int wait_ms,
+                      stt_result *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    if (!first || !first->hushed || !first->n_hushed) {
+        snprintf(err, errlen, "stt: no second hearing (no background voice was heard)");
+        return -1;
+    }
+    stt_stream *s = stt_stream_begin(e, wait_ms, NULL, err, errlen);
+    if (!s) return -1;
+    s->second = 1;
+    free(s->probe); /* the audio was through the suppressor already */
+    s->probe = NULL;
+    s->n_probe = -1;
+    if (ch && ch->n && e->be->channel_set) e->be->channel_set(e->pool[s->slot].dec, ch->v, ch->n);
+    if (stt_stream_feed(s, first->hushed, first->n_hushed, err, errlen) != 0) {
+        stt_stream_cancel(s);
+        return -1;
+    }
+    int rc = stt_stream_finish(s, out, err, errlen);
+    if (rc == 0) out->from_hushed = 1;
+    return rc;
+}
+
+int stt_second_hearing_run(void *ctx, stt_result *out) {
+    const stt_second_hearing *h = ctx;
+    memset(out, 0, sizeof *out);
+    if (!h || !h->e || !h->first || !h->first->hushed) return -1;
+    char err[256];
+    if (stt_decode_hushed(h->e, h->first, h->ch, h->wait_ms, out, err, sizeof err) != 0) {
+        LOG_W("stt", "second hearing with the background hushed: %s", err);
+        return -1;
+    }
+    return 0;
 }
 
 void stt_hyp_clear(stt_hyp *h) {
@@ -657,6 +811,7 @@ void stt_hyp_clear(stt_hyp *h) {
 void stt_result_clear(stt_result *r) {
     if (!r) return;
     free(r->text);
+    free(r->hushed);
     for (int i = 0; i < r->n_alts && i < STT_MAX_ALTS; i++)
         stt_hyp_clear(&r->alts[i]);
     memset(r, 0, sizeof *r);
