@@ -170,7 +170,10 @@ static void test_limit_is_exact(void) {
         idle = m.opcode == WSC_TEXT && strstr((const char *)m.data, "idle") != NULL;
     }
     CHECK_MSG(idle, "a message of exactly server.max_message_bytes was not accepted");
-    CHECK(ws_client_send_binary(c, audio, 65537) == 0);
+    /* Refused on its header: the server may close before the client has written the
+     * whole payload (on a busy machine it often does), so the send itself may fail;
+     * the close code is the answer either way. */
+    (void)ws_client_send_binary(c, audio, 65537);
     CHECK_EQ_INT(wait_close(c), 1009);
     ws_client_free(c);
     fixture_stop(&f);

@@ -44,8 +44,6 @@ void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out
     out->trim = config_bool(cfg, "stt.trim_background");
     out->trim_margin_db = (float)config_double(cfg, "stt.trim_margin_db");
     out->reject = config_bool(cfg, "stt.reject");
-    out->second = NULL;
-    out->second_ctx = NULL;
 }
 
 typedef struct {
@@ -156,89 +154,57 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
     return n;
 }
 
-/* Picks the hearing of one recognition result to answer into chosen; *sure is 1 when
- * the brain answers it confidently (a template, a greeting, or retrieval the spoken
- * gate lets through). Returns the number of other hearings weighed, or -1 with err. */
-static int choose(brain *b, brain_session *s, const stt_result *heard, const brain_heard_opts *ho,
-                  brain_mode mode, char *chosen, size_t chosen_len, int *sure, int *templ,
-                  char *err, size_t errlen) {
-    trimmed_best(heard, ho, chosen, chosen_len);
+int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
+                     const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
+                     brain_reply *out, char *err, size_t errlen) {
+    brain_heard_opts defaults = {1, 1, 6.0f, 1};
+    const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
+    brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
+    int64_t t0 = now_us();
+    char fallback[1024];
+    trimmed_best(heard, ho, fallback, sizeof fallback);
+
     /* The best hearing, without its quiet edges, is taken whenever a template (or a
      * greeting) answers it. When only retrieval would, another hearing a template
      * answers is taken if it is nearly as likely (a template is the pack's exact
      * answer); when nothing answers it, a less likely one may be. */
     brain_assessment fa;
-    if (brain_assess(b, s, chosen, mode, 1, &fa, err, errlen) != 0) return -1;
-    *sure = fa.fast_path || fa.social || (fa.path != BRAIN_PATH_NONE && fa.spoken_ok);
-    *templ = fa.fast_path;
+    if (brain_assess(b, s, fallback, mode, 1, &fa, err, errlen) != 0) return -1;
+    const char *chosen = fallback;
+    candidate *c = NULL;
+    int n = 0;
     int settled = fa.path == BRAIN_PATH_NONE || fa.fast_path || fa.social;
-    if (settled || !ho->rescore) return 0;
-    candidate *c = calloc(MAX_CANDIDATES, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    int n = gather(heard, ho, c, MAX_CANDIDATES);
-    int best = -1;
-    for (int i = 0; i < n; i++) {
-        if (brain_assess(b, s, c[i].text, mode, 0, &c[i].a, err, errlen) != 0) {
-            free(c);
+    if (!settled && ho->rescore) {
+        c = calloc(MAX_CANDIDATES, sizeof *c);
+        if (!c) {
+            snprintf(err, errlen, "out of memory");
             return -1;
         }
-        c[i].score = worth(&c[i].a) - c[i].cost;
-        if (best < 0 || c[i].score > c[best].score) best = i;
-    }
-    /* Another hearing must be one a template answers, cheap to reach, and keep
-     * most of what the speaker said: otherwise it is a guess pulling unrelated
-     * speech onto something the pack knows. */
-    double limit = fa.spoken_ok ? MAX_UPGRADE_COST : MAX_SWITCH_COST;
-    if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) &&
-        c[best].cost <= limit && c[best].loud_dropped <= MAX_LOUD_DROPPED) {
-        str_copy(chosen, chosen_len, c[best].text);
-        *sure = 1;
-        *templ = c[best].a.fast_path;
-    }
-    LOG_D("brain", "heard '%s': best named %d p %.2f cover %.2f ok %d",
-          heard->text ? heard->text : "", fa.named, fa.confidence, fa.coverage, fa.spoken_ok);
-    free(c);
-    return n;
-}
-
-int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
-                     const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
-                     brain_reply *out, char *err, size_t errlen) {
-    brain_heard_opts defaults = {1, 1, 6.0f, 1, NULL, NULL};
-    const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
-    brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
-    int64_t t0 = now_us();
-    char chosen[1024];
-    int sure = 0, templ = 0;
-    int n = choose(b, s, heard, ho, mode, chosen, sizeof chosen, &sure, &templ, err, errlen);
-    if (n < 0) return -1;
-    /* In doubt: the same speech with a background voice hushed may be clearer. Its
-     * hearing replaces the first only when a template answers it: greetings and
-     * retrieval are too easily reached from a few stray words. */
-    stt_result second;
-    memset(&second, 0, sizeof second);
-    if (!sure && ho->second && ho->second(ho->second_ctx, &second) == 0) {
-        char chosen2[1024];
-        int sure2 = 0, templ2 = 0;
-        int n2 =
-            choose(b, s, &second, ho, mode, chosen2, sizeof chosen2, &sure2, &templ2, err, errlen);
-        if (n2 < 0) {
-            stt_result_clear(&second);
-            return -1;
+        n = gather(heard, ho, c, MAX_CANDIDATES);
+        int best = -1;
+        for (int i = 0; i < n; i++) {
+            if (brain_assess(b, s, c[i].text, mode, 0, &c[i].a, err, errlen) != 0) {
+                free(c);
+                return -1;
+            }
+            c[i].score = worth(&c[i].a) - c[i].cost;
+            if (best < 0 || c[i].score > c[best].score) best = i;
         }
-        LOG_D("brain", "second hearing '%s' -> '%s' (template %d)", second.text ? second.text : "",
-              chosen2, templ2);
-        if (templ2) str_copy(chosen, sizeof chosen, chosen2);
-        n += n2;
+        /* Another hearing must be one a template answers, cheap to reach, and keep
+         * most of what the speaker said: otherwise it is a guess pulling unrelated
+         * speech onto something the pack knows. */
+        double limit = fa.spoken_ok ? MAX_UPGRADE_COST : MAX_SWITCH_COST;
+        if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) &&
+            c[best].cost <= limit && c[best].loud_dropped <= MAX_LOUD_DROPPED)
+            chosen = c[best].text;
     }
-    stt_result_clear(&second);
     brain_turn_opts o = opts ? *opts : (brain_turn_opts){.mode = BRAIN_MODE_FULL};
     o.spoken = ho->reject;
-    LOG_D("brain", "heard '%s' -> '%s' (%d other hearings weighed, %lld us)",
-          heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0));
+    LOG_D("brain",
+          "heard '%s' -> '%s' (%d other hearings weighed, %lld us; best: named %d p %.2f cover "
+          "%.2f ok %d)",
+          heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0), fa.named,
+          fa.confidence, fa.coverage, fa.spoken_ok);
     int rc = brain_turn(b, s, chosen, &o, out, err, errlen);
     if (rc == 0) {
         out->heard = strdup(chosen);
@@ -248,5 +214,6 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
             rc = -1;
         }
     }
+    free(c);
     return rc;
 }
