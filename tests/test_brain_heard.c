@@ -129,8 +129,7 @@ static void test_edge_margins(void) {
     brain_reply_free(&r);
     stt_result_clear(&heard);
     /* the speaker's last word 8 dB down is kept; 12 dB down it is someone else's */
-    brain_heard_opts trim_only = {0, 1,    6.0f,
-                                  1, NULL, NULL}; /* the trimmed best path, no other hearing */
+    brain_heard_opts trim_only = {0, 1, 6.0f, 1}; /* the trimmed best path, no other hearing */
     const char *fall[] = {"tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-22"};
     result_from(&heard, fall, 1);
     brain_session *s = brain_session_new(b);
@@ -155,7 +154,7 @@ static void test_edge_margins(void) {
     brain_reply_free(&r);
     stt_result_clear(&heard);
     /* without trimming, the same quiet opening words stay in the hearing */
-    brain_heard_opts off = {0, 0, 6.0f, 1, NULL, NULL};
+    brain_heard_opts off = {0, 0, 6.0f, 1};
     result_from(&heard, lead, 1);
     s = brain_session_new(b);
     CHECK(brain_turn_heard(b, s, &heard, &off, NULL, &r, err, sizeof err) == 0);
@@ -184,7 +183,7 @@ static void test_other_hypothesis_taken(void) {
     CHECK_STR(spoken.heard, "how much memory does the jetson orin nano have");
     CHECK_STR(spoken.text, typed.text);
     /* with rescoring off the garbled best path is all there is */
-    brain_heard_opts ho = {0, 0, 15.0f, 1, NULL, NULL};
+    brain_heard_opts ho = {0, 0, 15.0f, 1};
     brain_session *s = brain_session_new(b);
     brain_reply plain;
     CHECK(brain_turn_heard(b, s, &heard, &ho, NULL, &plain, err, sizeof err) == 0);
@@ -235,7 +234,7 @@ static void test_out_of_domain_asked_again(void) {
     brain_reply_free(&typed);
     stt_result_clear(&heard);
     /* the gate can be turned off: the guess is answered */
-    brain_heard_opts ho = {1, 1, 15.0f, 0, NULL, NULL};
+    brain_heard_opts ho = {1, 1, 15.0f, 0};
     const char *spec[] = {ood[0]};
     result_from(&heard, spec, 1);
     brain_session *s = brain_session_new(b);
@@ -352,69 +351,6 @@ static void test_plural_item_names(void) {
     config_free(c);
 }
 
-/* The second hearing (stt_decode_hushed's, here given as the recogniser would): asked
- * for only when the first hearing is in doubt, answered only when a template answers
- * it. */
-typedef struct {
-    const char *spec;
-    int calls;
-} second_src;
-
-static int second_from(void *ctx, stt_result *out) {
-    second_src *src = ctx;
-    src->calls++;
-    const char *specs[] = {src->spec};
-    result_from(out, specs, 1);
-    out->from_hushed = 1;
-    return 0;
-}
-
-static void test_second_hearing(void) {
-    axiom_config *c = cfg_for(NULL);
-    char err[512];
-    brain *b = brain_new(c, err, sizeof err);
-    CHECK_MSG(b != NULL, "%s", err);
-    brain_heard_opts ho;
-    brain_heard_opts_from_config(c, &ho);
-    CHECK(ho.second == NULL);
-    brain_reply typed;
-    typed_answer(b, "is the lab open on sunday", &typed);
-    /* the background talker's words all through the first hearing */
-    const char *garbled[] = {"capital the does the lidar didn't so in case ideas for"};
-    stt_result heard;
-    result_from(&heard, garbled, 1);
-    second_src src = {"is the lab open on sunday", 0};
-    ho.second = second_from;
-    ho.second_ctx = &src;
-    brain_session *s = brain_session_new(b);
-    brain_reply r;
-    CHECK_EQ_INT(brain_turn_heard(b, s, &heard, &ho, NULL, &r, err, sizeof err), 0);
-    CHECK_EQ_INT(src.calls, 1);
-    CHECK_STR(r.heard, "is the lab open on sunday");
-    CHECK_STR(r.text, typed.text);
-    brain_reply_free(&r);
-    /* a second hearing no template answers is not taken: the first stands (asked again) */
-    src = (second_src){"what are that what she range of of learning", 0};
-    CHECK_EQ_INT(brain_turn_heard(b, s, &heard, &ho, NULL, &r, err, sizeof err), 0);
-    CHECK_EQ_INT(src.calls, 1);
-    CHECK_EQ_INT(r.path, BRAIN_PATH_REJECTED);
-    brain_reply_free(&r);
-    stt_result_clear(&heard);
-    /* a first hearing the brain is sure of: no second hearing is asked for */
-    const char *clear[] = {"tell me about the robot dog"};
-    result_from(&heard, clear, 1);
-    src = (second_src){"is the lab open on sunday", 0};
-    CHECK_EQ_INT(brain_turn_heard(b, s, &heard, &ho, NULL, &r, err, sizeof err), 0);
-    CHECK_EQ_INT(src.calls, 0);
-    CHECK_STR(r.heard, "tell me about the robot dog");
-    brain_reply_free(&r);
-    stt_result_clear(&heard);
-    brain_session_free(s);
-    brain_reply_free(&typed);
-    brain_free(b);
-    config_free(c);
-}
-
 /* A long word of the pack's text the recogniser wrote as two ("week days", "pay load")
  * is read as the pack writes it, typed or heard. */
 static void test_split_pack_words_joined(void) {
@@ -457,7 +393,6 @@ int main(int argc, char **argv) {
     RUN(test_recogniser_hypotheses);
     RUN(test_reference_mishearings_not_taught);
     RUN(test_plural_item_names);
-    RUN(test_second_hearing);
     RUN(test_split_pack_words_joined);
     tu_rmtree(tmp);
     return CHECK_DONE(argv[0]);

@@ -188,15 +188,9 @@ typedef struct {
     int trim;             /* stt.trim_background: drop quiet words at the edges */
     float trim_margin_db; /* ... quieter than the speaker by this much */
     int reject;           /* stt.reject: ask again instead of answering a doubtful hearing */
-    /* A second hearing of the same speech (stt_decode_hushed: a background voice
-     * hushed), asked for only when the first gives no confident answer; 0 and *out
-     * filled, or -1 when there is none. NULL: no second hearing. */
-    int (*second)(void *ctx, stt_result *out);
-    void *second_ctx;
 } brain_heard_opts;
 
-/* Reads stt.rescore, stt.trim_background, stt.trim_margin_db, stt.reject (no second
- * hearing: the caller sets it). */
+/* Reads stt.rescore, stt.trim_background, stt.trim_margin_db, stt.reject. */
 void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out);
 
 /* Answers a spoken utterance: from the recogniser's hypotheses (best first) picks
@@ -204,9 +198,7 @@ void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out
  * then answers it as brain_turn does; out->heard is what it took the user to say.
  * When nothing heard is a question the pack can answer with confidence, the reply is
  * BRAIN_PATH_REJECTED with the pack's "say it again" text (nothing enters the
- * history). When the first hearing gives no confident answer and heard_opts offers a
- * second hearing, that one is weighed the same way and answered if it does.
- * heard_opts may be NULL (the defaults). */
+ * history). heard_opts may be NULL (the defaults). */
 int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
                      const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
                      brain_reply *out, char *err, size_t errlen);

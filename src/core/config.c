@@ -180,9 +180,10 @@ static const key_def keys[] = {
     BOOL("stt.rescore", "true",
          "weigh the recogniser's other hypotheses, and each with words cut from its edges, by how "
          "confidently the pack answers them"),
-    BOOL("stt.gate_background", "true",
-         "when another voice is heard in the speaker's pauses and around the question, hush "
-         "it and decode the utterance a second time"),
+    INT("stt.restart_ms", "2000", 0, 60000,
+        "once this much of an utterance is in, the recogniser starts it again from the channel "
+        "normalisation it has learnt from this voice, so the first words are heard as well as "
+        "the rest (costs one more decoding of that much audio, during speech); 0 = never"),
     BOOL("stt.trim_background", "true",
          "words at the edges of an utterance much quieter than the speaker count as someone else's "
          "and are dropped"),

@@ -185,35 +185,11 @@ typedef struct {
     int64_t decode_us; /* CPU-side time spent in feed + finish calls (wall clock) */
     int64_t finish_us; /* time the final result took after the last audio */
     int n_partials;    /* partial hypotheses asked for */
-    /* When another voice was heard in the speaker's pauses and around the question
-     * (stt.gate_background): the audio as decoded with that voice's stretches hushed,
-     * for stt_decode_hushed (owned; NULL otherwise). */
-    int16_t *hushed;
-    size_t n_hushed;
-    int from_hushed; /* this result is stt_decode_hushed's */
 } stt_result;
 
 /* Ends the utterance, writes the result, returns the decoder to the pool and frees the
  * stream (also on failure). Returns 0 or -1 with err. */
 int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen);
-/* The second hearing of an utterance with a background talker (first->hushed): the
- * same audio decoded again, from the decoder's initial channel state or ch's when
- * given (ch is not updated), with the other voice's stretches hushed. Waits up to
- * wait_ms for a decoder. Returns 0, or -1 with err (also when first has no hushed
- * audio). Costs one more decoding of the utterance, so callers ask for it only when
- * the first hearing is in doubt. */
-int stt_decode_hushed(stt_engine *e, const stt_result *first, const stt_channel *ch, int wait_ms,
-                      stt_result *out, char *err, size_t errlen);
-/* stt_decode_hushed as a callback (the brain's second hearing, brain_heard_opts):
- * ctx is an stt_second_hearing; returns 0 with *out filled, or -1 (no hushed audio,
- * no decoder within wait_ms, or a decoding error, which is logged). */
-typedef struct {
-    stt_engine *e;
-    const stt_result *first;
-    const stt_channel *ch; /* may be NULL */
-    int wait_ms;
-} stt_second_hearing;
-int stt_second_hearing_run(void *ctx, stt_result *out);
 /* Drops the utterance, returns the decoder, frees the stream. NULL is fine. */
 void stt_stream_cancel(stt_stream *s);
 void stt_result_clear(stt_result *r);

@@ -26,9 +26,6 @@
 
 #define STREAM_AFTER_MS 250
 #define MAX_HELD 64
-/* A second hearing (a background voice hushed) waits this long for a free decoder;
- * past it the turn goes on with the first hearing. */
-#define STT_WAIT_SECOND_MS 1000
 #define PCM_CHUNK_SAMPLES 16384
 
 typedef struct {
@@ -297,9 +294,6 @@ void voice_answer_run(axiom_voice *v, uint64_t seq, turn_input *in) {
     } else if (in->heard && in->heard->n_alts) {
         brain_heard_opts ho;
         brain_heard_opts_from_config(v->cfg, &ho);
-        stt_second_hearing second = {e->stt, in->heard, &in->channel, STT_WAIT_SECOND_MS};
-        ho.second = stt_second_hearing_run;
-        ho.second_ctx = &second;
         rc = brain_turn_heard(e->brain, v->brain, in->heard, &ho, &opts, &reply, err, sizeof err);
     } else {
         rc = brain_turn(e->brain, v->brain, p, &opts, &reply, err, sizeof err);

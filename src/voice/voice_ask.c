@@ -83,9 +83,6 @@ static int voice_answer_segment(ask_ctx *c, stt_stream *st, voice_turn *t) {
     char berr[512] = "";
     brain_heard_opts ho;
     brain_heard_opts_from_config(c->e->cfg, &ho);
-    stt_second_hearing second = {c->e->stt, &r, NULL, STT_WAIT_MS};
-    ho.second = stt_second_hearing_run;
-    ho.second_ctx = &second;
     t0 = now_us();
     rc = brain_turn_heard(c->e->brain, c->s, &r, &ho, c->o, &br, berr, sizeof berr);
     a->brain_us += now_us() - t0;

@@ -52,10 +52,9 @@ typedef struct turn_input {
     char *text;     /* owned; NULL when audio is set */
     int16_t *audio; /* owned */
     size_t naudio;
-    int64_t t0_us;       /* when the user finished (latency base) */
-    int64_t stt_us;      /* recognition time so far */
-    stt_result *heard;   /* owned: the recogniser's hypotheses, NULL when typed */
-    stt_channel channel; /* the speaker's normalisation after it (n = 0: none) */
+    int64_t t0_us;     /* when the user finished (latency base) */
+    int64_t stt_us;    /* recognition time so far */
+    stt_result *heard; /* owned: the recogniser's hypotheses, NULL when typed */
     int spoken;
     int stt_failed; /* the recogniser failed: the turn is its error exit */
     int stt_busy;   /* ... because every decoder stayed busy */

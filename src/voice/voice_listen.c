@@ -336,7 +336,6 @@ static void on_speech_end(void *user, int64_t end_sample) {
         if (rc == 0) {
             in->text = strdup(r.text ? r.text : "");
             in->heard = keep_heard(&r);
-            in->channel = l->channel; /* a copy: the next utterance may change it */
         } else {
             in->stt_failed = 1;
             snprintf(in->stt_error, sizeof in->stt_error, "speech recognition failed: %s", err);
