@@ -86,29 +86,24 @@ struct stt_engine {
  * within the first second: the first words suffer ("an much power" for "how much
  * power"). So once stt.restart_ms of an utterance are in, the decoder starts it again
  * from the normalisation it has reached and decodes the audio so far once more, while
- * the person is still talking: the end of the utterance is no later for it. On the dev
- * questions (flite awb and rms) this raised the answers equal to the typed ones from
- * 73.3% to 75.0% clean, 6.7% to 11.7% with a background talker and 65.0% to 70.0% in
- * reverb. A second hearing (stt_hear_again) decodes the whole utterance again from
- * the normalisation it ended with.
+ * the person is still talking: the end of the utterance is no later for it.
  *
- * A talker behind the speaker fills the speaker's pauses and the audio before and
- * after the question, and the recogniser turns their words into words of the question
- * ("and a girl what is the jetson orin on nano home"). For the second hearing,
- * stretches of at least GATE_MIN_FRAMES 10 ms frames all more than GATE_MARGIN_DB
- * below the speaker's level are hushed by GATE_HUSH_DB, when at least
- * GATE_SOUND_FRAMES of their frames are within GATE_SOUND_DB of the speaker (not the
- * near-silence around a lone speaker) and their level comes and goes (a voice, not
- * steady hiss or a fan). The speaker's own soft sounds are hushed too when they last
- * that long, which is one more reason the second hearing is only asked for when the
- * first is in doubt (brain_turn_heard). On the dev questions with a real talker 10 dB
- * below the speaker, hushing took word errors from 129% to 81%. */
+ * A talker behind the speaker is heard alone before the speaker starts, and the
+ * recogniser turns their words into words of the question ("and a girl what is the
+ * jetson orin on nano"). Before the restart, the audio before the speaker's first
+ * frame within GATE_MARGIN_DB of their level (less GATE_ONSET_FRAMES for a soft
+ * onset) is hushed by GATE_HUSH_DB when it is another voice: stretches of at least
+ * GATE_MIN_FRAMES 10 ms frames all below that margin hold at least GATE_SOUND_FRAMES
+ * frames within GATE_SOUND_DB of the speaker (not the near-silence around a lone
+ * speaker) whose level comes and goes (a voice, not steady hiss or a fan). The dev
+ * figures of both are in the README ("How a spoken question is understood"). */
 #define GATE_MARGIN_DB 8.0f
 #define GATE_MIN_FRAMES 15
 #define GATE_HUSH_DB 30.0f
 #define GATE_SOUND_DB 25.0f
 #define GATE_SOUND_FRAMES 20
 #define GATE_VOICE_SPREAD_DB 3.0 /* standard deviation of those frames' levels */
+#define GATE_ONSET_FRAMES 10
 
 struct stt_stream {
     stt_engine *e;
@@ -596,26 +591,46 @@ void stt_stream_use_channel(stt_stream *s, stt_channel *ch) {
     if (ch->n && s->e->be->channel_set) s->e->be->channel_set(dec, ch->v, ch->n);
 }
 
-static float speech_level(const stt_stream *s);
-static int background_frames(const stt_stream *s, float speaker_db, unsigned char *hush);
+/* 1 when the stretches well below the speaker (see GATE_MARGIN_DB) hold another voice. */
+static int background_voice(const stt_stream *s, float speaker_db) {
+    int n = s->n_level, sound = 0;
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < n;) {
+        if (s->level[i] >= speaker_db - GATE_MARGIN_DB) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < n && s->level[j] < speaker_db - GATE_MARGIN_DB)
+            j++;
+        for (int k = i; j - i >= GATE_MIN_FRAMES && k < j; k++)
+            if (s->level[k] > speaker_db - GATE_SOUND_DB) {
+                sound++;
+                sum += s->level[k];
+                sum2 += (double)s->level[k] * s->level[k];
+            }
+        i = j;
+    }
+    if (sound < GATE_SOUND_FRAMES) return 0;
+    /* A voice comes and goes syllable by syllable; hiss or a fan holds its level. */
+    double mean = sum / sound, var = sum2 / sound - mean * mean;
+    return var >= GATE_VOICE_SPREAD_DB * GATE_VOICE_SPREAD_DB;
+}
 
 /* Before the restart: a background voice heard alone before the speaker's first loud
  * frame is hushed in the audio so far. */
 static void hush_lead_in(stt_stream *s) {
     if (!s->level || s->n_level < GATE_MIN_FRAMES) return;
     float spk = speech_level(s);
-    unsigned char *hush = malloc((size_t)s->n_level);
-    if (hush && background_frames(s, spk, hush)) {
-        int first = 0;
-        while (first < s->n_level && s->level[first] < spk - GATE_MARGIN_DB)
-            first++;
-        int end = first - 10; /* the speaker's soft onset stays */
-        const float low = powf(10.0f, -GATE_HUSH_DB / 20.0f);
-        if (end >= GATE_MIN_FRAMES)
-            for (size_t i = 0; i < (size_t)end * LEVEL_FRAME && i < s->n_fed; i++)
-                s->fed[i] = (int16_t)lrintf((float)s->fed[i] * low);
-    }
-    free(hush);
+    if (!background_voice(s, spk)) return;
+    int first = 0;
+    while (first < s->n_level && s->level[first] < spk - GATE_MARGIN_DB)
+        first++;
+    int end = first - GATE_ONSET_FRAMES; /* the speaker's soft onset stays */
+    const float low = powf(10.0f, -GATE_HUSH_DB / 20.0f);
+    if (end >= GATE_MIN_FRAMES)
+        for (size_t i = 0; i < (size_t)end * LEVEL_FRAME && i < s->n_fed; i++)
+            s->fed[i] = (int16_t)lrintf((float)s->fed[i] * low);
 }
 
 /* The utterance so far decoded again from the start, from the channel normalisation
@@ -629,13 +644,12 @@ static int restart_known_voice(stt_stream *s, char *err, size_t errlen) {
     pthread_mutex_lock(&s->e->mu);
     int alone = s->e->in_use <= 1;
     pthread_mutex_unlock(&s->e->mu);
-    if (!alone) return 0;
-    hush_lead_in(s);
-    if (!be->channel_get || !be->channel_set || !be->utt_abort) return 0;
+    if (!alone || !be->channel_get || !be->channel_set || !be->utt_abort) return 0;
     void *dec = s->e->pool[s->slot].dec;
     stt_channel ch;
     ch.n = be->channel_get(dec, ch.v, sizeof ch.v / sizeof ch.v[0]);
     if (!ch.n) return 0;
+    hush_lead_in(s);
     be->utt_abort(dec);
     if (be->utt_begin(dec, err, errlen) != 0) return -1;
     be->channel_set(dec, ch.v, ch.n);
@@ -680,36 +694,6 @@ int stt_stream_partial(stt_stream *s, char *buf, size_t buflen) {
     if (!s) return -1;
     s->n_partials++;
     return s->e->be->utt_partial(s->e->pool[s->slot].dec, buf, buflen);
-}
-
-/* Which 10 ms frames may belong to a talker behind the speaker (see GATE_MARGIN_DB):
- * fills hush[] (1 = hush) and returns 1 when those frames hold a voice's level. */
-static int background_frames(const stt_stream *s, float speaker_db, unsigned char *hush) {
-    int n = s->n_level, sound = 0;
-    double sum = 0, sum2 = 0;
-    for (int i = 0; i < n;) {
-        if (s->level[i] >= speaker_db - GATE_MARGIN_DB) {
-            hush[i++] = 0;
-            continue;
-        }
-        int j = i;
-        while (j < n && s->level[j] < speaker_db - GATE_MARGIN_DB)
-            j++;
-        int run = j - i >= GATE_MIN_FRAMES;
-        for (int k = i; k < j; k++) {
-            hush[k] = (unsigned char)run;
-            if (run && s->level[k] > speaker_db - GATE_SOUND_DB) {
-                sound++;
-                sum += s->level[k];
-                sum2 += (double)s->level[k] * s->level[k];
-            }
-        }
-        i = j;
-    }
-    if (sound < GATE_SOUND_FRAMES) return 0;
-    /* A voice comes and goes syllable by syllable; hiss or a fan holds its level. */
-    double mean = sum / sound, var = sum2 / sound - mean * mean;
-    return var >= GATE_VOICE_SPREAD_DB * GATE_VOICE_SPREAD_DB;
 }
 
 int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) {
