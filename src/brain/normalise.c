@@ -3,6 +3,7 @@
 #include "brain/normalise.h"
 
 #include "brain/mention.h"
+#include "core/util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -24,18 +25,11 @@ struct normaliser {
     size_t n_glued;
 };
 
-static const char *const small[] = {"zero",    "one",     "two",       "three",    "four",
-                                    "five",    "six",     "seven",     "eight",    "nine",
-                                    "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
-                                    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
-static const char *const tens[] = {"",      "",      "twenty",  "thirty", "forty",
-                                   "fifty", "sixty", "seventy", "eighty", "ninety"};
-
 static int word_num(const char *t, int *v, int *is_tens) {
     for (int i = 0; i < 20; i++)
-        if (strcmp(t, small[i]) == 0) return *v = i, *is_tens = 0, 1;
+        if (strcmp(t, NUMBER_ONES[i]) == 0) return *v = i, *is_tens = 0, 1;
     for (int i = 2; i < 10; i++)
-        if (strcmp(t, tens[i]) == 0) return *v = i * 10, *is_tens = 1, 1;
+        if (strcmp(t, NUMBER_TENS[i]) == 0) return *v = i * 10, *is_tens = 1, 1;
     return 0;
 }
 

@@ -162,3 +162,10 @@ const char *axiom_root_dir(void) {
     pthread_once(&root_once, find_root);
     return root_dir;
 }
+
+const char *const NUMBER_ONES[20] = {"zero",    "one",     "two",       "three",    "four",
+                                     "five",    "six",     "seven",     "eight",    "nine",
+                                     "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                     "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+const char *const NUMBER_TENS[10] = {"",      "",      "twenty",  "thirty", "forty",
+                                     "fifty", "sixty", "seventy", "eighty", "ninety"};

@@ -34,6 +34,12 @@ int64_t proc_pss_bytes(void);
  * bytes, or -1: a mapped model's pages show up here as they are read. */
 int64_t proc_rss_file_bytes(void);
 
+/* English number words: NUMBER_ONES[n] for 0..19, NUMBER_TENS[n / 10] for 20..90
+ * (NUMBER_TENS[0] and [1] are ""). The recogniser's corpus spells numbers with them
+ * and the brain reads them back, so both sides share one list. */
+extern const char *const NUMBER_ONES[20];
+extern const char *const NUMBER_TENS[10];
+
 /* The folder holding deps/, data/ and web/: $AXIOM_ROOT, else the parent of the
  * executable's folder when it holds deps/ or data/, else the current folder. */
 const char *axiom_root_dir(void);

@@ -39,13 +39,6 @@ cst_lexicon *cmu_lex_init(void);
 
 /* ---------- normalisation ---------- */
 
-static const char *const ones[] = {"zero",    "one",     "two",       "three",    "four",
-                                   "five",    "six",     "seven",     "eight",    "nine",
-                                   "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
-                                   "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
-static const char *const tens[] = {"",      "",      "twenty",  "thirty", "forty",
-                                   "fifty", "sixty", "seventy", "eighty", "ninety"};
-
 typedef struct {
     char *out;
     size_t cap, len;
@@ -73,29 +66,29 @@ static void emit_number(nbuf *b, const char *d, size_t n) {
         d++, n--; /* "007" -> 7 */
     if (n > 4) {  /* long numbers are read digit by digit */
         for (size_t i = 0; i < n; i++)
-            emit_s(b, ones[d[i] - '0']);
+            emit_s(b, NUMBER_ONES[d[i] - '0']);
         return;
     }
     int v = atoi(d);
     (void)n;
     if (v >= 1000) {
-        emit_s(b, ones[v / 1000]);
+        emit_s(b, NUMBER_ONES[v / 1000]);
         emit_s(b, "thousand");
         v %= 1000;
         if (!v) return;
     }
     if (v >= 100) {
-        emit_s(b, ones[v / 100]);
+        emit_s(b, NUMBER_ONES[v / 100]);
         emit_s(b, "hundred");
         v %= 100;
         if (!v) return;
     }
     if (v >= 20) {
-        emit_s(b, tens[v / 10]);
-        if (v % 10) emit_s(b, ones[v % 10]);
+        emit_s(b, NUMBER_TENS[v / 10]);
+        if (v % 10) emit_s(b, NUMBER_ONES[v % 10]);
         return;
     }
-    emit_s(b, ones[v]);
+    emit_s(b, NUMBER_ONES[v]);
 }
 
 /* One raw token of letters, digits and apostrophes: split letter and digit runs. */
