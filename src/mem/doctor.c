@@ -47,15 +47,6 @@ static doctor_check *add_check(doctor_report *r, const char *id, doctor_status s
     return c;
 }
 
-static void human(int64_t b, char *out, size_t n) {
-    if (b < 0)
-        snprintf(out, n, "unknown");
-    else if (b >= GIB)
-        snprintf(out, n, "%.1f GiB", (double)b / GIB);
-    else
-        snprintf(out, n, "%.0f MiB", (double)b / MIB);
-}
-
 /* ---- reading ----------------------------------------------------------------------- */
 
 static void read_zram(doctor_report *r) {
@@ -285,8 +276,8 @@ static void judge(doctor_report *r) {
     int64_t ram = r->mem.mem_total;
     doctor_check *k;
 
-    human(ram, a, sizeof a);
-    human(r->mem.mem_available, b, sizeof b);
+    doctor_bytes_text(ram, a, sizeof a);
+    doctor_bytes_text(r->mem.mem_available, b, sizeof b);
     if (ram <= 0) {
         k = add_check(r, "ram", DOC_FAIL, "cannot read /proc/meminfo under %s",
                       r->root[0] ? r->root : "/");
@@ -306,8 +297,8 @@ static void judge(doctor_report *r) {
         need_all += r->plan[i].estimate;
         if (strcmp(r->plan[i].component, "llm") != 0) need_core += r->plan[i].estimate;
     }
-    human(need_core, a, sizeof a);
-    human(need_all, c, sizeof c);
+    doctor_bytes_text(need_core, a, sizeof a);
+    doctor_bytes_text(need_all, c, sizeof c);
     if (r->mem.mem_available < 0) {
         k = add_check(r, "available", DOC_INFO,
                       "MemAvailable cannot be read; the plan needs about %s", c);
@@ -328,9 +319,9 @@ static void judge(doctor_report *r) {
     int64_t zlow, zhi = zram_size_for(ram > 0 ? ram : 0, &zlow);
     int64_t swap_used =
         (r->mem.swap_total > 0 && r->mem.swap_free >= 0) ? r->mem.swap_total - r->mem.swap_free : 0;
-    human(r->mem.swap_total, a, sizeof a);
-    human(swap_used, b, sizeof b);
-    human(zhi, c, sizeof c);
+    doctor_bytes_text(r->mem.swap_total, a, sizeof a);
+    doctor_bytes_text(swap_used, b, sizeof b);
+    doctor_bytes_text(zhi, c, sizeof c);
     if (r->mem.swap_total <= 0 && ram <= 0) {
         k = add_check(r, "swap", DOC_INFO, "swap cannot be judged without the RAM size");
         str_copy(k->value, sizeof k->value, "unknown");
@@ -339,7 +330,7 @@ static void judge(doctor_report *r) {
                       "no swap: a memory spike goes straight to the OOM killer");
         r->zram_recommended = zhi;
         char lo[32];
-        human(zlow, lo, sizeof lo);
+        doctor_bytes_text(zlow, lo, sizeof lo);
         snprintf(k->fix, sizeof k->fix,
                  "axiom doctor --apply --zram  (or: modprobe zram && zramctl -a zstd -s %lldM "
                  "/dev/zram0 "
@@ -357,7 +348,7 @@ static void judge(doctor_report *r) {
     }
     for (int i = 0; i < r->nzram; i++) {
         doctor_zram *z = &r->zram[i];
-        human(z->disksize, a, sizeof a);
+        doctor_bytes_text(z->disksize, a, sizeof a);
         doctor_status st = DOC_OK;
         if (z->disksize > 0 && !z->used_as_swap) st = DOC_INFO;
         if (z->disksize <= 0) st = DOC_INFO;
@@ -482,8 +473,8 @@ static void judge(doctor_report *r) {
                  "a cgroup limit contains AXIOM without touching the rest of the machine");
         str_copy(k->value, sizeof k->value, "none");
     } else {
-        human(r->cg.limit, a, sizeof a);
-        human(r->cg.working_set, b, sizeof b);
+        doctor_bytes_text(r->cg.limit, a, sizeof a);
+        doctor_bytes_text(r->cg.working_set, b, sizeof b);
         doctor_status st = DOC_OK;
         if (r->cg.limit > 0 && r->cg.limit < need_core)
             st = DOC_FAIL;
@@ -531,13 +522,13 @@ static void judge(doctor_report *r) {
             continue;
         }
         if (p->fits) continue;
-        human(p->estimate, a, sizeof a);
+        doctor_bytes_text(p->estimate, a, sizeof a);
         int64_t left = r->budget - p->cumulative;
-        human(left >= 0 ? left : -left, b, sizeof b);
+        doctor_bytes_text(left >= 0 ? left : -left, b, sizeof b);
         int is_llm = strcmp(p->component, "llm") == 0;
-        human(r->zram_recommended > 0 ? r->zram_recommended : zhi, c, sizeof c);
+        doctor_bytes_text(r->zram_recommended > 0 ? r->zram_recommended : zhi, c, sizeof c);
         char bud[32];
-        human(r->budget, bud, sizeof bud);
+        doctor_bytes_text(r->budget, bud, sizeof bud);
         if (left >= 0)
             k = add_check(r, id, is_llm ? DOC_WARN : DOC_FAIL,
                           "%s %s would leave %s of the %s budget (%s), past the %d%% warn level",
@@ -552,7 +543,7 @@ static void judge(doctor_report *r) {
         else
             snprintf(k->fix, sizeof k->fix,
                      "raise the memory budget (mem.budget_mb, MemoryMax=) or free memory");
-        human(p->estimate, k->value, sizeof k->value);
+        doctor_bytes_text(p->estimate, k->value, sizeof k->value);
     }
 }
 

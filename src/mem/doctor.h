@@ -102,4 +102,7 @@ int doctor_apply(const doctor_report *r, int zram, FILE *out, char *err, size_t 
 
 const char *doctor_status_name(doctor_status s);
 
+/* A size for the report: "1.5 GiB", "300 MiB", or "unknown" when b < 0. */
+void doctor_bytes_text(int64_t b, char *out, size_t n);
+
 #endif

@@ -8,7 +8,7 @@
 #define MIB ((int64_t)1 << 20)
 #define GIB ((int64_t)1 << 30)
 
-static void human(int64_t b, char *out, size_t n) {
+void doctor_bytes_text(int64_t b, char *out, size_t n) {
     if (b < 0)
         snprintf(out, n, "unknown");
     else if (b >= GIB)
@@ -27,17 +27,17 @@ void doctor_print(const doctor_report *r, FILE *out) {
         if (c->why[0]) fprintf(out, "        why: %s\n", c->why);
     }
     char a[32], b[32], c[32];
-    human(r->budget, a, sizeof a);
+    doctor_bytes_text(r->budget, a, sizeof a);
     fprintf(out, "\nMemory plan: budget %s (from %s), warn level at %d%%, load order:\n", a,
             r->budget_source ? r->budget_source : "?", r->warn_pct);
-    human(r->base_bytes, b, sizeof b);
+    doctor_bytes_text(r->base_bytes, b, sizeof b);
     fprintf(out, "  %-8s %10s %12s  %s\n", "part", "estimate", "cumulative", "fits  source");
     fprintf(out, "  %-8s %10s %12s  %-5s %s\n", "base", b, b, "yes",
             "AXIOM itself, nothing loaded");
     for (int i = 0; i < r->nplan; i++) {
         const doctor_plan_item *p = &r->plan[i];
-        human(p->estimate, b, sizeof b);
-        human(p->cumulative, c, sizeof c);
+        doctor_bytes_text(p->estimate, b, sizeof b);
+        doctor_bytes_text(p->cumulative, c, sizeof c);
         fprintf(out, "  %-8s %10s %12s  %-5s %s%s\n", p->component, p->configured ? b : "-",
                 p->configured ? c : "-",
                 !p->configured ? "-"
@@ -45,7 +45,7 @@ void doctor_print(const doctor_report *r, FILE *out) {
                                : "NO",
                 p->source, p->configured && p->file_bytes < 0 ? " (missing)" : "");
     }
-    human(r->left_after_all >= 0 ? r->left_after_all : -r->left_after_all, b, sizeof b);
+    doctor_bytes_text(r->left_after_all >= 0 ? r->left_after_all : -r->left_after_all, b, sizeof b);
     if (r->budget <= 0)
         fprintf(out, "  the budget is unknown: nothing can be said about what fits\n");
     else
