@@ -27,6 +27,7 @@
  *   BENCH_UNDERSTANDING_CONDITIONS=clean,babble10,...  (default all)
  *   BENCH_UNDERSTANDING_VOICES=flite:awb,...  these voices, each under every condition
  *   BENCH_UNDERSTANDING_SHOW=misses           print each wrong answer (dev sets only)
+ *   BENCH_UNDERSTANDING_SHOW=all              print every in-domain answer, right or wrong
  * Settings (stt.*, vad.*, ...) come from the environment and axiom.conf as for axiom. */
 #include "../tests/support/room.h"
 #include "../tests/support/testutil.h"
@@ -94,6 +95,7 @@ typedef struct {
     char *transcript, *answer;
     char *heard; /* the hearing answered (the final turn's) */
     int correct, rejected, false_answer, unknown;
+    int twice; /* in-domain: more than one turn was answered (the background's words too) */
     int64_t audio_ms, proc_us;
 } job;
 
@@ -345,9 +347,13 @@ static void run_job(job *j, int w) {
     j->rejected = is_rejected(f);
     j->unknown = !j->rejected && is_unknown_reply(d->pk, j->answer);
     if (j->kind == IN_DOMAIN) j->correct = !j->rejected && strcmp(j->answer, d->typed.v[j->q]) == 0;
+    int answered = 0;
     for (size_t i = 0; i < a.n; i++)
-        if (!is_rejected(&a.turns[i]) && !is_unknown_reply(d->pk, a.turns[i].text))
+        if (!is_rejected(&a.turns[i]) && !is_unknown_reply(d->pk, a.turns[i].text)) {
             j->false_answer = 1;
+            answered++;
+        }
+    j->twice = j->kind == IN_DOMAIN && answered > 1;
     voice_answer_free(&a);
     brain_session_free(s);
     free(pcm);
@@ -367,7 +373,7 @@ static void *worker(void *arg) {
 /* ---- figures ---- */
 
 typedef struct {
-    int n, correct, rejected, false_answer, unknown, werr, wref;
+    int n, correct, rejected, false_answer, unknown, twice, werr, wref;
 } tally;
 
 static void tally_add(tally *t, const job *j) {
@@ -376,6 +382,7 @@ static void tally_add(tally *t, const job *j) {
     t->rejected += j->rejected;
     t->false_answer += j->false_answer;
     t->unknown += j->unknown;
+    t->twice += j->twice;
     if (j->kind != IN_DOMAIN || !j->transcript) return;
     static norm_result a, b; /* large; figures are computed on the main thread */
     normalise_text(j->d->nz, j->text, &a);
@@ -427,13 +434,14 @@ static void report(dataset *ds, size_t nds, int show_misses) {
         if (j->kind == IN_DOMAIN) {
             tally_add(&cond_t[di][j->cond][voice_family(voices[j->voice])], j);
             if (conds[j->cond]->kind == ROOM_CLEAN) tally_add(&voice_t[di][j->voice], j);
-            if (show_misses && !j->correct) {
+            if ((show_misses && !j->correct) || show_misses == 2) {
                 char path[1300];
                 key_path(path, sizeof path, conds[j->cond]->name, voices[j->voice], j->text);
-                printf("miss  %-9s %-12s %-22s \"%s\" heard \"%s\" answered as \"%s\" -> "
+                printf("%s  %-9s %-12s %-22s \"%s\" heard \"%s\" answered as \"%s\" -> "
                        "%.70s\n      %s\n",
-                       ds[di].name, conds[j->cond]->name, voices[j->voice], j->text, j->transcript,
-                       j->heard ? j->heard : "", j->answer[0] ? j->answer : "(nothing)", path);
+                       j->correct ? "ok  " : "miss", ds[di].name, conds[j->cond]->name,
+                       voices[j->voice], j->text, j->transcript, j->heard ? j->heard : "",
+                       j->answer[0] ? j->answer : "(nothing)", path);
             }
         } else {
             int k = j->kind == OOD_HUMAN ? 0 : 1 + voice_family(voices[j->voice]);
@@ -445,10 +453,11 @@ static void report(dataset *ds, size_t nds, int show_misses) {
         }
     }
     printf("\n-- in-domain, per condition: WER | answer accuracy, flite / espeak-ng voices | "
-           "rejected or dropped\n");
+           "rejected or dropped | answered twice\n");
     printf("%-12s", "condition");
     for (size_t d = 0; d < nds; d++)
-        printf(" | %-9s %5s %7s %7s %7s %7s", ds[d].name, "n", "WER", "flite", "espeak", "rej");
+        printf(" | %-9s %5s %7s %7s %7s %7s %7s", ds[d].name, "n", "WER", "flite", "espeak", "rej",
+               "twice");
     printf("\n");
     for (size_t c = 0; c < nconds; c++) {
         printf("%-12s", conds[c]->name);
@@ -459,6 +468,7 @@ static void report(dataset *ds, size_t nds, int show_misses) {
             cell(pc(f->correct, f->n));
             cell(pc(e->correct, e->n));
             cell(pc(f->rejected + e->rejected, f->n + e->n));
+            cell(pc(f->twice + e->twice, f->n + e->n));
         }
         printf("\n");
     }
@@ -569,7 +579,10 @@ int main(void) {
     size_t max =
         getenv("BENCH_UNDERSTANDING_MAX") ? (size_t)atol(getenv("BENCH_UNDERSTANDING_MAX")) : 0;
     const char *show = getenv("BENCH_UNDERSTANDING_SHOW");
-    int show_misses = show && strcmp(show, "misses") == 0;
+    int show_misses = !show                         ? 0
+                      : strcmp(show, "misses") == 0 ? 1
+                      : strcmp(show, "all") == 0    ? 2
+                                                    : 0;
     if (strcmp(set, "heldout") != 0 && strcmp(set, "dev") != 0) {
         fprintf(stderr,
                 "bench understanding: BENCH_UNDERSTANDING_SET=%s: expected heldout or dev\n", set);

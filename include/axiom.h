@@ -89,8 +89,9 @@ typedef struct {
     const char *text;   /* the spoken answer ("" when the input was dropped) */
     const char *intent; /* "equipment_query", ..., "unknown" */
     float confidence;
-    const char *path;        /* "template", "retrieval", "llm", "fallback", "none" */
-    const char *dropped;     /* why nothing was answered ("empty", "filler", "noise"), or "" */
+    const char *path; /* "template", "retrieval", "llm", "fallback", "none" */
+    const char
+        *dropped; /* why nothing was answered ("empty", "filler", "noise", "background"), or "" */
     const char *llm_failure; /* path "fallback": why the LLM failed ("timeout", ...), else "" */
     int card_index;          /* UI card to show, -1 = none */
     const char *card_keyword, *card_product;

@@ -4,7 +4,8 @@
  * is asked again instead of guessed at (typed text never is), a retrieval question that
  * names nothing is still answered when the facts cover it, the recogniser gives its
  * hypotheses with word times and levels, the reference data's recorded mishearings stay
- * out of the recogniser's corpus, and item names match their plural. */
+ * out of the recogniser's corpus, item names match their plural, and a quieter voice
+ * after the speaker's question is not answered. */
 #include "brain/brain_internal.h"
 #include "check.h"
 #include "core/config.h"
@@ -129,7 +130,8 @@ static void test_edge_margins(void) {
     brain_reply_free(&r);
     stt_result_clear(&heard);
     /* the speaker's last word 8 dB down is kept; 12 dB down it is someone else's */
-    brain_heard_opts trim_only = {0, 1, 6.0f, 1}; /* the trimmed best path, no other hearing */
+    brain_heard_opts trim_only = {0, 1, 6.0f,
+                                  1, 0, 120}; /* the trimmed best path, no other hearing */
     const char *fall[] = {"tell:-15 me:-16 about:-14 the:-17 robot:-13 dog:-22"};
     result_from(&heard, fall, 1);
     brain_session *s = brain_session_new(b);
@@ -154,7 +156,7 @@ static void test_edge_margins(void) {
     brain_reply_free(&r);
     stt_result_clear(&heard);
     /* without trimming, the same quiet opening words stay in the hearing */
-    brain_heard_opts off = {0, 0, 6.0f, 1};
+    brain_heard_opts off = {0, 0, 6.0f, 1, 0, 120};
     result_from(&heard, lead, 1);
     s = brain_session_new(b);
     CHECK(brain_turn_heard(b, s, &heard, &off, NULL, &r, err, sizeof err) == 0);
@@ -183,7 +185,7 @@ static void test_other_hypothesis_taken(void) {
     CHECK_STR(spoken.heard, "how much memory does the jetson orin nano have");
     CHECK_STR(spoken.text, typed.text);
     /* with rescoring off the garbled best path is all there is */
-    brain_heard_opts ho = {0, 0, 15.0f, 1};
+    brain_heard_opts ho = {0, 0, 15.0f, 1, 0, 120};
     brain_session *s = brain_session_new(b);
     brain_reply plain;
     CHECK(brain_turn_heard(b, s, &heard, &ho, NULL, &plain, err, sizeof err) == 0);
@@ -234,7 +236,7 @@ static void test_out_of_domain_asked_again(void) {
     brain_reply_free(&typed);
     stt_result_clear(&heard);
     /* the gate can be turned off: the guess is answered */
-    brain_heard_opts ho = {1, 1, 15.0f, 0};
+    brain_heard_opts ho = {1, 1, 15.0f, 0, 0, 120};
     const char *spec[] = {ood[0]};
     result_from(&heard, spec, 1);
     brain_session *s = brain_session_new(b);
@@ -383,6 +385,60 @@ static void test_split_pack_words_joined(void) {
     config_free(c);
 }
 
+static void heard_in(brain *b, brain_session *s, const char *spec, float speech_db,
+                     brain_reply *r) {
+    char err[512];
+    stt_result heard;
+    result_from(&heard, &spec, 1);
+    heard.speech_db = speech_db;
+    CHECK_MSG(brain_turn_heard(b, s, &heard, NULL, NULL, r, err, sizeof err) == 0, "%s", err);
+    stt_result_clear(&heard);
+}
+
+/* After the speaker's question, someone behind them goes on talking, 6 dB quieter: the
+ * VAD hands that over as an utterance of its own, and its words are not answered
+ * (they would be answered from retrieval). The same words at the speaker's level are
+ * answered; a quieter question a template answers is the speaker stepping back, and
+ * is answered; in a new conversation nobody's level is known yet. */
+static void test_quieter_voice_not_answered(void) {
+    axiom_config *c = cfg_for(NULL);
+    char err[512];
+    brain *b = brain_new(c, err, sizeof err);
+    CHECK_MSG(b != NULL, "%s", err);
+    const char *question = "tell me about the robot dog";
+    const char *other = "does the zed camera lead tpu";
+    brain_reply r;
+    brain_session *s = brain_session_new(b);
+    heard_in(b, s, question, -14.0f, &r);
+    CHECK(r.path == BRAIN_PATH_TEMPLATE);
+    brain_reply_free(&r);
+    heard_in(b, s, other, -20.0f, &r);
+    CHECK(r.path == BRAIN_PATH_NONE);
+    CHECK_STR(r.dropped, "background");
+    CHECK_STR(r.text, "");
+    CHECK_STR(r.heard, other);
+    brain_reply_free(&r);
+    heard_in(b, s, other, -17.0f, &r);
+    CHECK(r.path == BRAIN_PATH_RETRIEVAL);
+    CHECK_STR(r.dropped, "");
+    brain_reply_free(&r);
+    heard_in(b, s, "what's the flight time of the tello", -24.0f, &r);
+    CHECK(r.path == BRAIN_PATH_TEMPLATE);
+    brain_reply_free(&r);
+    heard_in(b, s, other, -25.0f, &r); /* the speaker's level is now -24 dB */
+    CHECK(r.path == BRAIN_PATH_RETRIEVAL);
+    brain_reply_free(&r);
+    brain_session_free(s);
+
+    s = brain_session_new(b);
+    heard_in(b, s, other, -22.0f, &r);
+    CHECK(r.path == BRAIN_PATH_RETRIEVAL);
+    brain_reply_free(&r);
+    brain_session_free(s);
+    brain_free(b);
+    config_free(c);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     if (tu_mkdtemp(tmp, sizeof tmp) != 0) return 1;
@@ -394,6 +450,7 @@ int main(int argc, char **argv) {
     RUN(test_reference_mishearings_not_taught);
     RUN(test_plural_item_names);
     RUN(test_split_pack_words_joined);
+    RUN(test_quieter_voice_not_answered);
     tu_rmtree(tmp);
     return CHECK_DONE(argv[0]);
 }

@@ -250,18 +250,10 @@ static void test_dictionary_and_cache(void) {
     CHECK_CONTAINS(err, "cache_dir");
 }
 
-static int16_t *read_raw(const char *path, size_t *n) {
-    size_t len;
-    char err[256];
-    char *b = file_read_all(path, 16 << 20, &len, err, sizeof err);
-    *n = b ? len / 2 : 0;
-    return (int16_t *)b;
-}
-
 static void test_goforward_stock(void) {
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
     size_t n;
-    int16_t *pcm = read_raw(TESTDATA "/goforward.raw", &n);
+    int16_t *pcm = tu_read_raw(TESTDATA "/goforward.raw", &n);
     if (!pcm) SKIP("pocketsphinx-testdata is not installed (" TESTDATA ")");
     char err[512];
     stt_engine *e = stock;
@@ -292,7 +284,7 @@ static void test_goforward_stock(void) {
 static void test_goforward_in_hiss(void) {
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
     size_t n;
-    int16_t *pcm = read_raw(TESTDATA "/goforward.raw", &n);
+    int16_t *pcm = tu_read_raw(TESTDATA "/goforward.raw", &n);
     if (!pcm) SKIP("pocketsphinx-testdata is not installed (" TESTDATA ")");
     double act = 0;
     size_t nact = 0;
@@ -345,21 +337,6 @@ static void test_goforward_in_hiss(void) {
 }
 
 /* Mean power of the frames within 30 dB of the loudest (the talker's active level). */
-static double active_power(const int16_t *pcm, size_t n) {
-    double top = 0, sum = 0;
-    size_t k = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i + 320 <= n; i += 320) {
-            double p = 0;
-            for (size_t j = 0; j < 320; j++)
-                p += (double)pcm[i + j] * pcm[i + j];
-            p /= 320;
-            if (pass == 0 && p > top) top = p;
-            if (pass == 1 && p >= top / 1000) sum += p, k++;
-        }
-    return k ? sum / (double)k : 0;
-}
-
 /* The words a stream hears in mix (fed in 32 ms chunks), and their errors against ref. */
 static int stream_errors(stt_engine *e, const int16_t *mix, size_t total, const char *ref,
                          char *heard, size_t heard_len) {
@@ -388,14 +365,14 @@ static int stream_errors(stt_engine *e, const int16_t *mix, size_t total, const 
 static void test_background_talker_restart(void) {
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
     size_t n, nb;
-    int16_t *pcm = read_raw(TESTDATA "/goforward.raw", &n);
-    int16_t *bg = read_raw(TESTDATA "/numbers.raw", &nb);
+    int16_t *pcm = tu_read_raw(TESTDATA "/goforward.raw", &n);
+    int16_t *bg = tu_read_raw(TESTDATA "/numbers.raw", &nb);
     if (!pcm || !bg || nb < 16000) {
         free(pcm);
         free(bg);
         SKIP("pocketsphinx-testdata is not installed (" TESTDATA ")");
     }
-    double g = sqrt(active_power(pcm, n) / active_power(bg, nb) / 10.0); /* 10 dB below */
+    double g = sqrt(tu_active_power(pcm, n) / tu_active_power(bg, nb) / 10.0); /* 10 dB below */
     size_t lead = 9600, total = lead + n + 9600;
     int16_t *mix = malloc(total * sizeof *mix);
     CHECK(mix != NULL);
@@ -617,7 +594,7 @@ static void *decode_thread(void *arg) {
 
 static void test_threads_share_pool(void) {
     if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
-    shared_pcm = read_raw(TESTDATA "/goforward.raw", &shared_n);
+    shared_pcm = tu_read_raw(TESTDATA "/goforward.raw", &shared_n);
     if (!shared_pcm) SKIP("pocketsphinx-testdata is not installed");
     shared = stock;
     pthread_t t[3];

@@ -168,18 +168,6 @@ static int hear_in_process(const int16_t *pcm, size_t n, char *text, size_t len)
     return rc;
 }
 
-static int16_t *read_raw(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    int16_t *pcm = malloc((size_t)sz);
-    *n = pcm ? fread(pcm, 2, (size_t)sz / 2, f) : 0;
-    fclose(f);
-    return pcm;
-}
-
 /* ---- describe, ping ---- */
 
 static void test_describe_and_ping(void) {
@@ -241,7 +229,7 @@ static void check_stream_shape(const cJSON *r) {
 static void test_transcribe_recording(void) {
     if (!need_main()) return;
     size_t n = 0;
-    int16_t *pcm = read_raw(GOFORWARD, &n);
+    int16_t *pcm = tu_read_raw(GOFORWARD, &n);
     CHECK_MSG(pcm != NULL, "%s is missing: install pocketsphinx-testdata", GOFORWARD);
     if (!pcm) return;
     char local[512] = "";

@@ -94,7 +94,7 @@ typedef struct brain_reply {
     char *text;       /* the whole answer, speech-shaped (owned; "" when dropped) */
     char *normalised; /* the transcript after normalisation (owned) */
     char *heard;      /* brain_turn_heard: the hearing answered (owned; NULL otherwise) */
-    char dropped[64]; /* why input was dropped ("empty", "filler", "noise"), or "" */
+    char dropped[64]; /* why input was dropped ("empty", "filler", "noise", "background"), or "" */
     int truncated;    /* input was longer than the cap and was cut */
     struct {
         int index; /* UI card index, -1 when none */
@@ -188,9 +188,13 @@ typedef struct {
     int trim;             /* stt.trim_background: drop quiet words at the edges */
     float trim_margin_db; /* ... quieter than the speaker by this much */
     int reject;           /* stt.reject: ask again instead of answering a doubtful hearing */
+    float background_db;  /* stt.background_margin_db: a turn this much quieter than the
+                           * speaker's last is another voice (0 = off) ... */
+    int background_s;     /* ... within stt.background_forget_s of that turn */
 } brain_heard_opts;
 
-/* Reads stt.rescore, stt.trim_background, stt.trim_margin_db, stt.reject. */
+/* Reads stt.rescore, stt.trim_background, stt.trim_margin_db, stt.reject,
+ * stt.background_margin_db and stt.background_forget_s. */
 void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out);
 
 /* Answers a spoken utterance: from the recogniser's hypotheses (best first) picks
@@ -198,7 +202,10 @@ void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out
  * then answers it as brain_turn does; out->heard is what it took the user to say.
  * When nothing heard is a question the pack can answer with confidence, the reply is
  * BRAIN_PATH_REJECTED with the pack's "say it again" text (nothing enters the
- * history). heard_opts may be NULL (the defaults). */
+ * history). An utterance well below the level the session's speaker was last heard
+ * at is another voice in the room: it is not answered (BRAIN_PATH_NONE, dropped
+ * "background") unless a template answers it confidently. heard_opts may be NULL
+ * (the defaults). */
 int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
                      const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
                      brain_reply *out, char *err, size_t errlen);

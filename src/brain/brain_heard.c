@@ -10,6 +10,13 @@
  * something; a word much quieter than the speaker costs nearly nothing to drop,
  * because it is most likely somebody else's.
  *
+ * A room holds other people. Whoever has been talking to us was heard at some level;
+ * an utterance well below it (stt.background_margin_db) is somebody else, most often
+ * the background talker's words after the question ends, which the VAD hands over as
+ * a segment of their own. It is not answered unless a template answers it
+ * confidently: a user who stepped back from the microphone and asks a question the
+ * pack knows is still answered, and becomes the new reference.
+ *
  * Then the gate: speech that no hearing turns into a confident template answer, and
  * whose best hearing names nothing the pack knows with a sure intent, is not answered
  * from retrieval (that path would find some fact for almost any words: six of six
@@ -44,6 +51,33 @@ void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out
     out->trim = config_bool(cfg, "stt.trim_background");
     out->trim_margin_db = (float)config_double(cfg, "stt.trim_margin_db");
     out->reject = config_bool(cfg, "stt.reject");
+    out->background_db = (float)config_double(cfg, "stt.background_margin_db");
+    out->background_s = (int)config_int(cfg, "stt.background_forget_s");
+}
+
+/* 1 when the utterance is well below the level the session's speaker was last
+ * answered at, recently. */
+static int other_voice(const brain_session *s, const stt_result *r, const brain_heard_opts *ho,
+                       int64_t now) {
+    if (ho->background_db <= 0 || !s->speaker_at_ms || r->speech_db == 0) return 0;
+    if (now - s->speaker_at_ms > (int64_t)ho->background_s * 1000) return 0;
+    return r->speech_db < s->speaker_db - ho->background_db;
+}
+
+/* The reply to another voice: nothing said, nothing in the history. */
+static int background_reply(const char *chosen, brain_reply *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    out->card.index = -1;
+    out->template_index = -1;
+    out->path = BRAIN_PATH_NONE;
+    str_copy(out->dropped, sizeof out->dropped, "background");
+    out->text = strdup("");
+    out->normalised = strdup("");
+    out->heard = strdup(chosen);
+    if (out->text && out->normalised && out->heard) return 0;
+    brain_reply_free(out);
+    snprintf(err, errlen, "out of memory");
+    return -1;
 }
 
 typedef struct {
@@ -157,7 +191,7 @@ static int gather(const stt_result *r, const brain_heard_opts *ho, candidate *c,
 int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
                      const brain_heard_opts *heard_opts, const brain_turn_opts *opts,
                      brain_reply *out, char *err, size_t errlen) {
-    brain_heard_opts defaults = {1, 1, 6.0f, 1};
+    brain_heard_opts defaults = {1, 1, 6.0f, 1, 5.0f, 120};
     const brain_heard_opts *ho = heard_opts ? heard_opts : &defaults;
     brain_mode mode = opts ? opts->mode : BRAIN_MODE_FULL;
     int64_t t0 = now_us();
@@ -171,6 +205,7 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
     brain_assessment fa;
     if (brain_assess(b, s, fallback, mode, 1, &fa, err, errlen) != 0) return -1;
     const char *chosen = fallback;
+    const brain_assessment *ca = &fa;
     candidate *c = NULL;
     int n = 0;
     int settled = fa.path == BRAIN_PATH_NONE || fa.fast_path || fa.social;
@@ -195,8 +230,10 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
          * speech onto something the pack knows. */
         double limit = fa.spoken_ok ? MAX_UPGRADE_COST : MAX_SWITCH_COST;
         if (best >= 0 && (c[best].a.fast_path || (c[best].a.social && c[best].alt == 0)) &&
-            c[best].cost <= limit && c[best].loud_dropped <= MAX_LOUD_DROPPED)
+            c[best].cost <= limit && c[best].loud_dropped <= MAX_LOUD_DROPPED) {
             chosen = c[best].text;
+            ca = &c[best].a;
+        }
     }
     brain_turn_opts o = opts ? *opts : (brain_turn_opts){.mode = BRAIN_MODE_FULL};
     o.spoken = ho->reject;
@@ -205,7 +242,19 @@ int brain_turn_heard(brain *b, brain_session *s, const stt_result *heard,
           "%.2f ok %d)",
           heard->text ? heard->text : "", chosen, n, (long long)(now_us() - t0), fa.named,
           fa.confidence, fa.coverage, fa.spoken_ok);
+    int64_t now = now_ms();
+    if (other_voice(s, heard, ho, now) && !(ca->fast_path && !ca->social)) {
+        LOG_D("brain", "'%s' at %.1f dB is another voice (the speaker was at %.1f dB)", chosen,
+              heard->speech_db, s->speaker_db);
+        int rc = background_reply(chosen, out, err, errlen);
+        free(c);
+        return rc;
+    }
     int rc = brain_turn(b, s, chosen, &o, out, err, errlen);
+    if (rc == 0 && out->path != BRAIN_PATH_NONE && heard->speech_db != 0) {
+        s->speaker_db = heard->speech_db;
+        s->speaker_at_ms = now;
+    }
     if (rc == 0) {
         out->heard = strdup(chosen);
         if (!out->heard) {

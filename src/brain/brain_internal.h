@@ -50,6 +50,10 @@ struct brain_session {
     int topic_item;       /* last item talked about, -1 = none */
     char last_model[256]; /* last 3D model sent */
     unsigned turn_no;
+    /* The level of the person talking to us (stt_result.speech_db of their last
+     * answered spoken turn) and when it was heard; speaker_at_ms 0 = not known. */
+    float speaker_db;
+    int64_t speaker_at_ms;
 };
 
 #endif

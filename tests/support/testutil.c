@@ -78,3 +78,26 @@ const char *tu_root_path(const char *rel, char *buf, size_t buflen) {
     snprintf(buf, buflen, "%s/%s", axiom_root_dir(), rel);
     return buf;
 }
+
+int16_t *tu_read_raw(const char *path, size_t *n) {
+    size_t len;
+    char err[256];
+    char *b = file_read_all(path, 16 << 20, &len, err, sizeof err);
+    *n = b ? len / 2 : 0;
+    return (int16_t *)b;
+}
+
+double tu_active_power(const int16_t *pcm, size_t n) {
+    double top = 0, sum = 0;
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i + 320 <= n; i += 320) {
+            double p = 0;
+            for (size_t j = 0; j < 320; j++)
+                p += (double)pcm[i + j] * pcm[i + j];
+            p /= 320;
+            if (pass == 0 && p > top) top = p;
+            if (pass == 1 && p >= top / 1000) sum += p, k++;
+        }
+    return k ? sum / (double)k : 0;
+}

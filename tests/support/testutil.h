@@ -4,6 +4,7 @@
 #define AXIOM_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Makes a fresh folder under $TMPDIR; the returned path is static per call site's
  * buffer. Returns 0 on success. */
@@ -24,5 +25,11 @@ int tu_run_axiom(const char *env_prefix, const char *args, char *out, size_t out
 const char *tu_shared_path(const char *rel, char *buf, size_t buflen);
 /* Path to <project root>/<rel>. */
 const char *tu_root_path(const char *rel, char *buf, size_t buflen);
+
+/* 16 kHz raw s16le audio read whole (owned), or NULL. */
+int16_t *tu_read_raw(const char *path, size_t *n);
+/* Active speech power of 16 kHz audio: the mean power of its 20 ms frames within 30 dB
+ * of the loudest, so that pauses do not count (for mixing voices at a level apart). */
+double tu_active_power(const int16_t *pcm, size_t n);
 
 #endif
