@@ -4,7 +4,8 @@
  * is asked again instead of guessed at (typed text never is), a retrieval question that
  * names nothing is still answered when the facts cover it, the recogniser gives its
  * hypotheses with word times and levels, the reference data's recorded mishearings stay
- * out of the recogniser's corpus, item names match their plural, and a quieter voice
+ * out of the recogniser's corpus while questions after the items' specifications go
+ * in, item names match their plural, and a quieter voice
  * after the speaker's question is not answered. */
 #include "brain/brain_internal.h"
 #include "check.h"
@@ -337,6 +338,34 @@ static void test_reference_mishearings_not_taught(void) {
     config_free(c);
 }
 
+/* The language model learns to ask after each item's specifications ("what's the
+ * weight of the ..."), with a specification name a visitor would say. */
+static void test_spec_questions_taught(void) {
+    axiom_config *c = cfg_for(NULL);
+    char err[512];
+    brain *b = brain_new(c, err, sizeof err);
+    CHECK_MSG(brain_load(b, err, sizeof err) == 0, "%s", err);
+    char want[300] = "";
+    for (size_t i = 0; i < b->pk->n_items && !want[0]; i++)
+        for (size_t k = 0; k < b->pk->items[i].n_specs; k++)
+            if (strcmp(b->pk->items[i].spec_keys[k], "weight") == 0)
+                snprintf(want, sizeof want, "what's the weight of the %s", b->pk->items[i].name);
+    CHECK(want[0] != '\0');
+    stt_corpus_provider prov = brain_corpus_provider(b);
+    stt_corpus corpus;
+    CHECK(prov.get(prov.ctx, &corpus, err, sizeof err) == 0);
+    int found = 0, unsayable = 0;
+    for (size_t i = 0; i < corpus.n_sentences; i++) {
+        found |= strcmp(corpus.sentences[i], want) == 0;
+        unsayable |= strstr(corpus.sentences[i], "what's the materials allowed in the lab") != NULL;
+    }
+    CHECK_MSG(found, "'%s' is not in the recogniser's corpus", want);
+    CHECK(!unsayable);
+    prov.release(prov.ctx, &corpus);
+    brain_free(b);
+    config_free(c);
+}
+
 static void test_plural_item_names(void) {
     axiom_config *c = cfg_for(NULL);
     char err[512];
@@ -448,6 +477,7 @@ int main(int argc, char **argv) {
     RUN(test_out_of_domain_asked_again);
     RUN(test_recogniser_hypotheses);
     RUN(test_reference_mishearings_not_taught);
+    RUN(test_spec_questions_taught);
     RUN(test_plural_item_names);
     RUN(test_split_pack_words_joined);
     RUN(test_quieter_voice_not_answered);

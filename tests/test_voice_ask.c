@@ -1,7 +1,8 @@
 /* axiom ask --audio and voice_ask_pcm: a recording answered through the server's turn
  * (VAD, recogniser per segment, brain) with the real models. A real recording
  * (pocketsphinx-testdata's goforward.raw) is recognised; a pack question spoken by
- * flite through `axiom say` gets the same answer as the same question typed; silence
+ * flite through `axiom say` gets the same answer as the same question typed, and a
+ * question after an item's specification is heard right; silence
  * gets no answer (path none); another voice going on after the question, quieter, is
  * not answered; a file that is not audio gets an error line while the other files are
  * still answered, and a non-zero exit. */
@@ -150,6 +151,20 @@ static void test_spoken_equals_typed(void) {
     snprintf(args, sizeof args, "ask --log-level error --json --audio '%s'", padded);
     CHECK_EQ_INT(tu_run_axiom(cache_env, args, out, sizeof out, errb, sizeof errb), 0);
     cJSON *spoken = cJSON_Parse(out);
+
+    /* A question after an item's specification, in words no template of the pack uses:
+     * the language model has it from the items' specifications ("what's the late of
+     * the tello" without them). */
+    snprintf(args, sizeof args,
+             "say --log-level error \"what's the weight of the tello\" --voice slt -o '%s'",
+             speech);
+    CHECK_EQ_INT(tu_run_axiom(cache_env, args, out, sizeof out, errb, sizeof errb), 0);
+    snprintf(args, sizeof args, "ask --log-level error --json --audio '%s'", speech);
+    CHECK_EQ_INT(tu_run_axiom(cache_env, args, out, sizeof out, errb, sizeof errb), 0);
+    cJSON *spec = cJSON_Parse(out);
+    CHECK(spec != NULL);
+    if (spec) CHECK_STR(jstr(spec, "transcript"), "what's the weight of the tello");
+    cJSON_Delete(spec);
     CHECK_EQ_INT(tu_run_axiom(cache_env, "ask --log-level error --json '" QUESTION "'", out,
                               sizeof out, errb, sizeof errb),
                  0);

@@ -283,6 +283,8 @@ typedef struct {
     char **hh; /* heard-as forms joined with '|', one per hint */
     size_t nhh;
     labelled_set *utter;
+    char **made; /* sentences made here from the items' specifications (owned) */
+    size_t nmade, capmade;
 } corpus_state;
 
 static void corpus_push(corpus_state *c, const char *s) {
@@ -298,6 +300,52 @@ static void corpus_push(corpus_state *c, const char *s) {
 
 static void corpus_add(corpus_state *c, const char *s) {
     if (s && *s) corpus_push(c, s);
+}
+
+/* A sentence made here: kept until release. */
+static void corpus_make(corpus_state *c, const char *fmt, const char *a, const char *b) {
+    if (c->nmade == c->capmade) {
+        size_t cap = c->capmade ? c->capmade * 2 : 256;
+        char **nm = realloc(c->made, cap * sizeof *nm);
+        if (!nm) return;
+        c->made = nm;
+        c->capmade = cap;
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, fmt, a, b);
+    char *s = strdup(buf);
+    if (!s) return;
+    c->made[c->nmade++] = s;
+    corpus_push(c, s);
+}
+
+/* A specification's name a visitor would say: a short phrase of letters and spaces
+ * ("weight", "flight time", "field of view"), not "materials allowed in the lab". */
+static int sayable_spec(const char *k) {
+    int words = 1;
+    for (const char *q = k; *q; q++) {
+        if (*q == ' ')
+            words++;
+        else if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+            return 0;
+    }
+    return *k && words <= 3;
+}
+
+/* People ask after what the pack records about an item ("what's the weight of the
+ * tello"), in words its templates may never use: without these sentences the language
+ * model has no path through "the weight of the" and the recogniser hears "what's awake
+ * of the tello". One question per specification and name the item goes by. */
+static void corpus_spec_questions(corpus_state *c, const pack *p) {
+    for (size_t i = 0; i < p->n_items; i++) {
+        const pack_item *it = &p->items[i];
+        for (size_t k = 0; k < it->n_specs; k++) {
+            if (!sayable_spec(it->spec_keys[k])) continue;
+            corpus_make(c, "what's the %s of the %s", it->spec_keys[k], it->name);
+            for (size_t a = 0; a < it->n_aliases; a++)
+                corpus_make(c, "what's the %s of the %s", it->spec_keys[k], it->aliases[a]);
+        }
+    }
 }
 
 /* "d four three five i|d four thirty five i", or NULL (none, or out of memory: the
@@ -342,6 +390,7 @@ static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
         for (size_t a = 0; a < p->items[i].n_aliases; a++)
             corpus_add(c, p->items[i].aliases[a]);
     }
+    corpus_spec_questions(c, p);
     c->utter = labelled_set_new();
     char e2[256];
     if (c->utter &&
@@ -376,6 +425,7 @@ static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
         free(c->sentences);
         labelled_set_free(c->utter);
         free_heard(c->hh, c->nhh);
+        free_heard(c->made, c->nmade);
         free(c->hw);
         free(c->hp);
         free(c);
@@ -393,6 +443,7 @@ static void corpus_release(void *ctx, stt_corpus *corpus) {
     corpus_state *c = (corpus_state *)(const void *)corpus->sentences[corpus->n_sentences];
     labelled_set_free(c->utter);
     free_heard(c->hh, c->nhh);
+    free_heard(c->made, c->nmade);
     free(c->hw);
     free(c->hp);
     free(c->sentences);
