@@ -5,7 +5,7 @@
  * names nothing is still answered when the facts cover it, the recogniser gives its
  * hypotheses with word times and levels, the reference data's recorded mishearings stay
  * out of the recogniser's corpus while questions after the items' specifications go
- * in, item names match their plural, and a quieter voice
+ * in, item names and template words match in either number, and a quieter voice
  * after the speaker's question is not answered. */
 #include "brain/brain_internal.h"
 #include "check.h"
@@ -384,6 +384,25 @@ static void test_plural_item_names(void) {
 
 /* A long word of the pack's text the recogniser wrote as two ("week days", "pay load")
  * is read as the pack writes it, typed or heard. */
+/* A template's word in the other number finds the template: the recogniser may know
+ * only "sunday" while a visitor types "sundays", and both must get one answer. */
+static void test_template_word_number(void) {
+    axiom_config *c = cfg_for(NULL);
+    char err[512];
+    brain *b = brain_new(c, err, sizeof err);
+    CHECK_MSG(b != NULL, "%s", err);
+    brain_reply one, many;
+    typed_answer(b, "is the lab open on sunday", &one);
+    typed_answer(b, "is the lab open on sundays", &many);
+    CHECK(one.path == BRAIN_PATH_TEMPLATE);
+    CHECK_STR(many.text, one.text);
+    CHECK_EQ_INT(many.template_index, one.template_index);
+    brain_reply_free(&one);
+    brain_reply_free(&many);
+    brain_free(b);
+    config_free(c);
+}
+
 static void test_split_pack_words_joined(void) {
     axiom_config *c = cfg_for(NULL);
     char err[512];
@@ -479,6 +498,7 @@ int main(int argc, char **argv) {
     RUN(test_reference_mishearings_not_taught);
     RUN(test_spec_questions_taught);
     RUN(test_plural_item_names);
+    RUN(test_template_word_number);
     RUN(test_split_pack_words_joined);
     RUN(test_quieter_voice_not_answered);
     tu_rmtree(tmp);

@@ -51,11 +51,33 @@ static int vocab_add(template_index *t, const char *tok) {
     return t->vocab[i].id;
 }
 
+/* A question's word the templates do not have, read as its singular or plural when
+ * the templates have that instead: "is the lab open on sundays" is the template "is
+ * the lab open on sunday" (a recogniser that knows only one of the two hears that
+ * one; typed and heard must find the same answer). */
+static int vocab_find_number(const template_index *t, const char *tok) {
+    int id = vocab_find(t, tok);
+    size_t len = strlen(tok);
+    if (id >= 0 || len < 4) return id;
+    char other[TOK_LEN];
+    if (tok[len - 1] == 's' && tok[len - 2] != 's') {
+        memcpy(other, tok, len - 1);
+        other[len - 1] = '\0';
+    } else if (len + 1 < TOK_LEN) {
+        memcpy(other, tok, len);
+        other[len] = 's';
+        other[len + 1] = '\0';
+    } else {
+        return -1;
+    }
+    return vocab_find(t, other);
+}
+
 /* Unique token ids of one text (at most TOK_MAX). */
 static size_t uniq_ids(template_index *t, const text_toks *tt, int *ids, int add) {
     size_t n = 0;
     for (size_t i = 0; i < tt->n; i++) {
-        int id = add ? vocab_add(t, tt->t[i]) : vocab_find(t, tt->t[i]);
+        int id = add ? vocab_add(t, tt->t[i]) : vocab_find_number(t, tt->t[i]);
         if (id < 0) {
             ids[n++] = -1;
             continue;
