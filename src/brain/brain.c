@@ -41,6 +41,8 @@ static void index_unload(void *ctx) {
     b->norm_q = NULL;
     normaliser_free(b->nz);
     b->nz = NULL;
+    pack_words_free(b->pw);
+    b->pw = NULL;
     mention_free(b->mi);
     b->mi = NULL;
     pack_free(b->pk);
@@ -53,9 +55,10 @@ static int index_load(void *ctx, char *err, size_t errlen) {
     if (!b->pk) return -1;
     b->mi = mention_new(b->pk);
     b->nz = normaliser_new(b->pk);
+    b->pw = pack_words_new(b->pk);
     b->norm_q = calloc(b->pk->n_templates + 1, sizeof *b->norm_q);
     norm_result *nr = malloc(sizeof *nr);
-    if (!b->mi || !b->nz || !b->norm_q || !nr) {
+    if (!b->mi || !b->nz || !b->pw || !b->norm_q || !nr) {
         free(nr);
         index_unload(b);
         snprintf(err, errlen, "out of memory loading the knowledge pack");

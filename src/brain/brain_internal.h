@@ -9,6 +9,7 @@
 #include "brain/mention.h"
 #include "brain/normalise.h"
 #include "brain/pack.h"
+#include "brain/pack_words.h"
 #include "brain/store.h"
 #include "brain/template_match.h"
 
@@ -26,6 +27,7 @@ struct brain {
     pack *pk;
     mention_index *mi;
     normaliser *nz;
+    pack_words *pw; /* every word the pack uses */
     template_index *ti;
     char **norm_q; /* normalised template questions */
     const store_backend *sb;

@@ -427,10 +427,21 @@ static int find_facts(brain *b, turn_plan *pl, brain_reply *out, const char **fa
  * misheard (or not meant for us) than a real question nobody wrote down; better to
  * ask again than guess. Naming an item is evidence, so less cover is needed then (the
  * item's own words are not counted). */
-static int spoken_doubtful(const turn_plan *pl, int nf, int summary_only, double coverage) {
+static int spoken_doubtful(const brain *b, const turn_plan *pl, int nf, int summary_only,
+                           double coverage) {
     if (summary_only) return 0;
-    return nf == 0 || pl->ir.p < SPOKEN_MIN_P ||
-           coverage < (pl->named >= 0 ? SPOKEN_NAMED_MIN_COVERAGE : SPOKEN_MIN_COVERAGE);
+    if (nf == 0 || pl->ir.p < SPOKEN_MIN_P ||
+        coverage < (pl->named >= 0 ? SPOKEN_NAMED_MIN_COVERAGE : SPOKEN_MIN_COVERAGE))
+        return 1;
+    /* A word the pack never uses ("what time does the tennis start", "how do i make a
+     * cheese sauce") is talk about something else, however many of its other words
+     * a fact happens to hold: the recogniser's common words let it hear such speech,
+     * and the facts answer it with something unrelated. The last word is let off: the
+     * recogniser often ends a question it heard right on a word nobody said ("what is
+     * the pico program been"). */
+    for (size_t i = 0; i + 1 < pl->tt.n; i++)
+        if (!text_is_stopword(pl->tt.t[i]) && !pack_words_has(b->pw, pl->tt.t[i])) return 1;
+    return 0;
 }
 
 /* Takes the components a turn reads. Returns 0 (*have_intent says whether the intent
@@ -512,7 +523,7 @@ int brain_assess(brain *b, const brain_session *s, const char *text, brain_mode 
             return -1;
         }
         out->coverage = r->coverage;
-        out->spoken_ok = !spoken_doubtful(pl, nf, summary_only, r->coverage);
+        out->spoken_ok = !spoken_doubtful(b, pl, nf, summary_only, r->coverage);
         free(r);
     }
     free(pl);
@@ -603,7 +614,7 @@ int brain_turn(brain *b, brain_session *s, const char *text, const brain_turn_op
         rc = -1;
         goto done;
     }
-    if (o->spoken && spoken_doubtful(pl, nf, summary_only, out->coverage)) {
+    if (o->spoken && spoken_doubtful(b, pl, nf, summary_only, out->coverage)) {
         say_all(&sp, SPOKEN_REJECT_TEXT);
         out->path = BRAIN_PATH_REJECTED;
         goto done;
