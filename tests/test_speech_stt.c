@@ -338,22 +338,29 @@ static void test_goforward_in_hiss(void) {
 
 /* Mean power of the frames within 30 dB of the loudest (the talker's active level). */
 /* The words a stream hears in mix (fed in 32 ms chunks), and their errors against ref. */
-static int stream_errors(stt_engine *e, const int16_t *mix, size_t total, const char *ref,
-                         char *heard, size_t heard_len) {
+/* The words a stream hears in mix, fed in chunks of `chunk` samples. */
+static void stream_text(stt_engine *e, const int16_t *mix, size_t total, size_t chunk, char *heard,
+                        size_t heard_len) {
     char err[512];
-    int status, words;
+    int status;
     heard[0] = '\0';
     stt_stream *s = stt_stream_begin(e, 1000, &status, err, sizeof err);
     CHECK_MSG(s != NULL, "%s", err);
-    if (!s) return 99;
-    for (size_t off = 0; off < total; off += 512)
-        CHECK_EQ_INT(
-            stt_stream_feed(s, mix + off, total - off < 512 ? total - off : 512, err, sizeof err),
-            0);
+    if (!s) return;
+    for (size_t off = 0; off < total; off += chunk)
+        CHECK_EQ_INT(stt_stream_feed(s, mix + off, total - off < chunk ? total - off : chunk, err,
+                                     sizeof err),
+                     0);
     stt_result r;
     CHECK_EQ_INT(stt_stream_finish(s, &r, err, sizeof err), 0);
     snprintf(heard, heard_len, "%s", r.text ? r.text : "");
     stt_result_clear(&r);
+}
+
+static int stream_errors(stt_engine *e, const int16_t *mix, size_t total, const char *ref,
+                         char *heard, size_t heard_len) {
+    int words;
+    stream_text(e, mix, total, 512, heard, heard_len);
     return stt_word_errors(ref, heard, &words);
 }
 
@@ -393,6 +400,14 @@ static void test_background_talker_restart(void) {
         printf("  background talker: restarted '%s' (%d errors), not '%s' (%d errors)\n", h_on,
                e_on, h_off, e_off);
         CHECK_MSG(e_on < e_off, "the restart did not help: %d word errors against %d", e_on, e_off);
+        /* the restart comes at the same point of the audio however it is chunked: the
+         * same words from 32 ms frames, odd chunks, 10 ms frames and the whole at once */
+        static const size_t chunks[] = {777, 160, 0};
+        for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+            char h[256];
+            stream_text(stock, mix, total, chunks[i] ? chunks[i] : total, h, sizeof h);
+            CHECK_STR(h, h_on);
+        }
         /* a lone talker in a quiet room: the restart changes nothing */
         CHECK_EQ_INT(stream_errors(stock, pcm, n, "go forward ten meters", h_on, sizeof h_on), 0);
     }

@@ -551,6 +551,43 @@ static int decode(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t
     return rc;
 }
 
+static int restart_known_voice(stt_stream *s, char *err, size_t errlen);
+
+/* 1 while the restart from the voice's channel is still to come. */
+static int restart_pending(const stt_stream *s) {
+    return s->e->restart_samples && !s->restarted && s->fed && s->n_fed != SIZE_MAX;
+}
+
+/* How much of n samples to decode before looking at the restart again. The restart
+ * comes at the first moment the decoder has stt.restart_ms of audio (with the noise
+ * suppressor, at the end of the 20 ms frame that reaches it), however the audio
+ * arrives in chunks: the same recording gives the same words streamed in 32 ms frames
+ * or handed over whole. */
+static size_t until_restart(const stt_stream *s, size_t n) {
+    if (!restart_pending(s)) return n;
+    size_t given = s->n_fed + (s->dn ? (size_t)s->dn_n : 0), due = s->e->restart_samples;
+    size_t k = given < due ? due - given : s->dn ? (size_t)(DENOISE_FRAME - s->dn_n) : n;
+    return k < n ? k : n;
+}
+
+/* decode(), with the restart at its place in the audio. track: measure the levels of
+ * the audio too (not yet measured): in step with decoding, so that the restart's hush
+ * sees the same levels whatever the chunking. */
+static int decode_restarting(stt_stream *s, const int16_t *pcm, size_t n, int track, char *err,
+                             size_t errlen) {
+    int rc = 0;
+    while (rc == 0 && n) {
+        size_t k = until_restart(s, n);
+        if (track) track_level(s, pcm, k);
+        rc = decode(s, pcm, k, err, errlen);
+        pcm += k;
+        n -= k;
+        if (rc == 0 && restart_pending(s) && s->n_fed >= s->e->restart_samples)
+            rc = restart_known_voice(s, err, errlen);
+    }
+    return rc;
+}
+
 /* The opening audio is in: suppress noise from here on if it was loud, then decode
  * what was held. */
 static int denoise_decide(stt_stream *s, char *err, size_t errlen) {
@@ -578,7 +615,7 @@ static int denoise_decide(stt_stream *s, char *err, size_t errlen) {
     }
     int n = s->n_probe;
     s->n_probe = -1;
-    int rc = n ? decode(s, s->probe, (size_t)n, err, errlen) : 0;
+    int rc = n ? decode_restarting(s, s->probe, (size_t)n, 0, err, errlen) : 0;
     free(s->probe);
     s->probe = NULL;
     return rc;
@@ -667,22 +704,19 @@ int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size
         return -1;
     }
     int64_t t0 = now_us();
-    track_level(s, pcm, n);
     int rc = 0;
     size_t fed = n; /* all of it counts as audio, the held opening too */
     if (s->n_probe >= 0 && s->probe) {
         size_t k =
             n < (size_t)(DENOISE_PROBE - s->n_probe) ? n : (size_t)(DENOISE_PROBE - s->n_probe);
+        track_level(s, pcm, k);
         memcpy(s->probe + s->n_probe, pcm, k * sizeof *pcm);
         s->n_probe += (int)k;
         pcm += k;
         n -= k;
         if (s->n_probe == DENOISE_PROBE) rc = denoise_decide(s, err, errlen);
     }
-    if (rc == 0 && n) rc = decode(s, pcm, n, err, errlen);
-    if (rc == 0 && s->e->restart_samples && !s->restarted && s->fed && s->n_fed != SIZE_MAX &&
-        s->n_fed >= s->e->restart_samples)
-        rc = restart_known_voice(s, err, errlen);
+    if (rc == 0 && n) rc = decode_restarting(s, pcm, n, 1, err, errlen);
     s->decode_us += now_us() - t0;
     if (rc == 0) s->samples += (int64_t)fed;
     return rc;
@@ -694,6 +728,13 @@ int stt_stream_partial(stt_stream *s, char *buf, size_t buflen) {
     if (!s) return -1;
     s->n_partials++;
     return s->e->be->utt_partial(s->e->pool[s->slot].dec, buf, buflen);
+}
+
+int stt_stream_may_revise(const stt_stream *s) {
+    if (!s) return 0;
+    const stt_backend *be = s->e->be;
+    return s->e->restart_samples && !s->restarted && s->n_fed != SIZE_MAX && be->channel_get &&
+           be->channel_set && be->utt_abort;
 }
 
 int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) {

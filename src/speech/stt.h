@@ -152,6 +152,10 @@ void stt_stream_use_channel(stt_stream *s, stt_channel *ch);
 int stt_stream_feed(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t errlen);
 /* The best hypothesis so far (cheap; call it every few hundred ms). */
 int stt_stream_partial(stt_stream *s, char *buf, size_t buflen);
+/* 1 while the words heard so far may still change wholesale: the restart from the
+ * voice's channel (stt.restart_ms) is still to come and will decode them again. A
+ * caller that commits to words as they settle (streamed transcripts) waits until 0. */
+int stt_stream_may_revise(const stt_stream *s);
 
 /* One recognised word: where it lies in the utterance and how loud it was there. */
 typedef struct {

@@ -11,9 +11,10 @@
  * every 300 ms of audio the partial hypothesis is read, and the words it has settled
  * on (the same in two partials in a row, and not the last word, which may still grow)
  * go out as transcript-chunk, each chunk appending to the ones before ("go", " forward
- * ten"). At audio-stop the rest of the final text follows as a last chunk when the
- * final text still begins with what was sent, then transcript (the whole text, always
- * authoritative) and transcript-stop.
+ * ten"); words are first sent once the recogniser's restart from the voice's channel
+ * (stt.restart_ms, 2 s into the utterance) has decoded them again. At audio-stop the rest of the
+ * final text follows as a last chunk when the final text still begins with what was sent, then
+ * transcript (the whole text, always authoritative) and transcript-stop.
  *
  * When every decoder is busy, audio is kept (bounded by server.max_utterance_s) and fed
  * once one comes free; at audio-stop the wait for one is at most STT_WAIT_MS. Audio
@@ -164,7 +165,9 @@ static int stream_partial(wy_conn *c, wy_asr *a) {
     char part[TEXT_MAX];
     if (stt_stream_partial(a->stt, part, sizeof part) != 0) return 0;
     int rc = 0;
-    if (!a->diverged) {
+    /* Before the restart from the voice's channel the first words are heard again and
+     * may change ("go forward can" becomes "go forward ten"): none is sent until then. */
+    if (!a->diverged && !stt_stream_may_revise(a->stt)) {
         if (!still_prefix(a, part)) {
             a->diverged = 1;
         } else {
