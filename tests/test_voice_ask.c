@@ -181,11 +181,8 @@ static void test_spoken_equals_typed(void) {
     cJSON_Delete(typed);
 }
 
-/* The library call: two questions in one recording are two turns of one
- * conversation; the answer is the last one. Silence gives no turn at all. */
-static void test_library_segments(void) {
-    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
-    axiom_config *cfg = config_new();
+/* An engine on the default pack with this test's cache (cfg must outlive it). */
+static axiom_engine *pack_engine(axiom_config *cfg) {
     char err[512], data[600], cache[400];
     tu_root_path("data", data, sizeof data);
     snprintf(cache, sizeof cache, "%s/cache", tmp);
@@ -193,6 +190,16 @@ static void test_library_segments(void) {
     config_set(cfg, "cache_dir", cache, CFG_FLAG, "test", err, sizeof err);
     axiom_engine *e = axiom_engine_new(cfg, err, sizeof err);
     CHECK_MSG(e != NULL, "%s", err);
+    return e;
+}
+
+/* The library call: two questions in one recording are two turns of one
+ * conversation; the answer is the last one. Silence gives no turn at all. */
+static void test_library_segments(void) {
+    if (!have_models()) SKIP("pocketsphinx-en-us is not installed");
+    char err[512];
+    axiom_config *cfg = config_new();
+    axiom_engine *e = pack_engine(cfg);
     tts_engine *tts = e ? e->tts : NULL;
     if (!tts) {
         axiom_engine_free(e);
@@ -259,14 +266,9 @@ static void test_library_quieter_voice_after(void) {
         free(bg);
         SKIP("pocketsphinx-testdata is not installed (" TESTDATA ")");
     }
+    char err[512];
     axiom_config *cfg = config_new();
-    char err[512], data[600], cache[400];
-    tu_root_path("data", data, sizeof data);
-    snprintf(cache, sizeof cache, "%s/cache", tmp);
-    config_set(cfg, "data", data, CFG_FLAG, "test", err, sizeof err);
-    config_set(cfg, "cache_dir", cache, CFG_FLAG, "test", err, sizeof err);
-    axiom_engine *e = axiom_engine_new(cfg, err, sizeof err);
-    CHECK_MSG(e != NULL, "%s", err);
+    axiom_engine *e = pack_engine(cfg);
     tts_audio q;
     memset(&q, 0, sizeof q);
     if (e && e->tts)
