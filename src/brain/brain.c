@@ -367,7 +367,8 @@ static char *join_heard(const pack_pron *pr) {
     return s;
 }
 
-static void free_heard(char **hh, size_t n) {
+/* Frees an owned array of owned strings. */
+static void free_strings(char **hh, size_t n) {
     for (size_t i = 0; hh && i < n; i++)
         free(hh[i]);
     free(hh);
@@ -427,8 +428,8 @@ static int corpus_get(void *ctx, stt_corpus *out, char *err, size_t errlen) {
     if (c->n == before) { /* could not grow: no room for the state */
         free(c->sentences);
         labelled_set_free(c->utter);
-        free_heard(c->hh, c->nhh);
-        free_heard(c->made, c->nmade);
+        free_strings(c->hh, c->nhh);
+        free_strings(c->made, c->nmade);
         free(c->hw);
         free(c->hp);
         free(c);
@@ -445,8 +446,8 @@ static void corpus_release(void *ctx, stt_corpus *corpus) {
     if (!corpus || !corpus->sentences) return;
     corpus_state *c = (corpus_state *)(const void *)corpus->sentences[corpus->n_sentences];
     labelled_set_free(c->utter);
-    free_heard(c->hh, c->nhh);
-    free_heard(c->made, c->nmade);
+    free_strings(c->hh, c->nhh);
+    free_strings(c->made, c->nmade);
     free(c->hw);
     free(c->hp);
     free(c->sentences);

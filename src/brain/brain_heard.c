@@ -55,8 +55,8 @@ void brain_heard_opts_from_config(const axiom_config *cfg, brain_heard_opts *out
     out->background_s = (int)config_int(cfg, "stt.background_forget_s");
 }
 
-/* 1 when the utterance is well below the level the session's speaker was last
- * answered at, recently. */
+/* 1 when the utterance is well below the level the session's speaker was last heard
+ * at (an answered or rejected turn), recently. */
 static int other_voice(const brain_session *s, const stt_result *r, const brain_heard_opts *ho,
                        int64_t now) {
     if (ho->background_db <= 0 || !s->speaker_at_ms || r->speech_db == 0) return 0;

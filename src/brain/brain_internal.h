@@ -53,7 +53,8 @@ struct brain_session {
     char last_model[256]; /* last 3D model sent */
     unsigned turn_no;
     /* The level of the person talking to us (stt_result.speech_db of their last
-     * answered spoken turn) and when it was heard; speaker_at_ms 0 = not known. */
+     * answered or rejected spoken turn) and when it was heard; speaker_at_ms 0 = not
+     * known. */
     float speaker_db;
     int64_t speaker_at_ms;
 };

@@ -120,8 +120,7 @@ static double coverage(const text_toks *q, const char *text) {
     for (size_t i = 0; i < q->n; i++) {
         if (text_is_stopword(q->t[i]) || !q->t[i][0]) continue;
         content++;
-        size_t len = strlen(q->t[i]);
-        size_t n = len <= 3 ? len + 1 : (len - 1 < 5 ? len - 1 : 5); /* short words: whole */
+        size_t n = text_stem_len(q->t[i]);
         for (size_t k = 0; k < t->n; k++)
             if (strncmp(q->t[i], t->t[k], n) == 0) {
                 hit++;

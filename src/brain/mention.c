@@ -44,6 +44,11 @@ static const char *const stop[] = {
     "use",  "using", "know",   "show", "explain", "describe", "info",   "information", "need",
     "want", "like",  "more",   "us",   "lab",     "s"};
 
+size_t text_stem_len(const char *tok) {
+    size_t len = strlen(tok);
+    return len <= 3 ? len + 1 : len - 1 < 5 ? len - 1 : 5;
+}
+
 int text_is_stopword(const char *tok) {
     for (size_t i = 0; i < sizeof stop / sizeof stop[0]; i++)
         if (strcmp(tok, stop[i]) == 0) return 1;

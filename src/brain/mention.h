@@ -33,6 +33,12 @@ void text_tokens(const char *s, text_toks *out);
  * anything besides an item's name. */
 int text_is_stopword(const char *tok);
 
+/* How many leading bytes of tok two words must share to count as one word: a crude
+ * stem ("charging" meets "charge"): five letters at most, one less than the word for
+ * words of four or five letters, and words of three letters or fewer whole (the count
+ * then takes in the terminating NUL). */
+size_t text_stem_len(const char *tok);
+
 typedef struct mention_index mention_index;
 
 mention_index *mention_new(const pack *p);

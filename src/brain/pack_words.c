@@ -6,15 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STEM_LEN 5
-
 struct pack_words {
     char (*w)[TOK_LEN];
     size_t n, cap;
+    int oom; /* a word could not be added */
 };
 
 static void add_text(pack_words *w, text_toks *tt, const char *s) {
-    if (!s || !*s || !w->w) return;
+    if (!s || !*s || w->oom) return;
     text_tokens(s, tt);
     for (size_t i = 0; i < tt->n; i++) {
         if (!tt->t[i][0]) continue;
@@ -22,9 +21,7 @@ static void add_text(pack_words *w, text_toks *tt, const char *s) {
             size_t cap = w->cap ? w->cap * 2 : 4096;
             void *nw = realloc(w->w, cap * sizeof *w->w);
             if (!nw) {
-                free(w->w);
-                w->w = NULL;
-                w->n = w->cap = 0;
+                w->oom = 1;
                 return;
             }
             w->w = nw;
@@ -46,8 +43,6 @@ pack_words *pack_words_new(const pack *p) {
         free(tt);
         return NULL;
     }
-    w->w = malloc(sizeof *w->w); /* NULL after add_text marks out of memory */
-    w->cap = 1;
     for (size_t i = 0; p && i < p->n_templates; i++) {
         add_text(w, tt, p->templates[i].question);
         add_text(w, tt, p->templates[i].answer);
@@ -71,11 +66,11 @@ pack_words *pack_words_new(const pack *p) {
             add_text(w, tt, it->capabilities[k]);
     }
     free(tt);
-    if (!w->w) {
-        free(w);
+    if (w->oom) {
+        pack_words_free(w);
         return NULL;
     }
-    qsort(w->w, w->n, sizeof *w->w, cmp_word);
+    if (w->n) qsort(w->w, w->n, sizeof *w->w, cmp_word);
     size_t k = 0;
     for (size_t i = 0; i < w->n; i++)
         if (k == 0 || strcmp(w->w[k - 1], w->w[i]) != 0) memmove(w->w[k++], w->w[i], TOK_LEN);
@@ -95,8 +90,7 @@ size_t pack_words_count(const pack_words *w) {
 
 int pack_words_has(const pack_words *w, const char *tok) {
     if (!w || !tok || !*tok) return 0;
-    size_t len = strlen(tok);
-    size_t n = len <= 3 ? len + 1 : (len - 1 < STEM_LEN ? len - 1 : STEM_LEN);
+    size_t n = text_stem_len(tok);
     /* the first word not before tok's stem; the stem's words follow it */
     size_t lo = 0, hi = w->n;
     while (lo < hi) {

@@ -12,9 +12,8 @@ typedef struct pack_words pack_words;
 /* NULL when out of memory. */
 pack_words *pack_words_new(const pack *p);
 void pack_words_free(pack_words *w);
-/* 1 when the pack uses tok or a word that starts with the same five letters (the
- * crude stem retrieval's coverage uses: "charging" meets "charge"); short words must
- * match whole. */
+/* 1 when the pack uses tok or a word with the same crude stem (text_stem_len, as
+ * retrieval's coverage: "charging" meets "charge"). */
 int pack_words_has(const pack_words *w, const char *tok);
 /* How many words the vocabulary holds. */
 size_t pack_words_count(const pack_words *w);

@@ -191,11 +191,12 @@ static const key_def keys[] = {
         "how much quieter than the speaker (dB) a word must be to count as background (4 dB more "
         "at the end)"),
     DBL("stt.background_margin_db", "5", 0, 40,
-        "a spoken turn this much quieter (dB) than the speaker's last answered one is another "
-        "voice in the room and is not answered, unless a template answers it confidently (0 = "
-        "off)"),
+        "a spoken turn this much quieter (dB) than the speaker's last answered or rejected one is "
+        "another voice in the room and is not answered, unless a template answers it "
+        "confidently (0 = off)"),
     INT("stt.background_forget_s", "120", 1, 86400,
-        "how long the speaker's level is remembered after their last answered turn, in seconds"),
+        "how long the speaker's level is remembered after their last answered or rejected turn, "
+        "in seconds"),
     BOOL("stt.reject", "true",
          "speech that is not confidently a question the pack answers gets 'Sorry, I didn't catch "
          "that' instead of a guess"),

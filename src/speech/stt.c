@@ -502,12 +502,20 @@ static void word_levels(const stt_stream *s, stt_hyp *h) {
     }
 }
 
-/* Keeps a copy of what the decoder is given, for the restart with this voice's channel
- * and a second hearing. Past the level
- * frames' bound, or without memory, the copy is dropped and the utterance can only be
- * heard once. */
+/* 1 while the restart from the voice's channel is still to come: it is on, the
+ * backend can restart an utterance, it has not happened, and the audio copy it decodes
+ * is still kept. */
+static int restart_pending(const stt_stream *s) {
+    const stt_backend *be = s->e->be;
+    return s->e->restart_samples && !s->restarted && s->n_fed != SIZE_MAX && be->channel_get &&
+           be->channel_set && be->utt_abort;
+}
+
+/* Keeps a copy of what the decoder is given, for the restart with this voice's
+ * channel. Past the level frames' bound, or without memory, the copy is dropped and
+ * the utterance is not restarted. */
 static void keep_fed(stt_stream *s, const int16_t *pcm, size_t n) {
-    if (!s->e->restart_samples || s->restarted || s->n_fed == SIZE_MAX) return;
+    if (!restart_pending(s)) return;
     const size_t max = (size_t)LEVEL_MAX_FRAMES * LEVEL_FRAME;
     if (s->n_fed + n > max) goto drop;
     if (s->n_fed + n > s->cap_fed) {
@@ -552,11 +560,6 @@ static int decode(stt_stream *s, const int16_t *pcm, size_t n, char *err, size_t
 }
 
 static int restart_known_voice(stt_stream *s, char *err, size_t errlen);
-
-/* 1 while the restart from the voice's channel is still to come. */
-static int restart_pending(const stt_stream *s) {
-    return s->e->restart_samples && !s->restarted && s->fed && s->n_fed != SIZE_MAX;
-}
 
 /* How much of n samples to decode before looking at the restart again. The restart
  * comes at the first moment the decoder has stt.restart_ms of audio (with the noise
@@ -681,7 +684,7 @@ static int restart_known_voice(stt_stream *s, char *err, size_t errlen) {
     pthread_mutex_lock(&s->e->mu);
     int alone = s->e->in_use <= 1;
     pthread_mutex_unlock(&s->e->mu);
-    if (!alone || !be->channel_get || !be->channel_set || !be->utt_abort) return 0;
+    if (!alone) return 0;
     void *dec = s->e->pool[s->slot].dec;
     stt_channel ch;
     ch.n = be->channel_get(dec, ch.v, sizeof ch.v / sizeof ch.v[0]);
@@ -731,10 +734,7 @@ int stt_stream_partial(stt_stream *s, char *buf, size_t buflen) {
 }
 
 int stt_stream_may_revise(const stt_stream *s) {
-    if (!s) return 0;
-    const stt_backend *be = s->e->be;
-    return s->e->restart_samples && !s->restarted && s->n_fed != SIZE_MAX && be->channel_get &&
-           be->channel_set && be->utt_abort;
+    return s && restart_pending(s);
 }
 
 int stt_stream_finish(stt_stream *s, stt_result *out, char *err, size_t errlen) {
